@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Rebuilds the contract artifacts and Go bindings under ROOT (default: this
+# folder). `make generate` writes them in place; `make check-generated`
+# writes them to a scratch folder and compares with what is committed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=${1:-$here}
+cd "$here"
+[ -d node_modules/solc ] || npm ci --no-audit --no-fund >/dev/null
+node compile.js "$root/build"
+for name in Lottery Directory Registry Curator TestToken; do
+  pkg=$(echo "$name" | tr 'A-Z' 'a-z')
+  mkdir -p "$root/$pkg"
+  (cd "$here/.." && go tool abigen --v2 --abi "$root/build/$name.abi" --bin "$root/build/$name.bin" \
+    --pkg "$pkg" --type "$name" --out "$root/$pkg/$pkg.go")
+done
