@@ -62,7 +62,7 @@ bench: deps
 # demo starts the local world: a go-ethereum chain with the contracts
 # deployed and funded test accounts, and the local nodes staked on it.
 demo: build
-	$(BIN)/pexia-devnet -datadir $(DEVNET_DIR) -demo
+	$(BIN)/pexia-devnet -datadir $(DEVNET_DIR)
 
 package: build
 	@mkdir -p dist

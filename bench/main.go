@@ -13,13 +13,14 @@ import (
 
 func main() {
 	out := flag.String("out", "bench/results.json", "results file to merge metrics into")
-	only := flag.String("only", "", "comma-separated suites to run (default all): gas")
+	only := flag.String("only", "", "comma-separated suites to run (default all): gas, tickets")
 	flag.Parse()
 	suites := []struct {
 		name string
 		run  func(Results) error
 	}{
 		{"gas", gasSuite},
+		{"tickets", ticketSuite},
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/pexia-network/pexia/contracts"
+	"github.com/pexia-network/pexia/contracts/directory"
 	"github.com/pexia-network/pexia/contracts/lottery"
 	"github.com/pexia-network/pexia/contracts/testtoken"
 )
@@ -31,6 +33,9 @@ func (d *Devnet) bootstrap(ctx context.Context, keys []contracts.TestKey) error 
 		return fmt.Errorf("devnet: %w", err)
 	}
 	if err := d.fund(ctx, deployer, addrs.Token, keys); err != nil {
+		return err
+	}
+	if err := d.stake(ctx, addrs, keys); err != nil {
 		return err
 	}
 	n := &contracts.Network{
@@ -85,6 +90,9 @@ func (d *Devnet) reopen(ctx context.Context, n *contracts.Network, want []contra
 			return err
 		}
 		if err := d.fund(ctx, deployer, n.Addresses.Token, missing); err != nil {
+			return err
+		}
+		if err := d.stake(ctx, n.Addresses, missing); err != nil {
 			return err
 		}
 		n.Keys = append(n.Keys, missing...)
@@ -164,6 +172,54 @@ func (d *Devnet) fund(ctx context.Context, deployer *ecdsa.PrivateKey, token com
 	for _, tx := range txs {
 		if _, err := contracts.WaitOK(ctx, d.client, tx); err != nil {
 			return fmt.Errorf("devnet: fund accounts: %w", err)
+		}
+	}
+	return nil
+}
+
+// stake has every node account stake nodeStake tokens on itself in the
+// Directory with nodeStakeDelay, so scans of the directory find the local
+// nodes with a realistic withdrawal commitment.
+func (d *Devnet) stake(ctx context.Context, addrs contracts.Addresses, keys []contracts.TestKey) error {
+	tt, dir := testtoken.NewTestToken(), directory.NewDirectory()
+	var txs []*types.Transaction
+	for _, k := range keys {
+		if !strings.HasPrefix(k.Role, "node") {
+			continue
+		}
+		key, err := privateKey(k)
+		if err != nil {
+			return err
+		}
+		opts := d.transactor(ctx, key)
+		nonce, err := d.client.PendingNonceAt(ctx, k.Address)
+		if err != nil {
+			return fmt.Errorf("devnet: nonce of %s: %w", k.Role, err)
+		}
+		o := *opts
+		o.Nonce = new(big.Int).SetUint64(nonce)
+		tx, err := tt.Instance(d.client, addrs.Token).RawTransact(&o, tt.PackApprove(addrs.Directory, nodeStake))
+		if err != nil {
+			return fmt.Errorf("devnet: approve stake of %s: %w", k.Role, err)
+		}
+		txs = append(txs, tx)
+		o.Nonce = new(big.Int).SetUint64(nonce + 1)
+		o.GasLimit = 500_000 // not estimable before the approval is mined
+		tx, err = dir.Instance(d.client, addrs.Directory).RawTransact(&o, dir.PackPush(k.Address, nodeStake, nodeStakeDelay))
+		if err != nil {
+			return fmt.Errorf("devnet: stake of %s: %w", k.Role, err)
+		}
+		txs = append(txs, tx)
+	}
+	if len(txs) == 0 {
+		return nil
+	}
+	if err := d.commit(ctx); err != nil {
+		return err
+	}
+	for _, tx := range txs {
+		if _, err := contracts.WaitOK(ctx, d.client, tx); err != nil {
+			return fmt.Errorf("devnet: stake nodes: %w", err)
 		}
 	}
 	return nil

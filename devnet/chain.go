@@ -31,9 +31,13 @@ const (
 	instanceName = "chain"
 	// gasLimit is the block gas limit.
 	gasLimit = 60_000_000
-	// genesisTime is the fixed genesis timestamp (2026-01-01 UTC), so that
-	// the genesis hash depends only on the funded accounts.
-	genesisTime = 1_767_225_600
+	// genesisTime is the fixed genesis timestamp, so that the genesis hash
+	// depends only on the funded accounts. The first block gets the time
+	// of day.
+	genesisTime = 0
+	// maxAhead is how many seconds the timer lets the chain be ahead of
+	// the clock before it seals blocks anyway.
+	maxAhead = 60
 	// maxBurst bounds the blocks sealed in a row for waiting transactions
 	// in MineOnTransaction mode.
 	maxBurst = 64
@@ -43,19 +47,19 @@ const (
 var errClosed = errors.New("devnet: closed")
 
 // chainID is the chain ID of every devnet.
-var chainID = new(big.Int).Set(params.AllDevChainProtocolChanges.ChainID)
+var chainID = new(big.Int).Set(contracts.DevChainConfig().ChainID)
 
-// genesis is the genesis of a new devnet: every fork from block zero as in
-// go-ethereum's dev mode, the system contracts those forks call, and the test
+// genesis is the genesis of a new devnet: the forks of Pexia's local chains
+// (contracts.DevChainConfig, go-ethereum's dev mode without unreleased forks)
+// from block zero, the system contracts those forks call, and the test
 // accounts funded.
 func genesis(keys []contracts.TestKey) *core.Genesis {
 	alloc := core.SystemContractAllocs()
 	for _, k := range keys {
 		alloc[k.Address] = types.Account{Balance: coinFor(k.Role)}
 	}
-	config := *params.AllDevChainProtocolChanges
 	return &core.Genesis{
-		Config:     &config,
+		Config:     contracts.DevChainConfig(),
 		Timestamp:  genesisTime,
 		GasLimit:   gasLimit,
 		BaseFee:    big.NewInt(params.InitialBaseFee),
@@ -93,18 +97,26 @@ func (d *Devnet) openChain(keys []contracts.TestKey) (err error) {
 			if d.client != nil {
 				d.client.Close()
 			}
-			err = errors.Join(err, stack.Close())
+			// A node that failed to start is closed already.
+			if cerr := stack.Close(); !errors.Is(cerr, node.ErrNodeStopped) {
+				err = errors.Join(err, cerr)
+			}
 		}
 	}()
 
 	// A new chain gets the genesis; an existing one keeps the genesis and
 	// chain configuration it was created with.
-	exists, err := hasChain(stack)
+	stored, err := storedConfig(stack)
 	if err != nil {
 		return err
 	}
+	d.newChain = stored == nil
+	if !d.newChain && (stored.ChainID == nil || stored.ChainID.Cmp(chainID) != 0 ||
+		stored.TerminalTotalDifficulty == nil || stored.TerminalTotalDifficulty.Sign() != 0 || stored.ShanghaiTime == nil) {
+		return fmt.Errorf("devnet: the chain in %s is not a devnet chain (chain ID %v); remove the directory to start over", d.cfg.DataDir, stored.ChainID)
+	}
 	ethCfg := ethconfig.Defaults
-	if !exists {
+	if d.newChain {
 		ethCfg.Genesis = genesis(keys)
 		// Hash-based state in archive mode writes the state of every
 		// block to the database as the block is added, so a devnet that
@@ -126,17 +138,9 @@ func (d *Devnet) openChain(keys []contracts.TestKey) (err error) {
 	ethCfg.SnapshotCache = 0 // no snapshot to regenerate after a kill
 	backend, err := eth.New(stack, &ethCfg)
 	if err != nil {
-		var mismatch *core.GenesisMismatchError
-		if errors.As(err, &mismatch) {
-			return fmt.Errorf("devnet: chain in %s is not a devnet chain (remove the directory to start over): %w", d.cfg.DataDir, err)
-		}
 		return fmt.Errorf("devnet: open chain: %w", err)
 	}
 	d.eth = backend
-	if cc := backend.BlockChain().Config(); cc.ChainID == nil || cc.ChainID.Cmp(chainID) != 0 ||
-		cc.TerminalTotalDifficulty == nil || cc.TerminalTotalDifficulty.Sign() != 0 || cc.ShanghaiTime == nil {
-		return fmt.Errorf("devnet: chain in %s is not a devnet chain (chain ID %v, want %v; remove the directory to start over)", d.cfg.DataDir, cc.ChainID, chainID)
-	}
 
 	// Log filters (eth_getLogs, eth_newFilter), as geth registers them.
 	filterSystem := filters.NewFilterSystem(backend.APIBackend, filters.Config{
@@ -165,21 +169,30 @@ func (d *Devnet) openChain(keys []contracts.TestKey) (err error) {
 	d.rpc = stack.HTTPEndpoint()
 	d.client = ethclient.NewClient(stack.Attach())
 	d.startProduction()
-	d.log.Info("devnet chain open", "rpc", d.rpc, "head", backend.BlockChain().CurrentBlock().Number, "new", !exists)
+	d.log.Info("devnet chain open", "rpc", d.rpc, "head", backend.BlockChain().CurrentBlock().Number, "new", d.newChain)
 	return nil
 }
 
-// hasChain reports whether the node's chain database already holds a genesis.
-func hasChain(stack *node.Node) (bool, error) {
+// storedConfig returns the chain configuration in the node's chain database,
+// or nil if it has no chain yet.
+func storedConfig(stack *node.Node) (*params.ChainConfig, error) {
 	if rawdb.PreexistingDatabase(stack.ResolvePath("chaindata")) == "" {
-		return false, nil
+		return nil, nil
 	}
 	db, err := stack.OpenDatabaseWithOptions("chaindata", node.DatabaseOptions{ReadOnly: true})
 	if err != nil {
-		return false, fmt.Errorf("devnet: open chain database: %w", err)
+		return nil, fmt.Errorf("devnet: open chain database: %w", err)
 	}
 	defer db.Close()
-	return rawdb.ReadCanonicalHash(db, 0) != (common.Hash{}), nil
+	hash := rawdb.ReadCanonicalHash(db, 0)
+	if hash == (common.Hash{}) {
+		return nil, nil
+	}
+	config := rawdb.ReadChainConfig(db, hash)
+	if config == nil {
+		return nil, fmt.Errorf("devnet: chain database in %s has a genesis block but no chain configuration", stack.ResolvePath("chaindata"))
+	}
+	return config, nil
 }
 
 // startProduction starts sealing blocks.
@@ -225,13 +238,25 @@ func (d *Devnet) produce(kick <-chan struct{}) {
 		case <-d.quit:
 			return
 		case <-tick:
-			d.beacon.Commit()
+			// A block's timestamp is above its parent's, so blocks
+			// sealed in a burst (deploying the contracts) put the
+			// chain ahead of the clock; wait for it to catch up,
+			// unless the clock went far back.
+			ahead := int64(d.eth.BlockChain().CurrentBlock().Time) - time.Now().Unix()
+			if ahead < 0 || ahead > maxAhead {
+				d.beacon.Commit()
+				d.persist()
+			}
 			timer.Reset(d.cfg.BlockPeriod)
 		case done := <-d.mineReq:
-			d.sealPending()
+			if d.sealPending() {
+				d.persist()
+			}
 			close(done)
 		case <-kick:
-			d.sealPending()
+			if d.sealPending() {
+				d.persist()
+			}
 		}
 	}
 }
@@ -240,24 +265,34 @@ func (d *Devnet) produce(kick <-chan struct{}) {
 // left, as go-ethereum's dev mode does with period 0, but no empty blocks,
 // and it stops when a block does not shrink the pool (transactions the miner
 // will not take).
-func (d *Devnet) sealPending() {
+func (d *Devnet) sealPending() (sealed bool) {
 	pool := d.eth.TxPool()
 	last := -1
 	for range maxBurst {
 		if err := pool.Sync(); err != nil {
-			return
+			return sealed
 		}
 		executable, _ := pool.Stats()
 		if executable == 0 || (last >= 0 && executable >= last) {
-			return
+			return sealed
 		}
 		last = executable
 		d.beacon.Commit()
+		sealed = true
 		select {
 		case <-d.quit:
-			return
+			return sealed
 		default:
 		}
+	}
+	return sealed
+}
+
+// persist makes the blocks sealed so far survive the process being killed:
+// go-ethereum's database buffers writes in memory otherwise.
+func (d *Devnet) persist() {
+	if err := d.eth.ChainDb().SyncKeyValue(); err != nil {
+		d.log.Warn("devnet: sync chain database", "err", err)
 	}
 }
 

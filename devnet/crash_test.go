@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,22 +18,29 @@ import (
 	"github.com/pexia-network/pexia/devnet"
 )
 
-// helperDirEnv makes TestHelperDevnet run a devnet in the directory it names
-// until the process is killed.
+// helperDirEnv makes the test binary run a devnet in the directory it names
+// (see TestMain) instead of the tests.
 const helperDirEnv = "PEXIA_DEVNET_HELPER_DIR"
 
-func TestHelperDevnet(t *testing.T) {
-	dir := os.Getenv(helperDirEnv)
-	if dir == "" {
-		t.Skip("helper process for TestCrash")
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(helperDirEnv); dir != "" {
+		os.Exit(helperDevnet(dir))
 	}
+	os.Exit(m.Run())
+}
+
+// helperDevnet runs a devnet for TestCrash until it is killed, or until its
+// standard input closes (the test is gone).
+func helperDevnet(dir string) int {
 	d, err := devnet.Start(context.Background(), devnet.Config{DataDir: dir})
 	if err != nil {
 		fmt.Println("ERROR", err)
-		os.Exit(1)
+		return 1
 	}
 	fmt.Println("READY", d.RPC())
-	select {}
+	io.Copy(io.Discard, os.Stdin)
+	d.Close()
+	return 0
 }
 
 // TestCrash kills a devnet process without letting it close, and checks that
@@ -39,12 +48,17 @@ func TestHelperDevnet(t *testing.T) {
 func TestCrash(t *testing.T) {
 	ctx := testContext(t)
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperDevnet$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), helperDirEnv+"="+dir)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -62,7 +76,7 @@ func TestCrash(t *testing.T) {
 	if !ready {
 		t.Fatal("helper devnet did not start")
 	}
-	n, c := dial(t, ctx, dir+"/"+devnet.NetworkFileName)
+	n, c := dial(t, ctx, filepath.Join(dir, devnet.NetworkFileName))
 	deposit(t, ctx, c, n, "client0", contracts.Ether(4))
 	head, err := c.BlockNumber(ctx)
 	if err != nil {

@@ -1,22 +1,34 @@
 // Package devnet runs Pexia's local development chain: a real go-ethereum
 // node inside the calling process, its chain kept on disk, JSON-RPC over HTTP
-// on 127.0.0.1, and blocks sealed by go-ethereum's simulated beacon on a timer
-// (or on every transaction).
+// on 127.0.0.1 (namespaces eth, net and web3), and blocks sealed by
+// go-ethereum's simulated beacon on a timer or for every transaction.
 //
 // The first Start on a data directory creates the chain, deploys a full set of
 // Pexia contracts with contracts.Deploy, mints TestToken to every test account
 // and writes the network file (network.json) that the other Pexia binaries
-// load with -network. A later Start on the same directory reopens the chain
-// with all its state, checks that the contracts still have code at the
-// recorded addresses, funds test accounts that were asked for but are not in
-// the network file yet, and updates the RPC URL in the file if the port
-// changed. It never redeploys.
+// load with -network. While it deploys, blocks are sealed on demand, one per
+// contract, so Start returns in well under a second; as block timestamps are
+// whole seconds apart, this puts the chain a few seconds ahead of the clock
+// and the timer seals no block until the clock has caught up.
+//
+// A later Start on the same directory reopens the chain with all its state,
+// checks that the contracts still have code at the recorded addresses, funds
+// test accounts that were asked for but are not in the network file yet, and
+// updates the RPC URL in the file if the port changed. It does not redeploy
+// (unless the chain itself was removed).
+//
+// Every block is written to disk as it is sealed, with its state (go-ethereum's
+// hash-based archive mode), so a devnet that is killed instead of closed
+// restarts where it was. The price is disk space: a few KB per empty block,
+// a few hundred MB a day with one-second blocks; a longer block period or
+// MineOnTransaction saves it.
 //
 // Test accounts are deterministic: the private key of a role is
 // keccak256("pexia-devnet/" + role). The roles are "deployer" (it deploys the
 // contracts and mints the token), "client0".."clientN-1" and
 // "node0".."nodeM-1". Each account holds 1,000,000 coins (the deployer
-// 1,000,000,000) and 1,000,000 TestToken. The chain ID is 1337.
+// 1,000,000,000) and 1,000,000 TestToken. The chain runs the forks of
+// contracts.DevChainConfig from genesis, with chain ID 1337.
 //
 // The data directory holds network.json and chain/, the node's instance
 // directory (its LOCK file, chaindata and node key). The LOCK makes a second
@@ -134,14 +146,15 @@ func (c Config) withDefaults() (Config, error) {
 // Devnet is a running development chain. Its methods are safe for concurrent
 // use.
 type Devnet struct {
-	cfg     Config
-	log     *slog.Logger
-	stack   *node.Node
-	eth     *eth.Ethereum
-	beacon  *catalyst.SimulatedBeacon
-	client  *ethclient.Client // in-process, for the devnet's own transactions
-	rpc     string
-	netFile string
+	cfg      Config
+	log      *slog.Logger
+	stack    *node.Node
+	eth      *eth.Ethereum
+	beacon   *catalyst.SimulatedBeacon
+	client   *ethclient.Client // in-process, for the devnet's own transactions
+	rpc      string
+	netFile  string
+	newChain bool // the chain was created by this Start
 
 	mu  sync.Mutex
 	net *contracts.Network
@@ -184,9 +197,15 @@ func Start(ctx context.Context, cfg Config) (*Devnet, error) {
 	if err := d.openChain(want); err != nil {
 		return nil, err
 	}
-	if prev == nil {
+	switch {
+	case prev == nil:
 		err = d.bootstrap(ctx, want)
-	} else {
+	case d.newChain:
+		// The chain was removed but not the network file: deploy anew
+		// (the deployer's first transactions create the same addresses).
+		d.log.Warn("devnet chain missing, deploying again", "network", netFile)
+		err = d.bootstrap(ctx, want)
+	default:
 		err = d.reopen(ctx, prev, want)
 	}
 	if err != nil {

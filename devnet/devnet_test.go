@@ -4,16 +4,20 @@ import (
 	"context"
 	"log/slog"
 	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/pexia-network/pexia/contracts"
+	"github.com/pexia-network/pexia/contracts/directory"
 	"github.com/pexia-network/pexia/contracts/lottery"
 	"github.com/pexia-network/pexia/contracts/testtoken"
 	"github.com/pexia-network/pexia/devnet"
@@ -118,6 +122,15 @@ func tokenBalance(t *testing.T, ctx context.Context, c *ethclient.Client, n *con
 	return b
 }
 
+func roleOf(n *contracts.Network, a common.Address) string {
+	for _, k := range n.Keys {
+		if k.Address == a {
+			return k.Role
+		}
+	}
+	return ""
+}
+
 func TestStart(t *testing.T) {
 	ctx := testContext(t)
 	t0 := time.Now()
@@ -173,8 +186,12 @@ func TestStart(t *testing.T) {
 		t.Errorf("lottery delay %d, want 86400", delay)
 	}
 	for _, role := range []string{"client0", "node4", "deployer"} {
-		if b := tokenBalance(t, ctx, c2, n, role); b.Cmp(contracts.Ether(1_000_000)) != 0 {
-			t.Errorf("token balance of %s %v, want 1e24", role, b)
+		want := contracts.Ether(1_000_000)
+		if strings.HasPrefix(role, "node") {
+			want = contracts.Ether(1_000_000 - 10_000) // staked on itself
+		}
+		if b := tokenBalance(t, ctx, c2, n, role); b.Cmp(want) != 0 {
+			t.Errorf("token balance of %s %v, want %v", role, b, want)
 		}
 		k, _ := n.Key(role)
 		if b, err := c2.BalanceAt(ctx, k.Address, nil); err != nil || b.Cmp(contracts.Ether(1000)) < 0 {
@@ -182,9 +199,27 @@ func TestStart(t *testing.T) {
 		}
 	}
 
+	// Every node is staked in the directory, and a scan finds one.
+	dir := directory.NewDirectory()
+	dirc := dir.Instance(c2, n.Addresses.Directory)
+	total, err := bind.Call(dirc, &bind.CallOpts{Context: ctx}, dir.PackTotal(), dir.UnpackTotal)
+	if err != nil || total.Cmp(contracts.Ether(5*10_000)) != 0 {
+		t.Errorf("directory total stake %v (%v), want 5 × 10,000 tokens", total, err)
+	}
+	pick, err := bind.Call(dirc, &bind.CallOpts{Context: ctx}, dir.PackScan(big.NewInt(123456789)), dir.UnpackScan)
+	if err != nil || !strings.HasPrefix(roleOf(n, pick.Stakee), "node") || pick.Delay != 90*86400 {
+		t.Errorf("scan picked %s (%q) with delay %d (%v), want a node staked for 90 days", pick.Stakee, roleOf(n, pick.Stakee), pick.Delay, err)
+	}
+
 	deposit(t, ctx, c2, n, "client0", contracts.Ether(3))
 	if b := lotteryBalance(t, ctx, c2, n, "client0"); b.Cmp(contracts.Ether(3)) != 0 {
 		t.Errorf("lottery balance %v, want 3e18", b)
+	}
+	// Once the deployment's blocks are behind, the chain keeps to the clock.
+	if h, err := c2.HeaderByNumber(ctx, nil); err != nil {
+		t.Fatal(err)
+	} else if ahead := int64(h.Time) - time.Now().Unix(); ahead > 1 {
+		t.Errorf("head %d is %d s ahead of the clock", h.Number, ahead)
 	}
 	if err := d.Close(); err != nil {
 		t.Errorf("Close: %v", err)
@@ -222,25 +257,19 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 
-	// Restart with one client more: the chain and contracts are kept, the
-	// new account is funded.
+	// Restart: the chain and the contracts are kept, nothing is deployed.
 	t0 := time.Now()
-	d = start(t, ctx, devnet.Config{DataDir: dir, Clients: 3})
+	d = start(t, ctx, devnet.Config{DataDir: dir})
 	t.Logf("restart took %v", time.Since(t0).Round(time.Millisecond))
 	n2, c2 := dial(t, ctx, d.NetworkFile())
 	if n2.RPC != d.RPC() {
 		t.Errorf("network file RPC %s, devnet %s", n2.RPC, d.RPC())
 	}
-	if n2.Addresses != n1.Addresses {
-		t.Errorf("addresses changed on restart: %+v, was %+v", n2.Addresses, n1.Addresses)
+	if n2.Addresses != n1.Addresses || len(n2.Keys) != len(n1.Keys) {
+		t.Errorf("network changed on restart: %+v, was %+v", n2, n1)
 	}
-	nonce2, err := c2.NonceAt(ctx, deployer.Address, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The new client costs the deployer a coin transfer and a mint.
-	if nonce2 != nonce1+2 {
-		t.Errorf("deployer nonce %d after restart, want %d (2 transactions for the new client, no redeployment)", nonce2, nonce1+2)
+	if nonce, err := c2.NonceAt(ctx, deployer.Address, nil); err != nil || nonce != nonce1 {
+		t.Errorf("deployer nonce %d (%v) after restart, want %d: no redeployment", nonce, err, nonce1)
 	}
 	head2, err := c2.BlockNumber(ctx)
 	if err != nil {
@@ -253,24 +282,51 @@ func TestRestart(t *testing.T) {
 	if b := lotteryBalance(t, ctx, c2, n2, "client0"); b.Cmp(contracts.Ether(5)) != 0 {
 		t.Errorf("lottery balance after restart %v, want 5e18", b)
 	}
-	if b := tokenBalance(t, ctx, c2, n2, "client2"); b.Cmp(contracts.Ether(1_000_000)) != 0 {
-		t.Errorf("token balance of the new client %v, want 1e24", b)
-	}
-
 	// Blocks keep coming and transactions get mined after the restart.
-	deposit(t, ctx, c2, n2, "client2", contracts.Ether(1))
 	deposit(t, ctx, c2, n2, "client0", contracts.Ether(1))
 	if b := lotteryBalance(t, ctx, c2, n2, "client0"); b.Cmp(contracts.Ether(6)) != 0 {
 		t.Errorf("lottery balance %v, want 6e18", b)
 	}
+	if got := lotteryLogs(t, ctx, c2, n2); got != 2 {
+		t.Errorf("%d Lottery logs, want 2", got)
+	}
+	c2.Close()
 	if err := d.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
+
+	// Restart with one client more: it is funded, on the same contracts.
+	d = start(t, ctx, devnet.Config{DataDir: dir, Clients: 3})
+	n3, c3 := dial(t, ctx, d.NetworkFile())
+	if n3.Addresses != n1.Addresses || len(n3.Keys) != len(n1.Keys)+1 {
+		t.Errorf("network after restart with a client more: %+v, was %+v", n3, n1)
+	}
+	// The new client costs the deployer a coin transfer and a mint.
+	if nonce, err := c3.NonceAt(ctx, deployer.Address, nil); err != nil || nonce != nonce1+2 {
+		t.Errorf("deployer nonce %d (%v), want %d", nonce, err, nonce1+2)
+	}
+	if b := tokenBalance(t, ctx, c3, n3, "client2"); b.Cmp(contracts.Ether(1_000_000)) != 0 {
+		t.Errorf("token balance of the new client %v, want 1e24", b)
+	}
+	deposit(t, ctx, c3, n3, "client2", contracts.Ether(1))
+	if b := lotteryBalance(t, ctx, c3, n3, "client0"); b.Cmp(contracts.Ether(6)) != 0 {
+		t.Errorf("lottery balance %v, want 6e18", b)
+	}
+}
+
+// lotteryLogs counts the Lottery's logs since genesis.
+func lotteryLogs(t *testing.T, ctx context.Context, c *ethclient.Client, n *contracts.Network) int {
+	t.Helper()
+	logs, err := c.FilterLogs(ctx, ethereum.FilterQuery{FromBlock: new(big.Int), Addresses: []common.Address{n.Addresses.Lottery}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(logs)
 }
 
 func TestMineOnTransaction(t *testing.T) {
 	ctx := testContext(t)
-	d := start(t, ctx, devnet.Config{DataDir: t.TempDir(), BlockPeriod: devnet.MineOnTransaction, Clients: 1, Nodes: 1})
+	d := start(t, ctx, devnet.Config{DataDir: t.TempDir(), BlockPeriod: devnet.MineOnTransaction, Clients: 1, Nodes: 1, LogIndex: true})
 	n, c := dial(t, ctx, d.NetworkFile())
 	head, err := c.BlockNumber(ctx)
 	if err != nil {
@@ -279,6 +335,9 @@ func TestMineOnTransaction(t *testing.T) {
 	deposit(t, ctx, c, n, "client0", contracts.Ether(2))
 	if b := lotteryBalance(t, ctx, c, n, "client0"); b.Cmp(contracts.Ether(2)) != 0 {
 		t.Errorf("lottery balance %v, want 2e18", b)
+	}
+	if got := lotteryLogs(t, ctx, c, n); got != 1 {
+		t.Errorf("%d Lottery logs, want 1", got)
 	}
 	time.Sleep(1500 * time.Millisecond)
 	after, err := c.BlockNumber(ctx)
@@ -303,5 +362,28 @@ func TestConfigErrors(t *testing.T) {
 			d.Close()
 			t.Errorf("Start(%+v) succeeded", cfg)
 		}
+	}
+}
+
+// TestChainRemoved removes the chain but keeps the network file: the next
+// start deploys again, at the same addresses.
+func TestChainRemoved(t *testing.T) {
+	ctx := testContext(t)
+	dir := t.TempDir()
+	d := start(t, ctx, devnet.Config{DataDir: dir, BlockPeriod: devnet.MineOnTransaction})
+	n1 := d.Network()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "chain")); err != nil {
+		t.Fatal(err)
+	}
+	d = start(t, ctx, devnet.Config{DataDir: dir, BlockPeriod: devnet.MineOnTransaction})
+	n2, c := dial(t, ctx, d.NetworkFile())
+	if n2.Addresses != n1.Addresses {
+		t.Errorf("addresses %+v, were %+v", n2.Addresses, n1.Addresses)
+	}
+	if b := tokenBalance(t, ctx, c, n2, "node0"); b.Cmp(contracts.Ether(1_000_000)) != 0 {
+		t.Errorf("token balance %v, want 1e24", b)
 	}
 }

@@ -25,6 +25,10 @@ var (
 	accountCoin   = contracts.Ether(1_000_000)
 	deployerCoin  = contracts.Ether(1_000_000_000)
 	accountTokens = contracts.Ether(1_000_000)
+	// Every node account stakes nodeStake on itself, withdrawable
+	// nodeStakeDelay seconds after a pull.
+	nodeStake      = contracts.Ether(10_000)
+	nodeStakeDelay = uint64(90 * 24 * 3600)
 )
 
 // ClientRole is the role of the i-th client test account ("client0", ...).
