@@ -113,6 +113,7 @@ type Engine struct {
 	level      *big.Int  // throttle bucket: expected value that may be issued now
 	last       time.Time // when level was last brought up to date
 	inflight   []slot    // tickets issued within ClaimWindow, per minute
+	throttled  time.Time // when the throttle last held a ticket back
 	batches    []*batch  // spend not yet in the ledger
 	lastFlush  time.Time
 }
@@ -266,10 +267,13 @@ func (e *Engine) startPeriodLocked(now time.Time, p Period) error {
 	if now.Before(p.Start) {
 		now = p.Start
 	}
-	if st.Level != nil && !st.LevelAt.IsZero() && !st.LevelAt.After(now) {
-		// Resume the throttle where it was, refilled since: a restart
-		// grants no extra burst.
+	if st.Level != nil && !st.LevelAt.IsZero() {
+		// Resume the throttle where it was, refilled since (not at all if
+		// the clock went back): a restart grants no extra burst.
 		e.level, e.last = new(big.Int).Set(st.Level), st.LevelAt
+		if e.last.After(now) {
+			e.last = now
+		}
 		e.refillLocked(now)
 		return nil
 	}
@@ -314,29 +318,30 @@ func (e *Engine) capacityLocked(now time.Time) *big.Int {
 // rate, and all the bucket ever releases over the rest of the period is at
 // most the remaining budget.
 func (e *Engine) refillLocked(now time.Time) {
-	if !now.After(e.last) {
-		return
+	to := now
+	if now.After(e.last) {
+		from := e.last
+		e.last = now
+		if from.Before(e.period.Start) {
+			from = e.period.Start
+		}
+		if to.After(e.period.End) {
+			to = e.period.End
+		}
+		if to.After(from) {
+			avail := e.remainingLocked()
+			if e.level.Sign() > 0 {
+				avail.Sub(avail, e.level)
+			}
+			if avail.Sign() > 0 {
+				avail.Mul(avail, big.NewInt(int64(to.Sub(from))))
+				avail.Quo(avail, big.NewInt(int64(e.period.End.Sub(from))))
+				e.level.Add(e.level, avail)
+			}
+		}
 	}
-	from, to := e.last, now
-	e.last = now
-	if from.Before(e.period.Start) {
-		from = e.period.Start
-	}
-	if to.After(e.period.End) {
-		to = e.period.End
-	}
-	if !to.After(from) {
-		return
-	}
-	avail := e.remainingLocked()
-	if e.level.Sign() > 0 {
-		avail.Sub(avail, e.level)
-	}
-	if avail.Sign() > 0 {
-		avail.Mul(avail, big.NewInt(int64(to.Sub(from))))
-		avail.Quo(avail, big.NewInt(int64(e.period.End.Sub(from))))
-		e.level.Add(e.level, avail)
-	}
+	// Also when no time passed: a winner since the last call shrinks the
+	// remaining budget, and with it the bucket.
 	if c := e.capacityLocked(to); e.level.Cmp(c) > 0 {
 		e.level.Set(c)
 	}
@@ -466,6 +471,9 @@ func (e *Engine) Allow(now time.Time, t TicketParams) bool {
 	defer e.mu.Unlock()
 	d, err := e.checkLocked(now, t)
 	if err != nil || d > 0 {
+		if err == nil {
+			e.throttled = now
+		}
 		return false
 	}
 	e.admitLocked(now, t)
@@ -494,10 +502,12 @@ func (e *Engine) Wait(ctx context.Context, t TicketParams) error {
 		d, err := e.checkLocked(now, t)
 		if err == nil && d == 0 {
 			e.admitLocked(now, t)
+		} else if err == nil {
+			e.throttled = now
 		}
 		e.mu.Unlock()
 		if err != nil {
-			return fmt.Errorf("budget: wait: %w", err)
+			return err
 		}
 		if d == 0 {
 			return nil
@@ -531,7 +541,7 @@ func (e *Engine) admitLocked(now time.Time, t TicketParams) {
 // to the ledger within FlushInterval; an error means the ledger write
 // failed (the ticket is still counted, and retried with the next write).
 func (e *Engine) RecordIssued(expectedValue, faceValue *big.Int, hop int, node common.Address, app string) error {
-	if expectedValue == nil || expectedValue.Sign() < 0 || faceValue == nil || faceValue.Sign() <= 0 || hop < 0 || hop > math.MaxUint32 {
+	if expectedValue == nil || expectedValue.Sign() < 0 || faceValue == nil || faceValue.Sign() <= 0 || hop < 0 || uint64(hop) > math.MaxUint32 {
 		return fmt.Errorf("%w: record issued: expected value %v, face %v, hop %d", ErrInvalidQuote, expectedValue, faceValue, hop)
 	}
 	now := e.cfg.Clock()
@@ -565,7 +575,7 @@ func (e *Engine) RecordIssued(expectedValue, faceValue *big.Int, hop int, node c
 // (ledger unwritable) it still counts, and the write is retried with the
 // next one.
 func (e *Engine) RecordWin(amount *big.Int, hop int, node common.Address, app string) error {
-	if amount == nil || amount.Sign() < 0 || hop < 0 || hop > math.MaxUint32 {
+	if amount == nil || amount.Sign() < 0 || hop < 0 || uint64(hop) > math.MaxUint32 {
 		return fmt.Errorf("%w: record win: amount %v, hop %d", ErrInvalidQuote, amount, hop)
 	}
 	now := e.cfg.Clock()

@@ -50,6 +50,7 @@ func (p Period) Duration() time.Duration { return p.End.Sub(p.Start) }
 
 func (p Period) equal(q Period) bool { return p.Start.Equal(q.Start) && p.End.Equal(q.End) }
 
+// String renders the period's bounds, e.g. "2026-03-01 00:00 UTC – 2026-04-01 00:00 UTC".
 func (p Period) String() string {
 	return p.Start.Format("2006-01-02 15:04 MST") + " – " + p.End.Format("2006-01-02 15:04 MST")
 }

@@ -180,8 +180,10 @@ func copyAccount(a wallet.Account) wallet.Account {
 
 // Run follows the Lottery's events every PollInterval until ctx is done or
 // the client is closed, keeping the account cache up to date. Failures are
-// logged and retried at the next tick; Run never gives up on its own. Run
-// returns ctx.Err() or ErrClosed; only one Run may be active at a time.
+// logged and retried at the next tick (while the endpoint is down, each
+// tick is a single probe), so Run never gives up on its own and notices
+// the endpoint's return within a PollInterval. Run returns ctx.Err() or
+// ErrClosed; only one Run may be active at a time.
 func (c *Client) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("chain: Run is already running")
@@ -212,10 +214,10 @@ func (c *Client) Run(ctx context.Context) error {
 func (c *Client) Sync(ctx context.Context) error {
 	c.pollMu.Lock()
 	defer c.pollMu.Unlock()
-	if err := c.checkChain(ctx, 1+c.opts.Retries); err != nil {
+	if err := c.checkChain(ctx, c.attempts()); err != nil {
 		return err
 	}
-	head, err := c.header(ctx, "poll head", nil, 1+c.opts.Retries)
+	head, err := c.header(ctx, "poll head", nil, c.attempts())
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Mine is called after each transaction is sent. Set it to the
 	// simulated backend's Commit on chains that mine only on demand; nil
-	// for real chains.
+	// for real chains. The client never calls it concurrently (concurrent
+	// Commits deadlock the simulated backend).
 	Mine func()
 	// Logf receives operational messages (nil is silent).
 	Logf Logf
@@ -187,6 +188,8 @@ type Client struct {
 	lotABI   abi.ABI
 	erc20    *testtoken.TestToken // only standard ERC20 methods are used
 	tokABI   abi.ABI
+
+	mineMu sync.Mutex // serializes Options.Mine
 
 	closed    chan struct{}
 	closeOnce sync.Once

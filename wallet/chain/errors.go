@@ -25,6 +25,7 @@ type RevertError struct {
 	Err error
 }
 
+// Error describes the revert by the error's name and arguments when known.
 func (e *RevertError) Error() string {
 	switch {
 	case e.Name != "" && len(e.Args) > 0:

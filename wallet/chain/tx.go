@@ -60,7 +60,9 @@ func (c *Client) transact(ctx context.Context, what string, key *ecdsa.PrivateKe
 		return nil, err
 	}
 	if c.opts.Mine != nil {
+		c.mineMu.Lock()
 		c.opts.Mine()
+		c.mineMu.Unlock()
 	}
 	return c.wait(ctx, what, tx)
 }

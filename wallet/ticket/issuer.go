@@ -57,6 +57,10 @@ func NewIssuer(lot Lottery, funder common.Address, key *ecdsa.PrivateKey, accoun
 	}
 }
 
+// SetClock replaces the clock that stamps issue times and nonces (tests
+// compress time with it). Call before the first Issue.
+func (i *Issuer) SetClock(now func() time.Time) { i.now = now }
+
 // Signer is the address tickets are signed by.
 func (i *Issuer) Signer() common.Address { return i.signer }
 

@@ -15,8 +15,11 @@ import (
 	"github.com/pexia-network/pexia/contracts"
 )
 
+// Winners waiting to be claimed live in their own bucket, so a node's
+// redeem pass reads only those, however many it has settled before.
 var (
-	bucketWinners = []byte("winners")
+	bucketPending = []byte("pending")
+	bucketSettled = []byte("settled")
 	bucketMarks   = []byte("marks")
 )
 
@@ -72,7 +75,7 @@ func OpenStore(path string) (*Store, error) {
 		return nil, fmt.Errorf("ticket store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketWinners, bucketMarks} {
+		for _, b := range [][]byte{bucketPending, bucketSettled, bucketMarks} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -96,21 +99,28 @@ func (s *Store) AddWinner(w *Winner) error {
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketWinners).Put(w.Digest[:], b); err != nil {
+		if err := tx.Bucket(bucketPending).Put(w.Digest[:], b); err != nil {
 			return err
 		}
 		return putMark(tx, w.Signer, w.Ticket.Nonce)
 	})
 }
 
-// UpdateWinner rewrites a stored winner (its state after a claim attempt).
+// UpdateWinner rewrites a stored winner (its state after a claim attempt);
+// a settled winner moves out of the pending bucket.
 func (s *Store) UpdateWinner(w *Winner) error {
 	b, err := json.Marshal(w)
 	if err != nil {
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketWinners).Put(w.Digest[:], b)
+		if w.State == WinnerPending {
+			return tx.Bucket(bucketPending).Put(w.Digest[:], b)
+		}
+		if err := tx.Bucket(bucketPending).Delete(w.Digest[:]); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketSettled).Put(w.Digest[:], b)
 	})
 }
 
@@ -118,17 +128,29 @@ func (s *Store) UpdateWinner(w *Winner) error {
 // ordered by signer then nonce: the order the Lottery's marks need.
 func (s *Store) Winners(state *WinnerState) ([]*Winner, error) {
 	var out []*Winner
+	buckets := [][]byte{bucketPending, bucketSettled}
+	if state != nil && *state == WinnerPending {
+		buckets = buckets[:1]
+	} else if state != nil {
+		buckets = buckets[1:]
+	}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketWinners).ForEach(func(k, v []byte) error {
-			var w Winner
-			if err := json.Unmarshal(v, &w); err != nil {
-				return fmt.Errorf("winner %x: %w", k, err)
+		for _, name := range buckets {
+			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
+				var w Winner
+				if err := json.Unmarshal(v, &w); err != nil {
+					return fmt.Errorf("winner %x: %w", k, err)
+				}
+				if state == nil || w.State == *state {
+					out = append(out, &w)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			if state == nil || w.State == *state {
-				out = append(out, &w)
-			}
-			return nil
-		})
+		}
+		return nil
 	})
 	sort.Slice(out, func(i, j int) bool {
 		if c := out[i].Signer.Cmp(out[j].Signer); c != 0 {

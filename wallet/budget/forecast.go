@@ -1,0 +1,185 @@
+package budget
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// ForecastLevel is the probability the Forecast band is meant to hold.
+const ForecastLevel = 0.95
+
+// forecastHistory is how much issuing history the forecast wants before it
+// trusts the observed rate over the throttle's.
+const forecastHistory = time.Hour
+
+// Forecast estimates the period's total actual spend at its end: mean, and
+// a band [low, high] meant to hold it with probability ForecastLevel.
+//
+// The rest of the period is forecast at the current rate. If the throttle
+// held a ticket back within the last Burst (demand exceeds the budget's
+// rate), that is the throttle's rate: all that is left of the budget will
+// go. Otherwise it is the expected value issued per unit time since the
+// period's first ticket (the throttle's rate before an hour of history),
+// at most what is left of the budget. It is paid in
+// winners of the period's average face value F̄ and win probability p̄, so
+// the rest is F̄·Binomial(n, p̄) with n·p̄·F̄ the expected rest; the band is
+// spend so far plus F̄ times that binomial's 2.5 % and 97.5 % quantiles.
+// Nothing goes above budget + F̄, which the hard stop guarantees as long as
+// winners are reported within the claim window.
+func (e *Engine) Forecast(now time.Time) (mean, low, high *big.Int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.forecastLocked(now)
+}
+
+func (e *Engine) forecastLocked(now time.Time) (mean, low, high *big.Int) {
+	_ = e.rollLocked(now) // on failure, forecast the period it has
+	spent := new(big.Int).Set(e.spent)
+	from := now
+	if from.Before(e.period.Start) {
+		from = e.period.Start
+	}
+	left := e.period.End.Sub(from)
+	remaining := e.remainingLocked()
+	if left <= 0 || remaining.Sign() == 0 {
+		return spent, new(big.Int).Set(spent), new(big.Int).Set(spent)
+	}
+
+	// Expected value of the rest: all that is left while demand keeps
+	// hitting the throttle, else the rate observed so far.
+	rest := new(big.Int).Set(remaining)
+	saturated := !e.throttled.IsZero() && now.Sub(e.throttled) < max(e.cfg.Burst, forecastHistory)
+	if hist := now.Sub(e.firstIssue); !saturated && e.tickets > 0 && hist >= forecastHistory {
+		rest.Mul(e.issued, big.NewInt(int64(left)))
+		rest.Quo(rest, big.NewInt(int64(hist)))
+		if rest.Cmp(remaining) > 0 {
+			rest.Set(remaining)
+		}
+	}
+
+	// Average face and win probability of the period's tickets.
+	face := new(big.Int).Set(e.minFace)
+	p := 1e-4 // no tickets yet: close to the Poisson limit
+	if e.tickets > 0 && e.faceSum.Sign() > 0 {
+		face.Quo(e.faceSum, new(big.Int).SetUint64(e.tickets))
+		p, _ = new(big.Rat).SetFrac(e.issued, e.faceSum).Float64()
+		p = math.Min(math.Max(p, 1e-18), 1)
+	}
+	if face.Sign() <= 0 {
+		face.SetInt64(1)
+	}
+	limit := new(big.Int).Add(e.budget, face)
+	if spent.Cmp(limit) > 0 {
+		limit.Set(spent)
+	}
+	mean = new(big.Int).Add(spent, rest)
+	n, p := ticketsFor(rest, face, p)
+	if n == 0 {
+		return minInt(mean, limit), spent, minInt(mean, limit)
+	}
+	tail := (1 - ForecastLevel) / 2
+	kLo := BinomialQuantile(n, p, tail)
+	kHi := BinomialQuantile(n, p, 1-tail)
+	low = new(big.Int).Mul(new(big.Int).SetUint64(kLo), face)
+	low.Add(low, spent)
+	high = new(big.Int).Mul(new(big.Int).SetUint64(kHi), face)
+	high.Add(high, spent)
+	return minInt(mean, limit), minInt(low, limit), minInt(high, limit)
+}
+
+func minInt(a, b *big.Int) *big.Int {
+	if a.Cmp(b) > 0 {
+		return new(big.Int).Set(b)
+	}
+	return a
+}
+
+// Status is a snapshot of the engine for a UI or CLI.
+type Status struct {
+	Period    Period
+	Budget    *big.Int
+	Spent     *big.Int // winners paid this period: the actual spend
+	Issued    *big.Int // expected value of the tickets issued this period
+	Remaining *big.Int // budget − spent, at least 0
+	Tickets   uint64
+	Wins      uint64
+	// RatePerHour is the throttle's current rate: what is left of the
+	// budget spread over the time left, per hour.
+	RatePerHour *big.Int
+	// Forecast of the period's total spend, with its band (see Forecast).
+	Forecast, ForecastLow, ForecastHigh *big.Int
+
+	unit   *big.Int
+	symbol string
+	usd    float64
+}
+
+// Status returns the engine's state at now.
+func (e *Engine) Status(now time.Time) Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mean, low, high := e.forecastLocked(now)
+	rate := e.remainingLocked()
+	if left := e.period.End.Sub(now); left > time.Hour {
+		rate.Mul(rate, big.NewInt(int64(time.Hour)))
+		rate.Quo(rate, big.NewInt(int64(left)))
+	}
+	return Status{
+		Period: e.period, Budget: new(big.Int).Set(e.budget), Spent: new(big.Int).Set(e.spent),
+		Issued: new(big.Int).Set(e.issued), Remaining: e.remainingLocked(),
+		Tickets: e.tickets, Wins: e.wins, RatePerHour: rate,
+		Forecast: mean, ForecastLow: low, ForecastHigh: high,
+		unit: e.cfg.TokenUnit, symbol: e.cfg.Symbol, usd: e.cfg.USDPerToken,
+	}
+}
+
+// String renders the status in whole tokens, e.g. "2026-03: spent 4.82 of
+// 10 tokens, 5.18 left; forecast 9.98 (9.91–10.002); 95012 tickets, 2410
+// won", with dollar amounts after spent, budget, left and forecast if a
+// price was configured.
+func (s Status) String() string {
+	if s.unit == nil {
+		s.unit = big.NewInt(1)
+	}
+	f := func(x *big.Int) string { return formatAmount(x, s.unit, s.usd, "") }
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: spent %s of %s %s", s.Period.Start.Format("2006-01"),
+		formatAmount(s.Spent, s.unit, 0, ""), formatAmount(s.Budget, s.unit, 0, ""), s.symbol)
+	if s.usd > 0 {
+		fmt.Fprintf(&b, " (%s of %s)", usd(s.Spent, s.unit, s.usd), usd(s.Budget, s.unit, s.usd))
+	}
+	fmt.Fprintf(&b, ", %s left; forecast %s (%s–%s); %d tickets, %d won",
+		f(s.Remaining), f(s.Forecast), formatAmount(s.ForecastLow, s.unit, 0, ""),
+		formatAmount(s.ForecastHigh, s.unit, 0, ""), s.Tickets, s.Wins)
+	return b.String()
+}
+
+// formatAmount renders x smallest units as whole tokens with up to six
+// decimals, then " ($…)" if usdPerToken > 0, then suffix.
+func formatAmount(x, unit *big.Int, usdPerToken float64, suffix string) string {
+	if x == nil {
+		x = new(big.Int)
+	}
+	r := new(big.Rat).SetFrac(x, unit)
+	s := strings.TrimRight(strings.TrimRight(r.FloatString(6), "0"), ".")
+	if s == "-0" {
+		s = "0"
+	}
+	if usdPerToken > 0 {
+		s += " (" + usd(x, unit, usdPerToken) + ")"
+	}
+	return s + suffix
+}
+
+func usd(x, unit *big.Int, perToken float64) string {
+	t, _ := new(big.Rat).SetFrac(x, unit).Float64()
+	return fmt.Sprintf("$%.2f", t*perToken)
+}
+
+// amount formats x for error messages: whole tokens and smallest units.
+func (e *Engine) amount(x *big.Int) string {
+	return fmt.Sprintf("%s %s (%v units)", formatAmount(x, e.cfg.TokenUnit, 0, ""), e.cfg.Symbol, x)
+}
