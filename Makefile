@@ -48,11 +48,11 @@ lint: deps
 
 # unit runs every Go test with the race detector.
 unit: deps
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # e2e runs the end-to-end tests: real binaries as separate processes.
 e2e: deps
-	$(GO) test -count=1 -tags e2e -v ./e2e/...
+	$(GO) test -count=1 -timeout 30m -tags e2e -v ./e2e/...
 
 test: deps check-generated lint unit e2e
 

@@ -383,7 +383,7 @@ func TestChainRemoved(t *testing.T) {
 	if n2.Addresses != n1.Addresses {
 		t.Errorf("addresses %+v, were %+v", n2.Addresses, n1.Addresses)
 	}
-	if b := tokenBalance(t, ctx, c, n2, "node0"); b.Cmp(contracts.Ether(1_000_000)) != 0 {
+	if b := tokenBalance(t, ctx, c, n2, "client0"); b.Cmp(contracts.Ether(1_000_000)) != 0 {
 		t.Errorf("token balance %v, want 1e24", b)
 	}
 }

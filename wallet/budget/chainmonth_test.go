@@ -47,7 +47,7 @@ func TestSimulatedMonthOnChain(t *testing.T) {
 	const funderIdx = 1
 	unit := contracts.Ether(1)
 	budgetAmt := contracts.Ether(10)
-	claimCost := big.NewInt(1e14) // nodes' MinFace: 20 × = 0.002 tokens
+	claimCost := big.NewInt(25e13) // nodes' MinFace: 20 × = 0.005 tokens
 	signerKey, _ := crypto.HexToECDSA("5555555555555555555555555555555555555555555555555555555555555555")
 	signer := crypto.PubkeyToAddress(signerKey.PublicKey)
 	c.Tx(funderIdx, c.Addrs.Lottery, c.Lot.PackDeposit(signer, contracts.Ether(1)), contracts.Ether(12)) // balance 11, escrow 1
