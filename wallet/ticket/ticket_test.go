@@ -324,3 +324,74 @@ func TestRatioRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// flakyClaimer fails its first fails calls as an unreachable endpoint would.
+type flakyClaimer struct {
+	Claimer
+	fails int
+	calls int
+}
+
+func (f *flakyClaimer) Claim(ctx context.Context, ts []lottery.LotteryTicket) (map[common.Hash]Outcome, error) {
+	f.calls++
+	if f.calls <= f.fails {
+		return nil, errors.New("dial tcp 127.0.0.1:8545: connect: connection refused")
+	}
+	return f.Claimer.Claim(ctx, ts)
+}
+
+// TestRedeemerRetriesThenExpires: winners survive failed claims (attempts
+// recorded, still pending), are paid once the chain answers, and a winner
+// that could not be claimed before its expiry is marked expired, not lost
+// silently.
+func TestRedeemerRetriesThenExpires(t *testing.T) {
+	f := newFixture(t, contracts.Ether(10), contracts.Ether(10))
+	ctx := context.Background()
+	node := f.c.Addr(nodeIdx)
+	face := big.NewInt(1e16)
+	accept := func() {
+		s, err := f.issuer.Issue(ctx, node, f.recv.Commit(), face, math.MaxUint64, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rc, err := f.recv.Accept(ctx, f.issuer.Signer(), s); err != nil || !rc.Win {
+			t.Fatalf("Accept = %+v, %v", rc, err)
+		}
+	}
+	accept()
+	accept()
+	flaky := &flakyClaimer{Claimer: chainClaimer{c: f.c}, fails: 2}
+	red := NewRedeemer(RedeemerConfig{Store: f.store, Claimer: flaky, Receiver: f.recv, Now: func() time.Time { return f.now }})
+	f.now = f.now.Add(time.Minute)
+	for i := 0; i < 2; i++ {
+		if _, err := red.RedeemOnce(ctx, true); err == nil {
+			t.Fatal("claim through a dead endpoint succeeded")
+		}
+	}
+	pending := WinnerPending
+	ws, _ := f.store.Winners(&pending)
+	if len(ws) != 2 || ws[0].Attempts != 2 || ws[0].LastError == "" {
+		t.Fatalf("after two failures: %d pending, attempts %d, last error %q", len(ws), ws[0].Attempts, ws[0].LastError)
+	}
+	paid, err := red.RedeemOnce(ctx, true)
+	if err != nil || paid.Cmp(new(big.Int).Mul(face, big.NewInt(2))) != 0 {
+		t.Fatalf("after recovery paid %v, %v", paid, err)
+	}
+
+	// A winner whose claims keep failing until it expires.
+	accept()
+	flaky.fails, flaky.calls = 1<<30, 0
+	f.now = f.now.Add(time.Minute)
+	red.RedeemOnce(ctx, true)
+	f.now = f.now.Add(2 * time.Hour)
+	if _, err := red.RedeemOnce(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	expired := WinnerExpired
+	if ws, _ := f.store.Winners(&expired); len(ws) != 1 {
+		t.Fatalf("%d winners marked expired, want 1", len(ws))
+	}
+	if ws, _ := f.store.Winners(&pending); len(ws) != 0 {
+		t.Fatalf("%d winners still pending after expiry", len(ws))
+	}
+}
