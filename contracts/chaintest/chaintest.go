@@ -147,9 +147,8 @@ func (c *Chain) Call(to common.Address, data []byte) []byte {
 
 // AdjustTime moves the chain clock forward and mines a block.
 //
-// The simulated backend refuses to move the clock while the block it is
-// building holds transactions; one that reached the pool after the last
-// Commit (the pool inserts asynchronously) is mined first.
+// The simulated backend refuses to move the clock while its pool reports
+// pending transactions, which it can briefly do for ones just mined.
 func (c *Chain) AdjustTime(d time.Duration) {
 	c.t.Helper()
 	var err error
@@ -158,6 +157,9 @@ func (c *Chain) AdjustTime(d time.Duration) {
 			c.Sim.Commit()
 			return
 		}
+		// The pool drops mined transactions from its pending set
+		// asynchronously after a new head.
+		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
 		c.Sim.Commit()
 	}
 	c.t.Fatal(err)
