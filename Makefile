@@ -9,7 +9,7 @@ DEVNET_DIR ?= $(CURDIR)/.devnet
 APT_PACKAGES := nodejs npm gcc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build generate check-generated test unit e2e bench demo lint package clean
+.PHONY: all deps build generate check-generated test unit e2e fuzz bench demo lint package clean
 
 all: build
 
@@ -54,7 +54,15 @@ unit: deps
 e2e: deps
 	$(GO) test -count=1 -timeout 30m -tags e2e -v ./e2e/...
 
-test: deps check-generated lint unit e2e
+# fuzz runs each decoder fuzz target for FUZZTIME (bounded, for CI).
+FUZZTIME ?= 15s
+FUZZ_TARGETS := hop/onion:FuzzDecodeCell hop/onion:FuzzHandshake hop/onion:FuzzOpen hop/stream:FuzzDeliver
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done
+
+test: deps check-generated lint unit e2e fuzz
 
 bench: deps
 	$(GO) run ./bench -out bench/results.json

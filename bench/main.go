@@ -13,7 +13,7 @@ import (
 
 func main() {
 	out := flag.String("out", "bench/results.json", "results file to merge metrics into")
-	only := flag.String("only", "", "comma-separated suites to run (default all): gas, tickets")
+	only := flag.String("only", "", "comma-separated suites to run (default all): gas, tickets, datachannel, circuit")
 	flag.Parse()
 	suites := []struct {
 		name string
@@ -21,6 +21,8 @@ func main() {
 	}{
 		{"gas", gasSuite},
 		{"tickets", ticketSuite},
+		{"datachannel", datachannelSuite},
+		{"circuit", circuitSuite},
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {

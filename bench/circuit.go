@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/hop/hoptest"
+)
+
+// circuitSuite measures circuits through in-process nodes on loopback: bulk
+// download throughput of one stream over 1 and 3 hops, request round trip
+// on a kept-alive stream, 3-hop build time, and relay CPU per GiB, and
+// compares throughput with the bare data channel measured in the same run.
+func circuitSuite(res Results) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dst, stop, err := benchServer()
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	for _, hops := range []int{1, 3} {
+		nodes, infos, err := hoptest.Circuit(hops)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		c, err := hop.Build(ctx, infos, hop.BuildConfig{CellSize: cellSize()})
+		if err != nil {
+			return err
+		}
+		if hops == 3 {
+			// The first build also dials every link; a rebuild over the
+			// same nodes is what a client pays after a failure.
+			res.set("circuit.build_3hop_ms", float64(time.Since(start).Microseconds())/1000, "ms")
+		}
+		cpu0 := cpuTime()
+		const total = 256 << 20
+		t0 := time.Now()
+		if err := download(ctx, c, dst, total); err != nil {
+			return err
+		}
+		el := time.Since(t0)
+		mbps := float64(total) * 8 / el.Seconds() / 1e6
+		res.set(fmt.Sprintf("circuit.throughput_%dhop_mbps", hops), mbps, "Mbit/s")
+		if hops == 3 {
+			// Everything (client, 3 nodes, server) runs in this process:
+			// CPU per GiB relayed is the process's CPU over 3 hops.
+			gib := float64(total) / (1 << 30)
+			res.set("relay.cpu_s_per_gib", (cpuTime()-cpu0).Seconds()/gib/3, "s/GiB")
+		}
+		rtt, err := echoRTT(ctx, c, dst, 500)
+		if err != nil {
+			return err
+		}
+		res.set(fmt.Sprintf("circuit.rtt_%dhop_us", hops), float64(rtt.Microseconds()), "µs")
+		c.Close()
+		for _, n := range nodes {
+			n.Close()
+		}
+	}
+	if raw, ok := res["datachannel.raw_mbps"]; ok && raw.Value > 0 {
+		res.set("ratio.circuit_1hop_vs_datachannel", res["circuit.throughput_1hop_mbps"].Value/raw.Value, "x")
+	}
+	return nil
+}
+
+// benchServer serves "d <n>\n" with n bytes and "e\n" with an echo of each
+// 64-byte message.
+func benchServer() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				var op string
+				var n int64
+				if _, err := fmt.Fscanf(c, "%s %d\n", &op, &n); err != nil {
+					return
+				}
+				switch op {
+				case "d":
+					for n > 0 {
+						k := min(n, int64(len(buf)))
+						if _, err := c.Write(buf[:k]); err != nil {
+							return
+						}
+						n -= k
+					}
+				case "e":
+					io.Copy(c, c)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() { ln.Close() }, nil
+}
+
+func download(ctx context.Context, c *hop.Circuit, dst string, n int64) error {
+	conn, err := c.Dial(ctx, "tcp", dst)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "d %d\n", n)
+	got, err := io.Copy(io.Discard, io.LimitReader(conn, n))
+	if err != nil || got != n {
+		return fmt.Errorf("download: %d of %d bytes: %v", got, n, err)
+	}
+	return nil
+}
+
+func echoRTT(ctx context.Context, c *hop.Circuit, dst string, n int) (time.Duration, error) {
+	conn, err := c.Dial(ctx, "tcp", dst)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "e 0\n")
+	msg := make([]byte, 64)
+	var ds []time.Duration
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		if _, err := conn.Write(msg); err != nil {
+			return 0, err
+		}
+		if _, err := io.ReadFull(conn, msg); err != nil {
+			return 0, err
+		}
+		ds = append(ds, time.Since(t0))
+	}
+	return median(ds), nil
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		fmt.Fprintln(os.Stderr, "getrusage:", err)
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func cellSize() int {
+	var n int
+	fmt.Sscan(os.Getenv("PEXIA_CELL"), &n)
+	return n
+}

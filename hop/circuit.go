@@ -1,0 +1,284 @@
+package hop
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/hop/stream"
+)
+
+// HopInfo is what the client needs to reach and authenticate one node, as
+// published in the registry.
+type HopInfo struct {
+	Address  onion.Address
+	URL      string   // signaling endpoint
+	Pin      link.Pin // TLS certificate fingerprint
+	NoiseKey [32]byte // static handshake key
+}
+
+// ErrCircuitClosed is returned by a closed circuit.
+var ErrCircuitClosed = errors.New("hop: circuit closed")
+
+// Circuit is a built circuit: streams opened on it leave at its last hop.
+type Circuit struct {
+	hops     []HopInfo
+	ch       link.Channel
+	circID   uint32
+	cc       *onion.ClientCircuit
+	mux      *stream.Mux
+	smu      sync.Mutex // orders Seal with the channel write
+	done     chan struct{}
+	once     sync.Once
+	err      error
+	observer func(hop int, cmd onion.RelayCmd, payload []byte)
+}
+
+// BuildConfig configures Build.
+type BuildConfig struct {
+	// CellSize is the circuit's fixed cell size (default onion.DefaultCellSize).
+	CellSize int
+	// Link returns a link to the first hop (default link.Dial).
+	Link func(ctx context.Context, h HopInfo) (*link.Link, error)
+}
+
+// Build builds a circuit through hops by telescoping: CREATE to the first
+// hop, then EXTEND through the circuit so far for each further hop, each
+// with its own Noise NK handshake against the hop's registered key.
+func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, error) {
+	if len(hops) == 0 || len(hops) > onion.MaxHops {
+		return nil, fmt.Errorf("hop: %d hops, want 1..%d", len(hops), onion.MaxHops)
+	}
+	if cfg.CellSize == 0 {
+		cfg.CellSize = onion.DefaultCellSize
+	}
+	if cfg.Link == nil {
+		cfg.Link = func(ctx context.Context, h HopInfo) (*link.Link, error) {
+			return link.Dial(ctx, h.URL, h.Pin, link.DialConfig{})
+		}
+	}
+	lk, err := cfg.Link(ctx, hops[0])
+	if err != nil {
+		return nil, fmt.Errorf("hop: link to first hop: %w", err)
+	}
+	ch, err := lk.Open(ctx, "c")
+	if err != nil {
+		return nil, fmt.Errorf("hop: open circuit channel: %w", err)
+	}
+	cc, err := onion.NewClientCircuit(cfg.CellSize)
+	if err != nil {
+		ch.Close()
+		return nil, err
+	}
+	var id [4]byte
+	rand.Read(id[:])
+	c := &Circuit{hops: hops, ch: ch, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{})}
+	stop := context.AfterFunc(ctx, func() { ch.Close() })
+	defer stop()
+	if err := c.build(); err != nil {
+		ch.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	c.mux, err = stream.New(stream.Config{Role: stream.RoleClient, MaxFrame: cc.MaxPayload()}, func(frame []byte) error {
+		return c.send(len(hops)-1, onion.LinkRelay, onion.RelayData, frame)
+	})
+	if err != nil {
+		ch.Close()
+		return nil, err
+	}
+	go c.read()
+	return c, nil
+}
+
+func (c *Circuit) build() error {
+	cellSize := c.cc.CellSize()
+	buf := make([]byte, link.MaxMessageSize)
+	for k, h := range c.hops {
+		init, msg, err := onion.ClientHandshake(h.Address, h.NoiseKey, cellSize, nil)
+		if err != nil {
+			return err
+		}
+		var reply []byte
+		if k == 0 {
+			body, err := onion.Create{HType: onion.HandshakeNK, Handshake: msg}.Encode(cellSize)
+			if err != nil {
+				return err
+			}
+			if err := c.write(onion.LinkCreate, body); err != nil {
+				return err
+			}
+			m, err := c.ch.Read(buf)
+			if err != nil {
+				return fmt.Errorf("hop: CREATED from hop 0: %w", err)
+			}
+			cell, err := onion.DecodeCell(buf[:m])
+			if err != nil || cell.Cmd != onion.LinkCreated {
+				return fmt.Errorf("hop: hop 0 answered %v (%v), want CREATED", cell.Cmd, err)
+			}
+			created, err := onion.DecodeCreated(cell.Body)
+			if err != nil {
+				return err
+			}
+			reply = created.Handshake
+		} else {
+			ext, err := onion.Extend{Node: h.Address, URL: h.URL, Fingerprint: h.Pin[:], HType: onion.HandshakeNK, Handshake: msg}.Encode()
+			if err != nil {
+				return err
+			}
+			if err := c.send(k-1, onion.LinkRelayEarly, onion.RelayExtend, ext); err != nil {
+				return err
+			}
+			hop, cmd, payload, err := c.readRelay(buf)
+			if err != nil {
+				return fmt.Errorf("hop: extending to hop %d: %w", k, err)
+			}
+			if hop != k-1 || cmd != onion.RelayExtended {
+				return fmt.Errorf("hop: extending to hop %d: hop %d answered %v", k, hop, cmd)
+			}
+			e, err := onion.DecodeExtended(payload)
+			if err != nil {
+				return err
+			}
+			reply = e.Handshake
+		}
+		keys, _, err := init.Finish(reply)
+		if err != nil {
+			return fmt.Errorf("hop: handshake with hop %d: %w", k, err)
+		}
+		if err := c.cc.AddHop(keys); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Circuit) write(cmd onion.LinkCmd, body []byte) error {
+	out := make([]byte, onion.HeaderLen+len(body))
+	if err := onion.PutHeader(out, c.circID, cmd); err != nil {
+		return err
+	}
+	copy(out[onion.HeaderLen:], body)
+	_, err := c.ch.Write(out)
+	return err
+}
+
+// send seals payload for hop and writes it; sealing and writing happen in
+// one order so the hops' counters match.
+func (c *Circuit) send(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []byte) error {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	select {
+	case <-c.done:
+		return ErrCircuitClosed
+	default:
+	}
+	out := make([]byte, c.cc.CellSize())
+	if err := onion.PutHeader(out, c.circID, lc); err != nil {
+		return err
+	}
+	if err := c.cc.SealInto(out[onion.HeaderLen:], hop, cmd, payload); err != nil {
+		return err
+	}
+	_, err := c.ch.Write(out)
+	return err
+}
+
+func (c *Circuit) readRelay(buf []byte) (int, onion.RelayCmd, []byte, error) {
+	for {
+		m, err := c.ch.Read(buf)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		cell, err := onion.DecodeCell(buf[:m])
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		switch cell.Cmd {
+		case onion.LinkPadding:
+			continue
+		case onion.LinkDestroy:
+			return 0, 0, nil, fmt.Errorf("%w: destroyed by the first hop", ErrCircuitClosed)
+		case onion.LinkRelay:
+			return c.cc.Open(cell.Body)
+		default:
+			return 0, 0, nil, fmt.Errorf("hop: unexpected %v cell", cell.Cmd)
+		}
+	}
+}
+
+// read delivers cells from the circuit until it fails.
+func (c *Circuit) read() {
+	buf := make([]byte, link.MaxMessageSize)
+	last := len(c.hops) - 1
+	for {
+		hop, cmd, payload, err := c.readRelay(buf)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if c.observer != nil {
+			c.observer(hop, cmd, payload)
+		}
+		switch {
+		case cmd == onion.RelayData && hop == last:
+			if err := c.mux.Deliver(payload); err != nil {
+				c.fail(err)
+				return
+			}
+		case cmd == onion.RelayTruncated || cmd == onion.RelayEnd:
+			c.fail(fmt.Errorf("%w: hop %d ended it", ErrCircuitClosed, hop))
+			return
+		case cmd == onion.RelayPadding:
+		default:
+			c.fail(fmt.Errorf("hop: unexpected %v from hop %d", cmd, hop))
+			return
+		}
+	}
+}
+
+func (c *Circuit) fail(err error) {
+	c.once.Do(func() {
+		c.err = err // read only after done is closed
+		close(c.done)
+		c.ch.Close() // unblocks a send stuck in Write
+		if c.mux != nil {
+			c.mux.Close(fmt.Errorf("%w: %v", ErrCircuitClosed, err))
+		}
+	})
+}
+
+// Dial opens a stream ("tcp" or "udp") to address through the circuit's exit.
+func (c *Circuit) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	return c.mux.Dial(ctx, network, address)
+}
+
+// Len is the number of hops.
+func (c *Circuit) Len() int { return len(c.hops) }
+
+// Done is closed when the circuit fails or is closed; Err then says why.
+func (c *Circuit) Done() <-chan struct{} { return c.done }
+
+// Err is why the circuit ended, nil while it is up.
+func (c *Circuit) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// Close tears the circuit down; its streams get ErrCircuitClosed.
+func (c *Circuit) Close() error {
+	c.fail(ErrCircuitClosed)
+	return nil
+}

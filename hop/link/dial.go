@@ -1,0 +1,169 @@
+package link
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// defaultDialTimeout bounds a Dial whose context has no earlier deadline.
+const defaultDialTimeout = 15 * time.Second
+
+// DialConfig configures [Dial]. The zero value is usable.
+type DialConfig struct {
+	// UDPAddr is the local address of the link's own UDP socket. Empty
+	// means ":0": an ephemeral port on every interface, IPv6 and IPv4.
+	UDPAddr string
+	// Mark, if not zero, is set as the firewall mark (SO_MARK) of the
+	// link's UDP socket and of the signaling TCP connection, so policy
+	// routing can keep them out of the tunnel. Linux only (it needs
+	// CAP_NET_ADMIN); ignored on other systems.
+	Mark int
+	// Timeout bounds the whole Dial when ctx has no earlier deadline.
+	// Default 15 s.
+	Timeout time.Duration
+	// ChannelWindow bounds the bytes each channel of the link may have
+	// written but not yet acknowledged by the peer; Write blocks beyond it.
+	// It bounds how much one busy channel delays the others (they share
+	// one SCTP send queue) and caps one channel's throughput at
+	// ChannelWindow per round trip (1 MiB at 50 ms: 160 Mbit/s). Default
+	// DefaultChannelWindow.
+	ChannelWindow int
+	// Logf receives diagnostics; nil is silent.
+	Logf Logf
+}
+
+// Dial opens a link to the node whose signaling endpoint is signalURL (an
+// https URL), accepting only a TLS certificate matching pin. It returns once
+// the link can carry channels. The link owns a fresh UDP socket and a fresh
+// DTLS certificate, so links to different nodes share neither. Its offer
+// lists a host candidate for every local address (UDPAddr narrows that).
+func Dial(ctx context.Context, signalURL string, pin Pin, cfg DialConfig) (*Link, error) {
+	u, err := url.Parse(signalURL)
+	if err != nil {
+		return nil, fmt.Errorf("link: dial: %w", err)
+	}
+	if u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("link: dial %q: want an https URL", signalURL)
+	}
+	if pin.IsZero() {
+		return nil, fmt.Errorf("link: dial %s: %w: no pin", u.Host, ErrPinMismatch)
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = defaultDialTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	mux, err := newUDPMux(cfg.UDPAddr, cfg.Mark, cfg.Logf)
+	if err != nil {
+		return nil, err
+	}
+	l, err := newLink(newAPI(mux, cfg.Logf), mux, cfg.ChannelWindow, cfg.Logf, nil)
+	if err != nil {
+		_ = mux.Close()
+		return nil, err
+	}
+	if err := l.dial(ctx, u.String(), pin, cfg.Mark); err != nil {
+		_ = l.Close()
+		return nil, fmt.Errorf("link: dial %s: %w", u.Host, err)
+	}
+	return l, nil
+}
+
+// dial runs the offer/answer exchange and waits for the link to come up.
+func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, mark int) error {
+	offer, err := l.pc.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("create offer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(l.pc)
+	if err := l.pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("set offer: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-l.done:
+		return l.Err()
+	case <-ctx.Done():
+		return fmt.Errorf("ICE gathering: %w", ctx.Err())
+	}
+	local := l.pc.LocalDescription()
+	answer, err := postOffer(ctx, signalURL, pin, mark, signal{Type: local.Type.String(), SDP: local.SDP})
+	if err != nil {
+		return err
+	}
+	desc, err := parseSignal(answer, webrtc.SDPTypeAnswer)
+	if err != nil {
+		return fmt.Errorf("bad answer: %w", err)
+	}
+	if err := l.pc.SetRemoteDescription(desc); err != nil {
+		return fmt.Errorf("bad answer: %w", err)
+	}
+	return l.waitReady(ctx)
+}
+
+// postOffer sends the offer to the node and returns its answer.
+func postOffer(ctx context.Context, signalURL string, pin Pin, mark int, offer signal) (signal, error) {
+	body, err := json.Marshal(offer)
+	if err != nil {
+		return signal{}, err
+	}
+	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error { return setMark(c, mark) }}
+	tr := &http.Transport{
+		Proxy:             nil, // never through an environment proxy
+		DialContext:       dialer.DialContext,
+		TLSClientConfig:   pinnedTLSConfig(pin),
+		DisableKeepAlives: true,
+		ForceAttemptHTTP2: false,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, signalURL, bytes.NewReader(body))
+	if err != nil {
+		return signal{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrPinMismatch) {
+			return signal{}, ErrPinMismatch
+		}
+		return signal{}, fmt.Errorf("signaling: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSignalBytes+1))
+	if err != nil {
+		return signal{}, fmt.Errorf("signaling: read answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg := strings.TrimSpace(string(data))
+		if len(msg) > 200 {
+			msg = msg[:200]
+		}
+		return signal{}, fmt.Errorf("signaling: %s: %s", resp.Status, msg)
+	}
+	if len(data) > maxSignalBytes {
+		return signal{}, fmt.Errorf("signaling: answer larger than %d bytes", maxSignalBytes)
+	}
+	var answer signal
+	if err := json.Unmarshal(data, &answer); err != nil {
+		return signal{}, fmt.Errorf("signaling: decode answer: %w", err)
+	}
+	return answer, nil
+}

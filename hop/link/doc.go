@@ -1,0 +1,58 @@
+// Package link provides WebRTC links between a client (or a relay extending a
+// circuit) and a node: one pion PeerConnection per pair of parties, carrying
+// data channels only, with one reliable ordered channel per circuit so that
+// circuits sharing a link are free of head-of-line blocking between each
+// other.
+//
+// # Signaling
+//
+// The node serves HTTPS with a self-signed certificate whose SHA-256
+// fingerprint (a [Pin]) is published in the registry. The dialer POSTs its
+// complete SDP offer (ICE gathering finished, no trickle) as JSON,
+//
+//	{"type":"offer","sdp":"v=0..."}
+//
+// and receives the complete answer in the same form with status 200.
+// Malformed offers get 400, a node over its offer rate 429, a node with too
+// many handshakes in flight 503. The dialer accepts only a TLS certificate
+// whose leaf matches the pin. The pin authenticates signaling only; the
+// circuit's own handshake authenticates the node's static key.
+//
+// # Transport
+//
+// Each side hands pion its own UDP socket (SettingEngine.SetICEUDPMux) with
+// 4 MiB kernel buffers, because the kernel default drops packets even on
+// loopback and every drop stalls SCTP for about a second. A [Listener]
+// shares one socket among all its links; every dialed [Link] owns a socket,
+// which on Linux can carry a firewall mark (DialConfig.Mark) so that the
+// daemon's own traffic bypasses the tunnel. Host candidates include
+// loopback; no STUN or TURN server is used, so a dialer behind NAT reaches a
+// node on a public address through peer-reflexive candidates. A peer that
+// stops answering is declared dead after about 3 s of silence (ICE
+// keepalives every 500 ms).
+//
+// SCTP stream 0 carries a pre-negotiated channel that tells each side the
+// association is up; it is reserved. Other stream identifiers are taken by
+// [Link.Open] and are not reused within a link, so a link can open about
+// 32 000 channels from each side over its lifetime; after that Open fails
+// with [ErrExhausted] and the caller should dial a fresh link.
+//
+// # Flow control
+//
+// Each channel has a send window (ChannelWindow in DialConfig and
+// ListenConfig, default 1 MiB): Write blocks while the channel has that
+// many bytes written but not yet acknowledged by the peer's SCTP stack
+// (received, not necessarily read). All channels of a link share one SCTP
+// association, whose send queue is first in, first out and whose congestion
+// window, on a fast path without loss, grows to the receive window; without
+// a per-channel window one bulk transfer would queue megabytes in front of
+// every other channel's messages. The window trades the delay one busy
+// channel adds to the others (about window/throughput) against one
+// channel's throughput on long paths (window per round trip).
+//
+// The SCTP receive window (8 MiB) is shared by all channels too, and the
+// peer acknowledges data on arrival, not when it is read. So every channel
+// must be read promptly, into buffers bounded by flow control above this
+// package: a channel nobody reads fills the receive window and stalls the
+// whole link.
+package link

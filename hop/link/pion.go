@@ -1,0 +1,53 @@
+package link
+
+import (
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+const (
+	// MaxMessageSize is the largest message a [Channel] writes or reads,
+	// in bytes. Both sides advertise it in SDP, so a peer never sends more.
+	MaxMessageSize = 64 << 10
+
+	// DefaultChannelWindow is the default for ListenConfig.ChannelWindow
+	// and DialConfig.ChannelWindow, in bytes.
+	DefaultChannelWindow = 1 << 20
+)
+
+const (
+	// sctpReceiveBuffer is the SCTP association's receive window, shared by
+	// all channels of a link.
+	sctpReceiveBuffer = 8 << 20
+
+	// ICE liveness: a keepalive every 500 ms while idle; a peer silent for
+	// 2 s is disconnected and after 1 s more failed, which ends the link.
+	iceDisconnected = 2 * time.Second
+	iceFailed       = 1 * time.Second
+	iceKeepalive    = 500 * time.Millisecond
+
+	// sctpRTOMax caps the retransmission timeout (pion defaults to 60 s; the
+	// link is declared dead after about 3 s of silence anyway).
+	sctpRTOMax = 2 * time.Second
+)
+
+// newAPI builds the pion API for links whose ICE agents read from mux.
+func newAPI(mux ice.UDPMux, logf Logf) *webrtc.API {
+	var se webrtc.SettingEngine
+	se.LoggerFactory = pionLoggers{logf: logf}
+	se.SetICEUDPMux(mux)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
+	se.DetachDataChannels()
+	se.SetSCTPMaxReceiveBufferSize(sctpReceiveBuffer)
+	se.SetSCTPMaxMessageSize(MaxMessageSize)
+	se.SetSCTPRTOMax(sctpRTOMax)
+	// DTLS authenticates every packet; SCTP's CRC32c on top is redundant
+	// work on the data path's bottleneck. Negotiated in SCTP INIT (RFC 9653).
+	se.EnableSCTPZeroChecksum(true)
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
+}

@@ -1,0 +1,97 @@
+package link
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+const (
+	// maxSignalBytes bounds an offer or answer body. A complete SDP for one
+	// application section with a few candidates is 1–2 KiB.
+	maxSignalBytes = 64 << 10
+
+	// maxCandidates bounds the remote candidates an offer may list: the
+	// node sends connectivity checks to each, so an offer must not turn it
+	// into a packet cannon.
+	maxCandidates = 32
+)
+
+// signal is the JSON body of an offer or answer, the shape of the W3C
+// RTCSessionDescriptionInit dictionary.
+type signal struct {
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+}
+
+// parseSignal checks that s is a complete description of the given type
+// for a data-channel-only session and converts it.
+func parseSignal(s signal, want webrtc.SDPType) (webrtc.SessionDescription, error) {
+	if webrtc.NewSDPType(s.Type) != want {
+		return webrtc.SessionDescription{}, fmt.Errorf("type %q, want %q", s.Type, want)
+	}
+	desc := webrtc.SessionDescription{Type: want, SDP: s.SDP}
+	parsed, err := desc.Unmarshal()
+	if err != nil {
+		return desc, fmt.Errorf("parse sdp: %w", err)
+	}
+	if len(parsed.MediaDescriptions) != 1 || parsed.MediaDescriptions[0].MediaName.Media != "application" {
+		return desc, errors.New("sdp must have exactly one media section, of type application")
+	}
+	candidates := 0
+	for _, a := range parsed.MediaDescriptions[0].Attributes {
+		if a.Key == "candidate" {
+			candidates++
+		}
+	}
+	for _, a := range parsed.Attributes {
+		if a.Key == "candidate" {
+			candidates++
+		}
+	}
+	switch {
+	case candidates == 0:
+		return desc, errors.New("sdp lists no candidates (trickle ICE is not supported)")
+	case candidates > maxCandidates:
+		return desc, fmt.Errorf("sdp lists %d candidates, more than %d", candidates, maxCandidates)
+	}
+	return desc, nil
+}
+
+// bucket is a token bucket limiting the rate of offers a listener answers.
+type bucket struct {
+	mu     sync.Mutex
+	rate   float64 // tokens per second
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate float64, burst int) *bucket {
+	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
+}
+
+func (b *bucket) allow() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	b.tokens = min(b.burst, b.tokens+b.rate*now.Sub(b.last).Seconds())
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// logWriter sends net/http's error log lines to Logf.
+type logWriter struct{ logf Logf }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.logf.printf("link: %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

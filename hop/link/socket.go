@@ -1,0 +1,53 @@
+package link
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"syscall"
+
+	"github.com/pion/ice/v4"
+)
+
+// socketBuffer is the kernel send and receive buffer size requested for the
+// UDP socket handed to pion.
+const socketBuffer = 4 << 20
+
+// defaultUDPAddr listens on every interface, IPv6 and IPv4 on one
+// dual-stack socket where the host has IPv6.
+const defaultUDPAddr = ":0"
+
+// listenUDP opens the UDP socket pion will use, with large buffers and, if
+// mark is non-zero, the given firewall mark.
+func listenUDP(addr string, mark int, logf Logf) (*net.UDPConn, error) {
+	if addr == "" {
+		addr = defaultUDPAddr
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		return setMark(c, mark)
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("link: listen udp %s: %w", addr, err)
+	}
+	conn, ok := pc.(*net.UDPConn)
+	if !ok {
+		_ = pc.Close()
+		return nil, fmt.Errorf("link: listen udp %s: got %T", addr, pc)
+	}
+	setBuffers(conn, socketBuffer, logf)
+	return conn, nil
+}
+
+// newUDPMux opens a socket and wraps it in the ICE mux pion reads from.
+// Closing the mux closes the socket.
+func newUDPMux(addr string, mark int, logf Logf) (*ice.UDPMuxDefault, error) {
+	conn, err := listenUDP(addr, mark, logf)
+	if err != nil {
+		return nil, err
+	}
+	return ice.NewUDPMuxDefault(ice.UDPMuxParams{
+		UDPConn: conn,
+		Logger:  pionLoggers{logf: logf}.NewLogger("udpmux"),
+	}), nil
+}

@@ -1,0 +1,483 @@
+package hop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/hop/stream"
+)
+
+// Logf logs a formatted line; nil is silent.
+type Logf func(format string, args ...any)
+
+// ExitPolicy decides whether the exit may connect to host:port over network
+// ("tcp" or "udp"); a nil policy allows everything.
+type ExitPolicy func(network, host string, port int) error
+
+// NodeConfig configures the relay and exit logic of a node.
+type NodeConfig struct {
+	// Address is the node's on-chain address, bound into every handshake.
+	Address onion.Address
+	// Key is the node's static Noise key (its public half is in the registry).
+	Key onion.KeyPair
+	// Exit lets the node serve streams when it is the last hop.
+	Exit bool
+	// Policy filters exit connections.
+	Policy ExitPolicy
+	// DialLink opens links for EXTEND (default link.Dial with a zero DialConfig).
+	DialLink func(ctx context.Context, url string, pin link.Pin) (*link.Link, error)
+	// Dialer makes the exit's connections (default a net.Dialer with a 10 s timeout).
+	Dialer func(ctx context.Context, network, address string) (net.Conn, error)
+	// Observe, if set, sees every relay cell this node recognizes as its
+	// own (tests use it to prove what a hop learns).
+	Observe func(cmd onion.RelayCmd, payload []byte)
+	Logf    Logf
+}
+
+// Node runs the relay and exit side of circuits over the links it serves.
+type Node struct {
+	cfg NodeConfig
+
+	mu    sync.Mutex
+	links map[string]*link.Link // outgoing links for EXTEND, by signaling URL
+}
+
+// NewNode returns a node; feed it links with ServeLink.
+func NewNode(cfg NodeConfig) *Node {
+	if cfg.DialLink == nil {
+		cfg.DialLink = func(ctx context.Context, url string, pin link.Pin) (*link.Link, error) {
+			return link.Dial(ctx, url, pin, link.DialConfig{})
+		}
+	}
+	if cfg.Dialer == nil {
+		d := &net.Dialer{Timeout: 10 * time.Second}
+		cfg.Dialer = d.DialContext
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	return &Node{cfg: cfg, links: map[string]*link.Link{}}
+}
+
+// Serve accepts links from l and serves them until ctx ends or l closes.
+func (n *Node) Serve(ctx context.Context, l *link.Listener) error {
+	for {
+		lk, err := l.Accept(ctx)
+		if err != nil {
+			return err
+		}
+		go n.ServeLink(ctx, lk)
+	}
+}
+
+// ServeLink serves every circuit a peer opens on lk (one data channel each).
+func (n *Node) ServeLink(ctx context.Context, lk *link.Link) {
+	for {
+		ch, err := lk.AcceptChannel(ctx)
+		if err != nil {
+			return
+		}
+		go n.serveCircuit(ctx, ch)
+	}
+}
+
+// Close closes the node's outgoing links.
+func (n *Node) Close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for u, l := range n.links {
+		l.Close()
+		delete(n.links, u)
+	}
+}
+
+func (n *Node) link(ctx context.Context, url string, pin link.Pin) (*link.Link, error) {
+	n.mu.Lock()
+	l := n.links[url]
+	n.mu.Unlock()
+	if l != nil {
+		select {
+		case <-l.Done():
+		default:
+			return l, nil
+		}
+	}
+	l, err := n.cfg.DialLink(ctx, url, pin)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	if old := n.links[url]; old != nil && old != l {
+		old.Close()
+	}
+	n.links[url] = l
+	n.mu.Unlock()
+	return l, nil
+}
+
+// circuit is one circuit through this node.
+type circuit struct {
+	n        *Node
+	prev     link.Channel
+	cellSize int
+	hs       *onion.HopState
+
+	bmu sync.Mutex // orders backward cells: Backward/Originate and the write to prev
+
+	next     link.Channel // set once after EXTEND
+	extended chan []byte  // the CREATED body from next, during EXTEND
+	mux      *stream.Mux
+	done     chan struct{}
+	once     sync.Once
+}
+
+func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := &circuit{n: n, prev: prev, done: make(chan struct{})}
+	defer c.close(onion.ReasonFinished)
+	buf := make([]byte, link.MaxMessageSize)
+	m, err := prev.Read(buf)
+	if err != nil {
+		return
+	}
+	cell, err := onion.DecodeCell(buf[:m])
+	if err != nil || cell.Cmd != onion.LinkCreate {
+		n.cfg.Logf("circuit: first cell is not CREATE (%v)", err)
+		return
+	}
+	c.cellSize = m
+	cr, err := onion.DecodeCreate(cell.Body)
+	if err != nil {
+		return
+	}
+	resp, _, err := onion.NodeHandshake(n.cfg.Address, n.cfg.Key, m, cr.Handshake)
+	if err != nil {
+		n.cfg.Logf("circuit: handshake: %v", err)
+		return
+	}
+	reply, hs, err := resp.Reply(nil)
+	if err != nil {
+		return
+	}
+	c.hs = hs
+	body, err := onion.Created{Handshake: reply}.Encode(m)
+	if err != nil {
+		return
+	}
+	if err := c.writePrev(cell.CircID, onion.LinkCreated, body); err != nil {
+		return
+	}
+	circID := cell.CircID
+	for {
+		m, err := prev.Read(buf)
+		if err != nil {
+			return
+		}
+		if m != c.cellSize {
+			n.cfg.Logf("circuit: %d-byte cell on a %d-byte circuit", m, c.cellSize)
+			return
+		}
+		cell, err := onion.DecodeCell(buf[:m])
+		if err != nil {
+			return
+		}
+		switch cell.Cmd {
+		case onion.LinkPadding:
+			continue
+		case onion.LinkDestroy:
+			return
+		case onion.LinkRelay, onion.LinkRelayEarly:
+		default:
+			return
+		}
+		mine, cmd, payload, next, err := c.hs.Forward(cell.Body)
+		if err != nil {
+			n.cfg.Logf("circuit: %v", err)
+			return
+		}
+		if !mine {
+			if c.next == nil {
+				return
+			}
+			out := make([]byte, m)
+			if err := onion.PutHeader(out, circID, cell.Cmd); err != nil {
+				return
+			}
+			copy(out[onion.HeaderLen:], next)
+			if _, err := c.next.Write(out); err != nil {
+				return
+			}
+			continue
+		}
+		if n.cfg.Observe != nil {
+			n.cfg.Observe(cmd, payload)
+		}
+		if err := c.handle(ctx, circID, cell.Cmd, cmd, payload); err != nil {
+			n.cfg.Logf("circuit: %v: %v", cmd, err)
+			return
+		}
+	}
+}
+
+func (c *circuit) handle(ctx context.Context, circID uint32, lc onion.LinkCmd, cmd onion.RelayCmd, payload []byte) error {
+	switch cmd {
+	case onion.RelayExtend:
+		if lc != onion.LinkRelayEarly {
+			return errors.New("EXTEND outside RELAY_EARLY")
+		}
+		if c.next != nil || c.mux != nil {
+			return errors.New("circuit already extended or carrying streams")
+		}
+		ext, err := onion.DecodeExtend(payload)
+		if err != nil {
+			return err
+		}
+		return c.extend(ctx, circID, ext)
+	case onion.RelayData:
+		if !c.n.cfg.Exit {
+			return errors.New("DATA at a node that is not an exit")
+		}
+		if c.next != nil {
+			return errors.New("DATA for a middle hop")
+		}
+		if c.mux == nil {
+			if err := c.startExit(ctx, circID); err != nil {
+				return err
+			}
+		}
+		return c.mux.Deliver(payload)
+	case onion.RelayPadding:
+		return nil
+	case onion.RelayEnd:
+		return io.EOF
+	}
+	return fmt.Errorf("unexpected relay command %v", cmd)
+}
+
+// extend dials the next node, creates the circuit there with the client's
+// handshake, and answers EXTENDED with its reply. Cells from next are
+// passed back, with this hop's layer added, by a goroutine.
+func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) error {
+	var pin link.Pin
+	if len(ext.Fingerprint) != len(pin) {
+		return fmt.Errorf("EXTEND fingerprint of %d bytes", len(ext.Fingerprint))
+	}
+	copy(pin[:], ext.Fingerprint)
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	l, err := c.n.link(dctx, ext.URL, pin)
+	if err != nil {
+		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
+	}
+	ch, err := l.Open(dctx, "c")
+	if err != nil {
+		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
+	}
+	body, err := onion.Create{HType: ext.HType, Handshake: ext.Handshake}.Encode(c.cellSize)
+	if err != nil {
+		ch.Close()
+		return err
+	}
+	out := make([]byte, c.cellSize)
+	onion.PutHeader(out, circID, onion.LinkCreate)
+	copy(out[onion.HeaderLen:], body)
+	if _, err := ch.Write(out); err != nil {
+		ch.Close()
+		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
+	}
+	buf := make([]byte, link.MaxMessageSize)
+	m, err := ch.Read(buf)
+	if err != nil {
+		ch.Close()
+		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
+	}
+	cell, err := onion.DecodeCell(buf[:m])
+	if err != nil || cell.Cmd != onion.LinkCreated {
+		ch.Close()
+		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonProtocol))
+	}
+	created, err := onion.DecodeCreated(cell.Body)
+	if err != nil {
+		ch.Close()
+		return err
+	}
+	c.next = ch
+	c.hs.SetNext(true)
+	go c.backward(circID, ch)
+	p, err := onion.Extended{Handshake: created.Handshake}.Encode()
+	if err != nil {
+		return err
+	}
+	return c.originate(circID, onion.RelayExtended, p)
+}
+
+// backward relays cells from the next hop towards the client.
+func (c *circuit) backward(circID uint32, next link.Channel) {
+	defer c.close(onion.ReasonDestroyed)
+	buf := make([]byte, link.MaxMessageSize)
+	for {
+		m, err := next.Read(buf)
+		if err != nil || m != c.cellSize {
+			return
+		}
+		cell, err := onion.DecodeCell(buf[:m])
+		if err != nil {
+			return
+		}
+		switch cell.Cmd {
+		case onion.LinkRelay:
+		case onion.LinkDestroy:
+			return
+		default:
+			continue
+		}
+		c.bmu.Lock()
+		body, err := c.hs.Backward(cell.Body)
+		if err == nil {
+			err = c.writePrevLocked(circID, onion.LinkRelay, body)
+		}
+		c.bmu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (c *circuit) originate(circID uint32, cmd onion.RelayCmd, payload []byte) error {
+	c.bmu.Lock()
+	defer c.bmu.Unlock()
+	body, err := c.hs.Originate(cmd, payload)
+	if err != nil {
+		return err
+	}
+	return c.writePrevLocked(circID, onion.LinkRelay, body)
+}
+
+func (c *circuit) writePrev(circID uint32, cmd onion.LinkCmd, body []byte) error {
+	c.bmu.Lock()
+	defer c.bmu.Unlock()
+	return c.writePrevLocked(circID, cmd, body)
+}
+
+func (c *circuit) writePrevLocked(circID uint32, cmd onion.LinkCmd, body []byte) error {
+	out := make([]byte, onion.HeaderLen+len(body))
+	if err := onion.PutHeader(out, circID, cmd); err != nil {
+		return err
+	}
+	copy(out[onion.HeaderLen:], body)
+	_, err := c.prev.Write(out)
+	return err
+}
+
+func (c *circuit) close(reason onion.Reason) {
+	c.once.Do(func() {
+		close(c.done)
+		if c.mux != nil {
+			c.mux.Close(errors.New("circuit closed"))
+		}
+		if c.next != nil {
+			if body, err := (onion.Destroy{Reason: reason}).Encode(c.cellSize); err == nil {
+				out := make([]byte, c.cellSize)
+				onion.PutHeader(out, 0, onion.LinkDestroy)
+				copy(out[onion.HeaderLen:], body)
+				c.next.Write(out)
+			}
+			c.next.Close()
+		}
+		c.prev.Close()
+	})
+}
+
+// startExit makes this hop the circuit's exit: a stream mux whose frames
+// ride in DATA cells to and from the client.
+func (c *circuit) startExit(ctx context.Context, circID uint32) error {
+	mux, err := stream.New(stream.Config{Role: stream.RoleServer, MaxFrame: c.hs.MaxPayload()}, func(frame []byte) error {
+		return c.originate(circID, onion.RelayData, frame)
+	})
+	if err != nil {
+		return err
+	}
+	c.mux = mux
+	go func() {
+		for {
+			req, err := mux.Accept(ctx)
+			if err != nil {
+				return
+			}
+			go c.n.exit(ctx, req)
+		}
+	}()
+	return nil
+}
+
+// exit connects one stream to its destination and splices them.
+func (n *Node) exit(ctx context.Context, req *stream.Request) {
+	network := req.Network
+	if network != "tcp" && network != "udp" {
+		req.Refuse(stream.ReasonUnsupported)
+		return
+	}
+	addr := req.Address
+	host, portStr, err := net.SplitHostPort(addr)
+	port, perr := strconv.Atoi(portStr)
+	if err != nil || perr != nil || port <= 0 || port > 65535 {
+		req.Refuse(stream.ReasonPolicy)
+		return
+	}
+	if n.cfg.Policy != nil {
+		if err := n.cfg.Policy(network, host, port); err != nil {
+			req.Refuse(stream.ReasonPolicy)
+			return
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	dst, err := n.cfg.Dialer(dctx, network, addr)
+	cancel()
+	if err != nil {
+		var dnsErr *net.DNSError
+		switch {
+		case errors.As(err, &dnsErr):
+			req.Refuse(stream.ReasonDNS)
+		case errors.Is(err, context.DeadlineExceeded):
+			req.Refuse(stream.ReasonTimeout)
+		default:
+			req.Refuse(stream.ReasonConnectFailed)
+		}
+		return
+	}
+	src, err := req.Accept()
+	if err != nil {
+		dst.Close()
+		return
+	}
+	splice(src, dst)
+}
+
+// splice copies both ways, passing half-closes on, until both directions end.
+func splice(a, b net.Conn) {
+	var wg sync.WaitGroup
+	cp := func(dst, src net.Conn) {
+		defer wg.Done()
+		io.Copy(dst, src)
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		} else {
+			dst.Close()
+		}
+	}
+	wg.Add(2)
+	go cp(a, b)
+	go cp(b, a)
+	wg.Wait()
+	a.Close()
+	b.Close()
+}

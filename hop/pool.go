@@ -1,0 +1,175 @@
+package hop
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// Profile names a kind of circuit a client wants (hop count, country, price
+// cap...). The Pool keeps one live circuit per profile.
+type Profile struct {
+	Name string
+	Hops int
+}
+
+// Selector picks the hops of a new circuit for a profile; it should return
+// a fresh sample each time, so a rebuild avoids a hop that just failed.
+type Selector func(ctx context.Context, p Profile) ([]HopInfo, error)
+
+// Pool keeps a built circuit per profile, builds on first use, and rebuilds
+// as soon as a circuit dies; streams opened after that go to the new one.
+type Pool struct {
+	sel   Selector
+	build BuildConfig
+	logf  Logf
+
+	mu       sync.Mutex
+	closed   bool                  // guarded by mu
+	circuits map[string]*poolEntry // guarded by mu
+}
+
+type poolEntry struct {
+	ready chan struct{} // closed when c or err is set
+	c     *Circuit
+	err   error
+	at    time.Time
+}
+
+// NewPool returns a pool building circuits with sel and cfg.
+func NewPool(sel Selector, cfg BuildConfig, logf Logf) *Pool {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &Pool{sel: sel, build: cfg, logf: logf, circuits: map[string]*poolEntry{}}
+}
+
+// Circuit returns the live circuit for p, building one if needed. Callers
+// that come while a build is under way wait for it.
+func (pl *Pool) Circuit(ctx context.Context, p Profile) (*Circuit, error) {
+	for attempt := 0; ; attempt++ {
+		pl.mu.Lock()
+		if pl.closed {
+			pl.mu.Unlock()
+			return nil, ErrCircuitClosed
+		}
+		e := pl.circuits[p.Name]
+		if e != nil {
+			select {
+			case <-e.ready:
+				if e.err == nil {
+					select {
+					case <-e.c.Done():
+						delete(pl.circuits, p.Name) // dead: rebuild below
+						e = nil
+					default:
+					}
+				} else {
+					delete(pl.circuits, p.Name) // failed build: try again
+					e = nil
+				}
+			default:
+			}
+		}
+		if e == nil {
+			e = &poolEntry{ready: make(chan struct{})}
+			pl.circuits[p.Name] = e
+			pl.mu.Unlock()
+			go pl.run(p, e)
+		} else {
+			pl.mu.Unlock()
+		}
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if e.err == nil {
+			return e.c, nil
+		}
+		if attempt >= 2 {
+			return nil, e.err
+		}
+	}
+}
+
+// run builds a circuit for p, trying fresh samples for up to 3 attempts,
+// and rebuilds ahead of time once the circuit dies.
+func (pl *Pool) run(p Profile, e *poolEntry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	for try := 0; try < 3; try++ {
+		var hops []HopInfo
+		if hops, err = pl.sel(ctx, p); err != nil {
+			continue
+		}
+		var c *Circuit
+		start := time.Now()
+		if c, err = Build(ctx, hops, pl.build); err != nil {
+			pl.logf("pool: build %s (%d hops): %v", p.Name, len(hops), err)
+			continue
+		}
+		pl.logf("pool: built %s in %v", p.Name, time.Since(start).Round(time.Millisecond))
+		pl.mu.Lock()
+		closed := pl.closed
+		pl.mu.Unlock()
+		if closed {
+			c.Close()
+			err = ErrCircuitClosed
+			break
+		}
+		e.c = c
+		e.at = time.Now()
+		close(e.ready)
+		go pl.watch(p, e)
+		return
+	}
+	e.err = fmt.Errorf("hop: build %s circuit: %w", p.Name, err)
+	e.at = time.Now()
+	close(e.ready)
+}
+
+// watch replaces e's circuit as soon as it dies, so the next stream finds a
+// fresh one without waiting for a build.
+func (pl *Pool) watch(p Profile, e *poolEntry) {
+	<-e.c.Done()
+	pl.logf("pool: %s circuit ended: %v", p.Name, e.c.Err())
+	pl.mu.Lock()
+	if pl.closed || pl.circuits[p.Name] != e {
+		pl.mu.Unlock()
+		return
+	}
+	ne := &poolEntry{ready: make(chan struct{})}
+	pl.circuits[p.Name] = ne
+	pl.mu.Unlock()
+	pl.run(p, ne)
+}
+
+// Dial opens a stream to address through the circuit for p.
+func (pl *Pool) Dial(ctx context.Context, p Profile, network, address string) (net.Conn, error) {
+	c, err := pl.Circuit(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return c.Dial(ctx, network, address)
+}
+
+// Close closes every circuit.
+func (pl *Pool) Close() {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pl.closed = true
+	for name, e := range pl.circuits {
+		select {
+		case <-e.ready:
+			if e.c != nil {
+				e.c.Close()
+			}
+		default:
+		}
+		delete(pl.circuits, name)
+	}
+}

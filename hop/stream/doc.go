@@ -1,0 +1,116 @@
+// Package stream multiplexes byte streams and datagram flows over one
+// circuit, independently of the circuit's crypto and transport.
+//
+// The circuit is seen as a reliable, ordered message pipe. A [Mux] is given a
+// send function that carries one frame (at most Config.MaxFrame bytes, the
+// circuit's cell payload size) to the other end, and is fed the frames that
+// arrive from the other end with [Mux.Deliver]. Both ends of a circuit run a
+// Mux: the client (RoleClient) opens streams with [Mux.Dial]; the exit
+// (RoleServer) receives them with [Mux.Accept], dials the real destination,
+// and answers with [Request.Accept] or [Request.Refuse].
+//
+// # Stream kinds
+//
+//   - "tcp": a reliable byte stream with half-close ([Stream.CloseWrite]),
+//     abort ([Stream.Reset]) and deadlines; a [net.Conn].
+//   - "udp": a datagram flow to one destination, returned as a [net.Conn]
+//     with connected-UDP semantics: every Write is one datagram (at most
+//     MaxFrame-5 bytes, else [ErrDatagramTooLarge]) and every Read returns
+//     one datagram (truncated if the buffer is too small, like a UDP
+//     socket). Datagrams are not flow controlled: each direction has a
+//     bounded queue per flow, and a datagram that does not fit is dropped and
+//     counted in [Stats]. Write never blocks.
+//   - "dns": a byte stream like "tcp", for name resolution at the exit. The
+//     mux does not interpret its content; the intended use is DNS messages
+//     in RFC 1035 §4.2.2 TCP framing (2-byte length prefix), answered by the
+//     exit's own resolver. The address names the resolver the client aimed
+//     at ("host:53") and is advisory.
+//
+// # Stream IDs
+//
+// Only the client opens streams. Stream IDs are 32-bit, odd, and strictly
+// increasing (1, 3, 5, ...); even IDs are reserved for a future
+// server-opened direction. ID 0 addresses the circuit itself (circuit-level
+// WINDOW). An ID is never reused: a frame for an ID that was opened and is
+// now closed is ignored (it may have crossed a RST or FIN on the wire), a
+// frame for an ID that was never opened is a protocol violation.
+//
+// # Frame layout
+//
+// All integers are big-endian. Every frame starts with a 5-byte header, and
+// each type has an exact length (DATA and DATAGRAM run to the end of the
+// frame, which the circuit delimits):
+//
+//	offset 0   type       1 byte
+//	offset 1   stream ID  4 bytes
+//	offset 5   body
+//
+//	type          body                                             frame length
+//	0x01 OPEN     kind(1) window(4) addrlen(1) addr(addrlen)       11+addrlen, addrlen 1..255
+//	0x02 OPENED   window(4)                                        9
+//	0x03 REFUSED  reason(1)                                        6
+//	0x04 DATA     payload                                          6..MaxFrame
+//	0x05 FIN      -                                                5
+//	0x06 RST      reason(1)                                        6
+//	0x07 WINDOW   increment(4), > 0                                9
+//	0x08 DATAGRAM payload (may be empty)                           5..MaxFrame
+//
+// kind: 1 = tcp, 2 = udp, 3 = dns. An unknown kind is refused with
+// [ReasonUnsupported], not treated as malformed. addr is "host:port"
+// (UTF-8, no terminator). window in OPEN and OPENED is the sender's initial
+// per-stream receive window: the peer may send that many DATA bytes on the
+// stream before the first WINDOW. reason is a [Reason]; unknown values are
+// accepted and reported as numbers.
+//
+// OPEN flows client→server, OPENED and REFUSED server→client; every other
+// type flows both ways. FIN ends one direction of a tcp/dns stream (the other
+// keeps flowing); on a udp flow it closes the whole flow. RST aborts a
+// stream in both directions; data not yet read is discarded. A frame longer
+// than MaxFrame, shorter than its type's length, with trailing bytes, of an
+// unknown type, with a wrong direction or in a wrong stream state is a
+// protocol violation: Deliver returns an error wrapping [ErrProtocol] and
+// closes the Mux (the caller should then tear the circuit down).
+//
+// # Flow control
+//
+// DATA is flow controlled at two levels, each a credit window owned by the
+// receiver:
+//
+//   - per stream: the window announced in OPEN/OPENED (Config.StreamWindow,
+//     default 256 KiB), so a stream's unread data never exceeds it;
+//   - per circuit: every DATA byte on any stream also spends circuit credit.
+//     Each side starts with InitialCircuitWindow (64 KiB) of credit for the
+//     peer and, as its first frame, sends WINDOW(0) raising that to
+//     Config.CircuitWindow (default 2 MiB).
+//
+// Credit is returned only when the application consumes data (Read, or
+// Close/Reset discarding it), in batches: a WINDOW frame is queued when half
+// of the respective window has been consumed. A writer without credit blocks
+// (respecting its write deadline); DATA beyond the granted credit is a
+// protocol violation, so memory per circuit is bounded by CircuitWindow (and
+// per stream by StreamWindow) whatever the peer does. Because one stream can
+// hold at most StreamWindow of the CircuitWindow, a reader that stops
+// reading stalls only its own stream while CircuitWindow/StreamWindow - 1
+// such streams leave room for others.
+//
+// # Sending and fairness
+//
+// Each Mux owns one sending goroutine, the only caller of send. It sends
+// control frames (OPEN, OPENED, REFUSED, RST, WINDOW) first, then
+// round-robins one frame at a time over the streams that have data,
+// datagrams or a FIN ready, so a bulk stream cannot starve an interactive
+// one: a newly ready stream waits for at most one frame of every other
+// active stream. Write hands its buffer to that goroutine and returns once
+// every byte has been framed; no data is copied into intermediate buffers.
+// Because send is called synchronously, a slow circuit backs up into the
+// scheduler, where fairness applies, rather than into a FIFO below it.
+//
+// # Closing
+//
+// [Stream.Close] behaves like closing a TCP socket: it sends FIN, and if the
+// peer had sent data that was never read, or sends more after the close, the
+// stream is reset with [ReasonClosed]. [Mux.Close] fails every stream, Dial,
+// Accept and pending Request with an error wrapping [ErrCircuitClosed];
+// nothing blocks past it. The sending goroutine exits as soon as its current
+// call to send returns.
+package stream

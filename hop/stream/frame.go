@@ -1,0 +1,251 @@
+package stream
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+)
+
+// Frame types. See the package documentation for the layout.
+const (
+	frameOpen     byte = 0x01
+	frameOpened   byte = 0x02
+	frameRefused  byte = 0x03
+	frameData     byte = 0x04
+	frameFin      byte = 0x05
+	frameRst      byte = 0x06
+	frameWindow   byte = 0x07
+	frameDatagram byte = 0x08
+)
+
+const (
+	// HeaderLen is the length of the header every frame starts with: type
+	// (1 byte) and stream ID (4 bytes).
+	HeaderLen = 5
+	// MaxAddressLen is the longest destination address an OPEN can carry.
+	MaxAddressLen = 255
+	// MinFrame is the smallest Config.MaxFrame accepted: enough for an OPEN
+	// with the longest address, with room to spare.
+	MinFrame = 512
+	// MaxFrameLimit is the largest Config.MaxFrame accepted.
+	MaxFrameLimit = 1 << 20
+	// maxCredit bounds any window or accumulated credit, so arithmetic on
+	// credits cannot overflow and a peer cannot grant absurd windows.
+	maxCredit = 1<<31 - 1
+)
+
+var frameNames = [...]string{
+	frameOpen:     "OPEN",
+	frameOpened:   "OPENED",
+	frameRefused:  "REFUSED",
+	frameData:     "DATA",
+	frameFin:      "FIN",
+	frameRst:      "RST",
+	frameWindow:   "WINDOW",
+	frameDatagram: "DATAGRAM",
+}
+
+func frameName(t byte) string {
+	if int(t) < len(frameNames) && frameNames[t] != "" {
+		return frameNames[t]
+	}
+	return "type(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Kind is the kind of a stream, carried in OPEN.
+type Kind uint8
+
+// Stream kinds.
+const (
+	KindTCP Kind = 1 // reliable byte stream to a TCP destination
+	KindUDP Kind = 2 // datagram flow to a UDP destination
+	KindDNS Kind = 3 // byte stream for name resolution at the exit
+)
+
+// Network returns the network name of the kind as used by Dial and
+// Request.Network: "tcp", "udp" or "dns".
+func (k Kind) Network() string {
+	switch k {
+	case KindTCP:
+		return "tcp"
+	case KindUDP:
+		return "udp"
+	case KindDNS:
+		return "dns"
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// String returns the network name of the kind.
+func (k Kind) String() string { return k.Network() }
+
+func (k Kind) valid() bool { return k >= KindTCP && k <= KindDNS }
+
+// kindOf maps a Dial network name to a kind.
+func kindOf(network string) (Kind, bool) {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		return KindTCP, true
+	case "udp", "udp4", "udp6":
+		return KindUDP, true
+	case "dns":
+		return KindDNS, true
+	}
+	return 0, false
+}
+
+// Reason says why a stream was refused or reset. It is one byte on the wire;
+// values not listed here are carried through unchanged.
+type Reason uint8
+
+// Reasons for REFUSED and RST.
+const (
+	ReasonUnspecified   Reason = 0  // no specific reason
+	ReasonClosed        Reason = 1  // the stream was closed with data still flowing towards it
+	ReasonCanceled      Reason = 2  // the opener gave up before the stream was opened
+	ReasonPolicy        Reason = 3  // refused by the exit policy
+	ReasonConnectFailed Reason = 4  // the destination refused the connection
+	ReasonTimeout       Reason = 5  // connecting to the destination timed out
+	ReasonDNS           Reason = 6  // the destination name did not resolve
+	ReasonUnreachable   Reason = 7  // network or host unreachable
+	ReasonResources     Reason = 8  // too many streams, backlog full or out of resources
+	ReasonUnsupported   Reason = 9  // stream kind not supported
+	ReasonConnReset     Reason = 10 // the destination reset the connection
+	ReasonProtocol      Reason = 11 // the stream violated the protocol
+	ReasonInternal      Reason = 12 // internal error
+)
+
+var reasonNames = [...]string{
+	ReasonUnspecified:   "unspecified",
+	ReasonClosed:        "closed",
+	ReasonCanceled:      "canceled",
+	ReasonPolicy:        "refused by exit policy",
+	ReasonConnectFailed: "connection refused",
+	ReasonTimeout:       "timeout",
+	ReasonDNS:           "name resolution failed",
+	ReasonUnreachable:   "unreachable",
+	ReasonResources:     "out of resources",
+	ReasonUnsupported:   "unsupported",
+	ReasonConnReset:     "connection reset by destination",
+	ReasonProtocol:      "protocol error",
+	ReasonInternal:      "internal error",
+}
+
+// String describes the reason.
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// frame is a parsed incoming frame. payload and addr alias the input.
+type frame struct {
+	typ     byte
+	id      uint32
+	kind    Kind
+	reason  Reason
+	window  uint32 // OPEN/OPENED window, WINDOW increment
+	addr    []byte
+	payload []byte
+}
+
+func protoErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrProtocol}, args...)...)
+}
+
+// parseFrame checks the syntax of one frame. Semantics (direction, state,
+// credit) are checked by the Mux.
+func parseFrame(b []byte, maxFrame int) (frame, error) {
+	var f frame
+	if len(b) > maxFrame {
+		return f, protoErr("frame of %d bytes exceeds the maximum of %d", len(b), maxFrame)
+	}
+	if len(b) < HeaderLen {
+		return f, protoErr("frame of %d bytes is shorter than the header", len(b))
+	}
+	f.typ = b[0]
+	f.id = binary.BigEndian.Uint32(b[1:5])
+	body := b[HeaderLen:]
+	want := -1 // exact body length, or -1 when variable
+	switch f.typ {
+	case frameOpen:
+		if len(body) < 6 {
+			return f, protoErr("short OPEN")
+		}
+		f.kind = Kind(body[0])
+		f.window = binary.BigEndian.Uint32(body[1:5])
+		n := int(body[5])
+		if n == 0 {
+			return f, protoErr("OPEN with empty address")
+		}
+		want = 6 + n
+		if len(body) == want {
+			f.addr = body[6:]
+		}
+	case frameOpened:
+		want = 4
+		if len(body) == want {
+			f.window = binary.BigEndian.Uint32(body)
+		}
+	case frameRefused, frameRst:
+		want = 1
+		if len(body) == want {
+			f.reason = Reason(body[0])
+		}
+	case frameData:
+		if len(body) == 0 {
+			return f, protoErr("empty DATA")
+		}
+		f.payload = body
+	case frameFin:
+		want = 0
+	case frameWindow:
+		want = 4
+		if len(body) == want {
+			f.window = binary.BigEndian.Uint32(body)
+			if f.window == 0 {
+				return f, protoErr("WINDOW with zero increment")
+			}
+		}
+	case frameDatagram:
+		f.payload = body
+	default:
+		return f, protoErr("unknown frame type %d", f.typ)
+	}
+	if want >= 0 && len(body) != want {
+		return f, protoErr("%s body of %d bytes, want %d", frameName(f.typ), len(body), want)
+	}
+	if f.window > maxCredit {
+		return f, protoErr("%s window %d too large", frameName(f.typ), f.window)
+	}
+	return f, nil
+}
+
+// Encoders write into buf, which the caller sized to MaxFrame, and return
+// the frame length.
+
+func putHeader(buf []byte, typ byte, id uint32) {
+	buf[0] = typ
+	binary.BigEndian.PutUint32(buf[1:5], id)
+}
+
+func encodeOpen(buf []byte, id uint32, kind Kind, window uint32, addr string) int {
+	putHeader(buf, frameOpen, id)
+	buf[5] = byte(kind)
+	binary.BigEndian.PutUint32(buf[6:10], window)
+	buf[10] = byte(len(addr))
+	return 11 + copy(buf[11:], addr)
+}
+
+func encodeU32(buf []byte, typ byte, id uint32, v uint32) int {
+	putHeader(buf, typ, id)
+	binary.BigEndian.PutUint32(buf[5:9], v)
+	return 9
+}
+
+func encodeReason(buf []byte, typ byte, id uint32, r Reason) int {
+	putHeader(buf, typ, id)
+	buf[5] = byte(r)
+	return 6
+}

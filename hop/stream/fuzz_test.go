@@ -1,0 +1,173 @@
+package stream
+
+import (
+	"context"
+	"encoding/binary"
+	"testing"
+	"time"
+)
+
+// fuzzRecord encodes one step of a FuzzDeliver input: an action byte, the
+// frame length (2 bytes) and the frame.
+func fuzzRecord(action byte, frame []byte) []byte {
+	b := []byte{action, byte(len(frame) >> 8), byte(len(frame))}
+	return append(b, frame...)
+}
+
+func fuzzInput(steps ...[]byte) []byte {
+	var out []byte
+	for _, s := range steps {
+		out = append(out, s...)
+	}
+	return out
+}
+
+// FuzzDeliver feeds arbitrary frames, interleaved with local actions, to a
+// server and a client Mux. Nothing may panic, and memory stays within the
+// windows.
+func FuzzDeliver(f *testing.F) {
+	f.Add(fuzzInput(
+		fuzzRecord(1, fOpen(1, KindTCP, 1000, "example.com:80")),
+		fuzzRecord(4, fData(1, 100)),
+		fuzzRecord(0, fU32(frameWindow, 1, 100)),
+		fuzzRecord(0, fHdr(frameFin, 1)),
+	))
+	f.Add(fuzzInput(
+		fuzzRecord(1, fOpen(1, KindUDP, 1000, "8.8.8.8:53")),
+		fuzzRecord(0x24, fDatagram(1, 10)),
+		fuzzRecord(8, fDatagram(1, 0)),
+		fuzzRecord(0, fReason(frameRst, 1, ReasonClosed)),
+	))
+	f.Add(fuzzInput(
+		fuzzRecord(0, fU32(frameOpened, 1, 5000)),
+		fuzzRecord(0x20, fData(1, 300)),
+		fuzzRecord(0x44, fU32(frameWindow, 0, 100000)),
+		fuzzRecord(0, fU32(frameOpened, 3, 5000)),
+		fuzzRecord(0, fDatagram(3, 3)),
+		fuzzRecord(0x10, fReason(frameRefused, 5, ReasonDNS)),
+	))
+	f.Add(fuzzInput(
+		fuzzRecord(2, fOpen(3, KindDNS, 10, "a:1")),
+		fuzzRecord(0, fOpen(5, 9, 10, "a:1")),
+		fuzzRecord(0, fHdr(frameFin, 3)),
+	))
+	f.Add([]byte{0, 0, 0})
+	f.Add([]byte{0xff, 0xff, 0xff, 1, 2, 3})
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, role := range []Role{RoleServer, RoleClient} {
+			fuzzOne(t, role, data)
+		}
+	})
+}
+
+func fuzzOne(t *testing.T, role Role, data []byte) {
+	cfg := Config{
+		Role: role, MaxFrame: 600, StreamWindow: 2000, CircuitWindow: InitialCircuitWindow,
+		MaxStreams: 6, AcceptBacklog: 3, DatagramQueue: 3,
+	}
+	m, err := New(cfg, func([]byte) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		m.Close(nil)
+		<-m.senderDone
+	}()
+	var streams []*Stream
+	if role == RoleClient {
+		for _, k := range []Kind{KindTCP, KindUDP, KindDNS} {
+			streams = append(streams, openNoWait(t, m, k))
+		}
+	}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	buf := make([]byte, 700)
+	for len(data) >= 3 {
+		action := data[0]
+		n := min(int(binary.BigEndian.Uint16(data[1:3]))%700, len(data)-3)
+		frame := data[3 : 3+n]
+		data = data[3+n:]
+		if m.Deliver(frame) != nil {
+			return
+		}
+		if role == RoleServer && action&3 != 0 {
+			for {
+				r, err := m.Accept(canceled)
+				if err != nil {
+					break
+				}
+				if action&1 != 0 {
+					if c, err := r.Accept(); err == nil {
+						streams = append(streams, c.(*Stream))
+					}
+				} else {
+					r.Refuse(ReasonPolicy)
+				}
+			}
+		}
+		for i, s := range streams {
+			if action&4 != 0 { // consume what is buffered
+				m.mu.Lock()
+				if s.kind != KindUDP && s.rlen > 0 {
+					s.consumedLocked(s.copyOutLocked(buf[:1+i*37%len(buf)]))
+				}
+				m.mu.Unlock()
+				if s.kind == KindUDP {
+					s.SetReadDeadline(time.Time{})
+					m.mu.Lock()
+					ready := s.dgIn.len() > 0
+					m.mu.Unlock()
+					if ready {
+						s.Read(buf)
+					}
+				}
+			}
+			if action&0x20 != 0 {
+				// Only writes that cannot block: datagrams, or data
+				// within the available credit.
+				n := 1 + i*101%len(buf)
+				m.mu.Lock()
+				n = int(min(int64(n), s.sendCredit, m.connSend))
+				m.mu.Unlock()
+				if s.kind == KindUDP || n > 0 {
+					s.Write(buf[:max(n, 0)])
+				}
+			}
+			if action&0x40 != 0 && i == 0 {
+				s.CloseWrite()
+			}
+			if action&8 != 0 && i == len(streams)-1 {
+				s.Close()
+			}
+			if action&0x10 != 0 && i == 0 {
+				s.Reset(ReasonInternal)
+			}
+		}
+		checkInvariants(t, m)
+	}
+}
+
+func checkInvariants(t *testing.T, m *Mux) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	total := 0
+	for _, s := range m.streams {
+		if s.rlen > m.cfg.StreamWindow {
+			t.Fatalf("stream %d holds %d bytes, window %d", s.id, s.rlen, m.cfg.StreamWindow)
+		}
+		if s.recvWin < 0 || s.sendCredit < 0 {
+			t.Fatalf("stream %d: negative credit %d/%d", s.id, s.recvWin, s.sendCredit)
+		}
+		total += s.rlen
+	}
+	if total > m.cfg.CircuitWindow {
+		t.Fatalf("circuit holds %d bytes, window %d", total, m.cfg.CircuitWindow)
+	}
+	if m.connRecv < 0 || m.connSend < 0 || m.dgInBytes < 0 || m.dgInBytes > m.dgInLimit {
+		t.Fatalf("bad accounting: recv %d send %d dgIn %d", m.connRecv, m.connSend, m.dgInBytes)
+	}
+	if len(m.streams) > m.cfg.MaxStreams {
+		t.Fatalf("%d streams, max %d", len(m.streams), m.cfg.MaxStreams)
+	}
+}
