@@ -494,3 +494,9 @@ func (c *Client) call(ctx context.Context, what string, to common.Address, data 
 	})
 	return out, err
 }
+
+// Call runs a read-only contract call at the latest block, with the
+// client's timeouts and retries.
+func (c *Client) Call(ctx context.Context, to common.Address, data []byte) ([]byte, error) {
+	return c.call(ctx, "call", to, data, nil)
+}
