@@ -70,7 +70,7 @@ bench: deps
 # demo starts the local world: a go-ethereum chain with the contracts
 # deployed and funded test accounts, and the local nodes staked on it.
 demo: build
-	$(BIN)/pexia-devnet -datadir $(DEVNET_DIR)
+	BIN=$(BIN) DEVNET_DIR=$(DEVNET_DIR) scripts/demo.sh
 
 package: build
 	@mkdir -p dist

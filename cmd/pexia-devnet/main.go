@@ -17,9 +17,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -44,6 +47,7 @@ func run() error {
 	delay := flag.Duration("lottery-delay", devnet.DefaultLotteryDelay, "Lottery delay between warn and withdraw (set when the contracts are deployed, on the first start)")
 	logIndex := flag.Bool("log-index", false, "keep a log index so that eth_getLogs over long ranges is fast")
 	verbose := flag.Bool("v", false, "show go-ethereum's info logs, not only its warnings")
+	web := flag.String("web", "", "also serve a test web site on this address (the demo's stand-in for the internet)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -87,6 +91,16 @@ func run() error {
 		return err
 	}
 	fmt.Printf("rpc:     %s\nnetwork: %s\n", d.RPC(), d.NetworkFile())
+	if *web != "" {
+		ln, err := net.Listen("tcp", *web)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: testSite(), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		fmt.Printf("web:     http://%s/\n", ln.Addr())
+	}
 	<-ctx.Done()
 	stop() // a second signal kills
 	logger.Info("shutting down")
@@ -136,4 +150,31 @@ func newHandler(level slog.Level) slog.Handler {
 			return a
 		},
 	})}
+}
+
+// testSite is a small web site: / says who asked (the address a client
+// behind a circuit shows to the internet, the exit's), /bytes/N sends N
+// bytes.
+func testSite() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "pexia devnet test site; you are %s\n", r.RemoteAddr)
+	})
+	mux.HandleFunc("/bytes/{n}", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.ParseInt(r.PathValue("n"), 10, 64)
+		if err != nil || n < 0 || n > 1<<30 {
+			http.Error(w, "bad size", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		buf := make([]byte, 32<<10)
+		for n > 0 {
+			k := min(n, int64(len(buf)))
+			if _, err := w.Write(buf[:k]); err != nil {
+				return
+			}
+			n -= k
+		}
+	})
+	return mux
 }

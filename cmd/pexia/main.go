@@ -1,0 +1,108 @@
+// Command pexia is the user's command line. This version has one command,
+// fetch, which builds a circuit from the on-chain directory and fetches a
+// URL through it; the daemon commands (connect, status, budget...) arrive
+// with pexiad.
+//
+//	pexia fetch -network devnet/network.json -hops 3 http://example/
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/pexia-network/pexia/contracts"
+	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/wallet/chain"
+	"github.com/pexia-network/pexia/wallet/dir"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "pexia:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 || args[0] != "fetch" {
+		return errors.New("usage: pexia fetch -network FILE [-hops N] URL")
+	}
+	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
+	network := fs.String("network", "", "network file")
+	hops := fs.Int("hops", 3, "circuit length (1-5)")
+	minDelay := fs.Duration("min-delay", 30*24*time.Hour, "least withdrawal delay of a picked node's stake")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *network == "" || fs.NArg() != 1 {
+		return errors.New("usage: pexia fetch -network FILE [-hops N] URL")
+	}
+	n, err := contracts.LoadNetwork(*network)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl, err := chain.Dial(ctx, n, chain.Options{})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	d := dir.New(cl, n.Addresses)
+	md := uint64(minDelay.Seconds())
+	nodes, err := d.Circuit(ctx, *hops, dir.Filter{Role: dir.RoleRelay, MinDelay: md}, dir.Filter{Role: dir.RoleExit, MinDelay: md})
+	if err != nil {
+		return err
+	}
+	infos := make([]hop.HopInfo, len(nodes))
+	for i, nd := range nodes {
+		infos[i] = hop.HopInfo{Address: onion.Address(nd.Address), URL: nd.URL, Pin: link.Pin(nd.TLSFingerprint), NoiseKey: nd.HandshakeKey}
+		fmt.Printf("hop %d: %s %s (%s, %s tokens/GB)\n", i, nd.Address, nd.URL, nd.Country, amount(nd.PricePerGB))
+	}
+	t0 := time.Now()
+	c, err := hop.Build(ctx, infos, hop.BuildConfig{})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Printf("circuit built in %v\n", time.Since(t0).Round(time.Millisecond))
+	hc := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) { return c.Dial(ctx, network, addr) },
+	}}
+	t0 = time.Now()
+	resp, err := hc.Get(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var head [512]byte
+	k, _ := io.ReadFull(resp.Body, head[:])
+	rest, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		return err
+	}
+	el := time.Since(t0)
+	nb := int64(k) + rest
+	if rest == 0 && k > 0 {
+		fmt.Printf("%s", head[:k])
+	}
+	fmt.Printf("%s: %s, %d bytes in %v (%.1f Mbit/s)\n", fs.Arg(0), resp.Status, nb, el.Round(time.Millisecond), float64(nb)*8/el.Seconds()/1e6)
+	return nil
+}
+
+func amount(x interface{ String() string }) string {
+	r, ok := newRat(x.String())
+	if !ok {
+		return x.String()
+	}
+	return r
+}

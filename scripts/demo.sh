@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The local world: a go-ethereum devnet with the contracts, three nodes
+# registered and staked on it (the last an exit), and a client that picks a
+# 3-hop circuit from the on-chain directory and fetches pages through it.
+# Leaves everything running until Ctrl-C (DEMO_ONESHOT=1 stops after the fetches).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-bin}
+DIR=${DEVNET_DIR:-$PWD/.devnet}
+WEB=${WEB:-127.0.0.1:18080}
+mkdir -p "$DIR"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+NET="$DIR/chain/network.json"
+rm -f "$DIR/devnet.log"
+"$BIN/pexia-devnet" -datadir "$DIR/chain" -rpc-port 0 -web "$WEB" >"$DIR/devnet.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  grep -q '^web:' "$DIR/devnet.log" 2>/dev/null && break
+  sleep 0.1
+done
+grep -E '^(rpc|network|web):' "$DIR/devnet.log" || { cat "$DIR/devnet.log"; exit 1; }
+SITE=$(sed -n 's/^web: *//p' "$DIR/devnet.log")
+
+for i in 0 1 2; do
+  port=$((18443 + i))
+  exit=""; [ $i = 2 ] && exit="-exit"
+  node=("$BIN/pexia-node" -network "$NET" -datadir "$DIR/node$i" -key "devnet:node$i")
+  "${node[@]}" init >/dev/null
+  "${node[@]}" register -url "https://127.0.0.1:$port/" -country DE -price 0.0$((i + 1)) $exit
+  "${node[@]}" run -listen "127.0.0.1:$port" -udp 127.0.0.1:0 $exit >"$DIR/node$i.log" 2>&1 &
+  pids+=($!)
+done
+sleep 0.5
+
+"$BIN/pexia" fetch -network "$NET" -hops 3 "${SITE}"
+"$BIN/pexia" fetch -network "$NET" -hops 3 "${SITE}bytes/33554432"
+if [ -z "${DEMO_ONESHOT:-}" ]; then
+  echo "devnet, nodes and web site keep running; Ctrl-C to stop (logs in $DIR)"
+  wait
+fi
