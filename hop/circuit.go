@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
@@ -38,6 +39,18 @@ type Circuit struct {
 	once     sync.Once
 	err      error
 	observer func(hop int, cmd onion.RelayCmd, payload []byte)
+
+	payer Payer
+	pays  []*payState // per hop; nil entries for free hops
+	kick  chan struct{}
+}
+
+// payState is the client's payment state for one hop.
+type payState struct {
+	sess     PayerSession
+	mu       sync.Mutex
+	commit   [32]byte
+	inflight bool // a PAY is out and its PAID not back
 }
 
 // BuildConfig configures Build.
@@ -46,6 +59,9 @@ type BuildConfig struct {
 	CellSize int
 	// Link returns a link to the first hop (default link.Dial).
 	Link func(ctx context.Context, h HopInfo) (*link.Link, error)
+	// Payer opens a payment session for each hop that announces terms;
+	// nil pays nobody (nodes that charge will drop the circuit).
+	Payer Payer
 }
 
 // Build builds a circuit through hops by telescoping: CREATE to the first
@@ -78,7 +94,8 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	}
 	var id [4]byte
 	rand.Read(id[:])
-	c := &Circuit{hops: hops, ch: ch, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{})}
+	c := &Circuit{hops: hops, ch: ch, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
+		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1)}
 	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
 	if err := c.build(); err != nil {
@@ -96,6 +113,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 		return nil, err
 	}
 	go c.read()
+	go c.payLoop()
 	return c, nil
 }
 
@@ -150,9 +168,16 @@ func (c *Circuit) build() error {
 			}
 			reply = e.Handshake
 		}
-		keys, _, err := init.Finish(reply)
+		keys, termsBytes, err := init.Finish(reply)
 		if err != nil {
 			return fmt.Errorf("hop: handshake with hop %d: %w", k, err)
+		}
+		if terms, ok := decodeTerms(termsBytes); ok && c.payer != nil {
+			sess, err := c.payer(k, h.Address, terms)
+			if err != nil {
+				return fmt.Errorf("hop: pay hop %d: %w", k, err)
+			}
+			c.pays[k] = &payState{sess: sess, commit: terms.Commit}
 		}
 		if err := c.cc.AddHop(keys); err != nil {
 			return err
@@ -188,8 +213,73 @@ func (c *Circuit) send(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []
 	if err := c.cc.SealInto(out[onion.HeaderLen:], hop, cmd, payload); err != nil {
 		return err
 	}
-	_, err := c.ch.Write(out)
-	return err
+	if _, err := c.ch.Write(out); err != nil {
+		return err
+	}
+	c.carry(len(out))
+	return nil
+}
+
+// carry charges a cell to every paid hop and wakes the payer if one is due.
+func (c *Circuit) carry(n int) {
+	due := false
+	for _, p := range c.pays {
+		if p != nil {
+			p.sess.Carry(n)
+			due = due || p.sess.Due().Sign() > 0
+		}
+	}
+	if due {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// payLoop pays each hop what it is due, one payment in flight per hop.
+func (c *Circuit) payLoop() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for {
+		for k, p := range c.pays {
+			if p == nil {
+				continue
+			}
+			p.mu.Lock()
+			busy, commit := p.inflight, p.commit
+			p.mu.Unlock()
+			due := p.sess.Due()
+			if busy || due.Sign() == 0 {
+				continue
+			}
+			blob, err := p.sess.Pay(ctx, commit, due)
+			if err != nil {
+				c.fail(fmt.Errorf("hop: pay hop %d: %w", k, err))
+				return
+			}
+			body, err := onion.Pay{Ticket: blob}.Encode()
+			if err != nil {
+				c.fail(err)
+				return
+			}
+			p.mu.Lock()
+			p.inflight = true
+			p.mu.Unlock()
+			if err := c.send(k, onion.LinkRelay, onion.RelayPay, body); err != nil {
+				c.fail(err)
+				return
+			}
+		}
+		select {
+		case <-c.done:
+			return
+		case <-c.kick:
+		case <-t.C:
+		}
+	}
 }
 
 func (c *Circuit) readRelay(buf []byte) (int, onion.RelayCmd, []byte, error) {
@@ -206,6 +296,9 @@ func (c *Circuit) readRelay(buf []byte) (int, onion.RelayCmd, []byte, error) {
 		case onion.LinkPadding:
 			continue
 		case onion.LinkDestroy:
+			if d, err := onion.DecodeDestroy(cell.Body); err == nil && d.Reason == onion.ReasonUnpaid {
+				return 0, 0, nil, ErrUnpaid
+			}
 			return 0, 0, nil, fmt.Errorf("%w: destroyed by the first hop", ErrCircuitClosed)
 		case onion.LinkRelay:
 			return c.cc.Open(cell.Body)
@@ -228,6 +321,7 @@ func (c *Circuit) read() {
 		if c.observer != nil {
 			c.observer(hop, cmd, payload)
 		}
+		c.carry(c.cc.CellSize())
 		switch {
 		case cmd == onion.RelayData && hop == last:
 			if err := c.mux.Deliver(payload); err != nil {
@@ -237,6 +331,25 @@ func (c *Circuit) read() {
 		case cmd == onion.RelayTruncated || cmd == onion.RelayEnd:
 			c.fail(fmt.Errorf("%w: hop %d ended it", ErrCircuitClosed, hop))
 			return
+		case cmd == onion.RelayPaid:
+			if p := c.pays[hop]; p != nil {
+				paid, err := onion.DecodePaid(payload)
+				if err != nil {
+					c.fail(err)
+					return
+				}
+				commit, ok := decodeCommit(paid.Receipt)
+				p.mu.Lock()
+				if ok {
+					p.commit = commit
+				}
+				p.inflight = false
+				p.mu.Unlock()
+				select {
+				case c.kick <- struct{}{}:
+				default:
+				}
+			}
 		case cmd == onion.RelayPadding:
 		default:
 			c.fail(fmt.Errorf("hop: unexpected %v from hop %d", cmd, hop))

@@ -36,6 +36,11 @@ type NodeConfig struct {
 	DialLink func(ctx context.Context, url string, pin link.Pin) (*link.Link, error)
 	// Dialer makes the exit's connections (default a net.Dialer with a 10 s timeout).
 	Dialer func(ctx context.Context, network, address string) (net.Conn, error)
+	// Payee, if set, opens a payment session for each circuit: its terms
+	// go to the client in the handshake, PAY cells are credited to it, and
+	// a circuit that falls behind is throttled and then dropped. Nil serves
+	// for free.
+	Payee func() PayeeSession
 	// Observe, if set, sees every relay cell this node recognizes as its
 	// own (tests use it to prove what a hop learns).
 	Observe func(cmd onion.RelayCmd, payload []byte)
@@ -132,6 +137,7 @@ type circuit struct {
 
 	bmu sync.Mutex // orders backward cells: Backward/Originate and the write to prev
 
+	pay      PayeeSession // nil for a free node
 	next     link.Channel // set once after EXTEND
 	extended chan []byte  // the CREATED body from next, during EXTEND
 	mux      *stream.Mux
@@ -164,7 +170,12 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 		n.cfg.Logf("circuit: handshake: %v", err)
 		return
 	}
-	reply, hs, err := resp.Reply(nil)
+	var terms []byte
+	if n.cfg.Payee != nil {
+		c.pay = n.cfg.Payee()
+		terms = c.pay.Terms().encode()
+	}
+	reply, hs, err := resp.Reply(terms)
 	if err != nil {
 		return
 	}
@@ -198,6 +209,17 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 		case onion.LinkRelay, onion.LinkRelayEarly:
 		default:
 			return
+		}
+		if c.pay != nil {
+			c.pay.Carry(m)
+			switch c.pay.State() {
+			case MeterThrottle:
+				time.Sleep(throttleDelay)
+			case MeterDrop:
+				n.cfg.Logf("circuit: dropped for lack of payment")
+				c.destroyPrev(circID, onion.ReasonUnpaid)
+				return
+			}
 		}
 		mine, cmd, payload, next, err := c.hs.Forward(cell.Body)
 		if err != nil {
@@ -255,6 +277,25 @@ func (c *circuit) handle(ctx context.Context, circID uint32, lc onion.LinkCmd, c
 			}
 		}
 		return c.mux.Deliver(payload)
+	case onion.RelayPay:
+		if c.pay == nil {
+			return nil // a free node ignores payments
+		}
+		p, err := onion.DecodePay(payload)
+		if err != nil {
+			return err
+		}
+		next, err := c.pay.Accept(ctx, p.Ticket)
+		if err != nil {
+			// A bad payment earns nothing; the meter drops the circuit if
+			// good ones do not follow.
+			c.n.cfg.Logf("circuit: payment refused: %v", err)
+		}
+		paid, err := onion.Paid{Receipt: encodeCommit(next)}.Encode()
+		if err != nil {
+			return err
+		}
+		return c.originate(circID, onion.RelayPaid, paid)
 	case onion.RelayPadding:
 		return nil
 	case onion.RelayEnd:
@@ -340,6 +381,9 @@ func (c *circuit) backward(circID uint32, next link.Channel) {
 		default:
 			continue
 		}
+		if c.pay != nil {
+			c.pay.Carry(m)
+		}
 		c.bmu.Lock()
 		body, err := c.hs.Backward(cell.Body)
 		if err == nil {
@@ -359,7 +403,22 @@ func (c *circuit) originate(circID uint32, cmd onion.RelayCmd, payload []byte) e
 	if err != nil {
 		return err
 	}
+	if c.pay != nil {
+		c.pay.Carry(onion.HeaderLen + len(body))
+	}
 	return c.writePrevLocked(circID, onion.LinkRelay, body)
+}
+
+// throttleDelay is the pause per cell of a circuit behind on payment.
+const throttleDelay = 20 * time.Millisecond
+
+// destroyPrev tells the previous hop the circuit is gone, and why.
+func (c *circuit) destroyPrev(circID uint32, reason onion.Reason) {
+	body, err := onion.Destroy{Reason: reason}.Encode(c.cellSize)
+	if err != nil {
+		return
+	}
+	c.writePrev(circID, onion.LinkDestroy, body)
 }
 
 func (c *circuit) writePrev(circID uint32, cmd onion.LinkCmd, body []byte) error {

@@ -32,7 +32,8 @@ type Seen struct {
 	Payload []byte
 }
 
-// Start starts a node on 127.0.0.1; exit makes it serve streams.
+// Start starts a node on 127.0.0.1; exit makes it serve streams. A zero
+// cfg.Address gets a random one.
 func Start(exit bool, cfg hop.NodeConfig) (*Node, error) {
 	cert, pin, err := link.NewCertificate()
 	if err != nil {
@@ -54,7 +55,9 @@ func Start(exit bool, cfg hop.NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{ln: l}
-	rand.Read(n.Info.Address[:])
+	if n.Info.Address = cfg.Address; n.Info.Address == (onion.Address{}) {
+		rand.Read(n.Info.Address[:])
+	}
 	n.Info.URL = "https://" + tl.Addr().String() + "/"
 	n.Info.Pin = pin
 	n.Info.NoiseKey = kp.Public

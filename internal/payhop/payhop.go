@@ -1,0 +1,128 @@
+// Package payhop connects the wallet's tickets to the circuit layer: it
+// implements hop's payment sessions with wallet/ticket's Issuer, Receiver
+// and Meter. It is wiring, so that hop never imports the wallet and the
+// wallet never imports hop.
+package payhop
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/pexia-network/pexia/contracts"
+	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/wallet/ticket"
+)
+
+// payment is the blob a PAY cell carries.
+type payment struct {
+	Signer common.Address
+	Ticket *contracts.Signed
+}
+
+// NodeTerms are a node's prices and credit limits.
+type NodeTerms struct {
+	PricePerGB *big.Int
+	ClaimCost  *big.Int
+	// Window is the credit a client may be behind before it is throttled;
+	// DebtLimit the debt at which its circuit is dropped.
+	Window, DebtLimit *big.Int
+}
+
+// Payee returns a hop.NodeConfig.Payee crediting tickets to recv.
+func Payee(recv *ticket.Receiver, t NodeTerms) func() hop.PayeeSession {
+	return func() hop.PayeeSession {
+		return &payee{recv: recv, terms: t, meter: ticket.NewMeter(t.PricePerGB, t.Window, t.DebtLimit)}
+	}
+}
+
+type payee struct {
+	recv  *ticket.Receiver
+	terms NodeTerms
+	meter *ticket.Meter
+}
+
+func (p *payee) Terms() hop.Terms {
+	return hop.Terms{Commit: p.recv.Commit(), PricePerGB: p.terms.PricePerGB, ClaimCost: p.terms.ClaimCost}
+}
+
+func (p *payee) Carry(n int) { p.meter.Carry(n) }
+
+func (p *payee) State() hop.MeterState {
+	switch p.meter.State() {
+	case ticket.MeterThrottle:
+		return hop.MeterThrottle
+	case ticket.MeterDrop:
+		return hop.MeterDrop
+	}
+	return hop.MeterOK
+}
+
+func (p *payee) Accept(ctx context.Context, blob []byte) ([32]byte, error) {
+	var pm payment
+	if err := json.Unmarshal(blob, &pm); err != nil || pm.Ticket == nil || pm.Ticket.FaceValue == nil {
+		return p.recv.Commit(), fmt.Errorf("payhop: malformed payment: %v", err)
+	}
+	rc, err := p.recv.Accept(ctx, pm.Signer, pm.Ticket)
+	if err != nil {
+		return p.recv.Commit(), err
+	}
+	p.meter.Credit(rc.Credit)
+	return rc.Commit, nil
+}
+
+// Meter exposes a session's meter (for tests and metrics).
+func Meter(s hop.PayeeSession) *ticket.Meter {
+	if p, ok := s.(*payee); ok {
+		return p.meter
+	}
+	return nil
+}
+
+// ClientTerms set how a client pays: tickets of Face, topping up a prepaid
+// Window of credit per hop.
+type ClientTerms struct {
+	Face   *big.Int
+	Window *big.Int
+	Expire time.Duration // ticket validity (default 1 hour)
+}
+
+// Payer returns a hop.BuildConfig.Payer issuing tickets from issuer.
+func Payer(issuer *ticket.Issuer, t ClientTerms) hop.Payer {
+	if t.Expire == 0 {
+		t.Expire = time.Hour
+	}
+	return func(_ int, node [20]byte, terms hop.Terms) (hop.PayerSession, error) {
+		net := new(big.Int).Sub(t.Face, terms.ClaimCost)
+		if net.Sign() <= 0 {
+			return nil, fmt.Errorf("payhop: face %v does not cover the node's claim cost %v", t.Face, terms.ClaimCost)
+		}
+		return &payer{issuer: issuer, node: common.Address(node), terms: t, net: net,
+			meter: ticket.NewMeter(terms.PricePerGB, t.Window, t.Window)}, nil
+	}
+}
+
+type payer struct {
+	issuer *ticket.Issuer
+	node   common.Address
+	terms  ClientTerms
+	net    *big.Int // face minus the node's claim cost: what a win is worth to it
+	meter  *ticket.Meter
+}
+
+func (p *payer) Carry(n int)   { p.meter.Carry(n) }
+func (p *payer) Due() *big.Int { return p.meter.Due() }
+
+func (p *payer) Pay(ctx context.Context, commit [32]byte, amount *big.Int) ([]byte, error) {
+	ratio := ticket.RatioFor(amount, p.net)
+	s, err := p.issuer.Issue(ctx, p.node, commit, p.terms.Face, ratio, p.terms.Expire)
+	if err != nil {
+		return nil, err
+	}
+	p.meter.Credit(ticket.ExpectedValue(p.net, ratio))
+	return json.Marshal(payment{Signer: p.issuer.Signer(), Ticket: s})
+}

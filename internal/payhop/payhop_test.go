@@ -1,0 +1,216 @@
+package payhop_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/pexia-network/pexia/contracts"
+	"github.com/pexia-network/pexia/contracts/chaintest"
+	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/wallet/chain"
+	"github.com/pexia-network/pexia/wallet/ticket"
+)
+
+// world is a chain, a paid exit node and a funded client.
+type world struct {
+	c      *chaintest.Chain
+	cl     *chain.Client
+	node   *hoptest.Node
+	store  *ticket.Store
+	recv   *ticket.Receiver
+	issuer *ticket.Issuer
+	payees []hop.PayeeSession
+	dst    string
+}
+
+const nodeIdx, funderIdx = 2, 1
+
+var (
+	price     = big.NewInt(1e16) // per GB: 10^7 per byte
+	claimCost = big.NewInt(1e12)
+	face      = big.NewInt(5e13) // worth 5 MB
+	// The node lets a client be 1 MB behind before throttling it and drops
+	// it 4 MB behind; the client prepays 2 MB.
+	nodeWindow   = big.NewInt(1e13)
+	clientWindow = big.NewInt(2e13)
+)
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{c: chaintest.New(t)}
+	c := w.c
+	net := &contracts.Network{Name: "t", ChainID: c.ChainID, RPC: "http://127.0.0.1:1", Addresses: c.Addrs}
+	var err error
+	if w.cl, err = chain.New(net, c.Client, chain.Options{Mine: func() { c.Sim.Commit() }, ReceiptPoll: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	signerKey, _ := crypto.HexToECDSA("6666666666666666666666666666666666666666666666666666666666666666")
+	c.Tx(funderIdx, c.Addrs.Lottery, c.Lot.PackDeposit(crypto.PubkeyToAddress(signerKey.PublicKey), contracts.Ether(5)), contracts.Ether(10))
+	lot := ticket.Lottery{ChainID: c.ChainID, Address: c.Addrs.Lottery}
+	accounts := ticket.ChainAccounts{Client: w.cl}
+	if w.store, err = ticket.OpenStore(filepath.Join(t.TempDir(), "node.db")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.store.Close() })
+	if w.recv, err = ticket.NewReceiver(ticket.ReceiverConfig{Lottery: lot, Recipient: c.Addr(nodeIdx), Accounts: accounts, Store: w.store,
+		ClaimCost: func() *big.Int { return claimCost }, Grace: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	mk := payhop.Payee(w.recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: claimCost, Window: nodeWindow, DebtLimit: new(big.Int).Mul(nodeWindow, big.NewInt(4))})
+	if w.node, err = hoptest.Start(true, hop.NodeConfig{Address: onion.Address(c.Addr(nodeIdx)), Payee: func() hop.PayeeSession {
+		s := mk()
+		w.payees = append(w.payees, s)
+		return s
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.node.Close)
+	w.issuer = ticket.NewIssuer(lot, c.Addr(funderIdx), signerKey, accounts)
+	w.dst = sink(t)
+	return w
+}
+
+// sink sends "n\n"-requested bytes.
+func sink(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				var n int64
+				fmt.Fscanf(c, "%d\n", &n)
+				for n > 0 {
+					k := min(n, int64(len(buf)))
+					if _, err := c.Write(buf[:k]); err != nil {
+						return
+					}
+					n -= k
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func download(ctx context.Context, c *hop.Circuit, dst string, n int64) (int64, error) {
+	conn, err := c.Dial(ctx, "tcp", dst)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "%d\n", n)
+	return io.Copy(io.Discard, io.LimitReader(conn, n))
+}
+
+// TestPaidCircuit: a client pays the exit with tickets inside the circuit
+// while it downloads; the node's meter stays paid up and its winners are
+// redeemed on chain.
+func TestPaidCircuit(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	payer := payhop.Payer(w.issuer, payhop.ClientTerms{Face: face, Window: clientWindow})
+	c, err := hop.Build(ctx, []hop.HopInfo{w.node.Info}, hop.BuildConfig{Payer: payer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const total = 64 << 20
+	if n, err := download(ctx, c, w.dst, total); err != nil || n != total {
+		t.Fatalf("paid download: %d bytes, %v", n, err)
+	}
+	m := payhop.Meter(w.payees[0])
+	owed := new(big.Int).Div(new(big.Int).Mul(big.NewInt(int64(m.Bytes())), price), big.NewInt(1e9))
+	t.Logf("node carried %d bytes (owed %v), balance %v, state %v", m.Bytes(), owed, m.Balance(), m.State())
+	if m.Bytes() < total || m.State() != ticket.MeterOK {
+		t.Fatalf("meter: %d bytes, state %v", m.Bytes(), m.State())
+	}
+	// The node redeems its winners: ~owed/face of them.
+	red := ticket.NewRedeemer(ticket.RedeemerConfig{Store: w.store, Receiver: w.recv,
+		Claimer: ticket.ChainClaimer{Client: w.cl, Key: w.c.Keys[nodeIdx]}})
+	time.Sleep(10 * time.Millisecond) // past the reveal grace
+	paid, err := red.RedeemOnce(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	earned, err := w.cl.Earnings(ctx, common.Address{}, w.c.Addr(nodeIdx))
+	if err != nil || earned.Cmp(paid) != 0 {
+		t.Fatalf("earnings %v (%v), redeemed %v", earned, err, paid)
+	}
+	t.Logf("node redeemed %v on chain for %v owed", paid, owed)
+	if paid.Sign() == 0 {
+		t.Fatal("no winner redeemed for a 64 MiB paid download")
+	}
+}
+
+// stingy pays until told to stop.
+type stingy struct {
+	hop.PayerSession
+	stop *bool
+}
+
+func (s stingy) Due() *big.Int {
+	if *s.stop {
+		return new(big.Int)
+	}
+	return s.PayerSession.Due()
+}
+
+// TestUnpaidCircuitThrottledThenDropped: a client that stops paying is
+// slowed down, then its circuit is dropped with ErrUnpaid.
+func TestUnpaidCircuitThrottledThenDropped(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stop := false
+	inner := payhop.Payer(w.issuer, payhop.ClientTerms{Face: face, Window: clientWindow})
+	payer := func(k int, node [20]byte, terms hop.Terms) (hop.PayerSession, error) {
+		s, err := inner(k, node, terms)
+		return stingy{s, &stop}, err
+	}
+	c, err := hop.Build(ctx, []hop.HopInfo{w.node.Info}, hop.BuildConfig{Payer: payer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := download(ctx, c, w.dst, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	stop = true
+	_, err = download(ctx, c, w.dst, 64<<20)
+	if err == nil {
+		t.Fatal("64 MiB downloaded without paying")
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("circuit not dropped")
+	}
+	if !errors.Is(c.Err(), hop.ErrUnpaid) {
+		t.Fatalf("circuit ended with %v, want ErrUnpaid", c.Err())
+	}
+	m := payhop.Meter(w.payees[0])
+	t.Logf("dropped after %d bytes, balance %v", m.Bytes(), m.Balance())
+}
