@@ -25,7 +25,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo failed: %v", err)
 	}
-	for _, want := range []string{"circuit built", "200 OK, 33554432 bytes", "you are 127.0.0.1:"} {
+	for _, want := range []string{"circuit built", "200 OK, 67108864 bytes", "earned", "you are 127.0.0.1:"} {
 		if !strings.Contains(string(out), want) {
 			t.Fatalf("demo output lacks %q", want)
 		}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local world: a go-ethereum devnet with the contracts, three nodes
 # registered and staked on it (the last an exit), and a client that picks a
-# 3-hop circuit from the on-chain directory and fetches pages through it.
+# 3-hop circuit from the on-chain directory, pays each hop with lottery
+# tickets and fetches pages through it; the nodes claim winners on chain.
 # Leaves everything running until Ctrl-C (DEMO_ONESHOT=1 stops after the fetches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,14 +30,20 @@ for i in 0 1 2; do
   exit=""; [ $i = 2 ] && exit="-exit"
   node=("$BIN/pexia-node" -network "$NET" -datadir "$DIR/node$i" -key "devnet:node$i")
   "${node[@]}" init >/dev/null
-  "${node[@]}" register -url "https://127.0.0.1:$port/" -country DE -price 0.0$((i + 1)) $exit
-  "${node[@]}" run -listen "127.0.0.1:$port" -udp 127.0.0.1:0 $exit >"$DIR/node$i.log" 2>&1 &
+  "${node[@]}" register -url "https://127.0.0.1:$port/" -country DE -price 0.$((i + 1)) $exit
+  "${node[@]}" run -listen "127.0.0.1:$port" -udp 127.0.0.1:0 -price 0.$((i + 1)) $exit >"$DIR/node$i.log" 2>&1 &
   pids+=($!)
 done
 sleep 0.5
 
-"$BIN/pexia" fetch -network "$NET" -hops 3 "${SITE}"
-"$BIN/pexia" fetch -network "$NET" -hops 3 "${SITE}bytes/33554432"
+# client0 pays every hop with lottery tickets inside its onion layer.
+"$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 "${SITE}"
+"$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 "${SITE}bytes/67108864"
+echo "waiting for the nodes to claim their winning tickets on chain..."
+sleep 10
+for i in 0 1 2; do
+  "$BIN/pexia-node" -network "$NET" -datadir "$DIR/node$i" -key "devnet:node$i" earnings
+done
 if [ -z "${DEMO_ONESHOT:-}" ]; then
   echo "devnet, nodes and web site keep running; Ctrl-C to stop (logs in $DIR)"
   wait

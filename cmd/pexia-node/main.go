@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -38,12 +39,16 @@ import (
 
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/contracts/directory"
+	"github.com/pexia-network/pexia/contracts/lottery"
 	"github.com/pexia-network/pexia/contracts/registry"
 	"github.com/pexia-network/pexia/contracts/testtoken"
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/atomicfile"
+	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/wallet/chain"
+	"github.com/pexia-network/pexia/wallet/ticket"
 )
 
 func main() {
@@ -68,7 +73,7 @@ func run(args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("missing command: init, register, stake or run")
+		return errors.New("missing command: init, register, stake, run or earnings")
 	}
 	if g.datadir == "" {
 		return errors.New("-datadir is required")
@@ -88,6 +93,25 @@ func run(args []string) error {
 		return stake(g, rest)
 	case "run":
 		return serve(g, rest)
+	case "earnings":
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		n, c, key, err := dialChain(ctx, g)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		me := crypto.PubkeyToAddress(key.PublicKey)
+		out, err := c.CallContract(ctx, ethereum.CallMsg{To: &n.Addresses.Lottery, Data: lottery.NewLottery().PackEarnings(common.Address{}, me)}, nil)
+		if err != nil {
+			return err
+		}
+		e, err := lottery.NewLottery().UnpackEarnings(out)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s earned %s tokens (claimed on chain, not yet collected)\n", me, new(big.Rat).SetFrac(e, contracts.Ether(1)).FloatString(6))
+		return nil
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }
@@ -290,6 +314,8 @@ func serve(g global, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8443", "HTTPS signaling address")
 	udp := fs.String("udp", "127.0.0.1:0", "UDP address of the node's WebRTC socket")
 	exit := fs.Bool("exit", false, "serve streams as an exit")
+	price := fs.String("price", "0.01", "price per GB in whole tokens (as registered); 0 serves for free")
+	window := fs.Int64("credit-bytes", 4<<20, "traffic a client may be behind before it is throttled (dropped at 4x)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -297,19 +323,29 @@ func serve(g global, args []string) error {
 	if err != nil {
 		return err
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 	var addr onion.Address
-	if g.key != "" || g.network != "" {
-		var n *contracts.Network
-		if g.network != "" {
-			if n, err = contracts.LoadNetwork(g.network); err != nil {
-				return err
-			}
+	var payee func() hop.PayeeSession
+	if g.network != "" {
+		n, err := contracts.LoadNetwork(g.network)
+		if err != nil {
+			return err
 		}
 		key, err := loadKey(g, n)
 		if err != nil {
 			return err
 		}
 		addr = onion.Address(crypto.PubkeyToAddress(key.PublicKey))
+		p, err := parseTokens(*price)
+		if err != nil {
+			return err
+		}
+		if p.Sign() > 0 {
+			if payee, err = startPayments(ctx, g, n, key, p, *window); err != nil {
+				return err
+			}
+		}
 	}
 	l, err := link.NewListener(link.ListenConfig{UDPAddr: *udp, Certificate: id.cert, Logf: log.Printf})
 	if err != nil {
@@ -320,9 +356,7 @@ func serve(g global, args []string) error {
 		l.Close()
 		return err
 	}
-	node := hop.NewNode(hop.NodeConfig{Address: addr, Key: id.noise, Exit: *exit, Logf: log.Printf})
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	node := hop.NewNode(hop.NodeConfig{Address: addr, Key: id.noise, Exit: *exit, Payee: payee, Logf: log.Printf})
 	go l.Serve(tl)
 	go node.Serve(ctx, l)
 	log.Printf("node %s serving signaling on https://%s/ (udp %s, exit %v)", common.Address(addr), tl.Addr(), l.UDPAddr(), *exit)
@@ -330,4 +364,40 @@ func serve(g global, args []string) error {
 	log.Printf("shutting down")
 	node.Close()
 	return l.Close()
+}
+
+// startPayments opens the node's ticket store, verifies payments against
+// the chain, and redeems winners in the background.
+func startPayments(ctx context.Context, g global, n *contracts.Network, key *ecdsa.PrivateKey, price *big.Int, windowBytes int64) (func() hop.PayeeSession, error) {
+	cl, err := chain.Dial(ctx, n, chain.Options{Logf: log.Printf})
+	if err != nil {
+		return nil, err
+	}
+	go cl.Run(ctx)
+	store, err := ticket.OpenStore(filepath.Join(g.datadir, "tickets.db"))
+	if err != nil {
+		return nil, err
+	}
+	go func() { <-ctx.Done(); store.Close() }()
+	cost, err := cl.ClaimCost(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("claim cost: %w", err)
+	}
+	me := crypto.PubkeyToAddress(key.PublicKey)
+	recv, err := ticket.NewReceiver(ticket.ReceiverConfig{
+		Lottery:   ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery},
+		Recipient: me, Accounts: ticket.ChainAccounts{Client: cl}, Store: store,
+		MinFace:   new(big.Int).Mul(cost, big.NewInt(20)),
+		ClaimCost: func() *big.Int { return cost },
+		Grace:     2 * time.Second,
+	})
+	if err != nil {
+		return nil, err
+	}
+	red := ticket.NewRedeemer(ticket.RedeemerConfig{Store: store, Receiver: recv, Claimer: ticket.ChainClaimer{Client: cl, Key: key},
+		ClaimCost: func() *big.Int { return cost }, MaxWait: 5 * time.Second, Interval: time.Second, Logf: log.Printf})
+	go red.Run(ctx)
+	w := payhop.BytesWorth(windowBytes, price)
+	log.Printf("charging %v per GB; claim cost %v, minimum face %v", price, cost, new(big.Int).Mul(cost, big.NewInt(20)))
+	return payhop.Payee(recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: cost, Window: w, DebtLimit: new(big.Int).Mul(w, big.NewInt(4))}), nil
 }

@@ -40,6 +40,8 @@ func run(args []string) error {
 	network := fs.String("network", "", "network file")
 	hops := fs.Int("hops", 3, "circuit length (1-5)")
 	minDelay := fs.Duration("min-delay", 30*24*time.Hour, "least withdrawal delay of a picked node's stake")
+	key := fs.String("key", "", "funder key paying the nodes: hex, or devnet:ROLE (empty: pay nobody)")
+	faceStr := fs.String("face", "0.01", "ticket face value in whole tokens")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -68,8 +70,14 @@ func run(args []string) error {
 		infos[i] = hop.HopInfo{Address: onion.Address(nd.Address), URL: nd.URL, Pin: link.Pin(nd.TLSFingerprint), NoiseKey: nd.HandshakeKey}
 		fmt.Printf("hop %d: %s %s (%s, %s tokens/GB)\n", i, nd.Address, nd.URL, nd.Country, amount(nd.PricePerGB))
 	}
+	var payer hop.Payer
+	if *key != "" {
+		if payer, err = setupPayments(ctx, cl, n, *key, *faceStr); err != nil {
+			return err
+		}
+	}
 	t0 := time.Now()
-	c, err := hop.Build(ctx, infos, hop.BuildConfig{})
+	c, err := hop.Build(ctx, infos, hop.BuildConfig{Payer: payer})
 	if err != nil {
 		return err
 	}

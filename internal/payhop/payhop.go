@@ -83,12 +83,18 @@ func Meter(s hop.PayeeSession) *ticket.Meter {
 	return nil
 }
 
-// ClientTerms set how a client pays: tickets of Face, topping up a prepaid
-// Window of credit per hop.
+// ClientTerms set how a client pays: tickets of Face, keeping each hop
+// prepaid for WindowBytes of traffic at its price.
 type ClientTerms struct {
-	Face   *big.Int
-	Window *big.Int
-	Expire time.Duration // ticket validity (default 1 hour)
+	Face        *big.Int
+	WindowBytes int64
+	Expire      time.Duration // ticket validity (default 1 hour)
+}
+
+// BytesWorth is what n bytes cost at pricePerGB.
+func BytesWorth(n int64, pricePerGB *big.Int) *big.Int {
+	v := new(big.Int).Mul(big.NewInt(n), pricePerGB)
+	return v.Quo(v, big.NewInt(1e9))
 }
 
 // Payer returns a hop.BuildConfig.Payer issuing tickets from issuer.
@@ -101,8 +107,9 @@ func Payer(issuer *ticket.Issuer, t ClientTerms) hop.Payer {
 		if net.Sign() <= 0 {
 			return nil, fmt.Errorf("payhop: face %v does not cover the node's claim cost %v", t.Face, terms.ClaimCost)
 		}
+		w := BytesWorth(t.WindowBytes, terms.PricePerGB)
 		return &payer{issuer: issuer, node: common.Address(node), terms: t, net: net,
-			meter: ticket.NewMeter(terms.PricePerGB, t.Window, t.Window)}, nil
+			meter: ticket.NewMeter(terms.PricePerGB, w, w)}, nil
 	}
 }
 

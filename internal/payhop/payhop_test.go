@@ -44,8 +44,7 @@ var (
 	face      = big.NewInt(5e13) // worth 5 MB
 	// The node lets a client be 1 MB behind before throttling it and drops
 	// it 4 MB behind; the client prepays 2 MB.
-	nodeWindow   = big.NewInt(1e13)
-	clientWindow = big.NewInt(2e13)
+	nodeWindow = big.NewInt(1e13)
 )
 
 func newWorld(t *testing.T) *world {
@@ -131,7 +130,7 @@ func TestPaidCircuit(t *testing.T) {
 	w := newWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	payer := payhop.Payer(w.issuer, payhop.ClientTerms{Face: face, Window: clientWindow})
+	payer := payhop.Payer(w.issuer, payhop.ClientTerms{Face: face, WindowBytes: 2e6})
 	c, err := hop.Build(ctx, []hop.HopInfo{w.node.Info}, hop.BuildConfig{Payer: payer})
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +184,7 @@ func TestUnpaidCircuitThrottledThenDropped(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	stop := false
-	inner := payhop.Payer(w.issuer, payhop.ClientTerms{Face: face, Window: clientWindow})
+	inner := payhop.Payer(w.issuer, payhop.ClientTerms{Face: face, WindowBytes: 2e6})
 	payer := func(k int, node [20]byte, terms hop.Terms) (hop.PayerSession, error) {
 		s, err := inner(k, node, terms)
 		return stingy{s, &stop}, err

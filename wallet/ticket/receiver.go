@@ -205,7 +205,7 @@ func (r *Receiver) Accept(ctx context.Context, signer common.Address, s *contrac
 	if err != nil {
 		return Receipt{}, fmt.Errorf("%w: %v", ErrChain, err)
 	}
-	avail := acct.MaxFace()
+	balance, escrow := acct.Usable()
 	key := contracts.AccountKey(s.Token, s.Funder, signer)
 
 	r.mu.Lock()
@@ -215,8 +215,14 @@ func (r *Receiver) Accept(ctx context.Context, signer common.Address, s *contrac
 	if s.Nonce <= r.marks[signer] {
 		return Receipt{}, fmt.Errorf("%w: nonce %d <= %d", ErrReplayed, s.Nonce, r.marks[signer])
 	}
+	// Unclaimed winners will come out of the balance; the escrow rule
+	// (face ≤ escrow/2) is about each ticket on its own.
 	if p := r.pending[key]; p != nil {
-		avail.Sub(avail, p)
+		balance.Sub(balance, p)
+	}
+	avail := escrow.Rsh(escrow, 1)
+	if balance.Cmp(avail) < 0 {
+		avail = balance
 	}
 	if s.FaceValue.Cmp(avail) > 0 {
 		return Receipt{}, fmt.Errorf("%w: face %v, account can honour %v", ErrUnderfunded, s.FaceValue, avail)
