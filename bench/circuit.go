@@ -17,6 +17,7 @@ import (
 // download throughput of one stream over 1 and 3 hops, request round trip
 // on a kept-alive stream, 3-hop build time, and relay CPU per GiB, and
 // compares throughput with the bare data channel measured in the same run.
+// PEXIA_CELL overrides the cell size (bytes) to compare cell sizes.
 func circuitSuite(res Results) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

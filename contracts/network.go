@@ -2,14 +2,17 @@ package contracts
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
 	"os"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/pexia-network/pexia/internal/atomicfile"
 )
@@ -89,4 +92,23 @@ func (n *Network) Key(role string) (TestKey, bool) {
 		}
 	}
 	return TestKey{}, false
+}
+
+// ParseKey reads a private key given on a command line: hex (with or
+// without 0x), or devnet:ROLE for one of n's funded test keys.
+func ParseKey(n *Network, spec string) (*ecdsa.PrivateKey, error) {
+	if role, ok := strings.CutPrefix(spec, "devnet:"); ok {
+		if n == nil {
+			return nil, errors.New("a devnet:ROLE key needs a network file")
+		}
+		k, ok := n.Key(role)
+		if !ok {
+			return nil, fmt.Errorf("network file has no test key %q", role)
+		}
+		return crypto.HexToECDSA(k.Private)
+	}
+	if spec == "" {
+		return nil, errors.New("no key given")
+	}
+	return crypto.HexToECDSA(strings.TrimPrefix(spec, "0x"))
 }

@@ -175,20 +175,10 @@ func loadIdentity(dir string, create bool) (*identity, error) {
 }
 
 func loadKey(g global, n *contracts.Network) (*ecdsa.PrivateKey, error) {
-	if role, ok := strings.CutPrefix(g.key, "devnet:"); ok {
-		if n == nil {
-			return nil, errors.New("-key devnet:ROLE needs -network")
-		}
-		k, ok := n.Key(role)
-		if !ok {
-			return nil, fmt.Errorf("network file has no test key %q", role)
-		}
-		return crypto.HexToECDSA(k.Private)
-	}
 	if g.key == "" {
 		return nil, errors.New("-key is required")
 	}
-	return crypto.HexToECDSA(strings.TrimPrefix(g.key, "0x"))
+	return contracts.ParseKey(n, g.key)
 }
 
 func dialChain(ctx context.Context, g global) (*contracts.Network, *ethclient.Client, *ecdsa.PrivateKey, error) {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -21,7 +18,7 @@ import (
 // setupPayments makes sure the funder's lottery account for its ticket
 // signer holds enough to pay with, and returns a payer issuing tickets.
 func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, keySpec, faceStr string) (hop.Payer, error) {
-	funder, err := loadKey(n, keySpec)
+	funder, err := contracts.ParseKey(n, keySpec)
 	if err != nil {
 		return nil, err
 	}
@@ -57,20 +54,6 @@ func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, 
 	}
 	issuer := ticket.NewIssuer(ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery}, funderAddr, signerKey, ticket.ChainAccounts{Client: cl})
 	return payhop.Payer(issuer, payhop.ClientTerms{Face: faceUnits, WindowBytes: 2 << 20}), nil
-}
-
-func loadKey(n *contracts.Network, spec string) (*ecdsa.PrivateKey, error) {
-	if role, ok := strings.CutPrefix(spec, "devnet:"); ok {
-		k, ok := n.Key(role)
-		if !ok {
-			return nil, fmt.Errorf("network file has no test key %q", role)
-		}
-		return crypto.HexToECDSA(k.Private)
-	}
-	if spec == "" {
-		return nil, errors.New("no key")
-	}
-	return crypto.HexToECDSA(strings.TrimPrefix(spec, "0x"))
 }
 
 func amountString(x *big.Int) string {
