@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +36,10 @@ type NodeConfig struct {
 	Policy ExitPolicy
 	// DialLink opens links for EXTEND (default link.Dial with a zero DialConfig).
 	DialLink func(ctx context.Context, url string, pin link.Pin) (*link.Link, error)
+	// DNSServer is the resolver ("host:port") the exit forwards "dns"
+	// streams to over TCP; default the first nameserver of
+	// /etc/resolv.conf.
+	DNSServer string
 	// Dialer makes the exit's connections (default a net.Dialer with a 10 s timeout).
 	Dialer func(ctx context.Context, network, address string) (net.Conn, error)
 	// Payee, if set, opens a payment session for each circuit: its terms
@@ -481,6 +487,10 @@ func (c *circuit) startExit(ctx context.Context, circID uint32) error {
 // exit connects one stream to its destination and splices them.
 func (n *Node) exit(ctx context.Context, req *stream.Request) {
 	network := req.Network
+	if network == "dns" {
+		n.exitDNS(ctx, req)
+		return
+	}
 	if network != "tcp" && network != "udp" {
 		req.Refuse(stream.ReasonUnsupported)
 		return
@@ -539,4 +549,47 @@ func splice(a, b net.Conn) {
 	wg.Wait()
 	a.Close()
 	b.Close()
+}
+
+// exitDNS resolves names at the exit: a "dns" stream carries DNS messages
+// with the 2-byte length prefix of DNS over TCP, so it is spliced to the
+// exit's resolver over TCP as it is. The stream's address is ignored: the
+// client never chooses the exit's resolver.
+func (n *Node) exitDNS(ctx context.Context, req *stream.Request) {
+	server := n.cfg.DNSServer
+	if server == "" {
+		server = systemResolver()
+	}
+	if server == "" {
+		req.Refuse(stream.ReasonDNS)
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	dst, err := n.cfg.Dialer(dctx, "tcp", server)
+	cancel()
+	if err != nil {
+		req.Refuse(stream.ReasonDNS)
+		return
+	}
+	src, err := req.Accept()
+	if err != nil {
+		dst.Close()
+		return
+	}
+	splice(src, dst)
+}
+
+// systemResolver returns the first nameserver of /etc/resolv.conf as host:53.
+func systemResolver() string {
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			return net.JoinHostPort(f[1], "53")
+		}
+	}
+	return ""
 }
