@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"net"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,11 +168,11 @@ func TestPaidCircuit(t *testing.T) {
 // stingy pays until told to stop.
 type stingy struct {
 	hop.PayerSession
-	stop *bool
+	stop *atomic.Bool
 }
 
 func (s stingy) Due() *big.Int {
-	if *s.stop {
+	if s.stop.Load() {
 		return new(big.Int)
 	}
 	return s.PayerSession.Due()
@@ -183,7 +184,7 @@ func TestUnpaidCircuitThrottledThenDropped(t *testing.T) {
 	w := newWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	stop := false
+	var stop atomic.Bool
 	inner := payhop.Payer(w.issuer, payhop.ClientTerms{Face: face, WindowBytes: 2e6})
 	payer := func(k int, node [20]byte, terms hop.Terms) (hop.PayerSession, error) {
 		s, err := inner(k, node, terms)
@@ -197,7 +198,7 @@ func TestUnpaidCircuitThrottledThenDropped(t *testing.T) {
 	if _, err := download(ctx, c, w.dst, 4<<20); err != nil {
 		t.Fatal(err)
 	}
-	stop = true
+	stop.Store(true)
 	_, err = download(ctx, c, w.dst, 64<<20)
 	if err == nil {
 		t.Fatal("64 MiB downloaded without paying")
