@@ -102,3 +102,18 @@ func WaitOK(ctx context.Context, b bind.DeployBackend, tx *types.Transaction) (*
 func Ether(n int64) *big.Int {
 	return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e18))
 }
+
+// ParseAmount turns a decimal amount of whole tokens ("0.01") into smallest
+// units (18 decimals), exactly; negative amounts and finer fractions are
+// errors.
+func ParseAmount(s string) (*big.Int, error) {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || r.Sign() < 0 {
+		return nil, fmt.Errorf("bad amount %q", s)
+	}
+	r.Mul(r, new(big.Rat).SetInt(Ether(1)))
+	if !r.IsInt() {
+		return nil, fmt.Errorf("amount %q has more than 18 decimals", s)
+	}
+	return r.Num(), nil
+}

@@ -48,6 +48,7 @@ import (
 	"github.com/pexia-network/pexia/internal/atomicfile"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/wallet/chain"
+	"github.com/pexia-network/pexia/wallet/dir"
 	"github.com/pexia-network/pexia/wallet/ticket"
 )
 
@@ -211,19 +212,6 @@ func send(ctx context.Context, c *ethclient.Client, n *contracts.Network, key *e
 	return err
 }
 
-// parseTokens turns "0.01" into smallest units (18 decimals), exactly.
-func parseTokens(s string) (*big.Int, error) {
-	r, ok := new(big.Rat).SetString(s)
-	if !ok || r.Sign() < 0 {
-		return nil, fmt.Errorf("bad amount %q", s)
-	}
-	r.Mul(r, new(big.Rat).SetInt(contracts.Ether(1)))
-	if !r.IsInt() {
-		return nil, fmt.Errorf("amount %q has more than 18 decimals", s)
-	}
-	return r.Num(), nil
-}
-
 func register(g global, args []string) error {
 	fs := flag.NewFlagSet("register", flag.ContinueOnError)
 	url := fs.String("url", "", "public signaling URL (https://host:port/)")
@@ -241,7 +229,7 @@ func register(g global, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := parseTokens(*price)
+	p, err := contracts.ParseAmount(*price)
 	if err != nil {
 		return err
 	}
@@ -252,9 +240,9 @@ func register(g global, args []string) error {
 		return err
 	}
 	defer c.Close()
-	roles := dirRoleRelay
+	roles := dir.RoleRelay
 	if *exit {
-		roles |= dirRoleExit
+		roles |= dir.RoleExit
 	}
 	cc := strings.ToUpper(*country)
 	data := registry.NewRegistry().PackSet(*url, id.noise.Public, id.pin, common.Address{}, p, [2]byte{cc[0], cc[1]}, roles, *policy)
@@ -265,11 +253,6 @@ func register(g global, args []string) error {
 	return nil
 }
 
-const (
-	dirRoleRelay uint8 = 1
-	dirRoleExit  uint8 = 2
-)
-
 func stake(g global, args []string) error {
 	fs := flag.NewFlagSet("stake", flag.ContinueOnError)
 	amount := fs.String("amount", "1000", "tokens to stake on this node")
@@ -277,7 +260,7 @@ func stake(g global, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := parseTokens(*amount)
+	a, err := contracts.ParseAmount(*amount)
 	if err != nil {
 		return err
 	}
@@ -327,7 +310,7 @@ func serve(g global, args []string) error {
 			return err
 		}
 		addr = onion.Address(crypto.PubkeyToAddress(key.PublicKey))
-		p, err := parseTokens(*price)
+		p, err := contracts.ParseAmount(*price)
 		if err != nil {
 			return err
 		}

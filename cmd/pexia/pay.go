@@ -22,15 +22,13 @@ func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, 
 	if err != nil {
 		return nil, err
 	}
-	face, ok := new(big.Rat).SetString(faceStr)
-	if !ok || face.Sign() <= 0 {
-		return nil, fmt.Errorf("bad -face %q", faceStr)
+	faceUnits, err := contracts.ParseAmount(faceStr)
+	if err != nil {
+		return nil, fmt.Errorf("-face: %w", err)
 	}
-	face.Mul(face, new(big.Rat).SetInt(contracts.Ether(1)))
-	if !face.IsInt() {
-		return nil, fmt.Errorf("-face %q has more than 18 decimals", faceStr)
+	if faceUnits.Sign() == 0 {
+		return nil, fmt.Errorf("-face must be positive")
 	}
-	faceUnits := face.Num()
 	// The ticket signer is a separate hot key, derived from the funder key
 	// so the same lottery account is used run after run.
 	signerKey, err := crypto.ToECDSA(crypto.Keccak256(crypto.FromECDSA(funder), []byte("pexia ticket signer")))
