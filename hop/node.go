@@ -50,7 +50,11 @@ type NodeConfig struct {
 	// Observe, if set, sees every relay cell this node recognizes as its
 	// own (tests use it to prove what a hop learns).
 	Observe func(cmd onion.RelayCmd, payload []byte)
-	Logf    Logf
+	// Tap, if set, wraps every circuit channel the node reads and writes,
+	// towards the client and towards the next hop (tests use it to record
+	// every byte a node handles).
+	Tap  func(link.Channel) link.Channel
+	Logf Logf
 }
 
 // Node runs the relay and exit side of circuits over the links it serves.
@@ -95,6 +99,9 @@ func (n *Node) ServeLink(ctx context.Context, lk *link.Link) {
 		ch, err := lk.AcceptChannel(ctx)
 		if err != nil {
 			return
+		}
+		if n.cfg.Tap != nil {
+			ch = n.cfg.Tap(ch)
 		}
 		go n.serveCircuit(ctx, ch)
 	}
@@ -328,6 +335,9 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 	ch, err := l.Open(dctx, "c")
 	if err != nil {
 		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
+	}
+	if c.n.cfg.Tap != nil {
+		ch = c.n.cfg.Tap(ch)
 	}
 	body, err := onion.Create{HType: ext.HType, Handshake: ext.Handshake}.Encode(c.cellSize)
 	if err != nil {

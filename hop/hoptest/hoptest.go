@@ -22,8 +22,9 @@ type Node struct {
 	ln     *link.Listener
 	cancel context.CancelFunc
 
-	mu   sync.Mutex
-	seen []Seen
+	mu    sync.Mutex
+	seen  []Seen
+	links []*link.Link
 }
 
 // Seen is a relay cell a node recognized as its own.
@@ -75,8 +76,26 @@ func Start(exit bool, cfg hop.NodeConfig) (*Node, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go l.Serve(tl)
-	go n.Node.Serve(ctx, l)
+	go func() {
+		for {
+			lk, err := l.Accept(ctx)
+			if err != nil {
+				return
+			}
+			n.mu.Lock()
+			n.links = append(n.links, lk)
+			n.mu.Unlock()
+			go n.Node.ServeLink(ctx, lk)
+		}
+	}()
 	return n, nil
+}
+
+// Links returns the links peers opened to the node so far.
+func (n *Node) Links() []*link.Link {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]*link.Link(nil), n.links...)
 }
 
 // Seen returns the relay cells the node recognized so far.
