@@ -76,7 +76,10 @@ func (d *Devnet) openChain(keys []contracts.TestKey) (err error) {
 	nodeCfg.DataDir = d.cfg.DataDir
 	nodeCfg.KeyStoreDir = filepath.Join(d.cfg.DataDir, instanceName, "keystore")
 	nodeCfg.IPCPath = ""
-	nodeCfg.HTTPHost = "127.0.0.1"
+	nodeCfg.HTTPHost = d.cfg.RPCHost
+	if nodeCfg.HTTPHost == "" {
+		nodeCfg.HTTPHost = "127.0.0.1"
+	}
 	nodeCfg.HTTPPort = d.cfg.RPCPort
 	nodeCfg.HTTPModules = []string{"eth", "net", "web3"}
 	nodeCfg.AuthPort = 0 // only opened if an authenticated API is registered; none is

@@ -81,6 +81,10 @@ type Config struct {
 	// RPCPort is the HTTP JSON-RPC port on 127.0.0.1; 0 picks a free port
 	// (see Devnet.RPC for the one taken).
 	RPCPort int
+	// RPCHost is the address the JSON-RPC endpoint listens on (default
+	// 127.0.0.1). Tests in network namespaces give the namespace's own
+	// address so that other namespaces reach the chain.
+	RPCHost string
 	// BlockPeriod is the time between blocks, at least one second (block
 	// timestamps are whole seconds). MineOnTransaction seals a block for
 	// every transaction instead.

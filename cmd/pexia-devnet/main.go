@@ -40,7 +40,8 @@ func main() {
 
 func run() error {
 	datadir := flag.String("datadir", defaultDataDir(), "data directory of the chain and the network file")
-	port := flag.Int("rpc-port", 8545, "HTTP JSON-RPC port on 127.0.0.1 (0 picks a free one)")
+	port := flag.Int("rpc-port", 8545, "HTTP JSON-RPC port (0 picks a free one)")
+	host := flag.String("rpc-host", "127.0.0.1", "HTTP JSON-RPC listen address")
 	period := flag.Duration("block-period", devnet.DefaultBlockPeriod, "time between blocks, at least 1s; 0 seals a block for every transaction")
 	clients := flag.Int("clients", devnet.DefaultClients, "number of funded client test accounts")
 	nodes := flag.Int("nodes", devnet.DefaultNodes, "number of funded node test accounts")
@@ -80,6 +81,7 @@ func run() error {
 	d, err := devnet.Start(ctx, devnet.Config{
 		DataDir:      *datadir,
 		RPCPort:      *port,
+		RPCHost:      *host,
 		BlockPeriod:  *period,
 		Clients:      *clients,
 		Nodes:        *nodes,
