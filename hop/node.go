@@ -399,6 +399,7 @@ func (c *circuit) backward(circID uint32, next link.Channel) {
 		}
 		if c.pay != nil {
 			c.pay.Carry(m)
+			c.throttle()
 		}
 		c.bmu.Lock()
 		body, err := c.hs.Backward(cell.Body)
@@ -413,6 +414,9 @@ func (c *circuit) backward(circID uint32, next link.Channel) {
 }
 
 func (c *circuit) originate(circID uint32, cmd onion.RelayCmd, payload []byte) error {
+	if cmd == onion.RelayData && c.pay != nil {
+		c.throttle()
+	}
 	c.bmu.Lock()
 	defer c.bmu.Unlock()
 	body, err := c.hs.Originate(cmd, payload)
@@ -427,6 +431,18 @@ func (c *circuit) originate(circID uint32, cmd onion.RelayCmd, payload []byte) e
 
 // throttleDelay is the pause per cell of a circuit behind on payment.
 const throttleDelay = 20 * time.Millisecond
+
+// throttle pauses a cell towards the client while the circuit is behind on
+// payment, so downloads slow down as well as uploads. Payment replies are
+// never held back: they are how the client catches up.
+func (c *circuit) throttle() {
+	if c.pay.State() == MeterThrottle {
+		select {
+		case <-time.After(throttleDelay):
+		case <-c.done:
+		}
+	}
+}
 
 // destroyPrev tells the previous hop the circuit is gone, and why.
 func (c *circuit) destroyPrev(circID uint32, reason onion.Reason) {

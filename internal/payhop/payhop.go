@@ -15,6 +15,7 @@ import (
 
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/ticket"
 )
 
@@ -89,6 +90,14 @@ type ClientTerms struct {
 	Face        *big.Int
 	WindowBytes int64
 	Expire      time.Duration // ticket validity (default 1 hour)
+	// Budget, if set, keeps payments within the user's budget: each ticket
+	// waits for the engine's throttle (so a circuit that outruns the
+	// budget's spend rate falls behind on payment and its nodes slow it
+	// down), none is issued once the budget is spent, and every ticket is
+	// recorded in the engine's ledger under its hop, node and App.
+	Budget *budget.Engine
+	// App names the spender in the ledger (a circuit profile, say).
+	App string
 }
 
 // BytesWorth is what n bytes cost at pricePerGB.
@@ -102,19 +111,20 @@ func Payer(issuer *ticket.Issuer, t ClientTerms) hop.Payer {
 	if t.Expire == 0 {
 		t.Expire = time.Hour
 	}
-	return func(_ int, node [20]byte, terms hop.Terms) (hop.PayerSession, error) {
+	return func(k int, node [20]byte, terms hop.Terms) (hop.PayerSession, error) {
 		net := new(big.Int).Sub(t.Face, terms.ClaimCost)
 		if net.Sign() <= 0 {
 			return nil, fmt.Errorf("payhop: face %v does not cover the node's claim cost %v", t.Face, terms.ClaimCost)
 		}
 		w := BytesWorth(t.WindowBytes, terms.PricePerGB)
-		return &payer{issuer: issuer, node: common.Address(node), terms: t, net: net,
+		return &payer{issuer: issuer, hop: k, node: common.Address(node), terms: t, net: net,
 			meter: ticket.NewMeter(terms.PricePerGB, w, w)}, nil
 	}
 }
 
 type payer struct {
 	issuer *ticket.Issuer
+	hop    int
 	node   common.Address
 	terms  ClientTerms
 	net    *big.Int // face minus the node's claim cost: what a win is worth to it
@@ -126,9 +136,21 @@ func (p *payer) Due() *big.Int { return p.meter.Due() }
 
 func (p *payer) Pay(ctx context.Context, commit [32]byte, amount *big.Int) ([]byte, error) {
 	ratio := ticket.RatioFor(amount, p.net)
-	s, err := p.issuer.Issue(ctx, p.node, commit, p.terms.Face, ratio, p.terms.Expire)
+	face := p.terms.Face
+	if b := p.terms.Budget; b != nil {
+		tp := budget.TicketParams{Hop: p.hop, Face: face, Ratio: ratio, ExpectedValue: ticket.ExpectedValue(face, ratio)}
+		if err := b.Wait(ctx, tp); err != nil {
+			return nil, fmt.Errorf("payhop: budget: %w", err)
+		}
+	}
+	s, err := p.issuer.Issue(ctx, p.node, commit, face, ratio, p.terms.Expire)
 	if err != nil {
 		return nil, err
+	}
+	if b := p.terms.Budget; b != nil {
+		if err := b.RecordIssued(ticket.ExpectedValue(face, ratio), face, p.hop, p.node, p.terms.App); err != nil {
+			return nil, fmt.Errorf("payhop: budget ledger: %w", err)
+		}
 	}
 	p.meter.Credit(ticket.ExpectedValue(p.net, ratio))
 	return json.Marshal(payment{Signer: p.issuer.Signer(), Ticket: s})

@@ -21,6 +21,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/ticket"
 )
@@ -213,4 +214,69 @@ func TestUnpaidCircuitThrottledThenDropped(t *testing.T) {
 	}
 	m := payhop.Meter(w.payees[0])
 	t.Logf("dropped after %d bytes, balance %v", m.Bytes(), m.Balance())
+}
+
+// TestBudgetThrottlesPayments: with a budget engine in the payer, tickets
+// are issued no faster than the budget's spend rate plus its burst, so a
+// download that outruns the budget falls behind on payment and the node
+// slows it down (then drops it); every ticket lands in the engine's ledger.
+func TestBudgetThrottlesPayments(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// A one-hour period whose budget pays 0.1 MB/s at the node's price, with
+	// a 40 s burst: ~4 MB of traffic may be paid at once.
+	now := time.Now()
+	eng, err := budget.New(budget.Config{
+		Budget:      big.NewInt(36e14), // 10^12 per second over an hour
+		PeriodStart: now.Add(-time.Second), PeriodEnd: now.Add(time.Hour - time.Second),
+		ClaimCost: claimCost, Burst: 40 * time.Second, ClaimWindow: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payer := payhop.Payer(w.issuer, payhop.ClientTerms{Face: face, WindowBytes: 1e6, Budget: eng, App: "test"})
+	c, err := hop.Build(ctx, []hop.HopInfo{w.node.Info}, hop.BuildConfig{Payer: payer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const total = 64 << 20
+	dctx, dcancel := context.WithTimeout(ctx, 8*time.Second)
+	defer dcancel()
+	start := time.Now()
+	n, derr := downloadCtx(dctx, c, w.dst, total)
+	el := time.Since(start)
+	st := eng.Status(time.Now())
+	t.Logf("downloaded %d of %d bytes in %v (%v); %d tickets worth %v issued", n, total, el.Round(time.Millisecond), derr, st.Tickets, st.Issued)
+	if n >= total {
+		t.Fatal("the budget did not hold the download back")
+	}
+	// What was issued stays within the burst plus the rate since the start
+	// plus one payment's worth (the last one admitted).
+	limit := new(big.Int).Add(big.NewInt(4e13), new(big.Int).Mul(big.NewInt(1e12), big.NewInt(int64(el.Seconds())+2)))
+	limit.Add(limit, payhop.BytesWorth(2e6, price))
+	if st.Issued.Cmp(limit) > 0 {
+		t.Fatalf("issued %v, more than the throttle allows (%v)", st.Issued, limit)
+	}
+	if st.Tickets == 0 {
+		t.Fatal("no ticket recorded in the budget engine")
+	}
+	// Paid traffic is what the node carried before it held the client back:
+	// at least the burst's worth.
+	if got := payhop.Meter(w.payees[0]).Bytes(); got < 3e6 {
+		t.Fatalf("node carried only %d bytes", got)
+	}
+}
+
+// downloadCtx is download that gives up when ctx ends.
+func downloadCtx(ctx context.Context, c *hop.Circuit, dst string, n int64) (int64, error) {
+	conn, err := c.Dial(ctx, "tcp", dst)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	go func() { <-ctx.Done(); conn.Close() }()
+	fmt.Fprintf(conn, "%d\n", n)
+	return io.Copy(io.Discard, io.LimitReader(conn, n))
 }
