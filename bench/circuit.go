@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -17,7 +18,10 @@ import (
 // download throughput of one stream over 1 and 3 hops, request round trip
 // on a kept-alive stream, 3-hop build time, and relay CPU per GiB, and
 // compares throughput with the bare data channel measured in the same run.
-// PEXIA_CELL overrides the cell size (bytes) to compare cell sizes.
+// PEXIA_CELL overrides the cell size (bytes) to compare cell sizes;
+// PEXIA_CPUPROFILE=path writes a CPU profile of each download to
+// path.1hop and path.3hop (and of the bare channel's bulk transfer to
+// path.raw).
 func circuitSuite(res Results) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -44,11 +48,19 @@ func circuitSuite(res Results) error {
 		}
 		cpu0 := cpuTime()
 		const total = 256 << 20
-		t0 := time.Now()
-		if err := download(ctx, c, dst, total); err != nil {
+		stopProfile, err := startProfile(fmt.Sprintf("%dhop", hops))
+		if err != nil {
 			return err
 		}
+		u0 := udpStats()
+		t0 := time.Now()
+		err = download(ctx, c, dst, total)
+		udpDelta(fmt.Sprint(hops), u0)
 		el := time.Since(t0)
+		stopProfile()
+		if err != nil {
+			return err
+		}
 		mbps := float64(total) * 8 / el.Seconds() / 1e6
 		res.set(fmt.Sprintf("circuit.throughput_%dhop_mbps", hops), mbps, "Mbit/s")
 		if hops == 3 {
@@ -155,6 +167,27 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startProfile starts a CPU profile into $PEXIA_CPUPROFILE.<name> when that
+// variable is set.
+func startProfile(name string) (stop func(), err error) {
+	base := os.Getenv("PEXIA_CPUPROFILE")
+	if base == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(base + "." + name)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func cellSize() int {

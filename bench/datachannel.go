@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"time"
 
@@ -63,7 +64,18 @@ func datachannelSuite(res Results) error {
 	}
 	defer server.Close()
 
-	mbps, err := benchBulk(ctx, client, server, 256<<20, 16<<10)
+	stopProfile, err := startProfile("raw")
+	if err != nil {
+		return err
+	}
+	msgSize := 16 << 10
+	if v := os.Getenv("PEXIA_RAW_MSG"); v != "" {
+		fmt.Sscan(v, &msgSize)
+	}
+	u0 := udpStats()
+	mbps, err := benchBulk(ctx, client, server, 256<<20, msgSize)
+	udpDelta("raw", u0)
+	stopProfile()
 	if err != nil {
 		return fmt.Errorf("bulk: %w", err)
 	}

@@ -13,7 +13,7 @@ import (
 
 func main() {
 	out := flag.String("out", "bench/results.json", "results file to merge metrics into")
-	only := flag.String("only", "", "comma-separated suites to run (default all): gas, tickets, datachannel, circuit")
+	only := flag.String("only", "", "comma-separated suites to run (default all): gas, tickets, datachannel, circuit, baseline, tunnel")
 	flag.Parse()
 	suites := []struct {
 		name string
@@ -23,6 +23,8 @@ func main() {
 		{"tickets", ticketSuite},
 		{"datachannel", datachannelSuite},
 		{"circuit", circuitSuite},
+		{"baseline", baselineSuite},
+		{"tunnel", tunnelSuite},
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {

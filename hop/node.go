@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pexia-network/pexia/hop/link"
@@ -20,10 +22,6 @@ import (
 // Logf logs a formatted line; nil is silent.
 type Logf func(format string, args ...any)
 
-// ExitPolicy decides whether the exit may connect to host:port over network
-// ("tcp" or "udp"); a nil policy allows everything.
-type ExitPolicy func(network, host string, port int) error
-
 // NodeConfig configures the relay and exit logic of a node.
 type NodeConfig struct {
 	// Address is the node's on-chain address, bound into every handshake.
@@ -32,8 +30,20 @@ type NodeConfig struct {
 	Key onion.KeyPair
 	// Exit lets the node serve streams when it is the last hop.
 	Exit bool
-	// Policy filters exit connections.
-	Policy ExitPolicy
+	// Policy filters exit connections by the address actually dialled
+	// (names are resolved first, with Resolve); nil allows everything.
+	Policy *ExitPolicy
+	// Resolve resolves the names of stream destinations at the exit
+	// (default the system resolver).
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	// Stats, if set, counts what the node does (see NodeStats).
+	Stats *NodeStats
+	// MaxCircuits bounds the circuits open through the node; a CREATE
+	// beyond it gets DESTROY with reason resource. Zero: no bound.
+	MaxCircuits int
+	// MaxStreams bounds the streams open at once on one exit circuit
+	// (default stream.DefaultMaxStreams).
+	MaxStreams int
 	// DialLink opens links for EXTEND (default link.Dial with a zero DialConfig).
 	DialLink func(ctx context.Context, url string, pin link.Pin) (*link.Link, error)
 	// DNSServer is the resolver ("host:port") the exit forwards "dns"
@@ -61,8 +71,10 @@ type NodeConfig struct {
 type Node struct {
 	cfg NodeConfig
 
-	mu    sync.Mutex
-	links map[string]*link.Link // outgoing links for EXTEND, by signaling URL
+	mu       sync.Mutex
+	links    map[string]*link.Link // outgoing links for EXTEND, by signaling URL
+	circs    map[*circuit]struct{} // open circuits; guarded by mu
+	draining atomic.Bool           // Shutdown was called
 }
 
 // NewNode returns a node; feed it links with ServeLink.
@@ -76,10 +88,13 @@ func NewNode(cfg NodeConfig) *Node {
 		d := &net.Dialer{Timeout: 10 * time.Second}
 		cfg.Dialer = d.DialContext
 	}
+	if cfg.Resolve == nil {
+		cfg.Resolve = defaultResolve
+	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Node{cfg: cfg, links: map[string]*link.Link{}}
+	return &Node{cfg: cfg, links: map[string]*link.Link{}, circs: map[*circuit]struct{}{}}
 }
 
 // Serve accepts links from l and serves them until ctx ends or l closes.
@@ -95,11 +110,14 @@ func (n *Node) Serve(ctx context.Context, l *link.Listener) error {
 
 // ServeLink serves every circuit a peer opens on lk (one data channel each).
 func (n *Node) ServeLink(ctx context.Context, lk *link.Link) {
+	n.cfg.Stats.linkUp()
+	defer n.cfg.Stats.linkDown()
 	for {
 		ch, err := lk.AcceptChannel(ctx)
 		if err != nil {
 			return
 		}
+		ch = n.cfg.Stats.countChannel(ch)
 		if n.cfg.Tap != nil {
 			ch = n.cfg.Tap(ch)
 		}
@@ -138,6 +156,8 @@ func (n *Node) link(ctx context.Context, url string, pin link.Pin) (*link.Link, 
 	}
 	n.links[url] = l
 	n.mu.Unlock()
+	n.cfg.Stats.linkUp()
+	go func() { <-l.Done(); n.cfg.Stats.linkDown() }()
 	return l, nil
 }
 
@@ -156,6 +176,16 @@ type circuit struct {
 	mux      *stream.Mux
 	done     chan struct{}
 	once     sync.Once
+
+	// For statistics and Shutdown (shutdown.go).
+	id       uint32        // circuit ID towards prev
+	live     atomic.Bool   // CREATED was sent
+	refused  bool          // refused by admit; set before any other goroutine sees c
+	role     atomic.Uint32 // CircuitRole
+	cause    atomic.Uint32 // DestroyCause+1, once known
+	cells    atomic.Uint64 // cells read from either side
+	streams  atomic.Int32  // exit streams being served
+	stopping atomic.Bool   // Shutdown destroyed it
 }
 
 func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
@@ -174,6 +204,12 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 		return
 	}
 	c.cellSize = m
+	c.id = cell.CircID
+	start := time.Now()
+	if !n.admit(c) {
+		c.destroyPrev(cell.CircID, onion.ReasonResource)
+		return
+	}
 	cr, err := onion.DecodeCreate(cell.Body)
 	if err != nil {
 		return
@@ -200,27 +236,34 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 	if err := c.writePrev(cell.CircID, onion.LinkCreated, body); err != nil {
 		return
 	}
+	c.live.Store(true)
+	n.cfg.Stats.circuitCreated(time.Since(start))
 	circID := cell.CircID
 	for {
 		m, err := prev.Read(buf)
 		if err != nil {
 			return
 		}
+		c.cells.Add(1)
 		if m != c.cellSize {
 			n.cfg.Logf("circuit: %d-byte cell on a %d-byte circuit", m, c.cellSize)
+			c.malformed()
 			return
 		}
 		cell, err := onion.DecodeCell(buf[:m])
 		if err != nil {
+			c.malformed()
 			return
 		}
 		switch cell.Cmd {
 		case onion.LinkPadding:
+			n.cfg.Stats.cellDropped()
 			continue
 		case onion.LinkDestroy:
 			return
 		case onion.LinkRelay, onion.LinkRelayEarly:
 		default:
+			c.malformed()
 			return
 		}
 		if c.pay != nil {
@@ -230,6 +273,7 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 				time.Sleep(throttleDelay)
 			case MeterDrop:
 				n.cfg.Logf("circuit: dropped for lack of payment")
+				c.end(CauseUnpaid)
 				c.destroyPrev(circID, onion.ReasonUnpaid)
 				return
 			}
@@ -237,10 +281,12 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 		mine, cmd, payload, next, err := c.hs.Forward(cell.Body)
 		if err != nil {
 			n.cfg.Logf("circuit: %v", err)
+			c.malformed()
 			return
 		}
 		if !mine {
 			if c.next == nil {
+				c.malformed()
 				return
 			}
 			out := make([]byte, m)
@@ -249,6 +295,7 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 			}
 			copy(out[onion.HeaderLen:], next)
 			if _, err := c.next.Write(out); err != nil {
+				c.end(CauseNextClosed)
 				return
 			}
 			continue
@@ -257,6 +304,11 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 			n.cfg.Observe(cmd, payload)
 		}
 		if err := c.handle(ctx, circID, cell.Cmd, cmd, payload); err != nil {
+			if err == io.EOF {
+				c.end(CauseFinished)
+			} else {
+				c.end(CauseMalformed)
+			}
 			n.cfg.Logf("circuit: %v: %v", cmd, err)
 			return
 		}
@@ -326,6 +378,7 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 		return fmt.Errorf("EXTEND fingerprint of %d bytes", len(ext.Fingerprint))
 	}
 	copy(pin[:], ext.Fingerprint)
+	start := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	l, err := c.n.link(dctx, ext.URL, pin)
@@ -336,6 +389,7 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 	if err != nil {
 		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
 	}
+	ch = c.n.cfg.Stats.countChannel(ch)
 	if c.n.cfg.Tap != nil {
 		ch = c.n.cfg.Tap(ch)
 	}
@@ -369,6 +423,8 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 	}
 	c.next = ch
 	c.hs.SetNext(true)
+	c.setRole(RoleRelay)
+	c.n.cfg.Stats.extended(time.Since(start))
 	go c.backward(circID, ch)
 	p, err := onion.Extended{Handshake: created.Handshake}.Encode()
 	if err != nil {
@@ -380,12 +436,14 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 // backward relays cells from the next hop towards the client.
 func (c *circuit) backward(circID uint32, next link.Channel) {
 	defer c.close(onion.ReasonDestroyed)
+	defer c.end(CauseNextClosed)
 	buf := make([]byte, link.MaxMessageSize)
 	for {
 		m, err := next.Read(buf)
 		if err != nil || m != c.cellSize {
 			return
 		}
+		c.cells.Add(1)
 		cell, err := onion.DecodeCell(buf[:m])
 		if err != nil {
 			return
@@ -395,6 +453,7 @@ func (c *circuit) backward(circID uint32, next link.Channel) {
 		case onion.LinkDestroy:
 			return
 		default:
+			c.n.cfg.Stats.cellDropped()
 			continue
 		}
 		if c.pay != nil {
@@ -472,13 +531,14 @@ func (c *circuit) writePrevLocked(circID uint32, cmd onion.LinkCmd, body []byte)
 func (c *circuit) close(reason onion.Reason) {
 	c.once.Do(func() {
 		close(c.done)
+		c.n.closed(c)
 		if c.mux != nil {
 			c.mux.Close(errors.New("circuit closed"))
 		}
 		if c.next != nil {
 			if body, err := (onion.Destroy{Reason: reason}).Encode(c.cellSize); err == nil {
 				out := make([]byte, c.cellSize)
-				onion.PutHeader(out, 0, onion.LinkDestroy)
+				onion.PutHeader(out, c.id, onion.LinkDestroy) // next uses the same circuit ID
 				copy(out[onion.HeaderLen:], body)
 				c.next.Write(out)
 			}
@@ -491,20 +551,25 @@ func (c *circuit) close(reason onion.Reason) {
 // startExit makes this hop the circuit's exit: a stream mux whose frames
 // ride in DATA cells to and from the client.
 func (c *circuit) startExit(ctx context.Context, circID uint32) error {
-	mux, err := stream.New(stream.Config{Role: stream.RoleServer, MaxFrame: c.hs.MaxPayload()}, func(frame []byte) error {
+	mux, err := stream.New(stream.Config{Role: stream.RoleServer, MaxFrame: c.hs.MaxPayload(), MaxStreams: c.n.cfg.MaxStreams}, func(frame []byte) error {
 		return c.originate(circID, onion.RelayData, frame)
 	})
 	if err != nil {
 		return err
 	}
 	c.mux = mux
+	c.setRole(RoleExit)
 	go func() {
 		for {
 			req, err := mux.Accept(ctx)
 			if err != nil {
 				return
 			}
-			go c.n.exit(ctx, req)
+			c.streams.Add(1)
+			go func() {
+				defer c.streams.Add(-1)
+				c.n.exit(ctx, req)
+			}()
 		}
 	}()
 	return nil
@@ -513,40 +578,32 @@ func (c *circuit) startExit(ctx context.Context, circID uint32) error {
 // exit connects one stream to its destination and splices them.
 func (n *Node) exit(ctx context.Context, req *stream.Request) {
 	network := req.Network
+	if n.draining.Load() {
+		n.refuse(req, stream.ReasonResources)
+		return
+	}
 	if network == "dns" {
 		n.exitDNS(ctx, req)
 		return
 	}
 	if network != "tcp" && network != "udp" {
-		req.Refuse(stream.ReasonUnsupported)
+		n.refuse(req, stream.ReasonUnsupported)
 		return
 	}
-	addr := req.Address
-	host, portStr, err := net.SplitHostPort(addr)
+	host, portStr, err := net.SplitHostPort(req.Address)
 	port, perr := strconv.Atoi(portStr)
 	if err != nil || perr != nil || port <= 0 || port > 65535 {
-		req.Refuse(stream.ReasonPolicy)
+		n.refuse(req, stream.ReasonPolicy)
 		return
 	}
-	if n.cfg.Policy != nil {
-		if err := n.cfg.Policy(network, host, port); err != nil {
-			req.Refuse(stream.ReasonPolicy)
-			return
-		}
-	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	dst, err := n.cfg.Dialer(dctx, network, addr)
+	// The dial ends early if the client withdraws the request.
+	dctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(req.Context(), cancel)
+	dst, reason := n.dialExit(dctx, network, host, uint16(port))
+	stop()
 	cancel()
-	if err != nil {
-		var dnsErr *net.DNSError
-		switch {
-		case errors.As(err, &dnsErr):
-			req.Refuse(stream.ReasonDNS)
-		case errors.Is(err, context.DeadlineExceeded):
-			req.Refuse(stream.ReasonTimeout)
-		default:
-			req.Refuse(stream.ReasonConnectFailed)
-		}
+	if dst == nil {
+		n.refuse(req, reason)
 		return
 	}
 	src, err := req.Accept()
@@ -554,7 +611,15 @@ func (n *Node) exit(ctx context.Context, req *stream.Request) {
 		dst.Close()
 		return
 	}
+	n.cfg.Stats.streamOpened()
+	defer n.cfg.Stats.streamClosed()
 	splice(src, dst)
+}
+
+// refuse refuses a stream and counts why.
+func (n *Node) refuse(req *stream.Request, reason stream.Reason) {
+	n.cfg.Stats.streamRefused(reason)
+	req.Refuse(reason)
 }
 
 // splice copies both ways, passing half-closes on, until both directions end.
@@ -587,14 +652,14 @@ func (n *Node) exitDNS(ctx context.Context, req *stream.Request) {
 		server = systemResolver()
 	}
 	if server == "" {
-		req.Refuse(stream.ReasonDNS)
+		n.refuse(req, stream.ReasonDNS)
 		return
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	dst, err := n.cfg.Dialer(dctx, "tcp", server)
 	cancel()
 	if err != nil {
-		req.Refuse(stream.ReasonDNS)
+		n.refuse(req, stream.ReasonDNS)
 		return
 	}
 	src, err := req.Accept()
@@ -602,6 +667,8 @@ func (n *Node) exitDNS(ctx context.Context, req *stream.Request) {
 		dst.Close()
 		return
 	}
+	n.cfg.Stats.streamOpened()
+	defer n.cfg.Stats.streamClosed()
 	splice(src, dst)
 }
 

@@ -27,11 +27,12 @@ SITE=$(sed -n 's/^web: *//p' "$DIR/devnet.log")
 
 for i in 0 1 2; do
   port=$((18443 + i))
-  exit=""; [ $i = 2 ] && exit="-exit"
-  node=("$BIN/pexia-node" -network "$NET" -datadir "$DIR/node$i" -key "devnet:node$i")
+  # The demo's web site is on loopback, which the default exit policy refuses.
+  exit=(); [ $i = 2 ] && exit=(-exit -policy "accept *:*")
+  node=("$BIN/pexia-node" -config "" -network "$NET" -datadir "$DIR/node$i" -key "devnet:node$i")
   "${node[@]}" init >/dev/null
-  "${node[@]}" register -url "https://127.0.0.1:$port/" -country DE -price 0.$((i + 1)) $exit
-  "${node[@]}" run -listen "127.0.0.1:$port" -udp 127.0.0.1:0 -price 0.$((i + 1)) $exit >"$DIR/node$i.log" 2>&1 &
+  "${node[@]}" register -url "https://127.0.0.1:$port/" -country DE -price 0.$((i + 1)) "${exit[@]}"
+  "${node[@]}" run -listen "127.0.0.1:$port" -udp 127.0.0.1:0 -price 0.$((i + 1)) -metrics "127.0.0.1:$((19478 + i))" "${exit[@]}" >"$DIR/node$i.log" 2>&1 &
   pids+=($!)
 done
 sleep 0.5

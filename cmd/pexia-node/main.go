@@ -1,15 +1,22 @@
-// Command pexia-node sells bandwidth: it relays circuits and, with -exit,
+// Command pexia-node sells bandwidth: it relays circuits and, as an exit,
 // connects their streams to the internet.
 //
-//	pexia-node -network N -datadir D -key HEX|devnet:ROLE init
-//	pexia-node ... register -url https://host:port/ -price 0.01 -country DE -exit
-//	pexia-node ... stake -amount 1000 -delay 2160h
-//	pexia-node ... run -listen :8443 -udp :8443 -exit
+//	pexia-node [-config FILE] [global flags] init
+//	pexia-node ... register [-url https://host:port/ -price 0.01 -country DE -exit -policy POLICY]
+//	pexia-node ... stake [-amount 1000 -delay 2160h]
+//	pexia-node ... run [-listen :8443 -udp :8443 -exit -metrics 127.0.0.1:9478 ...]
+//	pexia-node ... earnings
+//	pexia-node ... config [any command's flags]
 //
 // init creates the node's handshake key and TLS certificate in the data
 // directory (kept across restarts: the registry publishes them); register
-// publishes them with the signaling URL, price and roles; stake locks tokens
-// on the node in the directory.
+// checks the exit policy and publishes it with the signaling URL, price and
+// roles; stake locks tokens on the node in the directory; run serves until
+// SIGINT or SIGTERM and then shuts down gracefully (a second signal exits
+// at once); config prints the effective configuration.
+//
+// Settings come from a TOML file (-config, default /etc/pexia/node.toml if
+// it exists; see packaging/node.example.toml) and flags override it.
 package main
 
 import (
@@ -21,14 +28,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log"
+	"io"
+	"log/slog"
 	"math/big"
-	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -42,62 +47,50 @@ import (
 	"github.com/pexia-network/pexia/contracts/lottery"
 	"github.com/pexia-network/pexia/contracts/registry"
 	"github.com/pexia-network/pexia/contracts/testtoken"
-	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/atomicfile"
-	"github.com/pexia-network/pexia/internal/payhop"
-	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
-	"github.com/pexia-network/pexia/wallet/ticket"
 )
 
 func main() {
-	log.SetFlags(log.Ltime)
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "pexia-node:", err)
 		os.Exit(1)
 	}
 }
 
-type global struct {
-	network, datadir, key string
-}
+const commands = "init, register, stake, run, earnings or config"
 
-func run(args []string) error {
-	fs := flag.NewFlagSet("pexia-node", flag.ContinueOnError)
-	var g global
-	fs.StringVar(&g.network, "network", "", "network file (chain ID, RPC URL, contracts)")
-	fs.StringVar(&g.datadir, "datadir", "", "directory for the node's handshake key and TLS certificate")
-	fs.StringVar(&g.key, "key", "", "node account: hex private key, or devnet:ROLE for a devnet test key")
-	if err := fs.Parse(args); err != nil {
+func run(args []string, stdout, stderr io.Writer) error {
+	cfg, cmd, err := setup(args, stderr)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		return errors.New("missing command: init, register, stake, run or earnings")
-	}
-	if g.datadir == "" {
-		return errors.New("-datadir is required")
-	}
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel()}))
 	switch cmd {
 	case "init":
-		id, err := loadIdentity(g.datadir, true)
+		id, err := loadIdentity(cfg.DataDir, true)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("handshake key %x\ntls pin       %s\n", id.noise.Public, id.pin)
+		fmt.Fprintf(stdout, "handshake key %x\ntls pin       %s\n", id.noise.Public, id.pin)
 		return nil
 	case "register":
-		return register(g, rest)
+		return register(cfg, logger)
 	case "stake":
-		return stake(g, rest)
+		return stake(cfg, logger)
 	case "run":
-		return serve(g, rest)
+		return serve(cfg, logger)
+	case "config":
+		return cfg.write(stdout)
 	case "earnings":
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		n, c, key, err := dialChain(ctx, g)
+		n, c, key, err := dialChain(ctx, cfg)
 		if err != nil {
 			return err
 		}
@@ -111,10 +104,72 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%s earned %s tokens (claimed on chain, not yet collected)\n", me, new(big.Rat).SetFrac(e, contracts.Ether(1)).FloatString(6))
+		fmt.Fprintf(stdout, "%s earned %s tokens (claimed on chain, not yet collected)\n", me, new(big.Rat).SetFrac(e, contracts.Ether(1)).FloatString(6))
 		return nil
 	}
-	return fmt.Errorf("unknown command %q", cmd)
+	return fmt.Errorf("unknown command %q (want %s)", cmd, commands)
+}
+
+// setup reads the configuration: defaults, then the file, then the global
+// flags, then the command's flags; and checks it for the command.
+func setup(args []string, stderr io.Writer) (*Config, string, error) {
+	// First pass: where the file is, and where the command starts.
+	probe := flag.NewFlagSet("pexia-node", flag.ContinueOnError)
+	probe.SetOutput(stderr)
+	var scratch Config
+	var path string
+	globalFlags(probe, &scratch, &path)
+	probe.Usage = func() {
+		fmt.Fprintf(stderr, "usage: pexia-node [flags] %s [command flags]\n", strings.ReplaceAll(commands, ", ", "|"))
+		probe.PrintDefaults()
+	}
+	if err := probe.Parse(args); err != nil {
+		return nil, "", err
+	}
+	set := map[string]bool{}
+	probe.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if probe.NArg() == 0 {
+		return nil, "", fmt.Errorf("missing command: %s", commands)
+	}
+	cmd := probe.Arg(0)
+	switch cmd {
+	case "init", "register", "stake", "run", "earnings", "config":
+	default:
+		return nil, "", fmt.Errorf("unknown command %q (want %s)", cmd, commands)
+	}
+	cfg := defaultConfig()
+	src, err := loadFile(&cfg, path, set["config"])
+	if err != nil {
+		return nil, "", err
+	}
+	// Second pass: the global flags over the file.
+	global := flag.NewFlagSet("pexia-node", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	globalFlags(global, &cfg, &path)
+	if err := global.Parse(args[:len(args)-probe.NArg()]); err != nil {
+		return nil, "", err
+	}
+	sub := flag.NewFlagSet("pexia-node "+cmd, flag.ContinueOnError)
+	sub.SetOutput(stderr)
+	commandFlags(sub, &cfg, cmd)
+	if err := sub.Parse(probe.Args()[1:]); err != nil {
+		return nil, "", err
+	}
+	if sub.NArg() > 0 {
+		return nil, "", fmt.Errorf("unexpected arguments after %s: %q", cmd, sub.Args())
+	}
+	sub.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// A key given by flag replaces the file's, however the file gave it.
+	if set["key"] && !set["key-file"] {
+		cfg.KeyFile = ""
+	}
+	if set["key-file"] && !set["key"] {
+		cfg.Key = ""
+	}
+	if err := cfg.check(cmd); err != nil {
+		return nil, "", describe(err, src, set)
+	}
+	return &cfg, cmd, nil
 }
 
 // identity is what the registry publishes about the node.
@@ -175,22 +230,31 @@ func loadIdentity(dir string, create bool) (*identity, error) {
 	return id, nil
 }
 
-func loadKey(g global, n *contracts.Network) (*ecdsa.PrivateKey, error) {
-	if g.key == "" {
-		return nil, errors.New("-key is required")
+// loadKey returns the node account's key from key or key_file.
+func loadKey(cfg *Config, n *contracts.Network) (*ecdsa.PrivateKey, error) {
+	k := cfg.Key
+	if cfg.KeyFile != "" {
+		b, err := os.ReadFile(cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("key_file: %w", err)
+		}
+		k = strings.TrimSpace(string(b))
 	}
-	return contracts.ParseKey(n, g.key)
+	if k == "" {
+		return nil, errors.New("no node account key (key or key_file)")
+	}
+	return contracts.ParseKey(n, k)
 }
 
-func dialChain(ctx context.Context, g global) (*contracts.Network, *ethclient.Client, *ecdsa.PrivateKey, error) {
-	if g.network == "" {
-		return nil, nil, nil, errors.New("-network is required")
+func dialChain(ctx context.Context, cfg *Config) (*contracts.Network, *ethclient.Client, *ecdsa.PrivateKey, error) {
+	if cfg.Network == "" {
+		return nil, nil, nil, errors.New("no network file (network)")
 	}
-	n, err := contracts.LoadNetwork(g.network)
+	n, err := contracts.LoadNetwork(cfg.Network)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	key, err := loadKey(g, n)
+	key, err := loadKey(cfg, n)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -212,61 +276,51 @@ func send(ctx context.Context, c *ethclient.Client, n *contracts.Network, key *e
 	return err
 }
 
-func register(g global, args []string) error {
-	fs := flag.NewFlagSet("register", flag.ContinueOnError)
-	url := fs.String("url", "", "public signaling URL (https://host:port/)")
-	price := fs.String("price", "0.01", "price per GB in whole tokens")
-	country := fs.String("country", "ZZ", "ISO 3166-1 alpha-2 country code")
-	exit := fs.Bool("exit", false, "offer the exit role")
-	policy := fs.String("policy", "accept *:*", "exit policy summary")
-	if err := fs.Parse(args); err != nil {
-		return err
+func register(cfg *Config, log *slog.Logger) error {
+	policy, err := cfg.policy()
+	if err != nil {
+		return err // check has reported it already
 	}
-	if *url == "" || len(*country) != 2 {
-		return errors.New("register needs -url and a two-letter -country")
-	}
-	id, err := loadIdentity(g.datadir, false)
+	id, err := loadIdentity(cfg.DataDir, false)
 	if err != nil {
 		return err
 	}
-	p, err := contracts.ParseAmount(*price)
+	p, err := cfg.Node.Price.Wei()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	n, c, key, err := dialChain(ctx, g)
+	n, c, key, err := dialChain(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	roles := dir.RoleRelay
-	if *exit {
+	roles := uint8(0)
+	if cfg.hasRole("relay") {
+		roles |= dir.RoleRelay
+	}
+	if cfg.hasRole("exit") {
 		roles |= dir.RoleExit
 	}
-	cc := strings.ToUpper(*country)
-	data := registry.NewRegistry().PackSet(*url, id.noise.Public, id.pin, common.Address{}, p, [2]byte{cc[0], cc[1]}, roles, *policy)
+	cc := cfg.Node.Country
+	data := registry.NewRegistry().PackSet(cfg.Node.PublicURL, id.noise.Public, id.pin, common.Address{}, p, [2]byte{cc[0], cc[1]}, roles, policy.String())
 	if err := send(ctx, c, n, key, n.Addresses.Registry, data); err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
-	log.Printf("registered %s at %s (roles %d, %s tokens/GB)", crypto.PubkeyToAddress(key.PublicKey), *url, roles, *price)
+	log.Info("registered", "node", crypto.PubkeyToAddress(key.PublicKey), "url", cfg.Node.PublicURL, "roles", cfg.Node.Roles,
+		"price_per_gb", string(cfg.Node.Price), "exit_policy", policy.String())
 	return nil
 }
 
-func stake(g global, args []string) error {
-	fs := flag.NewFlagSet("stake", flag.ContinueOnError)
-	amount := fs.String("amount", "1000", "tokens to stake on this node")
-	delay := fs.Duration("delay", 90*24*time.Hour, "withdrawal delay (can only grow)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	a, err := contracts.ParseAmount(*amount)
+func stake(cfg *Config, log *slog.Logger) error {
+	a, err := cfg.Stake.Amount.Wei()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	n, c, key, err := dialChain(ctx, g)
+	n, c, key, err := dialChain(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -275,102 +329,9 @@ func stake(g global, args []string) error {
 	if err := send(ctx, c, n, key, n.Addresses.Token, testtoken.NewTestToken().PackApprove(n.Addresses.Directory, a)); err != nil {
 		return fmt.Errorf("approve: %w", err)
 	}
-	if err := send(ctx, c, n, key, n.Addresses.Directory, directory.NewDirectory().PackPush(me, a, uint64(delay.Seconds()))); err != nil {
+	if err := send(ctx, c, n, key, n.Addresses.Directory, directory.NewDirectory().PackPush(me, a, uint64(cfg.Stake.Delay.Seconds()))); err != nil {
 		return fmt.Errorf("stake: %w", err)
 	}
-	log.Printf("staked %s tokens on %s with a %v delay", *amount, me, *delay)
+	log.Info("staked", "node", me, "tokens", string(cfg.Stake.Amount), "delay", cfg.Stake.Delay)
 	return nil
-}
-
-func serve(g global, args []string) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:8443", "HTTPS signaling address")
-	udp := fs.String("udp", "127.0.0.1:0", "UDP address of the node's WebRTC socket")
-	exit := fs.Bool("exit", false, "serve streams as an exit")
-	price := fs.String("price", "0.01", "price per GB in whole tokens (as registered); 0 serves for free")
-	window := fs.Int64("credit-bytes", 4<<20, "traffic a client may be behind before it is throttled (dropped at 4x)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	id, err := loadIdentity(g.datadir, false)
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	var addr onion.Address
-	var payee func() hop.PayeeSession
-	if g.network != "" {
-		n, err := contracts.LoadNetwork(g.network)
-		if err != nil {
-			return err
-		}
-		key, err := loadKey(g, n)
-		if err != nil {
-			return err
-		}
-		addr = onion.Address(crypto.PubkeyToAddress(key.PublicKey))
-		p, err := contracts.ParseAmount(*price)
-		if err != nil {
-			return err
-		}
-		if p.Sign() > 0 {
-			if payee, err = startPayments(ctx, g, n, key, p, *window); err != nil {
-				return err
-			}
-		}
-	}
-	l, err := link.NewListener(link.ListenConfig{UDPAddr: *udp, Certificate: id.cert, Logf: log.Printf})
-	if err != nil {
-		return err
-	}
-	tl, err := net.Listen("tcp", *listen)
-	if err != nil {
-		l.Close()
-		return err
-	}
-	node := hop.NewNode(hop.NodeConfig{Address: addr, Key: id.noise, Exit: *exit, Payee: payee, Logf: log.Printf})
-	go l.Serve(tl)
-	go node.Serve(ctx, l)
-	log.Printf("node %s serving signaling on https://%s/ (udp %s, exit %v)", common.Address(addr), tl.Addr(), l.UDPAddr(), *exit)
-	<-ctx.Done()
-	log.Printf("shutting down")
-	node.Close()
-	return l.Close()
-}
-
-// startPayments opens the node's ticket store, verifies payments against
-// the chain, and redeems winners in the background.
-func startPayments(ctx context.Context, g global, n *contracts.Network, key *ecdsa.PrivateKey, price *big.Int, windowBytes int64) (func() hop.PayeeSession, error) {
-	cl, err := chain.Dial(ctx, n, chain.Options{Logf: log.Printf})
-	if err != nil {
-		return nil, err
-	}
-	go cl.Run(ctx)
-	store, err := ticket.OpenStore(filepath.Join(g.datadir, "tickets.db"))
-	if err != nil {
-		return nil, err
-	}
-	go func() { <-ctx.Done(); store.Close() }()
-	cost, err := cl.ClaimCost(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("claim cost: %w", err)
-	}
-	me := crypto.PubkeyToAddress(key.PublicKey)
-	recv, err := ticket.NewReceiver(ticket.ReceiverConfig{
-		Lottery:   ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery},
-		Recipient: me, Accounts: ticket.ChainAccounts{Client: cl}, Store: store,
-		MinFace:   new(big.Int).Mul(cost, big.NewInt(20)),
-		ClaimCost: func() *big.Int { return cost },
-		Grace:     2 * time.Second,
-	})
-	if err != nil {
-		return nil, err
-	}
-	red := ticket.NewRedeemer(ticket.RedeemerConfig{Store: store, Receiver: recv, Claimer: ticket.ChainClaimer{Client: cl, Key: key},
-		ClaimCost: func() *big.Int { return cost }, MaxWait: 5 * time.Second, Interval: time.Second, Logf: log.Printf})
-	go red.Run(ctx)
-	w := payhop.BytesWorth(windowBytes, price)
-	log.Printf("charging %v per GB; claim cost %v, minimum face %v", price, cost, new(big.Int).Mul(cost, big.NewInt(20)))
-	return payhop.Payee(recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: cost, Window: w, DebtLimit: new(big.Int).Mul(w, big.NewInt(4))}), nil
 }

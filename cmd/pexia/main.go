@@ -1,7 +1,17 @@
-// Command pexia is the user's command line. This version has one command,
-// fetch, which builds a circuit from the on-chain directory and fetches a
-// URL through it; the daemon commands (connect, status, budget...) arrive
-// with pexiad.
+// Command pexia is the user's command line. Most commands talk to the
+// pexiad daemon over its local API (package api) and never need root:
+//
+//	pexia connect -hops 3 -country DE -wait
+//	pexia status
+//	pexia budget set 10
+//	pexia settings kill_switch=on exclude_cidrs=192.168.0.0/16
+//
+// Every daemon command prints readable text, or with -json (or --json) the
+// API's JSON object as is, for scripts. The socket is -socket, else
+// $PEXIA_SOCKET, else api.DefaultSocketPath.
+//
+// fetch works without the daemon: it builds a circuit from the on-chain
+// directory itself and fetches one URL through it.
 //
 //	pexia fetch -network devnet/network.json -hops 3 http://example/
 package main
@@ -12,105 +22,138 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"time"
+	"os/signal"
+	"strings"
+	"syscall"
 
-	"github.com/pexia-network/pexia/contracts"
-	"github.com/pexia-network/pexia/hop"
-	"github.com/pexia-network/pexia/hop/link"
-	"github.com/pexia-network/pexia/hop/onion"
-	"github.com/pexia-network/pexia/wallet/chain"
-	"github.com/pexia-network/pexia/wallet/dir"
+	"github.com/pexia-network/pexia/api"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "pexia:", err)
-		os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// command is one subcommand.
+type command struct {
+	name, args, summary string
+	// daemon commands get a client; run receives the arguments after the
+	// command's name.
+	run func(ctx context.Context, c *cli, args []string) error
+}
+
+// commands lists the subcommands in the order usage shows them.
+func commands() []command {
+	return []command{
+		{"connect", "[-hops N] [-country CC] [-wait [-timeout D]]", "bring the tunnel up", runConnect},
+		{"disconnect", "", "take the tunnel down", runDisconnect},
+		{"status", "", "show the tunnel's state and traffic", runStatus},
+		{"circuit", "", "show the hops of the circuit in use", runCircuit},
+		{"budget", "[set AMOUNT]", "show this month's spend, or set the monthly budget in whole tokens", runBudget},
+		{"wallet", "", "show the funder's balances and ticket signers", runWallet},
+		{"settings", "[KEY=VALUE ...]", "show all settings, or change some", runSettings},
+		{"events", "[-count N]", "follow the daemon's live events", runEvents},
+		{"fetch", "-network FILE [-hops N] URL", "fetch a URL through a circuit built without the daemon", nil},
 	}
 }
 
-func run(args []string) error {
-	if len(args) == 0 || args[0] != "fetch" {
-		return errors.New("usage: pexia fetch -network FILE [-hops N] URL")
+// cli is what a command runs with: output streams and the global flags.
+type cli struct {
+	stdout, stderr io.Writer
+	socket         string
+	json           bool
+	render         renderer
+}
+
+func (c *cli) client() *api.Client { return api.NewClient(c.socket) }
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, "usage: pexia [-socket PATH] COMMAND [-json] [ARGS]\n\ncommands:\n")
+	for _, cmd := range commands() {
+		fmt.Fprintf(w, "  %-10s  %s\n", cmd.name, cmd.summary)
 	}
-	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
-	network := fs.String("network", "", "network file")
-	hops := fs.Int("hops", 3, "circuit length (1-5)")
-	minDelay := fs.Duration("min-delay", 30*24*time.Hour, "least withdrawal delay of a picked node's stake")
-	key := fs.String("key", "", "funder key paying the nodes: hex, or devnet:ROLE (empty: pay nobody)")
-	faceStr := fs.String("face", "0.01", "ticket face value in whole tokens")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	fmt.Fprintf(w, "\n-socket defaults to $PEXIA_SOCKET, else %s.\nRun 'pexia COMMAND -h' for a command's options.\n", api.DefaultSocketPath)
+}
+
+// run executes the command line and returns the exit code: 0, or 1 after
+// printing "pexia: message" to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	err := dispatch(ctx, args, stdout, stderr, getenv)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
-	if *network == "" || fs.NArg() != 1 {
-		return errors.New("usage: pexia fetch -network FILE [-hops N] URL")
+	fmt.Fprintln(stderr, "pexia:", err)
+	return 1
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	socket := getenv("PEXIA_SOCKET")
+	if socket == "" {
+		socket = api.DefaultSocketPath
 	}
-	n, err := contracts.LoadNetwork(*network)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cl, err := chain.Dial(ctx, n, chain.Options{})
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	d := dir.New(cl, n.Addresses)
-	md := uint64(minDelay.Seconds())
-	nodes, err := d.Circuit(ctx, *hops, dir.Filter{Role: dir.RoleRelay, MinDelay: md}, dir.Filter{Role: dir.RoleExit, MinDelay: md})
-	if err != nil {
-		return err
-	}
-	infos := make([]hop.HopInfo, len(nodes))
-	for i, nd := range nodes {
-		infos[i] = hop.HopInfo{Address: onion.Address(nd.Address), URL: nd.URL, Pin: link.Pin(nd.TLSFingerprint), NoiseKey: nd.HandshakeKey}
-		fmt.Printf("hop %d: %s %s (%s, %s tokens/GB)\n", i, nd.Address, nd.URL, nd.Country, amount(nd.PricePerGB))
-	}
-	var payer hop.Payer
-	if *key != "" {
-		if payer, err = setupPayments(ctx, cl, n, *key, *faceStr); err != nil {
+	fs := flag.NewFlagSet("pexia", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&socket, "socket", socket, "pexiad's socket")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
 			return err
 		}
+		return fmt.Errorf("%w; run 'pexia help'", err)
 	}
-	t0 := time.Now()
-	c, err := hop.Build(ctx, infos, hop.BuildConfig{Payer: payer})
-	if err != nil {
-		return err
+	if fs.NArg() == 0 {
+		usage(stderr)
+		return errors.New("no command given")
 	}
-	defer c.Close()
-	fmt.Printf("circuit built in %v\n", time.Since(t0).Round(time.Millisecond))
-	hc := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) { return c.Dial(ctx, network, addr) },
-	}}
-	t0 = time.Now()
-	resp, err := hc.Get(fs.Arg(0))
-	if err != nil {
-		return err
+	name, rest := fs.Arg(0), fs.Args()[1:]
+	if name == "help" {
+		return help(stdout, rest)
 	}
-	defer resp.Body.Close()
-	var head [512]byte
-	k, _ := io.ReadFull(resp.Body, head[:])
-	rest, err := io.Copy(io.Discard, resp.Body)
-	if err != nil {
-		return err
+	if name == "fetch" {
+		return runFetch(ctx, rest)
 	}
-	el := time.Since(t0)
-	nb := int64(k) + rest
-	if rest == 0 && k > 0 {
-		fmt.Printf("%s", head[:k])
+	for _, cmd := range commands() {
+		if cmd.name == name {
+			c := &cli{stdout: stdout, stderr: stderr, socket: socket, render: newRenderer()}
+			return cmd.run(ctx, c, rest)
+		}
 	}
-	fmt.Printf("%s: %s, %d bytes in %v (%.1f Mbit/s)\n", fs.Arg(0), resp.Status, nb, el.Round(time.Millisecond), float64(nb)*8/el.Seconds()/1e6)
-	return nil
+	return fmt.Errorf("unknown command %q; run 'pexia help'", name)
 }
 
-func amount(x interface{ String() string }) string {
-	r, ok := newRat(x.String())
-	if !ok {
-		return x.String()
+func help(w io.Writer, args []string) error {
+	if len(args) == 0 {
+		usage(w)
+		return nil
 	}
-	return r
+	for _, cmd := range commands() {
+		if cmd.name == args[0] {
+			fmt.Fprintf(w, "usage: pexia %s %s\n\n%s.\n", cmd.name, strings.TrimSpace("[-json] "+cmd.args), capitalize(cmd.summary))
+			if extra := commandHelp[cmd.name]; extra != "" {
+				fmt.Fprintf(w, "\n%s", extra)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown command %q; run 'pexia help'", args[0])
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// flags returns a command's flag set with the options every daemon
+// command has: -json and -socket (also accepted after the command).
+func (c *cli) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&c.json, "json", false, "print the API's JSON object")
+	fs.StringVar(&c.socket, "socket", c.socket, "pexiad's socket")
+	return fs
 }

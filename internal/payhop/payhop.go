@@ -32,6 +32,8 @@ type NodeTerms struct {
 	// Window is the credit a client may be behind before it is throttled;
 	// DebtLimit the debt at which its circuit is dropped.
 	Window, DebtLimit *big.Int
+	// Stats, if set, counts the tickets the node accepts and refuses.
+	Stats *TicketStats
 }
 
 // Payee returns a hop.NodeConfig.Payee crediting tickets to recv.
@@ -66,9 +68,11 @@ func (p *payee) State() hop.MeterState {
 func (p *payee) Accept(ctx context.Context, blob []byte) ([32]byte, error) {
 	var pm payment
 	if err := json.Unmarshal(blob, &pm); err != nil || pm.Ticket == nil || pm.Ticket.FaceValue == nil {
+		p.terms.Stats.refused(RefusedMalformed)
 		return p.recv.Commit(), fmt.Errorf("payhop: malformed payment: %v", err)
 	}
 	rc, err := p.recv.Accept(ctx, pm.Signer, pm.Ticket)
+	p.terms.Stats.record(rc, err)
 	if err != nil {
 		return p.recv.Commit(), err
 	}

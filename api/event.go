@@ -1,0 +1,146 @@
+package api
+
+import (
+	"sync"
+	"time"
+)
+
+// EventType says which payload field of an Event is set.
+type EventType string
+
+// The event types.
+const (
+	// EventState: the Status changed (State is set). Also the first event
+	// of every stream.
+	EventState EventType = "state"
+	// EventThroughput: traffic counters, about once a second while
+	// connected (Throughput is set).
+	EventThroughput EventType = "throughput"
+	// EventSpend: tickets were issued or won (Spend is set).
+	EventSpend EventType = "spend"
+	// EventCircuit: a circuit was built or replaced (Circuit is set).
+	EventCircuit EventType = "circuit"
+	// EventLog: a line of the daemon's log meant for the user (Log is set).
+	EventLog EventType = "log"
+)
+
+// Event is one line of GET /v1/events. Exactly the payload field named by
+// Type is set.
+type Event struct {
+	Type EventType `json:"type"`
+	Time time.Time `json:"time"`
+
+	State      *Status     `json:"state,omitempty"`
+	Throughput *Throughput `json:"throughput,omitempty"`
+	Spend      *Spend      `json:"spend,omitempty"`
+	Circuit    *Circuit    `json:"circuit,omitempty"`
+	Log        *LogLine    `json:"log,omitempty"`
+}
+
+// Throughput is the payload of "throughput" events: the counters and
+// rates of Status (bytes, bytes per second).
+type Throughput struct {
+	BytesUp   uint64 `json:"bytes_up"`
+	BytesDown uint64 `json:"bytes_down"`
+	RateUp    uint64 `json:"rate_up"`
+	RateDown  uint64 `json:"rate_down"`
+}
+
+// Spend is the payload of "spend" events: what changed since the previous
+// one for one hop, and the period's total after it.
+type Spend struct {
+	// Hop is the hop index ("0" is the entry) and Node its address.
+	Hop  int    `json:"hop"`
+	Node string `json:"node"`
+	// App is the application the traffic belonged to, when known.
+	App string `json:"app,omitempty"`
+	// Issued is the expected value of the tickets issued; Won the face
+	// value of winners paid on chain.
+	Issued Amount `json:"issued"`
+	Won    Amount `json:"won"`
+	// PeriodSpent is the budget period's actual spend so far.
+	PeriodSpent Amount   `json:"period_spent"`
+	Currency    Currency `json:"currency"`
+}
+
+// LogLine is the payload of "log" events.
+type LogLine struct {
+	// Level is "debug", "info", "warn" or "error".
+	Level   string `json:"level"`
+	Message string `json:"message"`
+}
+
+// Feed fans events out to subscribers and never blocks the publisher:
+// each subscriber has a buffered channel, and one whose buffer is full
+// when an event arrives is dropped (its channel closed). A Backend can
+// implement Subscribe with it. It is safe for concurrent use.
+type Feed struct {
+	buf int
+
+	mu     sync.Mutex
+	subs   map[chan Event]struct{} // guarded by mu
+	closed bool                    // guarded by mu
+}
+
+// NewFeed returns a Feed whose subscribers buffer up to buffer events
+// (at least 1).
+func NewFeed(buffer int) *Feed {
+	return &Feed{buf: max(buffer, 1), subs: make(map[chan Event]struct{})}
+}
+
+// Publish delivers ev to every subscriber with room for it, and drops the
+// others.
+func (f *Feed) Publish(ev Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.subs {
+		select {
+		case ch <- ev:
+		default:
+			delete(f.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// Subscribe returns a channel of the events published from now on and a
+// cancel func that closes it; calling cancel more than once is harmless.
+// The channel is also closed when the subscriber falls behind or the Feed
+// is closed.
+func (f *Feed) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, f.buf)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		close(ch)
+		return ch, func() {}
+	}
+	f.subs[ch] = struct{}{}
+	return ch, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if _, ok := f.subs[ch]; ok {
+			delete(f.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// Subscribers returns the number of current subscribers.
+func (f *Feed) Subscribers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs)
+}
+
+// Close closes every subscriber's channel; later subscribers get a closed
+// channel.
+func (f *Feed) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	for ch := range f.subs {
+		delete(f.subs, ch)
+		close(ch)
+	}
+}

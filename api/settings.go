@@ -1,0 +1,147 @@
+package api
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// Circuit lengths the daemon builds.
+const (
+	MinHops = 1
+	MaxHops = 5
+)
+
+// DNSMode is how the daemon handles name resolution while connected.
+type DNSMode string
+
+// The DNS modes.
+const (
+	// DNSTunnel points the system resolver into the tunnel, intercepts
+	// every query to port 53 and resolves names at the exit: no query
+	// leaves the machine in the clear. The default.
+	DNSTunnel DNSMode = "tunnel"
+	// DNSSystem leaves the system resolver alone; queries go wherever it
+	// sends them, outside the tunnel, and reveal the names looked up.
+	DNSSystem DNSMode = "system"
+)
+
+// Settings is the user's configuration: GET and PUT /v1/settings. PUT
+// replaces the whole object, so clients read, change and write it back.
+type Settings struct {
+	// Hops is the default circuit length, MinHops to MaxHops.
+	Hops int `json:"hops"`
+	// ExitCountries limits exits to these ISO 3166-1 alpha-2 countries
+	// (upper case); empty allows any.
+	ExitCountries []string `json:"exit_countries"`
+	// PriceCapPerGB refuses nodes that charge more per 10^9 bytes; zero
+	// means no cap.
+	PriceCapPerGB Amount `json:"price_cap_per_gb"`
+	// KillSwitch blocks traffic outside the tunnel while connected or
+	// reconnecting; Lockdown (which needs KillSwitch) keeps blocking while
+	// disconnected too. AllowLAN exempts the local networks from both.
+	KillSwitch bool `json:"kill_switch"`
+	Lockdown   bool `json:"lockdown"`
+	AllowLAN   bool `json:"allow_lan"`
+	// ExcludeCIDRs are prefixes routed outside the tunnel, e.g.
+	// "192.168.0.0/16".
+	ExcludeCIDRs []string `json:"exclude_cidrs"`
+	DNSMode      DNSMode  `json:"dns_mode"`
+	// MonthlyBudget is the most the wallet pays out per month.
+	MonthlyBudget Amount `json:"monthly_budget"`
+	// NetworkFile is the absolute path of the network preset (chain ID,
+	// contract addresses); RPCURL overrides its JSON-RPC endpoint. Empty
+	// uses the built-in defaults.
+	NetworkFile string `json:"network_file,omitempty"`
+	RPCURL      string `json:"rpc_url,omitempty"`
+	// Currency is the token that PriceCapPerGB and MonthlyBudget are in.
+	// It is read-only: PUT ignores it.
+	Currency Currency `json:"currency"`
+}
+
+// Validate reports every bad field of s in one error that wraps
+// ErrInvalid and names each field by its JSON name, e.g. "invalid
+// settings: hops: 9 out of range 1-5; lockdown: needs kill_switch on".
+func (s Settings) Validate() error {
+	var msgs []string
+	bad := func(field, format string, args ...any) {
+		msgs = append(msgs, field+": "+fmt.Sprintf(format, args...))
+	}
+	if s.Hops < MinHops || s.Hops > MaxHops {
+		bad("hops", "%d out of range %d-%d", s.Hops, MinHops, MaxHops)
+	}
+	seen := make(map[string]bool)
+	for _, c := range s.ExitCountries {
+		if err := checkCountry(c); err != nil {
+			bad("exit_countries", "%v", err)
+		} else if seen[c] {
+			bad("exit_countries", "%s listed twice", c)
+		}
+		seen[c] = true
+	}
+	if s.Lockdown && !s.KillSwitch {
+		bad("lockdown", "needs kill_switch on")
+	}
+	for _, c := range s.ExcludeCIDRs {
+		if err := checkExclude(c); err != nil {
+			bad("exclude_cidrs", "%v", err)
+		}
+	}
+	switch s.DNSMode {
+	case DNSTunnel, DNSSystem:
+	default:
+		bad("dns_mode", "%q is not one of %q, %q", s.DNSMode, DNSTunnel, DNSSystem)
+	}
+	if s.NetworkFile != "" && !filepath.IsAbs(s.NetworkFile) {
+		bad("network_file", "%q is not an absolute path", s.NetworkFile)
+	}
+	if s.RPCURL != "" {
+		if err := checkRPCURL(s.RPCURL); err != nil {
+			bad("rpc_url", "%v", err)
+		}
+	}
+	if len(msgs) > 0 {
+		return fmt.Errorf("%w settings: %s", ErrInvalid, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// checkCountry accepts an upper-case ISO 3166-1 alpha-2 code.
+func checkCountry(c string) error {
+	if len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
+		return fmt.Errorf("%q is not a two-letter upper-case country code such as DE", c)
+	}
+	return nil
+}
+
+func checkExclude(c string) error {
+	p, err := netip.ParsePrefix(c)
+	if err != nil {
+		return fmt.Errorf("%q is not a CIDR prefix such as 192.168.0.0/16", c)
+	}
+	if p != p.Masked() {
+		return fmt.Errorf("%q has host bits set; did you mean %s?", c, p.Masked())
+	}
+	if p.Bits() == 0 {
+		return fmt.Errorf("%q would exclude all traffic from the tunnel", c)
+	}
+	return nil
+}
+
+func checkRPCURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", s)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https", "ws", "wss":
+	default:
+		return fmt.Errorf("%q: scheme must be http, https, ws or wss", s)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q has no host", s)
+	}
+	return nil
+}

@@ -1,0 +1,243 @@
+package api
+
+import (
+	"fmt"
+	"time"
+)
+
+// Default locations of the local API.
+const (
+	// DefaultSocketPath is where pexiad listens unless configured otherwise.
+	DefaultSocketPath = "/run/pexia/pexiad.sock"
+	// DefaultGroup is the group whose members may use the API; packages
+	// create it, and pexiad passes it as ServerConfig.Group by default.
+	DefaultGroup = "pexia"
+)
+
+// State is the tunnel's connection state.
+//
+//	disconnected ──Connect──▶ connecting ──circuit up──▶ connected
+//	     ▲                        │                        │ circuit lost
+//	     │                        ▼                        ▼
+//	     └──Disconnect──────── error ◀──gave up──── reconnecting
+//
+// Disconnect returns to disconnected from any state. In error the tunnel
+// is down, and with the kill switch on traffic stays blocked, until the
+// user connects or disconnects again.
+type State string
+
+// The states a Status can report.
+const (
+	StateDisconnected State = "disconnected"
+	StateConnecting   State = "connecting"
+	StateConnected    State = "connected"
+	StateReconnecting State = "reconnecting"
+	StateError        State = "error"
+)
+
+// Mode is how traffic reaches the daemon.
+type Mode string
+
+// The modes a Status can report.
+const (
+	// ModeTUN: the whole machine's traffic goes through the pexia0 device.
+	ModeTUN Mode = "tun"
+	// ModeProxy: only applications configured to use the daemon's local
+	// proxies (Status.ProxyAddrs) are tunnelled; no root-level routing.
+	ModeProxy Mode = "proxy"
+)
+
+// Status is the daemon's state at a moment: GET /v1/status, and the payload
+// of "state" events.
+type Status struct {
+	State State `json:"state"`
+	// Error explains StateError (and the last failure while reconnecting);
+	// empty otherwise.
+	Error string `json:"error,omitempty"`
+	// Since is when State was entered.
+	Since time.Time `json:"since"`
+	// Profile names the circuit profile in use (see hop.Profile).
+	Profile string `json:"profile,omitempty"`
+	// ExitCountry is the exit node's ISO 3166-1 alpha-2 country, ExitAddr
+	// its account address (0x…, EIP-55) and ExitHost the host of its
+	// signaling URL; empty while not connected.
+	ExitCountry string `json:"exit_country,omitempty"`
+	ExitAddr    string `json:"exit_addr,omitempty"`
+	ExitHost    string `json:"exit_host,omitempty"`
+	// BytesUp and BytesDown count tunnelled payload since the daemon
+	// started; RateUp and RateDown are bytes per second over the last few
+	// seconds.
+	BytesUp   uint64 `json:"bytes_up"`
+	BytesDown uint64 `json:"bytes_down"`
+	RateUp    uint64 `json:"rate_up"`
+	RateDown  uint64 `json:"rate_down"`
+	// KillSwitch: the firewall blocks traffic outside the tunnel while
+	// connected or reconnecting; Lockdown: also while disconnected.
+	KillSwitch bool `json:"kill_switch"`
+	Lockdown   bool `json:"lockdown"`
+	Mode       Mode `json:"mode"`
+	// ProxyAddrs lists the local proxies as URLs, e.g.
+	// "socks5://127.0.0.1:1080"; empty when none run.
+	ProxyAddrs []string `json:"proxy_addrs,omitempty"`
+}
+
+// ConnectRequest is the body of POST /v1/connect. Zero fields take the
+// values from Settings.
+type ConnectRequest struct {
+	// Hops is the circuit length, 1 to MaxHops; 0 uses Settings.Hops.
+	Hops int `json:"hops,omitempty"`
+	// Country is the exit's ISO 3166-1 alpha-2 code (upper case); empty
+	// uses Settings.ExitCountries.
+	Country string `json:"country,omitempty"`
+}
+
+// Validate reports the first bad field of r.
+func (r ConnectRequest) Validate() error {
+	if r.Hops != 0 && (r.Hops < MinHops || r.Hops > MaxHops) {
+		return fmt.Errorf("%w connect request: hops: %d out of range %d-%d", ErrInvalid, r.Hops, MinHops, MaxHops)
+	}
+	if r.Country != "" {
+		if err := checkCountry(r.Country); err != nil {
+			return fmt.Errorf("%w connect request: country: %v", ErrInvalid, err)
+		}
+	}
+	return nil
+}
+
+// Role is a hop's place in a circuit.
+type Role string
+
+// The roles a Hop can have.
+const (
+	RoleRelay Role = "relay"
+	RoleExit  Role = "exit"
+)
+
+// Hop is one node of a circuit, entry first.
+type Hop struct {
+	// Address is the node's account address (0x…, EIP-55); Host the host
+	// (and port) of its signaling URL; Country its ISO 3166-1 alpha-2
+	// country as registered.
+	Address string `json:"address"`
+	Host    string `json:"host"`
+	Country string `json:"country,omitempty"`
+	Role    Role   `json:"role"`
+	// PricePerGB is the node's announced price for 10^9 bytes.
+	PricePerGB Amount `json:"price_per_gb"`
+	// LatencyMS is the latest round trip from the client to this hop
+	// through the circuit, in milliseconds.
+	LatencyMS float64 `json:"latency_ms"`
+	// BytesUp and BytesDown count what this hop carried on this circuit.
+	BytesUp   uint64 `json:"bytes_up"`
+	BytesDown uint64 `json:"bytes_down"`
+	// Paid is the expected value of the tickets issued to this hop on this
+	// circuit.
+	Paid Amount `json:"paid"`
+}
+
+// Circuit is the circuit carrying the default profile's traffic:
+// GET /v1/circuit, and the payload of "circuit" events.
+type Circuit struct {
+	Profile string `json:"profile,omitempty"`
+	Hops    []Hop  `json:"hops"`
+	// BuiltAt is when the circuit finished building; BuildMS how long
+	// building took, in milliseconds.
+	BuiltAt time.Time `json:"built_at"`
+	BuildMS int64     `json:"build_ms"`
+	// Currency is the token that PricePerGB and Paid are in.
+	Currency Currency `json:"currency"`
+}
+
+// Currency says how to display amounts of a token.
+type Currency struct {
+	// Symbol is the token's symbol, e.g. "PEX".
+	Symbol string `json:"symbol"`
+	// Decimals is the number of decimal places of one whole token: an
+	// Amount of 10^Decimals is 1 token.
+	Decimals int `json:"decimals"`
+	// Token is the ERC20 contract address, empty for the chain's native
+	// coin.
+	Token string `json:"token,omitempty"`
+	// USDPerToken is the price of one whole token in US dollars, for
+	// display only; 0 when unknown.
+	USDPerToken float64 `json:"usd_per_token,omitempty"`
+}
+
+// Budget is the spending state of the current budget period:
+// GET and PUT /v1/budget.
+type Budget struct {
+	// Monthly is the budget: the most the account pays out per period.
+	Monthly Amount `json:"monthly"`
+	// PeriodStart and PeriodEnd bound the current period [start, end).
+	PeriodStart time.Time `json:"period_start"`
+	PeriodEnd   time.Time `json:"period_end"`
+	// Spent is what winning tickets took from the account this period:
+	// the actual spend. Issued is the expected value of every ticket
+	// issued this period; Remaining is Monthly − Spent, at least 0.
+	Spent     Amount `json:"spent"`
+	Issued    Amount `json:"issued"`
+	Remaining Amount `json:"remaining"`
+	// Forecast is the expected total spend of the period, with a 95 %
+	// band [ForecastLow, ForecastHigh].
+	Forecast     Amount `json:"forecast"`
+	ForecastLow  Amount `json:"forecast_low"`
+	ForecastHigh Amount `json:"forecast_high"`
+	// RatePerHour is the current spend rate the throttle allows.
+	RatePerHour Amount `json:"rate_per_hour"`
+	// Tickets issued and Wins paid this period.
+	Tickets uint64 `json:"tickets"`
+	Wins    uint64 `json:"wins"`
+	// PerHop breaks the period's spend down by hop index ("0" is the
+	// entry), PerDay by calendar day (YYYY-MM-DD), PerApp by application.
+	PerHop []SpendTotal `json:"per_hop,omitempty"`
+	PerDay []SpendTotal `json:"per_day,omitempty"`
+	PerApp []SpendTotal `json:"per_app,omitempty"`
+	// Currency is the token of every amount above.
+	Currency Currency `json:"currency"`
+}
+
+// SpendTotal is the spend under one key of a breakdown.
+type SpendTotal struct {
+	Key     string `json:"key"`
+	Issued  Amount `json:"issued"`
+	Spent   Amount `json:"spent"`
+	Tickets uint64 `json:"tickets"`
+	Wins    uint64 `json:"wins"`
+}
+
+// BudgetRequest is the body of PUT /v1/budget.
+type BudgetRequest struct {
+	// Monthly is the new budget per period, in smallest units.
+	Monthly Amount `json:"monthly"`
+}
+
+// Wallet is the paying side of the client: GET /v1/wallet.
+type Wallet struct {
+	// Funder is the address that owns the lottery accounts (0x…).
+	Funder string `json:"funder"`
+	// Token is the currency tickets are paid in.
+	Token Currency `json:"token"`
+	// FunderBalance is what the funder holds outside the lottery, ready
+	// to deposit.
+	FunderBalance Amount `json:"funder_balance"`
+	// Balance and Escrow sum the lottery accounts of all signers: Balance
+	// pays winners, Escrow is the penalty deposit.
+	Balance Amount `json:"balance"`
+	Escrow  Amount `json:"escrow"`
+	// PendingWinners counts winning tickets that nodes have not claimed on
+	// chain yet, worth PendingAmount; the balance drops when they do.
+	PendingWinners uint64 `json:"pending_winners"`
+	PendingAmount  Amount `json:"pending_amount"`
+	// Signers are the ticket-signing keys and their accounts.
+	Signers []Signer `json:"signers"`
+}
+
+// Signer is one ticket-signing key's lottery account.
+type Signer struct {
+	Address string `json:"address"`
+	Balance Amount `json:"balance"`
+	Escrow  Amount `json:"escrow"`
+	// UnlockAt is when a requested withdrawal becomes possible; zero when
+	// none is pending.
+	UnlockAt time.Time `json:"unlock_at,omitzero"`
+}

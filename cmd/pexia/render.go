@@ -1,0 +1,299 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/pexia-network/pexia/api"
+)
+
+// renderer turns API objects into aligned text: "key\tvalue" lines and
+// tab-separated tables, for a tabwriter. Times are shown in loc relative
+// to now.
+type renderer struct {
+	now func() time.Time
+	loc *time.Location
+}
+
+func newRenderer() renderer { return renderer{now: time.Now, loc: time.Local} }
+
+// formatBytes renders a byte count in binary units: "512 B", "1.5 KiB",
+// "250.0 MiB", "1.25 GiB".
+func formatBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 4 {
+		v /= unit
+		i++
+	}
+	prec := 1
+	if i >= 2 { // GiB and up: two decimals
+		prec = 2
+	}
+	return fmt.Sprintf("%.*f %ciB", prec, v, "KMGTP"[i])
+}
+
+// formatRate renders bytes per second as bits per second in decimal
+// units, as link speeds are quoted: "950 kbit/s", "20.0 Mbit/s".
+func formatRate(bytesPerSec uint64) string {
+	bits := float64(bytesPerSec) * 8
+	switch {
+	case bits < 1e3:
+		return fmt.Sprintf("%.0f bit/s", bits)
+	case bits < 1e6:
+		return fmt.Sprintf("%.0f kbit/s", bits/1e3)
+	case bits < 1e9:
+		return fmt.Sprintf("%.1f Mbit/s", bits/1e6)
+	default:
+		return fmt.Sprintf("%.2f Gbit/s", bits/1e9)
+	}
+}
+
+// formatDuration renders a span to the second, with at most two units:
+// "45s", "3m12s", "2h05m", "3d4h".
+func formatDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
+}
+
+// when renders a time as the clock time if it is today, else with the date.
+func (r renderer) when(t time.Time) string {
+	t, now := t.In(r.loc), r.now().In(r.loc)
+	if t.Year() == now.Year() && t.YearDay() == now.YearDay() {
+		return t.Format("15:04:05")
+	}
+	return t.Format("2006-01-02 15:04")
+}
+
+// tokens renders an amount in whole tokens with its symbol: "4.82 PEX".
+func tokens(a api.Amount, cur api.Currency) string {
+	cur = currencyOf(cur)
+	return a.Format(cur.Decimals, 6) + " " + cur.Symbol
+}
+
+// tokensUSD adds the dollar value when the price is known: "4.82 PEX ($2.41)".
+func tokensUSD(a api.Amount, cur api.Currency) string {
+	s := tokens(a, cur)
+	if cur.USDPerToken > 0 {
+		unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(currencyOf(cur).Decimals)), nil)
+		f, _ := new(big.Rat).SetFrac(a.Big(), unit).Float64()
+		s += fmt.Sprintf(" ($%.2f)", f*cur.USDPerToken)
+	}
+	return s
+}
+
+// shortAddr shortens a 0x address for tables: "0x7099…79C8".
+func shortAddr(a string) string {
+	if len(a) == 42 && strings.HasPrefix(a, "0x") {
+		return a[:6] + "…" + a[38:]
+	}
+	return a
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (r renderer) status(w io.Writer, st api.Status) {
+	state := string(st.State)
+	if !st.Since.IsZero() {
+		state += fmt.Sprintf(" for %s (since %s)", formatDuration(r.now().Sub(st.Since)), r.when(st.Since))
+	}
+	fmt.Fprintf(w, "state\t%s\n", state)
+	if st.Error != "" {
+		fmt.Fprintf(w, "error\t%s\n", st.Error)
+	}
+	if st.ExitAddr != "" || st.ExitCountry != "" {
+		exit := strings.TrimSpace(st.ExitCountry + " " + st.ExitAddr)
+		if st.ExitHost != "" {
+			exit += " (" + st.ExitHost + ")"
+		}
+		fmt.Fprintf(w, "exit\t%s\n", exit)
+	}
+	if st.Profile != "" {
+		fmt.Fprintf(w, "profile\t%s\n", st.Profile)
+	}
+	mode := string(st.Mode)
+	if len(st.ProxyAddrs) > 0 {
+		mode += ", proxies " + strings.Join(st.ProxyAddrs, " ")
+	}
+	fmt.Fprintf(w, "mode\t%s\n", orDash(mode))
+	fmt.Fprintf(w, "sent\t%s at %s\n", formatBytes(st.BytesUp), formatRate(st.RateUp))
+	fmt.Fprintf(w, "received\t%s at %s\n", formatBytes(st.BytesDown), formatRate(st.RateDown))
+	ks := onOff(st.KillSwitch)
+	if st.Lockdown {
+		ks += ", lockdown"
+	}
+	fmt.Fprintf(w, "kill switch\t%s\n", ks)
+}
+
+func (r renderer) circuit(w io.Writer, c api.Circuit) {
+	if c.Profile != "" {
+		fmt.Fprintf(w, "profile\t%s\n", c.Profile)
+	}
+	fmt.Fprintf(w, "built\t%s in %d ms\n\n", r.when(c.BuiltAt), c.BuildMS)
+	fmt.Fprint(w, "HOP\tROLE\tCOUNTRY\tNODE\tHOST\tPRICE/GB\tLATENCY\tUP\tDOWN\tPAID\n")
+	for i, h := range c.Hops {
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%.1f ms\t%s\t%s\t%s\n", i, h.Role, orDash(h.Country), shortAddr(h.Address), orDash(h.Host),
+			tokens(h.PricePerGB, c.Currency), h.LatencyMS, formatBytes(h.BytesUp), formatBytes(h.BytesDown), tokens(h.Paid, c.Currency))
+	}
+}
+
+func (r renderer) budget(w io.Writer, b api.Budget) {
+	cur := b.Currency
+	if !b.PeriodStart.IsZero() {
+		period := b.PeriodStart.In(r.loc).Format("2006-01-02") + " to " + b.PeriodEnd.Add(-time.Nanosecond).In(r.loc).Format("2006-01-02")
+		if left := b.PeriodEnd.Sub(r.now()); left > 0 {
+			period += fmt.Sprintf(", %d days left", int(math.Ceil(left.Hours()/24)))
+		} else {
+			period += ", ended"
+		}
+		fmt.Fprintf(w, "period\t%s\n", period)
+	}
+	fmt.Fprintf(w, "budget\t%s a month\n", tokensUSD(b.Monthly, cur))
+	fmt.Fprintf(w, "spent\t%s; %s left\n", tokensUSD(b.Spent, cur), tokens(b.Remaining, cur))
+	fmt.Fprintf(w, "forecast\t%s, 95%% between %s and %s\n", tokensUSD(b.Forecast, cur), tokens(b.ForecastLow, cur), tokens(b.ForecastHigh, cur))
+	fmt.Fprintf(w, "rate\t%s/h\n", tokens(b.RatePerHour, cur))
+	fmt.Fprintf(w, "tickets\t%d issued worth %s, %d won\n", b.Tickets, tokens(b.Issued, cur), b.Wins)
+	for _, t := range []struct {
+		title string
+		rows  []api.SpendTotal
+	}{{"HOP", b.PerHop}, {"DAY", b.PerDay}, {"APP", b.PerApp}} {
+		if len(t.rows) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s\tSPENT\tISSUED\tTICKETS\tWINS\n", t.title)
+		for _, row := range t.rows {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\n", orDash(row.Key), tokens(row.Spent, cur), tokens(row.Issued, cur), row.Tickets, row.Wins)
+		}
+	}
+}
+
+func (r renderer) wallet(w io.Writer, wl api.Wallet) {
+	cur := wl.Token
+	fmt.Fprintf(w, "funder\t%s\n", orDash(wl.Funder))
+	token := currencyOf(cur).Symbol
+	if cur.Token != "" {
+		token += " (" + cur.Token + ")"
+	} else {
+		token += " (native coin)"
+	}
+	fmt.Fprintf(w, "token\t%s\n", token)
+	fmt.Fprintf(w, "funder balance\t%s\n", tokensUSD(wl.FunderBalance, cur))
+	fmt.Fprintf(w, "lottery balance\t%s\n", tokensUSD(wl.Balance, cur))
+	fmt.Fprintf(w, "escrow\t%s\n", tokens(wl.Escrow, cur))
+	fmt.Fprintf(w, "pending winners\t%d worth %s, not yet claimed\n", wl.PendingWinners, tokens(wl.PendingAmount, cur))
+	if len(wl.Signers) == 0 {
+		return
+	}
+	fmt.Fprint(w, "\nSIGNER\tBALANCE\tESCROW\tWITHDRAWAL\n")
+	for _, s := range wl.Signers {
+		unlock := "-"
+		if !s.UnlockAt.IsZero() {
+			unlock = "unlocks " + s.UnlockAt.In(r.loc).Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Address, tokens(s.Balance, cur), tokens(s.Escrow, cur), unlock)
+	}
+}
+
+func (r renderer) settings(w io.Writer, s api.Settings) {
+	cur := s.Currency
+	countries := "any"
+	if len(s.ExitCountries) > 0 {
+		countries = strings.Join(s.ExitCountries, ",")
+	}
+	priceCap := "none"
+	if !s.PriceCapPerGB.IsZero() {
+		priceCap = tokens(s.PriceCapPerGB, cur)
+	}
+	excl := "none"
+	if len(s.ExcludeCIDRs) > 0 {
+		excl = strings.Join(s.ExcludeCIDRs, ",")
+	}
+	orDefault := func(v string) string {
+		if v == "" {
+			return "(default)"
+		}
+		return v
+	}
+	for _, kv := range [][2]string{
+		{"hops", fmt.Sprint(s.Hops)},
+		{"exit_countries", countries},
+		{"price_cap_per_gb", priceCap},
+		{"kill_switch", onOff(s.KillSwitch)},
+		{"lockdown", onOff(s.Lockdown)},
+		{"allow_lan", onOff(s.AllowLAN)},
+		{"exclude_cidrs", excl},
+		{"dns_mode", string(s.DNSMode)},
+		{"monthly_budget", tokens(s.MonthlyBudget, cur)},
+		{"network_file", orDefault(s.NetworkFile)},
+		{"rpc_url", orDefault(s.RPCURL)},
+	} {
+		fmt.Fprintf(w, "%s\t%s\n", kv[0], kv[1])
+	}
+}
+
+// event writes one event as a line: time, type, summary.
+func (r renderer) event(w io.Writer, ev api.Event) {
+	var msg string
+	switch {
+	case ev.State != nil:
+		st := ev.State
+		msg = string(st.State)
+		if st.ExitCountry != "" && st.State == api.StateConnected {
+			msg += " via " + strings.TrimSpace(st.ExitCountry+" "+shortAddr(st.ExitAddr))
+		}
+		if st.Error != "" {
+			msg += ": " + st.Error
+		}
+	case ev.Throughput != nil:
+		t := ev.Throughput
+		msg = fmt.Sprintf("up %s, down %s (total %s sent, %s received)", formatRate(t.RateUp), formatRate(t.RateDown), formatBytes(t.BytesUp), formatBytes(t.BytesDown))
+	case ev.Spend != nil:
+		s := ev.Spend
+		msg = fmt.Sprintf("hop %d %s: issued %s", s.Hop, shortAddr(s.Node), tokens(s.Issued, s.Currency))
+		if !s.Won.IsZero() {
+			msg += ", won " + tokens(s.Won, s.Currency)
+		}
+		if s.App != "" {
+			msg += " for " + s.App
+		}
+		msg += "; this month " + tokens(s.PeriodSpent, s.Currency)
+	case ev.Circuit != nil:
+		c := ev.Circuit
+		var path []string
+		for _, h := range c.Hops {
+			path = append(path, orDash(h.Country))
+		}
+		msg = fmt.Sprintf("%d hops %s, built in %d ms", len(c.Hops), strings.Join(path, " → "), c.BuildMS)
+	case ev.Log != nil:
+		msg = ev.Log.Level + ": " + ev.Log.Message
+	}
+	fmt.Fprintf(w, "%s  %-10s  %s\n", r.when(ev.Time), ev.Type, msg)
+}

@@ -1,0 +1,134 @@
+// Command pexiad is Pexia's client daemon. As root it creates the pexia0
+// TUN device, routes the machine's IPv4 and IPv6 traffic into a userspace
+// TCP/IP stack and sends every flow through a paid multi-hop circuit, with
+// DNS resolved at the exit and an optional kill switch. Without root (or
+// with -mode proxy) it serves a local SOCKS5 and HTTP proxy instead. The
+// pexia CLI and the desktop app drive it over the local API on a unix
+// socket.
+//
+//	pexiad -network /etc/pexia/network.json -key file:/etc/pexia/funder.key
+//	pexiad recover     undo routes, DNS and firewall left by a crashed run
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"os/user"
+	"syscall"
+	"time"
+
+	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/contracts"
+	"github.com/pexia-network/pexia/daemon"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "pexiad:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("pexiad", flag.ContinueOnError)
+	stateDir := fs.String("state-dir", "/var/lib/pexia", "settings, budget ledger and the record of network changes")
+	socket := fs.String("socket", envOr("PEXIA_SOCKET", api.DefaultSocketPath), "local API socket")
+	group := fs.String("group", api.DefaultGroup, "group whose members may use the local API (besides root)")
+	network := fs.String("network", "", "network file (chain, contracts); the settings may name another")
+	key := fs.String("key", "", "funder key paying for circuits: devnet:ROLE, hex, or file:PATH")
+	mode := fs.String("mode", "", "tun (whole machine; needs root) or proxy (local SOCKS5/HTTP proxy); default tun as root")
+	proxyAddr := fs.String("proxy", "127.0.0.1:1080", "proxy mode: SOCKS5 and HTTP listen address")
+	tunName := fs.String("tun", "pexia0", "TUN device name")
+	mtu := fs.Int("mtu", 1420, "TUN device MTU")
+	mark := fs.Uint("mark", 0x5078, "firewall mark of the daemon's own sockets")
+	table := fs.Int("table", 5078, "routing table of the tunnel's default routes")
+	faceStr := fs.String("face", "0.01", "ticket face value in whole tokens")
+	connect := fs.Bool("connect", false, "connect at start with the saved settings")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: pexiad [flags]        run the daemon\n       pexiad [flags] recover  undo what a crashed run left and exit")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
+	logf := logger.Printf
+
+	m := api.Mode(*mode)
+	if m == "" {
+		m = api.ModeProxy
+		if os.Geteuid() == 0 {
+			m = api.ModeTUN
+		}
+	}
+	face, err := contracts.ParseAmount(*faceStr)
+	if err != nil || face.Sign() <= 0 {
+		return fmt.Errorf("-face %q: want a positive amount", *faceStr)
+	}
+	cfg := daemon.Config{
+		StateDir: *stateDir, NetworkFile: *network, Key: *key, Face: face, Mode: m, ProxyAddr: *proxyAddr,
+		TUN:  daemon.TUNConfig{Name: *tunName, MTU: *mtu, Mark: uint32(*mark), Table: *table},
+		Logf: logf,
+	}
+	if fs.NArg() == 1 && fs.Arg(0) == "recover" {
+		return daemon.Recover(cfg)
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if m == api.ModeTUN && os.Geteuid() != 0 {
+		return errors.New("tun mode needs root (or run with -mode proxy)")
+	}
+
+	d, err := daemon.New(cfg)
+	if err != nil {
+		return err
+	}
+	if *group != "" {
+		if _, err := user.LookupGroup(*group); err != nil {
+			logf("group %q does not exist; only root may use the local API", *group)
+			*group = ""
+		}
+	}
+	scfg := api.ServerConfig{Group: *group, Logf: func(f string, a ...any) { logf("api: "+f, a...) }}
+	ln, err := api.Listen(*socket, scfg)
+	if err != nil {
+		d.Close()
+		return err
+	}
+	srv := api.NewServer(d, scfg)
+	go srv.Serve(ln)
+	logf("pexiad %s mode, local API on %s", m, *socket)
+	if *connect {
+		if _, err := d.Connect(context.Background(), api.ConnectRequest{}); err != nil {
+			logf("connect: %v", err)
+		}
+	}
+
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	logf("%v: shutting down", s)
+	go func() {
+		<-sig
+		logf("second signal: exiting at once")
+		os.Exit(1)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
+	return d.Close()
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,112 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/tun"
+	"github.com/pexia-network/pexia/wallet/dir"
+)
+
+// Plan is what the user asked the circuits to be.
+type Plan struct {
+	Hops          int
+	Country       string   // of the exit; empty for any
+	MaxPricePerGB *big.Int // per hop; nil for no cap
+	MinDelay      time.Duration
+}
+
+// HopStatus describes one hop of the live circuit.
+type HopStatus struct {
+	Address    common.Address
+	URL        string
+	Country    string
+	Exit       bool
+	PricePerGB *big.Int
+}
+
+// selector samples circuits from the on-chain directory and remembers the
+// nodes of the last sample so the daemon can show them.
+type selector struct {
+	d    *dir.Directory
+	plan Plan
+
+	mu   sync.Mutex
+	last map[onion.Address]dir.Node
+}
+
+func (s *selector) pick(ctx context.Context, _ hop.Profile) ([]hop.HopInfo, error) {
+	md := uint64(s.plan.MinDelay.Seconds())
+	relay := dir.Filter{Role: dir.RoleRelay, MinDelay: md, MaxPricePerGB: s.plan.MaxPricePerGB}
+	exit := dir.Filter{Role: dir.RoleExit, MinDelay: md, MaxPricePerGB: s.plan.MaxPricePerGB, Country: s.plan.Country}
+	nodes, err := s.d.Circuit(ctx, s.plan.Hops, relay, exit)
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]hop.HopInfo, len(nodes))
+	s.mu.Lock()
+	if s.last == nil {
+		s.last = map[onion.Address]dir.Node{}
+	}
+	for i, nd := range nodes {
+		infos[i] = hop.HopInfo{Address: onion.Address(nd.Address), URL: nd.URL, Pin: link.Pin(nd.TLSFingerprint), NoiseKey: nd.HandshakeKey}
+		s.last[onion.Address(nd.Address)] = nd
+	}
+	s.mu.Unlock()
+	return infos, nil
+}
+
+// describe returns what the directory said of the hops of c.
+func (s *selector) describe(c *hop.Circuit) []HopStatus {
+	if c == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []HopStatus
+	for i, h := range c.Hops() {
+		nd := s.last[h.Address]
+		out = append(out, HopStatus{Address: common.Address(h.Address), URL: h.URL, Country: nd.Country,
+			Exit: i == c.Len()-1, PricePerGB: nd.PricePerGB})
+	}
+	return out
+}
+
+// markedHTTP is an HTTP client whose connections carry the bypass mark, for
+// the chain RPC.
+func markedHTTP(mark uint32, timeout time.Duration) *http.Client {
+	d := tun.MarkDialer(mark)
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		DialContext:         d.DialContext,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+	}}
+}
+
+// newPool returns a circuit pool whose links to first hops carry the
+// bypass mark.
+func newPool(sel *selector, payer hop.Payer, mark uint32, logf func(string, ...any)) *hop.Pool {
+	cfg := hop.BuildConfig{
+		Payer: payer,
+		Link: func(ctx context.Context, h hop.HopInfo) (*link.Link, error) {
+			return link.Dial(ctx, h.URL, h.Pin, link.DialConfig{Mark: int(mark)})
+		},
+	}
+	return hop.NewPool(sel.pick, cfg, func(f string, a ...any) { logf("circuit: "+f, a...) })
+}
+
+func checkPlan(p Plan) error {
+	if p.Hops < 1 || p.Hops > 5 {
+		return fmt.Errorf("hops must be 1 to 5, not %d", p.Hops)
+	}
+	return nil
+}

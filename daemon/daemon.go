@@ -1,0 +1,684 @@
+package daemon
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/contracts"
+	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/wallet/budget"
+	"github.com/pexia-network/pexia/wallet/chain"
+	"github.com/pexia-network/pexia/wallet/dir"
+)
+
+// Config configures a Daemon. Zero fields take the defaults.
+type Config struct {
+	// StateDir holds settings.json, the budget ledger and the record of
+	// network changes to undo after a crash (default /var/lib/pexia).
+	StateDir string
+	// NetworkFile is the network preset used when the settings name none.
+	NetworkFile string
+	// Key is the funder key: "devnet:ROLE" (a test key of the network
+	// file), hex, or "file:PATH" (hex in a file readable only by root).
+	Key string
+	// Face is the ticket face value in smallest units (default 10^16).
+	Face *big.Int
+	// Mode is ModeTUN (root) or ModeProxy (local SOCKS5/HTTP proxies only).
+	Mode api.Mode
+	// ProxyAddr is the proxies' listen address in proxy mode (default
+	// 127.0.0.1:1080; one port serves SOCKS5 and HTTP).
+	ProxyAddr string
+	// TUN configures the TUN mode.
+	TUN TUNConfig
+	// Logf receives the daemon's log.
+	Logf func(format string, args ...any)
+}
+
+// TUNConfig configures the OS side of TUN mode.
+type TUNConfig struct {
+	Name string // default "pexia0"
+	MTU  int    // default 1420
+	// Mark is the firewall mark of the daemon's own sockets (default
+	// 0x5078); Table the routing table of the tunnel's default routes
+	// (default 5078).
+	Mark  uint32
+	Table int
+}
+
+// Daemon is pexiad: it connects the machine to circuits and serves the
+// local API through its api.Backend methods.
+type Daemon struct {
+	cfg  Config
+	feed *api.Feed
+	pay  *payments
+	plan dataplaneFactory
+
+	mu       sync.Mutex
+	settings api.Settings
+	status   api.Status
+	sess     *session
+	closed   bool
+
+	meter   rateMeter
+	chainMu sync.Mutex
+	cl      *chain.Client // for wallet reads while disconnected
+	clNet   *contracts.Network
+	done    chan struct{}
+}
+
+// session is one connection: from Connect to Disconnect.
+type session struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	net     *contracts.Network
+	cl      *chain.Client
+	sel     *selector
+	pool    *hop.Pool
+	router  *router
+	profile hop.Profile
+	plane   dataplane
+
+	mu      sync.Mutex
+	circuit *hop.Circuit
+	builtAt time.Time
+	buildMS int64
+}
+
+// New opens the daemon's state and undoes what a crashed predecessor left
+// in the network configuration.
+func New(cfg Config) (*Daemon, error) {
+	if cfg.StateDir == "" {
+		cfg.StateDir = "/var/lib/pexia"
+	}
+	if cfg.Face == nil {
+		cfg.Face = big.NewInt(1e16)
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = api.ModeTUN
+	}
+	if cfg.ProxyAddr == "" {
+		cfg.ProxyAddr = "127.0.0.1:1080"
+	}
+	if cfg.TUN.Name == "" {
+		cfg.TUN.Name = "pexia0"
+	}
+	if cfg.TUN.MTU == 0 {
+		cfg.TUN.MTU = 1420
+	}
+	if cfg.TUN.Mark == 0 {
+		cfg.TUN.Mark = 0x5078
+	}
+	if cfg.TUN.Table == 0 {
+		cfg.TUN.Table = 5078
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, feed: api.NewFeed(256), done: make(chan struct{})}
+	d.settings = defaultSettings()
+	if err := loadJSON(d.settingsPath(), &d.settings); err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	if err := d.settings.Validate(); err != nil {
+		return nil, fmt.Errorf("settings file %s: %w", d.settingsPath(), err)
+	}
+	if cfg.Key == "" {
+		return nil, errors.New("no funder key configured")
+	}
+	key, err := d.funderKey()
+	if err != nil {
+		return nil, err
+	}
+	if d.pay, err = openPayments(key, cfg.Face, d.settings.MonthlyBudget.Big(), cfg.StateDir); err != nil {
+		return nil, err
+	}
+	switch cfg.Mode {
+	case api.ModeTUN:
+		d.plan = tunPlane
+	case api.ModeProxy:
+		d.plan = proxyPlane
+	default:
+		return nil, fmt.Errorf("unknown mode %q", cfg.Mode)
+	}
+	if err := d.recover(); err != nil {
+		d.pay.close()
+		return nil, err
+	}
+	d.status = api.Status{State: api.StateDisconnected, Since: time.Now(), Mode: cfg.Mode}
+	go d.tick()
+	return d, nil
+}
+
+func defaultSettings() api.Settings {
+	return api.Settings{
+		Hops:          3,
+		DNSMode:       api.DNSTunnel,
+		AllowLAN:      true,
+		MonthlyBudget: api.NewAmount(new(big.Int).Mul(big.NewInt(10), big.NewInt(1e18))),
+	}
+}
+
+func (d *Daemon) settingsPath() string { return settingsPathIn(d.cfg.StateDir) }
+
+func settingsPathIn(dir string) string { return filepath.Join(dir, "settings.json") }
+
+func (d *Daemon) funderKey() (_ *ecdsa.PrivateKey, err error) {
+	spec := d.cfg.Key
+	if p, ok := strings.CutPrefix(spec, "file:"); ok {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("funder key: %w", err)
+		}
+		spec = strings.TrimSpace(string(b))
+	}
+	var n *contracts.Network
+	if strings.HasPrefix(spec, "devnet:") {
+		if n, err = d.network(); err != nil {
+			return nil, err
+		}
+	}
+	k, err := contracts.ParseKey(n, spec)
+	if err != nil {
+		return nil, fmt.Errorf("funder key: %w", err)
+	}
+	return k, nil
+}
+
+// network loads the network preset the settings (or the config) name.
+func (d *Daemon) network() (*contracts.Network, error) {
+	d.mu.Lock()
+	path, rpc := d.settings.NetworkFile, d.settings.RPCURL
+	d.mu.Unlock()
+	if path == "" {
+		path = d.cfg.NetworkFile
+	}
+	if path == "" {
+		return nil, fmt.Errorf("%w: no network file: set network_file in the settings", api.ErrInvalid)
+	}
+	n, err := contracts.LoadNetwork(path)
+	if err != nil {
+		return nil, err
+	}
+	if rpc != "" {
+		n.RPC = rpc
+	}
+	return n, nil
+}
+
+// Close disconnects (keeping the kill switch in lockdown) and closes the
+// daemon's state.
+func (d *Daemon) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	s := d.sess
+	d.sess = nil
+	d.mu.Unlock()
+	if s != nil {
+		d.stop(s)
+	}
+	close(d.done)
+	d.chainMu.Lock()
+	if d.cl != nil {
+		d.cl.Close()
+	}
+	d.chainMu.Unlock()
+	d.feed.Close()
+	return d.pay.close()
+}
+
+// setState records a state change and publishes it.
+func (d *Daemon) setState(st api.State, err error, mut func(*api.Status)) {
+	d.mu.Lock()
+	if d.status.State != st {
+		d.status.Since = time.Now()
+	}
+	d.status.State = st
+	d.status.Error = ""
+	if err != nil {
+		d.status.Error = err.Error()
+	}
+	if mut != nil {
+		mut(&d.status)
+	}
+	s := d.snapshotLocked()
+	d.mu.Unlock()
+	if err != nil {
+		d.cfg.Logf("%s: %v", st, err)
+	} else {
+		d.cfg.Logf("%s", st)
+	}
+	d.feed.Publish(api.Event{Type: api.EventState, Time: time.Now(), State: &s})
+}
+
+func (d *Daemon) snapshotLocked() api.Status {
+	s := d.status
+	s.ProxyAddrs = append([]string(nil), s.ProxyAddrs...)
+	up, down, ru, rd := d.meter.read()
+	s.BytesUp, s.BytesDown, s.RateUp, s.RateDown = up, down, ru, rd
+	s.KillSwitch = d.settings.KillSwitch
+	s.Lockdown = d.settings.Lockdown
+	return s
+}
+
+// Status implements api.Backend.
+func (d *Daemon) Status(context.Context) (api.Status, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.snapshotLocked(), nil
+}
+
+// Connect implements api.Backend: it starts a session in the background.
+func (d *Daemon) Connect(_ context.Context, req api.ConnectRequest) (api.Status, error) {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return api.Status{}, fmt.Errorf("%w: the daemon is shutting down", api.ErrUnavailable)
+	}
+	old := d.sess
+	d.sess = nil
+	set := d.settings
+	d.mu.Unlock()
+	if old != nil {
+		d.stop(old)
+	}
+	plan := Plan{Hops: set.Hops, MaxPricePerGB: nil}
+	if req.Hops != 0 {
+		plan.Hops = req.Hops
+	}
+	if !set.PriceCapPerGB.IsZero() {
+		plan.MaxPricePerGB = set.PriceCapPerGB.Big()
+	}
+	if req.Country != "" {
+		plan.Country = req.Country
+	} else if len(set.ExitCountries) > 0 {
+		plan.Country = set.ExitCountries[0]
+	}
+	if err := checkPlan(plan); err != nil {
+		return api.Status{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		profile: hop.Profile{Name: fmt.Sprintf("default-%d", plan.Hops), Hops: plan.Hops}}
+	d.mu.Lock()
+	d.sess = s
+	d.mu.Unlock()
+	d.setState(api.StateConnecting, nil, func(st *api.Status) {
+		st.Profile = s.profile.Name
+		st.ExitAddr, st.ExitCountry, st.ExitHost = "", "", ""
+	})
+	go d.run(s, plan, set)
+	return d.Status(ctx)
+}
+
+// Disconnect implements api.Backend.
+func (d *Daemon) Disconnect(ctx context.Context) (api.Status, error) {
+	d.mu.Lock()
+	s := d.sess
+	d.sess = nil
+	d.mu.Unlock()
+	if s != nil {
+		d.stop(s)
+	}
+	d.setState(api.StateDisconnected, nil, func(st *api.Status) {
+		st.Profile, st.ExitAddr, st.ExitCountry, st.ExitHost, st.ProxyAddrs = "", "", "", "", nil
+	})
+	return d.Status(ctx)
+}
+
+// stop ends a session and waits for its teardown.
+func (d *Daemon) stop(s *session) {
+	s.cancel()
+	<-s.done
+}
+
+// run is a session's life: chain, payments, first circuit, data plane,
+// then watching the circuit and replacing it whenever it dies.
+func (d *Daemon) run(s *session, plan Plan, set api.Settings) {
+	defer close(s.done)
+	err := d.open(s, plan, set)
+	if err == nil {
+		d.watch(s)
+	}
+	d.teardown(s, set)
+	if err != nil && s.ctx.Err() == nil {
+		d.setState(api.StateError, err, nil)
+	}
+}
+
+func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
+	var err error
+	if s.net, err = d.network(); err != nil {
+		return err
+	}
+	if s.cl, err = chain.Dial(s.ctx, s.net, chain.Options{HTTPClient: markedHTTP(d.cfg.TUN.Mark, 10*time.Second),
+		Logf: func(f string, a ...any) { d.cfg.Logf("chain: "+f, a...) }}); err != nil {
+		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
+	}
+	if err := d.pay.fund(s.ctx, s.cl, d.cfg.Logf); err != nil {
+		return err
+	}
+	plan.MinDelay = 0
+	s.sel = &selector{d: dir.New(s.cl, s.net.Addresses), plan: plan}
+	s.pool = newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name), d.cfg.TUN.Mark, d.cfg.Logf)
+	var exclude []netip.Prefix
+	for _, c := range set.ExcludeCIDRs {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			exclude = append(exclude, p)
+		}
+	}
+	s.router = newRouter(s.pool, s.profile, d.cfg.TUN.Mark, exclude)
+	d.meter.attach(s.router)
+
+	// The data plane goes up before the first circuit, so that with the
+	// kill switch nothing leaks while the circuit is being built; flows
+	// opened meanwhile wait for it.
+	if s.plane, err = d.plan(d, s, set); err != nil {
+		return err
+	}
+	if pa := s.plane.proxyAddrs(); len(pa) > 0 {
+		d.mu.Lock()
+		d.status.ProxyAddrs = pa
+		d.mu.Unlock()
+	}
+	return d.build(s, api.StateConnecting)
+}
+
+// build gets a circuit from the pool, retrying with backoff until the
+// session ends.
+func (d *Daemon) build(s *session, during api.State) error {
+	backoff := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		t0 := time.Now()
+		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+		c, err := s.pool.Circuit(ctx, s.profile)
+		cancel()
+		if err == nil {
+			s.mu.Lock()
+			s.circuit, s.builtAt, s.buildMS = c, time.Now(), time.Since(t0).Milliseconds()
+			s.mu.Unlock()
+			d.connected(s, c)
+			return nil
+		}
+		if s.ctx.Err() != nil {
+			return s.ctx.Err()
+		}
+		d.setState(during, fmt.Errorf("building a circuit (attempt %d): %w", attempt, err), nil)
+		if attempt >= 5 && during == api.StateConnecting {
+			return err
+		}
+		select {
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+func (d *Daemon) connected(s *session, c *hop.Circuit) {
+	hops := s.sel.describe(c)
+	var exit HopStatus
+	if len(hops) > 0 {
+		exit = hops[len(hops)-1]
+	}
+	host := exit.URL
+	if u, err := url.Parse(exit.URL); err == nil {
+		host = u.Host
+	}
+	d.setState(api.StateConnected, nil, func(st *api.Status) {
+		st.Profile = s.profile.Name
+		st.ExitAddr, st.ExitCountry, st.ExitHost = exit.Address.Hex(), exit.Country, host
+	})
+	if ci, err := d.circuitOf(s); err == nil {
+		d.feed.Publish(api.Event{Type: api.EventCircuit, Time: time.Now(), Circuit: &ci})
+	}
+}
+
+// watch replaces the circuit whenever it dies, until the session ends.
+func (d *Daemon) watch(s *session) {
+	for {
+		s.mu.Lock()
+		c := s.circuit
+		s.mu.Unlock()
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-c.Done():
+		}
+		d.setState(api.StateReconnecting, c.Err(), nil)
+		if err := d.build(s, api.StateReconnecting); err != nil {
+			return
+		}
+	}
+}
+
+// teardown undoes a session in reverse order.
+func (d *Daemon) teardown(s *session, set api.Settings) {
+	if s.plane != nil {
+		if err := s.plane.close(); err != nil {
+			d.cfg.Logf("data plane: %v", err)
+		}
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	d.meter.detach(s.router)
+	if s.cl != nil {
+		s.cl.Close()
+	}
+	d.pay.engine.Flush()
+}
+
+// Circuit implements api.Backend.
+func (d *Daemon) Circuit(context.Context) (api.Circuit, error) {
+	d.mu.Lock()
+	s := d.sess
+	d.mu.Unlock()
+	if s == nil {
+		return api.Circuit{}, fmt.Errorf("%w: not connected", api.ErrNotConnected)
+	}
+	return d.circuitOf(s)
+}
+
+func (d *Daemon) circuitOf(s *session) (api.Circuit, error) {
+	s.mu.Lock()
+	c, at, ms := s.circuit, s.builtAt, s.buildMS
+	s.mu.Unlock()
+	if c == nil || s.sel == nil {
+		return api.Circuit{}, fmt.Errorf("%w: no circuit yet", api.ErrNotConnected)
+	}
+	out := api.Circuit{Profile: s.profile.Name, BuiltAt: at, BuildMS: ms, Currency: d.currency()}
+	for _, h := range s.sel.describe(c) {
+		role := api.RoleRelay
+		if h.Exit {
+			role = api.RoleExit
+		}
+		host := h.URL
+		if u, err := url.Parse(h.URL); err == nil {
+			host = u.Host
+		}
+		out.Hops = append(out.Hops, api.Hop{Address: h.Address.Hex(), Host: host, Country: h.Country,
+			Role: role, PricePerGB: api.NewAmount(orZero(h.PricePerGB))})
+	}
+	return out, nil
+}
+
+// Settings implements api.Backend.
+func (d *Daemon) Settings(context.Context) (api.Settings, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.settings
+	s.Currency = d.currency()
+	return s, nil
+}
+
+// SetSettings implements api.Backend. Settings that shape the circuit or
+// the OS configuration take effect at the next connect; the kill switch
+// and the exclusions apply at once.
+func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings, error) {
+	s.Currency = api.Currency{}
+	if err := saveJSON(d.settingsPath(), s); err != nil {
+		return api.Settings{}, fmt.Errorf("save settings: %w", err)
+	}
+	d.mu.Lock()
+	d.settings = s
+	sess := d.sess
+	d.mu.Unlock()
+	if err := d.pay.engine.SetBudget(s.MonthlyBudget.Big()); err != nil {
+		return api.Settings{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+	}
+	if sess != nil && sess.plane != nil {
+		if err := sess.plane.apply(s); err != nil {
+			return api.Settings{}, err
+		}
+	} else if err := d.applyIdle(s); err != nil {
+		return api.Settings{}, err
+	}
+	d.setState(d.currentState(), nil, nil)
+	return d.Settings(ctx)
+}
+
+func (d *Daemon) currentState() api.State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.status.State
+}
+
+// Budget implements api.Backend.
+func (d *Daemon) Budget(context.Context) (api.Budget, error) {
+	st := d.pay.engine.Status(time.Now())
+	b := api.Budget{
+		Monthly: api.NewAmount(st.Budget), PeriodStart: st.Period.Start, PeriodEnd: st.Period.End,
+		Spent: api.NewAmount(st.Spent), Issued: api.NewAmount(st.Issued), Remaining: api.NewAmount(st.Remaining),
+		Forecast: api.NewAmount(st.Forecast), ForecastLow: api.NewAmount(st.ForecastLow), ForecastHigh: api.NewAmount(st.ForecastHigh),
+		RatePerHour: api.NewAmount(st.RatePerHour), Tickets: st.Tickets, Wins: st.Wins, Currency: d.currency(),
+	}
+	d.pay.engine.Flush()
+	for by, dst := range map[string]*[]api.SpendTotal{budget.ByHop: &b.PerHop, budget.ByDay: &b.PerDay, budget.ByApp: &b.PerApp} {
+		ts, err := d.pay.ledger.TotalsFor(st.Period, by)
+		if err != nil {
+			return api.Budget{}, err
+		}
+		for _, t := range ts {
+			*dst = append(*dst, api.SpendTotal{Key: t.Key, Issued: api.NewAmount(t.Issued), Spent: api.NewAmount(t.Spent), Tickets: t.Tickets, Wins: t.Wins})
+		}
+	}
+	return b, nil
+}
+
+// SetBudget implements api.Backend.
+func (d *Daemon) SetBudget(ctx context.Context, monthly api.Amount) (api.Budget, error) {
+	d.mu.Lock()
+	s := d.settings
+	d.mu.Unlock()
+	s.MonthlyBudget = monthly
+	if _, err := d.SetSettings(ctx, s); err != nil {
+		return api.Budget{}, err
+	}
+	return d.Budget(ctx)
+}
+
+// Wallet implements api.Backend.
+func (d *Daemon) Wallet(ctx context.Context) (api.Wallet, error) {
+	cl, err := d.chainClient(ctx)
+	if err != nil {
+		return api.Wallet{}, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
+	}
+	w := api.Wallet{Funder: d.pay.funder.Hex(), Token: d.currency()}
+	bal, err := cl.Balance(ctx, common.Address{}, d.pay.funder)
+	if err != nil {
+		return api.Wallet{}, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
+	}
+	w.FunderBalance = api.NewAmount(bal)
+	acct, _, err := cl.Account(ctx, common.Address{}, d.pay.funder, d.pay.signer)
+	if err != nil {
+		return api.Wallet{}, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
+	}
+	w.Balance, w.Escrow = api.NewAmount(orZero(acct.Balance)), api.NewAmount(orZero(acct.Escrow))
+	sg := api.Signer{Address: d.pay.signer.Hex(), Balance: w.Balance, Escrow: w.Escrow}
+	if acct.Unlock != 0 {
+		sg.UnlockAt = time.Unix(int64(acct.Unlock), 0)
+	}
+	w.Signers = []api.Signer{sg}
+	return w, nil
+}
+
+// chainClient returns the session's chain client, or one kept for reads
+// while disconnected.
+func (d *Daemon) chainClient(ctx context.Context) (*chain.Client, error) {
+	d.mu.Lock()
+	s := d.sess
+	d.mu.Unlock()
+	if s != nil && s.cl != nil {
+		return s.cl, nil
+	}
+	d.chainMu.Lock()
+	defer d.chainMu.Unlock()
+	if d.cl != nil {
+		return d.cl, nil
+	}
+	n, err := d.network()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := chain.Dial(ctx, n, chain.Options{HTTPClient: markedHTTP(d.cfg.TUN.Mark, 10*time.Second)})
+	if err != nil {
+		return nil, err
+	}
+	d.cl, d.clNet = cl, n
+	return cl, nil
+}
+
+// Subscribe implements api.Backend.
+func (d *Daemon) Subscribe() (<-chan api.Event, func()) { return d.feed.Subscribe() }
+
+func (d *Daemon) currency() api.Currency {
+	return api.Currency{Symbol: "ETH", Decimals: 18}
+}
+
+// tick publishes throughput once a second while there is traffic.
+func (d *Daemon) tick() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.done:
+			return
+		case <-t.C:
+		}
+		up, down, ru, rd, changed := d.meter.sample()
+		if changed {
+			d.feed.Publish(api.Event{Type: api.EventThroughput, Time: time.Now(),
+				Throughput: &api.Throughput{BytesUp: up, BytesDown: down, RateUp: ru, RateDown: rd}})
+		}
+	}
+}
+
+func orZero(x *big.Int) *big.Int {
+	if x == nil {
+		return new(big.Int)
+	}
+	return x
+}

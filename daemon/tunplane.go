@@ -1,0 +1,212 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	wgtun "golang.zx2c4.com/wireguard/tun"
+
+	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/netstack"
+	"github.com/pexia-network/pexia/tun"
+)
+
+// tunMode sends the whole machine's traffic through the session: the TUN
+// device feeds the netstack, policy routing sends everything unmarked into
+// the TUN, the system resolver points at an address inside it, and the kill
+// switch (if on) drops whatever would go around it.
+type tunMode struct {
+	d      *Daemon
+	s      *session
+	dev    wgtun.Device
+	stack  *netstack.Stack
+	routes tun.Routes
+	dns    *tun.DNS
+
+	mu  sync.Mutex
+	set api.Settings
+}
+
+func (d *Daemon) killSwitch() tun.KillSwitch { return tun.KillSwitch{StateDir: d.cfg.StateDir} }
+
+func (d *Daemon) ksPolicy(set api.Settings, iface string) tun.Policy {
+	return tun.Policy{Iface: iface, Mark: d.cfg.TUN.Mark, AllowLAN: set.AllowLAN}
+}
+
+func tunPlane(d *Daemon, s *session, set api.Settings) (_ dataplane, err error) {
+	name := d.cfg.TUN.Name
+	t := &tunMode{d: d, s: s, set: set}
+	defer func() {
+		if err != nil {
+			t.close()
+		}
+	}()
+	// The kill switch goes first, so nothing slips out while routes change.
+	if set.KillSwitch {
+		if err := d.killSwitch().Install(d.ksPolicy(set, name)); err != nil {
+			return nil, err
+		}
+	}
+	if t.dev, err = tun.Create(name, d.cfg.TUN.MTU, tun.WithStateDir(d.cfg.StateDir)); err != nil {
+		return nil, err
+	}
+	if err := tun.Configure(name, []netip.Prefix{tun.DefaultAddr4, tun.DefaultAddr6}, tun.WithStateDir(d.cfg.StateDir)); err != nil {
+		return nil, err
+	}
+	if t.stack, err = netstack.New(t.dev, netstack.Config{Handler: s.router,
+		Logf: func(f string, a ...any) { d.cfg.Logf("netstack: "+f, a...) }}); err != nil {
+		return nil, err
+	}
+	// Like wg-quick: let reverse-path filtering take the mark into account,
+	// or strict rp_filter drops the replies to the daemon's marked sockets.
+	if err := os.WriteFile("/proc/sys/net/ipv4/conf/all/src_valid_mark", []byte("1"), 0o644); err != nil {
+		d.cfg.Logf("src_valid_mark: %v", err)
+	}
+	if err := t.routes.Up(t.routeConfig(set)); err != nil {
+		return nil, err
+	}
+	if set.DNSMode != api.DNSSystem {
+		t.dns = &tun.DNS{StateDir: d.cfg.StateDir}
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+		defer cancel()
+		if err := t.dns.Set(ctx, name, []netip.Addr{tun.DNS4, tun.DNS6}); err != nil {
+			return nil, fmt.Errorf("dns: %w", err)
+		}
+	}
+	return t, nil
+}
+
+func (t *tunMode) routeConfig(set api.Settings) tun.RouteConfig {
+	return tun.RouteConfig{Iface: t.d.cfg.TUN.Name, Mark: t.d.cfg.TUN.Mark, Table: t.d.cfg.TUN.Table,
+		Exclude: parsePrefixes(set.ExcludeCIDRs), IPv6: true, StateDir: t.d.cfg.StateDir}
+}
+
+func parsePrefixes(ss []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, c := range ss {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (t *tunMode) apply(set api.Settings) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.set
+	t.set = set
+	ks := t.d.killSwitch()
+	switch {
+	case set.KillSwitch && (!old.KillSwitch || old.AllowLAN != set.AllowLAN):
+		if err := ks.Install(t.d.ksPolicy(set, t.d.cfg.TUN.Name)); err != nil {
+			return err
+		}
+	case !set.KillSwitch && old.KillSwitch:
+		if err := ks.Remove(); err != nil {
+			return err
+		}
+	}
+	if !equalStrings(old.ExcludeCIDRs, set.ExcludeCIDRs) {
+		t.s.router.setExclude(parsePrefixes(set.ExcludeCIDRs))
+		if err := t.routes.Down(); err != nil {
+			return err
+		}
+		if err := t.routes.Up(t.routeConfig(set)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tunMode) proxyAddrs() []string { return nil }
+
+// close undoes the data plane in reverse order. In lockdown the kill switch
+// stays, narrowed to nothing but the daemon's own traffic.
+func (t *tunMode) close() error {
+	var errs []error
+	if t.dns != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, t.dns.Restore(ctx))
+		cancel()
+	}
+	errs = append(errs, t.routes.Down())
+	if t.stack != nil {
+		errs = append(errs, t.stack.Close())
+	}
+	if t.dev != nil {
+		errs = append(errs, t.dev.Close())
+	}
+	t.mu.Lock()
+	set := t.set
+	t.mu.Unlock()
+	errs = append(errs, t.d.applyIdle(set))
+	return errors.Join(errs...)
+}
+
+// applyIdle puts the firewall in the state the settings ask for while
+// disconnected: the lockdown table, or none.
+func (d *Daemon) applyIdle(set api.Settings) error {
+	if d.cfg.Mode != api.ModeTUN {
+		return nil
+	}
+	ks := d.killSwitch()
+	if set.KillSwitch && set.Lockdown {
+		return ks.Install(d.ksPolicy(set, ""))
+	}
+	on, err := ks.Installed()
+	if err != nil || !on {
+		return err
+	}
+	return ks.Remove()
+}
+
+// recover undoes what a crashed run left: routes, rules, the TUN device,
+// DNS and (unless lockdown is set) the kill switch.
+func (d *Daemon) recover() error {
+	if d.cfg.Mode != api.ModeTUN {
+		return nil
+	}
+	var opts []tun.Option
+	if d.settings.KillSwitch && d.settings.Lockdown {
+		opts = append(opts, tun.KeepKillSwitch())
+	}
+	if err := tun.Recover(context.Background(), d.cfg.StateDir, opts...); err != nil {
+		return fmt.Errorf("recover network state: %w", err)
+	}
+	return d.applyIdle(d.settings)
+}
+
+// Recover undoes what a crashed pexiad left in the network configuration,
+// for `pexiad recover` (systemd runs it around the service).
+func Recover(cfg Config) error {
+	if cfg.StateDir == "" {
+		cfg.StateDir = "/var/lib/pexia"
+	}
+	set := defaultSettings()
+	if err := loadJSON(settingsPathIn(cfg.StateDir), &set); err != nil {
+		return err
+	}
+	var opts []tun.Option
+	if set.KillSwitch && set.Lockdown {
+		opts = append(opts, tun.KeepKillSwitch())
+	}
+	return tun.Recover(context.Background(), cfg.StateDir, opts...)
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

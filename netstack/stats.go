@@ -1,0 +1,50 @@
+package netstack
+
+import "sync/atomic"
+
+// Stats is a snapshot of a Stack's counters. Totals count since New.
+type Stats struct {
+	TCPActive int // TCP flows being spliced (DNS over TCP included)
+	UDPActive int // UDP flows open (DNS flows included)
+
+	TCPTotal   uint64 // TCP flows accepted
+	UDPTotal   uint64 // UDP flows opened
+	DNSQueries uint64 // queries passed to Handler.ResolveDNS
+	DialErrors uint64 // DialTCP and DialUDP failures
+
+	BytesUp   uint64 // payload bytes from apps to upstream connections
+	BytesDown uint64 // payload bytes from upstream connections to apps
+
+	PacketsIn  uint64 // packets read from the TUN
+	PacketsOut uint64 // packets written to the TUN
+	// Drops counts packets and datagrams discarded: unreadable or unknown
+	// packets, failed TUN writes, malformed DNS queries, UDP flows over
+	// MaxUDPFlows, and packets gVisor dropped (bad headers, no handler).
+	Drops uint64
+}
+
+// counters are the live values behind Stats.
+type counters struct {
+	tcpActive, udpActive           atomic.Int64
+	tcpTotal, udpTotal, dnsQueries atomic.Uint64
+	dialErrors                     atomic.Uint64
+	bytesUp, bytesDown             atomic.Uint64
+	packetsIn, packetsOut          atomic.Uint64
+	drops                          atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		TCPActive:  int(c.tcpActive.Load()),
+		UDPActive:  int(c.udpActive.Load()),
+		TCPTotal:   c.tcpTotal.Load(),
+		UDPTotal:   c.udpTotal.Load(),
+		DNSQueries: c.dnsQueries.Load(),
+		DialErrors: c.dialErrors.Load(),
+		BytesUp:    c.bytesUp.Load(),
+		BytesDown:  c.bytesDown.Load(),
+		PacketsIn:  c.packetsIn.Load(),
+		PacketsOut: c.packetsOut.Load(),
+		Drops:      c.drops.Load(),
+	}
+}

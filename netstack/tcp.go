@@ -1,0 +1,225 @@
+package netstack
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/waiter"
+)
+
+// copyBufSize is the chunk size of the splice loops: large enough that a
+// bulk transfer costs few calls, small enough to keep per-flow memory low.
+const copyBufSize = 64 << 10
+
+var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
+
+// handleTCP serves one SYN; gVisor runs it on its own goroutine.
+func (s *Stack) handleTCP(r *tcp.ForwarderRequest) {
+	if !s.enter() {
+		r.Complete(true)
+		return
+	}
+	defer s.wg.Done()
+	f := flowOf("tcp", r.ID())
+	if f.Dst.Port() == 53 {
+		s.serveDNSTCP(r, f)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
+	up, err := s.cfg.Handler.DialTCP(ctx, f)
+	cancel()
+	if err != nil {
+		s.c.dialErrors.Add(1)
+		r.Complete(true)
+		if s.ctx.Err() == nil {
+			s.cfg.Logf("netstack: %v: dial: %v", f, err)
+		}
+		return
+	}
+	ep, wq, ok := s.acceptTCP(r)
+	if !ok {
+		abortConn(up)
+		return
+	}
+	s.c.tcpTotal.Add(1)
+	s.c.tcpActive.Add(1)
+	defer s.c.tcpActive.Add(-1)
+	t := newTCPFlow(s, ep, wq, up)
+	s.track(t)
+	defer s.untrack(t)
+	t.run()
+}
+
+// acceptTCP completes the handshake of r and configures the new endpoint.
+func (s *Stack) acceptTCP(r *tcp.ForwarderRequest) (tcpip.Endpoint, *waiter.Queue, bool) {
+	wq := new(waiter.Queue)
+	ep, err := r.CreateEndpoint(wq)
+	if err != nil {
+		// The app gave up or reset during the handshake.
+		r.Complete(true)
+		return nil, nil, false
+	}
+	r.Complete(false)
+	ep.SocketOptions().SetKeepAlive(true)
+	idle, intvl := tcpip.KeepaliveIdleOption(tcpKeepaliveIdle), tcpip.KeepaliveIntervalOption(tcpKeepaliveIntvl)
+	_ = ep.SetSockOpt(&idle)
+	_ = ep.SetSockOpt(&intvl)
+	_ = ep.SetSockOptInt(tcpip.KeepaliveCountOption, tcpKeepaliveCount)
+	return ep, wq, true
+}
+
+// tcpFlow splices one app connection (a gVisor endpoint) and its upstream.
+//
+// State: active → reset (either side failed, or CloseFlows) → closed, or
+// active → closed when both directions ended with a FIN.
+type tcpFlow struct {
+	s   *Stack
+	ep  tcpip.Endpoint
+	app *epConn
+	up  net.Conn
+
+	errEntry waiter.Entry // wakes on an app RST or timeout
+
+	mu    sync.Mutex
+	state int // guarded by mu: flowActive, flowReset, flowClosed
+}
+
+const (
+	flowActive = iota
+	flowReset
+	flowClosed
+)
+
+func newTCPFlow(s *Stack, ep tcpip.Endpoint, wq *waiter.Queue, up net.Conn) *tcpFlow {
+	t := &tcpFlow{s: s, ep: ep, app: newEpConn(ep, wq), up: up}
+	// An app RST must also end the upstream even while the splice is
+	// blocked writing to it. The callback runs inside gVisor, so it only
+	// starts the reset.
+	t.errEntry = waiter.NewFunctionEntry(waiter.EventErr, func(waiter.EventMask) {
+		if tcp.EndpointState(ep.State()) == tcp.StateError {
+			s.wg.Add(1) // the flow holds a count, so this cannot race Wait
+			go func() {
+				defer s.wg.Done()
+				t.reset()
+			}()
+		}
+	})
+	wq.EventRegister(&t.errEntry)
+	return t
+}
+
+// run copies both ways until both directions end, then closes both sides.
+func (t *tcpFlow) run() {
+	done := make(chan struct{})
+	t.s.wg.Add(1)
+	go func() {
+		defer t.s.wg.Done()
+		defer close(done)
+		t.download()
+	}()
+	t.upload()
+	<-done
+	t.app.wq.EventUnregister(&t.errEntry)
+	t.app.release()
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state == flowActive {
+		t.state = flowClosed
+		t.up.Close()
+	}
+	t.state = flowClosed
+	t.ep.Close()
+}
+
+// upload copies app → upstream. The app's FIN becomes CloseWrite upstream.
+func (t *tcpFlow) upload() {
+	buf := copyBufs.Get().(*[copyBufSize]byte)
+	defer copyBufs.Put(buf)
+	for {
+		n, err := t.app.Read(buf[:])
+		if n > 0 {
+			if _, werr := t.up.Write(buf[:n]); werr != nil {
+				t.reset()
+				return
+			}
+			t.s.c.bytesUp.Add(uint64(n))
+		}
+		if err == io.EOF {
+			if cw, ok := t.up.(interface{ CloseWrite() error }); ok {
+				if cw.CloseWrite() != nil {
+					t.reset()
+				}
+			}
+			return
+		}
+		if err != nil {
+			t.reset()
+			return
+		}
+	}
+}
+
+// download copies upstream → app. The upstream's EOF becomes a FIN to the
+// app; any other upstream error resets the app.
+func (t *tcpFlow) download() {
+	buf := copyBufs.Get().(*[copyBufSize]byte)
+	defer copyBufs.Put(buf)
+	for {
+		n, err := t.up.Read(buf[:])
+		if n > 0 {
+			if _, werr := t.app.Write(buf[:n]); werr != nil {
+				t.reset()
+				return
+			}
+			t.s.c.bytesDown.Add(uint64(n))
+		}
+		if err == io.EOF {
+			if t.app.CloseWrite() != nil {
+				t.reset()
+			}
+			return
+		}
+		if err != nil {
+			t.reset()
+			return
+		}
+	}
+}
+
+// reset aborts both sides: a RST to the app, an abortive close upstream.
+// Blocked copies then fail and run finishes.
+func (t *tcpFlow) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state != flowActive {
+		return
+	}
+	t.state = flowReset
+	t.ep.Abort()
+	abortConn(t.up)
+}
+
+// abortConn closes c, with a RST where the connection supports it.
+func abortConn(c net.Conn) {
+	if l, ok := c.(interface{ SetLinger(int) error }); ok {
+		_ = l.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
+// isTimeout reports whether err is a deadline expiry.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// deadline returns now+d.
+func deadline(d time.Duration) time.Time { return time.Now().Add(d) }

@@ -1,0 +1,153 @@
+package netstack
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"gvisor.dev/gvisor/pkg/waiter"
+)
+
+// handleUDP opens a flow for the first datagram of a new (source,
+// destination) pair. gVisor calls it on the packet path, so it must not
+// block: the endpoint is created here (later datagrams queue on it) and
+// the rest runs on a new goroutine.
+func (s *Stack) handleUDP(r *udp.ForwarderRequest) {
+	if s.c.udpActive.Load() >= MaxUDPFlows {
+		s.c.drops.Add(1)
+		return
+	}
+	if !s.enter() {
+		return
+	}
+	f := flowOf("udp", r.ID())
+	wq := new(waiter.Queue)
+	ep, err := r.CreateEndpoint(wq)
+	if err != nil {
+		s.wg.Done()
+		s.c.drops.Add(1)
+		return
+	}
+	conn := gonet.NewUDPConn(wq, ep)
+	s.c.udpTotal.Add(1)
+	s.c.udpActive.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.c.udpActive.Add(-1)
+		if f.Dst.Port() == 53 {
+			s.serveDNSUDP(conn, f)
+			return
+		}
+		s.serveUDP(conn, f)
+	}()
+}
+
+// udpFlow splices one app datagram flow and its upstream datagram conn.
+type udpFlow struct {
+	s    *Stack
+	app  *gonet.UDPConn
+	up   net.Conn
+	idle time.Duration
+
+	last  atomic.Int64 // time of the last datagram, ns since start
+	start time.Time
+	timer *time.Timer
+
+	once  sync.Once
+	ended atomic.Bool
+}
+
+func (s *Stack) serveUDP(app *gonet.UDPConn, f Flow) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
+	up, err := s.cfg.Handler.DialUDP(ctx, f)
+	cancel()
+	if err != nil {
+		s.c.dialErrors.Add(1)
+		app.Close()
+		if s.ctx.Err() == nil {
+			s.cfg.Logf("netstack: %v: dial: %v", f, err)
+		}
+		return
+	}
+	u := &udpFlow{s: s, app: app, up: up, idle: s.cfg.UDPIdleTimeout, start: time.Now()}
+	u.timer = time.AfterFunc(u.idle, u.checkIdle)
+	s.track(u)
+	defer s.untrack(u)
+
+	done := make(chan struct{})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(done)
+		u.download()
+	}()
+	u.upload()
+	<-done
+	u.reset()
+}
+
+func (u *udpFlow) touch() { u.last.Store(int64(time.Since(u.start))) }
+
+// checkIdle runs from the idle timer: it ends the flow or re-arms itself
+// for the rest of the idle period.
+func (u *udpFlow) checkIdle() {
+	if u.ended.Load() {
+		return
+	}
+	quiet := time.Since(u.start) - time.Duration(u.last.Load())
+	if quiet >= u.idle {
+		u.reset()
+		return
+	}
+	u.timer.Reset(u.idle - quiet)
+}
+
+func (u *udpFlow) upload() {
+	buf := copyBufs.Get().(*[copyBufSize]byte)
+	defer copyBufs.Put(buf)
+	for {
+		n, err := u.app.Read(buf[:])
+		if err != nil {
+			u.reset()
+			return
+		}
+		u.touch()
+		if _, err := u.up.Write(buf[:n]); err != nil {
+			u.reset()
+			return
+		}
+		u.s.c.bytesUp.Add(uint64(n))
+	}
+}
+
+func (u *udpFlow) download() {
+	buf := copyBufs.Get().(*[copyBufSize]byte)
+	defer copyBufs.Put(buf)
+	for {
+		n, err := u.up.Read(buf[:])
+		if err != nil {
+			u.reset()
+			return
+		}
+		u.touch()
+		if _, err := u.app.Write(buf[:n]); err != nil {
+			u.reset()
+			return
+		}
+		u.s.c.bytesDown.Add(uint64(n))
+	}
+}
+
+// reset ends the flow: both connections are closed, which ends the copies.
+func (u *udpFlow) reset() {
+	u.once.Do(func() {
+		u.ended.Store(true)
+		u.timer.Stop()
+		u.app.Close()
+		u.up.Close()
+	})
+}

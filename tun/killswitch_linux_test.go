@@ -1,0 +1,204 @@
+package tun
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/nftables"
+)
+
+func TestKillSwitch(t *testing.T) {
+	n := newTestNet(t)
+	t.Parallel()
+	state := t.TempDir()
+	ks := KillSwitch{NetNS: n.CPath, StateDir: state}
+
+	inet := listenUDP(t, n.PPath, netip.AddrPortFrom(internet4, testPort))
+	inet6 := listenUDP(t, n.PPath, netip.AddrPortFrom(internet6, testPort))
+	lan := listenUDP(t, n.PPath, netip.AddrPortFrom(lanPeer4, testPort))
+	lanDNS := listenUDP(t, n.PPath, netip.AddrPortFrom(lanPeer4, 53))
+	local := listenUDP(t, n.CPath, netip.MustParseAddrPort("127.0.0.1:9999"))
+	inbound := listenUDP(t, n.CPath, netip.AddrPortFrom(lanSelf4, testPort))
+
+	if err := ks.Install(Policy{Iface: DefaultName, Mark: DefaultMark}); err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	if ok, err := ks.Installed(); err != nil || !ok {
+		t.Fatalf("Installed() = %v, %v; want true", ok, err)
+	}
+	if _, err := os.Stat(filepath.Join(state, journalKillSwitch)); err != nil {
+		t.Errorf("kill-switch journal missing: %v", err)
+	}
+	// Force neighbour discovery through the firewall for the marked IPv6
+	// send below.
+	ip(t, "-n", n.C, "neigh", "flush", "all")
+
+	// Unmarked traffic off the TUN is dropped, to the internet and the LAN.
+	for _, dst := range []netip.AddrPort{
+		netip.AddrPortFrom(internet4, testPort),
+		netip.AddrPortFrom(internet6, testPort),
+		netip.AddrPortFrom(lanPeer4, testPort),
+	} {
+		if err := sendUDP(t, n.CPath, 0, dst, "leak"); !isEPERM(err) {
+			t.Errorf("unmarked send to %v: %v; want the firewall's EPERM", dst, err)
+		}
+	}
+	// Loopback and the daemon's marked traffic pass, both families.
+	if err := sendUDP(t, n.CPath, 0, netip.MustParseAddrPort("127.0.0.1:9999"), "lo"); err != nil {
+		t.Fatalf("loopback send: %v", err)
+	}
+	local.expect(t, "lo")
+	for _, dst := range []netip.AddrPort{netip.AddrPortFrom(internet4, testPort), netip.AddrPortFrom(internet6, testPort)} {
+		if err := sendUDP(t, n.CPath, DefaultMark, dst, "marked"); err != nil {
+			t.Fatalf("marked send to %v: %v", dst, err)
+		}
+	}
+	inet.expect(t, "marked")
+	inet6.expect(t, "marked")
+	// New inbound connections from off the TUN are dropped.
+	if err := sendUDP(t, n.PPath, 0, netip.AddrPortFrom(lanSelf4, testPort), "inbound"); err != nil {
+		t.Fatalf("peer send: %v", err)
+	}
+	inbound.expectNone(t)
+	lan.expectNone(t)
+	if inet.n.Load() != 1 || inet6.n.Load() != 1 {
+		t.Errorf("internet got %d/%d datagrams; want only the marked ones", inet.n.Load(), inet6.n.Load())
+	}
+	dropped, err := ks.Dropped()
+	if err != nil || dropped < 4 {
+		t.Errorf("Dropped() = %d, %v; want at least 4", dropped, err)
+	}
+
+	// Allowing the LAN replaces the table: LAN traffic passes both ways,
+	// the internet and LAN DNS stay blocked.
+	if err := ks.Install(Policy{Iface: DefaultName, Mark: DefaultMark, AllowLAN: true}); err != nil {
+		t.Fatalf("Install with LAN: %v", err)
+	}
+	if err := sendUDP(t, n.CPath, 0, netip.AddrPortFrom(lanPeer4, testPort), "lan"); err != nil {
+		t.Fatalf("LAN send: %v", err)
+	}
+	lan.expect(t, "lan")
+	if err := sendUDP(t, n.PPath, 0, netip.AddrPortFrom(lanSelf4, testPort), "inbound-lan"); err != nil {
+		t.Fatalf("peer send: %v", err)
+	}
+	inbound.expect(t, "inbound-lan")
+	if err := sendUDP(t, n.CPath, 0, netip.AddrPortFrom(lanPeer4, 53), "dns"); !isEPERM(err) {
+		t.Errorf("DNS to the LAN resolver: %v; want EPERM", err)
+	}
+	lanDNS.expectNone(t)
+	if err := sendUDP(t, n.CPath, 0, netip.AddrPortFrom(internet4, testPort), "leak"); !isEPERM(err) {
+		t.Errorf("internet send with LAN allowed: %v; want EPERM", err)
+	}
+
+	if err := ks.Remove(); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if ok, err := ks.Installed(); err != nil || ok {
+		t.Fatalf("Installed() after Remove = %v, %v; want false", ok, err)
+	}
+	if tables := nftTables(t, n.CPath); len(tables) != 0 {
+		t.Errorf("tables left after Remove: %v", tables)
+	}
+	if _, err := os.Stat(filepath.Join(state, journalKillSwitch)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("kill-switch journal left after Remove: %v", err)
+	}
+	if err := sendUDP(t, n.CPath, 0, netip.AddrPortFrom(internet4, testPort), "open"); err != nil {
+		t.Fatalf("send after Remove: %v", err)
+	}
+	inet.expect(t, "open")
+	if err := ks.Remove(); err != nil {
+		t.Errorf("second Remove: %v", err)
+	}
+}
+
+// Replacing the policy must never leave a moment without one: a sender
+// hammers the internet while the LAN setting flips back and forth, and not
+// one datagram may get out.
+func TestKillSwitchReplaceIsAtomic(t *testing.T) {
+	n := newTestNet(t)
+	t.Parallel()
+	ks := KillSwitch{NetNS: n.CPath}
+	t.Cleanup(func() { ks.Remove() })
+	if err := ks.Install(Policy{Iface: DefaultName, Mark: DefaultMark}); err != nil {
+		t.Fatal(err)
+	}
+	inet := listenUDP(t, n.PPath, netip.AddrPortFrom(internet4, testPort))
+
+	conn := udpSocket(t, n.CPath, 0, false)
+	defer conn.Close()
+	var sent atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			conn.WriteToUDPAddrPort([]byte("leak"), netip.AddrPortFrom(internet4, testPort))
+			sent.Add(1)
+		}
+	}()
+	const flips = 100
+	for i := range flips {
+		if err := ks.Install(Policy{Iface: DefaultName, Mark: DefaultMark, AllowLAN: i%2 == 0}); err != nil {
+			t.Fatalf("Install #%d: %v", i, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	inet.expectNone(t)
+	t.Logf("%d sends during %d replacements, none got through", sent.Load(), flips)
+	if sent.Load() < flips {
+		t.Logf("only %d sends overlapped the replacements", sent.Load())
+	}
+}
+
+// Lockdown: the kill switch works without any TUN, and a fresh KillSwitch
+// value (a restarted daemon) sees and removes it.
+func TestKillSwitchLockdown(t *testing.T) {
+	n := newTestNet(t)
+	t.Parallel()
+	if err := (KillSwitch{NetNS: n.CPath}).Install(Policy{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sendUDP(t, n.CPath, DefaultMark, netip.AddrPortFrom(internet4, testPort), "x"); !isEPERM(err) {
+		t.Errorf("marked send with no mark exemption: %v; want EPERM", err)
+	}
+	later := KillSwitch{NetNS: n.CPath}
+	if ok, _ := later.Installed(); !ok {
+		t.Fatal("a new KillSwitch value does not see the installed table")
+	}
+	if err := later.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if err := (KillSwitch{NetNS: n.CPath}).Install(Policy{Iface: "bad/name"}); err == nil {
+		t.Error("Install accepted an invalid interface name")
+	}
+}
+
+func nftTables(t *testing.T, nsPath string) []string {
+	t.Helper()
+	c, done, err := nftConn(nsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tb := range tables {
+		names = append(names, tb.Name)
+	}
+	return names
+}
