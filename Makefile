@@ -7,6 +7,9 @@ export PATH := /usr/local/go/bin:$(PATH)
 BIN := bin
 DEVNET_DIR ?= $(CURDIR)/.devnet
 APT_PACKAGES := nodejs npm gcc
+# Tools the end-to-end tests and benchmarks drive (network namespaces,
+# firewall listing, ordinary clients).
+APT_TOOLS := curl iproute2 nftables
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build generate check-generated test unit e2e fuzz bench demo lint package clean
@@ -19,6 +22,8 @@ deps:
 	if ! command -v node >/dev/null || ! command -v npm >/dev/null || ! command -v gcc >/dev/null; then \
 	  if [ -n "$$missing" ]; then echo "installing:$$missing"; $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
+	@missing=""; for p in $(APT_TOOLS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	@cd contracts && [ -d node_modules/solc ] || npm ci --no-audit --no-fund --loglevel=error
 	$(GO) mod download
 

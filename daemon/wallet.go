@@ -67,15 +67,16 @@ func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, stateDir 
 }
 
 // fund makes sure the lottery account of the signer holds enough to pay
-// with (at least 100 faces of balance, 4 of escrow), depositing from the
-// funder otherwise.
+// with, depositing 100 faces (and 4 of escrow) from the funder when less
+// than 50 are left.
 func (p *payments) fund(ctx context.Context, cl *chain.Client, logf func(string, ...any)) error {
 	acct, _, err := cl.Account(ctx, common.Address{}, p.funder, p.signer)
 	if err != nil {
 		return fmt.Errorf("lottery account: %w", err)
 	}
+	// Top up below 50 faces of balance, to 100: not at every connect.
 	want := new(big.Int).Mul(p.face, big.NewInt(100))
-	if b, _ := acct.Usable(); b.Cmp(want) >= 0 {
+	if b, _ := acct.Usable(); b.Cmp(new(big.Int).Quo(want, big.NewInt(2))) >= 0 {
 		return nil
 	}
 	escrow := new(big.Int).Mul(p.face, big.NewInt(4))

@@ -5,29 +5,42 @@ package e2e
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // TestDemo runs `make demo`'s script once through with freshly built
-// binaries: a devnet, three registered nodes, and a client fetching pages
-// through a 3-hop circuit picked from the on-chain directory.
+// binaries, in both its forms. On loopback (any user): a devnet, three
+// registered nodes, `pexia fetch` through a 3-hop circuit, and pexiad as a
+// local SOCKS5/HTTP proxy. As root: the world in network namespaces with
+// the client host's whole traffic through pexiad's TUN.
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
-	for _, b := range []string{"pexia-devnet", "pexia-node", "pexia"} {
+	for _, b := range []string{"pexia-devnet", "pexia-node", "pexia", "pexiad"} {
 		buildBinary(t, dir, b)
 	}
-	cmd := exec.Command("../scripts/demo.sh")
-	cmd.Env = append(os.Environ(), "BIN="+dir, "DEVNET_DIR="+filepath.Join(dir, "world"), "DEMO_ONESHOT=1", "WEB=127.0.0.1:0")
-	out, err := cmd.CombinedOutput()
-	t.Logf("%s", out)
-	if err != nil {
-		t.Fatalf("demo failed: %v", err)
-	}
-	for _, want := range []string{"circuit built", "200 OK, 67108864 bytes", "earned", "you are 127.0.0.1:"} {
-		if !strings.Contains(string(out), want) {
-			t.Fatalf("demo output lacks %q", want)
+	run := func(t *testing.T, env []string, wants []string) {
+		cmd := exec.Command("../scripts/demo.sh")
+		cmd.Env = append(append(os.Environ(), "BIN="+dir, "DEVNET_DIR="+t.TempDir(), "DEMO_ONESHOT=1", "WEB=127.0.0.1:0"), env...)
+		out, err := cmd.CombinedOutput()
+		t.Logf("%s", out)
+		if err != nil {
+			t.Fatalf("demo failed: %v", err)
+		}
+		for _, want := range wants {
+			if !strings.Contains(string(out), want) {
+				t.Fatalf("demo output lacks %q", want)
+			}
 		}
 	}
+	t.Run("loopback", func(t *testing.T) {
+		run(t, []string{"DEMO_LOOPBACK=1", "PROXY=127.0.0.1:11081"}, []string{"circuit built", "200 OK, 67108864 bytes", "earned",
+			"you are 127.0.0.1:", "proxy: 16777216 bytes"})
+	})
+	t.Run("namespaces", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("the namespace demo needs root")
+		}
+		run(t, nil, []string{"connected in", "67108864 bytes at", "earned"})
+	})
 }

@@ -313,6 +313,8 @@ func TestTunnel(t *testing.T) {
 			c := connect(t, cl, hops)
 			t.Logf("connected through %d hops in %v (built in %d ms)", hops, time.Since(t0).Round(time.Millisecond), c.BuildMS)
 			entry := hostOf(w, c.Hops[0].Host)
+			// Links of an earlier circuit say goodbye for a moment.
+			time.Sleep(time.Second)
 			cap, err := w.Client.Capture("eth0")
 			if err != nil {
 				t.Fatal(err)

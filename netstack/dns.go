@@ -58,23 +58,27 @@ func (d *dnsFlow) answer(query []byte, maxSize int, send func([]byte)) {
 }
 
 // serveDNSUDP answers each datagram of a UDP flow to port 53.
-func (s *Stack) serveDNSUDP(conn *gonet.UDPConn, f Flow) {
+func (s *Stack) serveDNSUDP(conn *udpApp, f Flow) {
 	d := newDNSFlow(s, f, func(bool) { _ = conn.Close() })
 	s.track(d)
 	defer d.end(false)
 	defer s.untrack(d)
 	defer d.inflight.Wait()
-	buf := make([]byte, dns.MaxMsgSize)
 	for {
-		_ = conn.SetReadDeadline(deadline(s.cfg.dnsIdle()))
-		n, err := conn.Read(buf)
-		if err != nil {
-			if isTimeout(err) && d.pending.Load() > 0 {
+		if !conn.wait(s.cfg.dnsIdle()) {
+			if d.pending.Load() > 0 {
 				continue // idle, but an answer is still to come
 			}
 			return
 		}
-		d.answer(append([]byte(nil), buf[:n]...), udpReplySize, func(reply []byte) {
+		buf := copyBufs.Get().(*[copyBufSize]byte)
+		n, err := conn.Read(buf[:])
+		query := append([]byte(nil), buf[:n]...)
+		copyBufs.Put(buf)
+		if err != nil {
+			return
+		}
+		d.answer(query, udpReplySize, func(reply []byte) {
 			_, _ = conn.Write(reply)
 		})
 	}
@@ -139,16 +143,19 @@ func (s *Stack) serveDNSTCP(r *tcp.ForwarderRequest, f Flow) {
 // the query allows.
 const udpReplySize = -1
 
-// resolve answers one query. maxSize 0 means no limit (TCP); udpReplySize
-// means the query's EDNS0 size, or 512 bytes. It returns nil to drop the
-// query: it did not parse, or the Stack is closing.
+// resolve answers one query. maxSize 0 means what a TCP frame holds;
+// udpReplySize means the query's EDNS0 size, or 512 bytes. It returns nil
+// to drop the query: it did not parse, or the Stack is closing.
 func (s *Stack) resolve(f Flow, query []byte, maxSize int) []byte {
 	var q dns.Msg
 	if err := q.Unpack(query); err != nil || q.Response || len(q.Question) == 0 {
 		s.c.drops.Add(1)
 		return nil
 	}
-	if maxSize == udpReplySize {
+	switch maxSize {
+	case 0:
+		maxSize = dns.MaxMsgSize
+	case udpReplySize:
 		maxSize = dns.MinMsgSize
 		if opt := q.IsEdns0(); opt != nil {
 			maxSize = max(int(opt.UDPSize()), dns.MinMsgSize)
@@ -170,11 +177,9 @@ func (s *Stack) resolve(f Flow, query []byte, maxSize int) []byte {
 		return packOrNil(new(dns.Msg).SetRcode(&q, dns.RcodeServerFailure))
 	}
 	s.names.observe(&reply)
-	if reply.Id != q.Id || (maxSize > 0 && len(raw) > maxSize) {
+	if reply.Id != q.Id || len(raw) > maxSize {
 		reply.Id = q.Id
-		if maxSize > 0 {
-			reply.Truncate(maxSize)
-		}
+		reply.Truncate(maxSize)
 		return packOrNil(&reply)
 	}
 	return raw

@@ -5,27 +5,40 @@
 //
 // # Data path
 //
-//	apps ─► kernel ─► TUN ─► link (batched Read, GRO) ─► gVisor ─► forwarders ─► Handler
-//	apps ◄─ kernel ◄─ TUN ◄─ link (write queue, batched Write) ◄─ gVisor ◄─ splice ◄─ upstream
+//	apps ─► kernel ─► TUN ─► link reader ─► gVisor ─► forwarders ─► Handler
+//	apps ◄─ kernel ◄─ TUN ◄─ link writer ◄─ gVisor ◄─ splice ◄─ upstream
 //
-// The link endpoint (link.go) is the only hot part. It reads packet batches
-// from the tun.Device (BatchSize packets per call; with the virtio-net header
-// that golang.zx2c4.com/wireguard/tun enables on Linux, one call returns the
-// segments of a whole TSO superpacket) and coalesces TCP segments of the same
-// flow with gVisor's GRO before they enter the stack, so the stack sees a few
-// large segments instead of many small ones. Outbound, the gVisor TCP sender
-// builds segments of up to 64 KiB and cuts them into MSS-sized packets itself
-// (gVisor "software GSO"); packets are queued and a single writer goroutine
-// hands everything queued to one tun.Device.Write call, where the wireguard TUN
-// merges them back into one superpacket per flow for the kernel. The queue is
-// bounded and applies backpressure instead of dropping: the path to the app is
-// local and lossless, and a drop here would only trigger gVisor's loss
-// recovery.
+// Only the link endpoint (link.go, vnet.go) sees every packet, so that is
+// where the per-packet cost is cut. It has two paths over the same
+// tun.Device:
 //
-// Checksums: received packets are not checksummed again (the kernel built
-// them on this machine, and the wireguard TUN completes partial checksums);
-// outbound packets carry full checksums because the wireguard TUN validates
-// them before coalescing and the kernel does not compute them for a TUN.
+// Offload path (Linux, the device is the wireguard TUN with the virtio-net
+// header on, as tun.CreateTUN opens it): the link reads and writes the
+// device file itself and keeps the kernel's segmentation offload end to
+// end. A TSO superpacket from an app (up to 64 KiB of one TCP flow) enters
+// gVisor as one segment; gVisor's large outbound TCP segments (host GSO)
+// leave as one GSO packet with a partial checksum that the kernel
+// completes. One system call moves up to 64 KiB each way, and no packet is
+// split, checksummed or merged in user space. UDP segmentation offload is
+// switched off on the device so inbound packets are only ever plain or TCP.
+//
+// Generic path (any other tun.Device, or a wrapped one): packets are read
+// BatchSize at a time and TCP segments of one flow are merged with gVisor's
+// GRO before they enter the stack; outbound, gVisor cuts its 64 KiB
+// segments into MTU-sized packets itself (software GSO) and the writer
+// hands everything queued to one Write call, where the wireguard TUN merges
+// them back per flow.
+//
+// Both paths queue outbound packets for a single writer goroutine, so the
+// TCP processors never wait on a system call. The queue is bounded and
+// applies backpressure instead of dropping: the path to the app is local
+// and lossless, and a drop here would only trigger gVisor's loss recovery.
+//
+// Checksums: received packets are not verified again (the kernel built
+// them on this machine). Outbound, only the offload path leaves the TCP
+// checksum to the kernel; the generic path sends complete checksums, which
+// the wireguard TUN validates before merging and the kernel does not
+// compute for a TUN.
 //
 // # Stack settings
 //
@@ -71,9 +84,11 @@
 //
 // # Ownership
 //
-// New takes ownership of the tun.Device: Close resets all flows, flushes
-// the queued packets, closes the device (the only way to end a blocked
-// Read) and waits for every goroutine the Stack started. Events from the
-// device are not consumed. The process that owns a flow is not looked up
-// here.
+// New takes ownership of the tun.Device: the Stack reads, writes and
+// consumes its Events (an MTU change is followed), and may change its
+// offload settings. Close resets all flows, flushes the queued packets,
+// closes the device (the only way to end a blocked Read) and waits for
+// every goroutine the Stack started, which requires the Handler to return
+// when its context is canceled. The process that owns a flow is not looked
+// up here.
 package netstack

@@ -63,6 +63,12 @@ func (c *epConn) Read(b []byte) (int, error) {
 	}
 }
 
+// readable reports whether a Read would return at once (data, FIN or
+// error pending).
+func (c *epConn) readable() bool {
+	return c.ep.Readiness(waiter.ReadableEvents) != 0
+}
+
 // Write writes all of b, blocking while the send buffer is full.
 func (c *epConn) Write(b []byte) (int, error) {
 	n := 0

@@ -137,7 +137,7 @@ func TestTCPParallel(t *testing.T) {
 }
 
 func testTCPParallel(t *testing.T, e *env) {
-	const conns, size = 64, 256 << 10
+	const conns, size = 64, 128 << 10
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
 	for i := range conns {
@@ -596,4 +596,27 @@ func TestICMPEchoNotAnswered(t *testing.T) {
 	}
 	// The stack is unharmed.
 	download(t, e, dst4, 1<<16, 3)
+}
+
+// A flow that pauses after bulk data gives its large buffers back (the
+// upstream read times out internally) and must carry on unharmed.
+func TestTCPPauseAfterBulk(t *testing.T) {
+	e := newEnv(t, 1500, Config{})
+	c := e.mustDial(t, "tcp", netip.AddrPortFrom(dst6, portEcho))
+	for round := range 2 {
+		data := patternBytes(uint64(round), 512<<10)
+		go c.Write(data)
+		got := make([]byte, len(data))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatalf("round %d: echo differs", round)
+		}
+		time.Sleep(largeBufIdle + 200*time.Millisecond)
+	}
+	if st := e.s.Stats(); st.TCPActive != 1 {
+		t.Errorf("TCPActive = %d after pauses, want 1", st.TCPActive)
+	}
 }

@@ -15,8 +15,8 @@ type Stats struct {
 	BytesUp   uint64 // payload bytes from apps to upstream connections
 	BytesDown uint64 // payload bytes from upstream connections to apps
 
-	PacketsIn  uint64 // packets read from the TUN
-	PacketsOut uint64 // packets written to the TUN
+	PacketsIn  uint64 // packets read from the TUN (a TSO superpacket counts once)
+	PacketsOut uint64 // packets written to the TUN (likewise)
 	// Drops counts packets and datagrams discarded: unreadable or unknown
 	// packets, failed TUN writes, malformed DNS queries, UDP flows over
 	// MaxUDPFlows, and packets gVisor dropped (bad headers, no handler).

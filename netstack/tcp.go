@@ -13,12 +13,6 @@ import (
 	"gvisor.dev/gvisor/pkg/waiter"
 )
 
-// copyBufSize is the chunk size of the splice loops: large enough that a
-// bulk transfer costs few calls, small enough to keep per-flow memory low.
-const copyBufSize = 64 << 10
-
-var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
-
 // handleTCP serves one SYN; gVisor runs it on its own goroutine.
 func (s *Stack) handleTCP(r *tcp.ForwarderRequest) {
 	if !s.enter() {
@@ -141,16 +135,21 @@ func (t *tcpFlow) run() {
 
 // upload copies app → upstream. The app's FIN becomes CloseWrite upstream.
 func (t *tcpFlow) upload() {
-	buf := copyBufs.Get().(*[copyBufSize]byte)
-	defer copyBufs.Put(buf)
+	var b copyBuf
+	defer b.idle()
 	for {
-		n, err := t.app.Read(buf[:])
+		if !t.app.readable() {
+			b.idle() // about to block: keep only the small buffer
+		}
+		buf := b.get()
+		n, err := t.app.Read(buf)
 		if n > 0 {
 			if _, werr := t.up.Write(buf[:n]); werr != nil {
 				t.reset()
 				return
 			}
 			t.s.c.bytesUp.Add(uint64(n))
+			b.filled(n)
 		}
 		if err == io.EOF {
 			if cw, ok := t.up.(interface{ CloseWrite() error }); ok {
@@ -170,16 +169,37 @@ func (t *tcpFlow) upload() {
 // download copies upstream → app. The upstream's EOF becomes a FIN to the
 // app; any other upstream error resets the app.
 func (t *tcpFlow) download() {
-	buf := copyBufs.Get().(*[copyBufSize]byte)
-	defer copyBufs.Put(buf)
+	var b copyBuf
+	defer b.idle()
+	deadlines := true // the upstream supports read deadlines
 	for {
-		n, err := t.up.Read(buf[:])
+		// While holding a large buffer, wait only briefly: if nothing comes,
+		// give it back and block with the small one.
+		armed, timedOut := false, false
+		if b.large != nil && deadlines {
+			deadlines = t.up.SetReadDeadline(time.Now().Add(largeBufIdle)) == nil
+			armed = deadlines
+		}
+		buf := b.get()
+		n, err := t.up.Read(buf)
+		if armed {
+			if isTimeout(err) {
+				err, timedOut = nil, true
+			}
+			if t.up.SetReadDeadline(time.Time{}) != nil {
+				deadlines = false
+			}
+		}
 		if n > 0 {
 			if _, werr := t.app.Write(buf[:n]); werr != nil {
 				t.reset()
 				return
 			}
 			t.s.c.bytesDown.Add(uint64(n))
+			b.filled(n)
+		}
+		if timedOut {
+			b.idle()
 		}
 		if err == io.EOF {
 			if t.app.CloseWrite() != nil {

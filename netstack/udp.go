@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
@@ -32,7 +31,7 @@ func (s *Stack) handleUDP(r *udp.ForwarderRequest) {
 		s.c.drops.Add(1)
 		return
 	}
-	conn := gonet.NewUDPConn(wq, ep)
+	conn := newUDPApp(ep, wq)
 	s.c.udpTotal.Add(1)
 	s.c.udpActive.Add(1)
 	go func() {
@@ -49,7 +48,7 @@ func (s *Stack) handleUDP(r *udp.ForwarderRequest) {
 // udpFlow splices one app datagram flow and its upstream datagram conn.
 type udpFlow struct {
 	s    *Stack
-	app  *gonet.UDPConn
+	app  *udpApp
 	up   net.Conn
 	idle time.Duration
 
@@ -61,7 +60,7 @@ type udpFlow struct {
 	ended atomic.Bool
 }
 
-func (s *Stack) serveUDP(app *gonet.UDPConn, f Flow) {
+func (s *Stack) serveUDP(app *udpApp, f Flow) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
 	up, err := s.cfg.Handler.DialUDP(ctx, f)
 	cancel()
@@ -107,16 +106,16 @@ func (u *udpFlow) checkIdle() {
 }
 
 func (u *udpFlow) upload() {
-	buf := copyBufs.Get().(*[copyBufSize]byte)
-	defer copyBufs.Put(buf)
 	for {
+		u.app.wait(0)
+		buf := copyBufs.Get().(*[copyBufSize]byte)
 		n, err := u.app.Read(buf[:])
-		if err != nil {
-			u.reset()
-			return
+		if err == nil {
+			u.touch()
+			_, err = u.up.Write(buf[:n])
 		}
-		u.touch()
-		if _, err := u.up.Write(buf[:n]); err != nil {
+		copyBufs.Put(buf)
+		if err != nil {
 			u.reset()
 			return
 		}
@@ -124,6 +123,8 @@ func (u *udpFlow) upload() {
 	}
 }
 
+// download holds a large buffer while blocked: a datagram conn offers no
+// way to learn a datagram's size before reading it.
 func (u *udpFlow) download() {
 	buf := copyBufs.Get().(*[copyBufSize]byte)
 	defer copyBufs.Put(buf)

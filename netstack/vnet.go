@@ -10,24 +10,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// The offload path. When the device is the wireguard TUN on Linux with the
-// virtio-net header on (what tun.CreateTUN opens), the link reads and
-// writes the device file itself, one packet per system call as the
-// wireguard TUN does, but keeps the kernel's segmentation offload end to
-// end instead of undoing it:
-//
-//   - Inbound, a TSO superpacket (up to 64 KiB of one TCP flow) enters
-//     gVisor as one segment, where the wireguard TUN would split it into
-//     MTU-sized packets, checksum each, and GRO would merge them again.
-//   - Outbound, gVisor hands over TCP segments of up to 64 KiB with host GSO
-//     metadata and a partial checksum; they go to the kernel as one GSO
-//     packet, where gVisor would split them, checksum each piece, and the
-//     wireguard TUN would validate and merge them again.
-//
-// UDP segmentation offload is switched off on the device (the kernel then
-// segments UDP itself) so every inbound packet is either a plain packet or
-// a TCP superpacket. Any other tun.Device, or one without the header, uses
-// the generic batched path.
+// The offload path (see the package documentation): the device file is
+// read and written directly, each packet preceded by its virtio-net header.
 
 // virtioHdr is struct virtio_net_hdr (include/uapi/linux/virtio_net.h) in
 // the host's byte order, as the TUN driver uses it.

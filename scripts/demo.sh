@@ -8,6 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}
 DIR=${DEVNET_DIR:-$PWD/.devnet}
+# As root the demo is the whole product: every node in its own network
+# namespace and the client machine's entire traffic through pexiad's TUN.
+# DEMO_LOOPBACK=1 (or no root) runs everything on loopback instead, with
+# pexiad as a local SOCKS5/HTTP proxy.
+if [ "$(id -u)" = 0 ] && [ -z "${DEMO_LOOPBACK:-}" ]; then
+  exec go run ./scripts/demo -bin "$BIN" -dir "$DIR/world" ${DEMO_ONESHOT:+-oneshot}
+fi
 WEB=${WEB:-127.0.0.1:18080}
 mkdir -p "$DIR"
 pids=()
@@ -40,6 +47,19 @@ sleep 0.5
 # client0 pays every hop with lottery tickets inside its onion layer.
 "$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 "${SITE}"
 "$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 "${SITE}bytes/67108864"
+# pexiad without root: a local SOCKS5/HTTP proxy whose connections ride a
+# paid circuit; names are resolved at the exit.
+PROXY=${PROXY:-127.0.0.1:11080}
+"$BIN/pexiad" -mode proxy -proxy "$PROXY" -state-dir "$DIR/pexiad" -socket "$DIR/pexiad.sock" \
+  -network "$NET" -key devnet:client1 -group "" >"$DIR/pexiad.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$DIR/pexiad.sock" ] && break; sleep 0.1; done
+"$BIN/pexia" -socket "$DIR/pexiad.sock" connect -hops 3 -wait
+"$BIN/pexia" -socket "$DIR/pexiad.sock" circuit
+curl -sS --fail --max-time 60 --socks5-hostname "$PROXY" "${SITE}" && echo
+curl -sS --fail --max-time 120 --proxy "http://$PROXY" -o /dev/null -w "proxy: %{size_download} bytes at %{speed_download} bytes/s\n" "${SITE}bytes/16777216"
+"$BIN/pexia" -socket "$DIR/pexiad.sock" status
+
 echo "waiting for the nodes to claim their winning tickets on chain..."
 sleep 10
 for i in 0 1 2; do

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/contracts/lottery"
 	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/hop/stream"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/ticket"
@@ -202,7 +204,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.streamsActive, float64(s.StreamsActive))
 	counter(c.streamsTotal, s.StreamsTotal)
 	for r, v := range s.StreamsRefused {
-		counter(c.streamsRefused, v, r.String())
+		counter(c.streamsRefused, v, streamReasonLabel(r))
 	}
 	counter(c.bytes, s.BytesIn, "in")
 	counter(c.bytes, s.BytesOut, "out")
@@ -243,6 +245,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.earnings, tokens(earnings))
 		}
 	}
+}
+
+// streamReasonLabel names a stream refusal reason for a metric label.
+func streamReasonLabel(r stream.Reason) string {
+	switch r {
+	case stream.ReasonPolicy:
+		return "policy"
+	case stream.ReasonConnectFailed:
+		return "connect_failed"
+	case stream.ReasonDNS:
+		return "dns"
+	case stream.ReasonResources:
+		return "resources"
+	case stream.ReasonConnReset:
+		return "conn_reset"
+	}
+	return strings.ReplaceAll(r.String(), " ", "_")
 }
 
 // tokens converts an amount in the smallest unit to whole tokens.

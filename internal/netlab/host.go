@@ -191,6 +191,13 @@ func (h *Host) Announce(p netip.Prefix) error {
 	if p.Overlaps(subnet4) || p.Overlaps(subnet6) {
 		return fmt.Errorf("netlab: announce %s: overlaps the lab's subnets %s, %s", p, subnet4, subnet6)
 	}
+	if p.Addr().Is6() {
+		// IPv6 refuses a reply source (IPV6_PKTINFO) that is only covered
+		// by a local route, unless non-local binding is allowed.
+		if err := h.Sysctl("net.ipv6.ip_nonlocal_bind", "1"); err != nil {
+			return err
+		}
+	}
 	return h.lab.guard(func() error {
 		lo, err := h.nl.LinkByName("lo")
 		if err != nil {

@@ -1,0 +1,51 @@
+package netstack
+
+import (
+	"sync"
+	"time"
+)
+
+// Copy buffers. A flow moving bulk data copies in large chunks; a flow
+// that trickles or sits idle (most of a browser's keep-alive connections)
+// should not pin a large buffer while blocked in Read. So each direction
+// reads into a small buffer of its own and borrows a large pooled one only
+// while reads fill the small one; the large one goes back as soon as the
+// source runs dry.
+const (
+	smallBufSize = 2 << 10
+	copyBufSize  = 64 << 10
+	// largeBufIdle is how long a Read may block holding a large buffer
+	// before it is given back (where the source supports deadlines).
+	largeBufIdle = 500 * time.Millisecond
+)
+
+var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
+
+type copyBuf struct {
+	small [smallBufSize]byte
+	large *[copyBufSize]byte
+}
+
+// get returns the buffer for the next Read.
+func (b *copyBuf) get() []byte {
+	if b.large != nil {
+		return b.large[:]
+	}
+	return b.small[:]
+}
+
+// filled records how much the last Read returned: a full small buffer
+// means more is waiting, so the next Read gets a large one.
+func (b *copyBuf) filled(n int) {
+	if b.large == nil && n == smallBufSize {
+		b.large = copyBufs.Get().(*[copyBufSize]byte)
+	}
+}
+
+// idle gives the large buffer back.
+func (b *copyBuf) idle() {
+	if b.large != nil {
+		copyBufs.Put(b.large)
+		b.large = nil
+	}
+}
