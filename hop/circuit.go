@@ -30,6 +30,7 @@ var ErrCircuitClosed = errors.New("hop: circuit closed")
 // Circuit is a built circuit: streams opened on it leave at its last hop.
 type Circuit struct {
 	hops     []HopInfo
+	lk       *link.Link // closed with the circuit; nil for a shared link
 	ch       link.Channel
 	circID   uint32
 	cc       *onion.ClientCircuit
@@ -57,8 +58,12 @@ type payState struct {
 type BuildConfig struct {
 	// CellSize is the circuit's fixed cell size (default onion.DefaultCellSize).
 	CellSize int
-	// Link returns a link to the first hop (default link.Dial).
-	Link func(ctx context.Context, h HopInfo) (*link.Link, error)
+	// Link returns a link to the first hop (default link.Dial). The
+	// circuit closes the link when it ends, unless SharedLink is set (the
+	// link then belongs to whoever hands it out, and may carry other
+	// circuits).
+	Link       func(ctx context.Context, h HopInfo) (*link.Link, error)
+	SharedLink bool
 	// Payer opens a payment session for each hop that announces terms;
 	// nil pays nobody (nodes that charge will drop the circuit).
 	Payer Payer
@@ -83,23 +88,36 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	if err != nil {
 		return nil, fmt.Errorf("hop: link to first hop: %w", err)
 	}
+	owned := lk
+	if cfg.SharedLink {
+		owned = nil
+	}
 	ch, err := lk.Open(ctx, "c")
 	if err != nil {
+		if owned != nil {
+			owned.Close()
+		}
 		return nil, fmt.Errorf("hop: open circuit channel: %w", err)
 	}
 	cc, err := onion.NewClientCircuit(cfg.CellSize)
 	if err != nil {
 		ch.Close()
+		if owned != nil {
+			owned.Close()
+		}
 		return nil, err
 	}
 	var id [4]byte
 	rand.Read(id[:])
-	c := &Circuit{hops: hops, ch: ch, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
+	c := &Circuit{hops: hops, lk: owned, ch: ch, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
 		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1)}
 	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
 	if err := c.build(); err != nil {
 		ch.Close()
+		if owned != nil {
+			owned.Close()
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -110,6 +128,9 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	})
 	if err != nil {
 		ch.Close()
+		if owned != nil {
+			owned.Close()
+		}
 		return nil, err
 	}
 	go c.read()
@@ -365,6 +386,9 @@ func (c *Circuit) fail(err error) {
 		c.ch.Close() // unblocks a send stuck in Write
 		if c.mux != nil {
 			c.mux.Close(fmt.Errorf("%w: %v", ErrCircuitClosed, err))
+		}
+		if c.lk != nil {
+			c.lk.Close()
 		}
 	})
 }

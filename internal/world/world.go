@@ -285,7 +285,7 @@ func (w *World) startNodes(ctx context.Context) error {
 	}
 	// Wait until every node answers its signaling port.
 	for _, h := range hosts {
-		if err := waitTCP(ctx, w.Client, h.Addr4().String()+":8443", 30*time.Second); err != nil {
+		if err := waitTCP(ctx, w.Chain, h.Addr4().String()+":8443", 30*time.Second); err != nil {
 			return fmt.Errorf("%s: %w (log %s)", h.Name(), err, w.Nodes[h].Log)
 		}
 	}
@@ -310,15 +310,19 @@ func (w *World) RestartNode(ctx context.Context, h *netlab.Host) error {
 			return err
 		}
 		w.Nodes[h] = p
-		return waitTCP(ctx, w.Client, addr+":8443", 30*time.Second)
+		return waitTCP(ctx, w.Chain, addr+":8443", 30*time.Second)
 	}
 	return fmt.Errorf("%s is not a node host", h.Name())
 }
 
+// waitTCP waits until addr accepts connections from host from (not the
+// client host: its kill switch may be on).
 func waitTCP(ctx context.Context, from *netlab.Host, addr string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		c, err := from.Dialer().DialContext(ctx, "tcp", addr)
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		c, err := from.Dialer().DialContext(dctx, "tcp", addr)
+		cancel()
 		if err == nil {
 			c.Close()
 			return nil
