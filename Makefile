@@ -9,7 +9,7 @@ DEVNET_DIR ?= $(CURDIR)/.devnet
 APT_PACKAGES := nodejs npm gcc
 # Tools the end-to-end tests and benchmarks drive (network namespaces,
 # firewall listing, ordinary clients).
-APT_TOOLS := curl iproute2 nftables
+APT_TOOLS := curl iproute2 nftables dnsutils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build generate check-generated test unit e2e fuzz bench demo lint package clean
@@ -61,7 +61,7 @@ e2e: deps
 
 # fuzz runs each decoder fuzz target for FUZZTIME (bounded, for CI).
 FUZZTIME ?= 15s
-FUZZ_TARGETS := hop/onion:FuzzDecodeCell hop/onion:FuzzHandshake hop/onion:FuzzOpen hop/stream:FuzzDeliver
+FUZZ_TARGETS := hop/onion:FuzzDecodeCell hop/onion:FuzzHandshake hop/onion:FuzzOpen hop/stream:FuzzDeliver hop:FuzzParseExitPolicy
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

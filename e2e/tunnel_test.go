@@ -33,8 +33,10 @@ func newWorld(t *testing.T) *world.World {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: network namespaces, a TUN device, routes and nftables")
 	}
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("needs curl")
+	for _, tool := range []string{"curl", "dig", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (make deps installs it)", tool)
+		}
 	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -220,6 +222,17 @@ func exercise(t *testing.T, w *world.World, c api.Circuit) {
 			if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != world.Web4.String() {
 				t.Fatalf("dns %s %s: answer %v", network, server, r.Answer)
 			}
+		}
+	}
+	// dig, at a server of its own choosing, over UDP and TCP.
+	for _, args := range [][]string{{"@192.0.2.53", world.WebName, "A"}, {"+tcp", "@2001:db8:53::53", world.WebName, "AAAA"}} {
+		out, err := w.Client.Command(ctx, "dig", append([]string{"+short", "+time=10", "+tries=1"}, args...)...).CombinedOutput()
+		want := world.Web4.String()
+		if args[len(args)-1] == "AAAA" {
+			want = world.Web6.String()
+		}
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Fatalf("dig %v: %v: %q, want %s", args, err, out, want)
 		}
 	}
 	// UDP echo over both families.

@@ -118,20 +118,20 @@ func (k HandshakeKind) String() string {
 	return "unknown"
 }
 
-// LatencyBounds are the upper bounds, in seconds, of the handshake
+// latencyBounds are the upper bounds, in seconds, of the handshake
 // histogram buckets: a CREATE takes about a millisecond, an EXTEND that
 // sets up a link hundreds.
-var LatencyBounds = [...]float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+var latencyBounds = [...]float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 type histogram struct {
-	counts [len(LatencyBounds) + 1]atomic.Uint64 // the last: above every bound
+	counts [len(latencyBounds) + 1]atomic.Uint64 // the last: above every bound
 	sum    atomic.Int64                          // nanoseconds
 }
 
 func (h *histogram) observe(d time.Duration) {
 	s := d.Seconds()
 	i := 0
-	for i < len(LatencyBounds) && s > LatencyBounds[i] {
+	for i < len(latencyBounds) && s > latencyBounds[i] {
 		i++
 	}
 	h.counts[i].Add(1)
@@ -163,7 +163,7 @@ type NodeStats struct {
 
 // Histogram is a snapshot of a latency histogram.
 type Histogram struct {
-	// Bounds are the buckets' upper bounds in seconds (LatencyBounds).
+	// Bounds are the buckets' upper bounds in seconds, from 0.5 ms to 10 s.
 	Bounds []float64
 	// Counts has one count per bucket, not cumulative; the last entry,
 	// one past Bounds, counts observations above every bound.
@@ -232,7 +232,7 @@ func (s *NodeStats) Snapshot() NodeSnapshot {
 	snap.CellsDropped, snap.CellsMalformed = s.cellsDropped.Load(), s.cellsMalformed.Load()
 	for k := range numHandshakes {
 		h := &s.handshakes[k]
-		out := Histogram{Bounds: LatencyBounds[:], Counts: make([]uint64, len(h.counts))}
+		out := Histogram{Bounds: append([]float64(nil), latencyBounds[:]...), Counts: make([]uint64, len(h.counts))}
 		for i := range h.counts {
 			out.Counts[i] = h.counts[i].Load()
 			out.Count += out.Counts[i]

@@ -56,7 +56,9 @@ type Config struct {
 	UDPIdleTimeout time.Duration
 	// DialTimeout bounds DialTCP and DialUDP. Zero means DefaultDialTimeout.
 	DialTimeout time.Duration
-	// Logf receives rare, short diagnostics; nil discards them.
+	// Logf receives rare, short diagnostics about the device (lines carry
+	// no package prefix); nil discards them. Per-flow failures are only
+	// counted in Stats: the Handler knows their cause.
 	Logf func(format string, args ...any)
 }
 
@@ -79,7 +81,8 @@ const (
 	maxMTU = 65535
 )
 
-// ErrClosed is returned by operations on a closed Stack.
+// ErrClosed is the cause (context.Cause) of the contexts passed to the
+// Handler once the Stack is closing.
 var ErrClosed = errors.New("netstack: closed")
 
 // withDefaults validates c against dev and fills in defaults.

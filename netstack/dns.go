@@ -173,7 +173,6 @@ func (s *Stack) resolve(f Flow, query []byte, maxSize int) []byte {
 		err = reply.Unpack(raw)
 	}
 	if err != nil {
-		s.cfg.Logf("netstack: %v: resolve %s: %v", f, q.Question[0].Name, err)
 		return packOrNil(new(dns.Msg).SetRcode(&q, dns.RcodeServerFailure))
 	}
 	s.names.observe(&reply)

@@ -22,7 +22,11 @@
 // split, checksummed or merged in user space. UDP segmentation offload is
 // switched off on the device so inbound packets are only ever plain or TCP.
 //
-// Generic path (any other tun.Device, or a wrapped one): packets are read
+// A wrapper around the wireguard TUN keeps the offload path if it has a
+// method Unwrap() tun.Device and leaves Read and Write to the wrapped
+// device; MTU, Events and Close still go through the wrapper.
+//
+// Generic path (any other tun.Device): packets are read
 // BatchSize at a time and TCP segments of one flow are merged with gVisor's
 // GRO before they enter the stack; outbound, gVisor cuts its 64 KiB
 // segments into MTU-sized packets itself (software GSO) and the writer
@@ -58,8 +62,11 @@
 // answered with a RST, so the app sees "connection refused" rather than a
 // connection that accepts and then dies. Data is copied both ways; a FIN from
 // either side becomes CloseWrite on the other (if the upstream implements
-// interface{ CloseWrite() error }), a RST or error on either side resets the
-// other, and the flow ends when both directions have ended.
+// interface{ CloseWrite() error }; otherwise the app's FIN goes no further
+// and the flow ends when the upstream closes), a RST or error on either side
+// resets the other, and the flow ends when both directions have ended. Each
+// direction copies through a 2 KiB buffer of its own and borrows a pooled
+// 64 KiB one only while data streams, so idle connections stay cheap.
 //
 // UDP: each (source, destination) pair is one flow with its own upstream
 // datagram connection from Handler.DialUDP; it ends after UDPIdleTimeout

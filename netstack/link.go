@@ -51,6 +51,8 @@ type link struct {
 
 	mtuNow atomic.Uint32 // current MTU, follows EventMTUUpdate
 
+	writeFailures int // consecutive failed writes; writer goroutine only
+
 	readerDone chan struct{}
 	writerDone chan struct{}
 	eventsDone chan struct{}
@@ -97,17 +99,17 @@ func (l *link) eventLoop() {
 		if ev&tun.EventMTUUpdate != 0 {
 			if mtu, err := l.dev.MTU(); err == nil && mtu >= minMTU && mtu <= maxMTU {
 				if old := l.mtuNow.Swap(uint32(mtu)); old != uint32(mtu) {
-					l.logf("netstack: tun mtu changed from %d to %d", old, mtu)
+					l.logf("tun mtu changed from %d to %d", old, mtu)
 				}
 			}
 		}
 		if ev&tun.EventDown != 0 && up {
 			up = false
-			l.logf("netstack: tun down")
+			l.logf("tun down")
 		}
 		if ev&tun.EventUp != 0 && !up {
 			up = true
-			l.logf("netstack: tun up")
+			l.logf("tun up")
 		}
 	}
 }
@@ -308,14 +310,8 @@ func (l *link) writeLoop() {
 				if len(out) == 0 {
 					continue
 				}
-				if _, err := l.dev.Write(out, tunOffset); err != nil {
-					l.c.drops.Add(uint64(len(out)))
-					if !errors.Is(err, os.ErrClosed) {
-						l.logf("netstack: tun write: %v", err)
-					}
-				} else {
-					l.c.packetsOut.Add(uint64(len(out)))
-				}
+				_, err := l.dev.Write(out, tunOffset)
+				l.wrote(len(out), err)
 			}
 			spare = all[:0]
 		}
@@ -332,15 +328,25 @@ func (l *link) vnetWriteAll(pkts []*stack.PacketBuffer, bufs *[][]byte) {
 	for _, pkt := range pkts {
 		if pkt.Size() > maxPacket {
 			l.c.drops.Add(1)
-		} else if err := l.vnetWrite(buf, pkt); err != nil {
-			l.c.drops.Add(1)
-			if !errors.Is(err, os.ErrClosed) {
-				l.logf("netstack: tun write: %v", err)
-			}
 		} else {
-			l.c.packetsOut.Add(1)
+			l.wrote(1, l.vnetWrite(buf, pkt))
 		}
 		pkt.DecRef()
+	}
+}
+
+// wrote accounts for a write of n packets; errors are logged sparingly (a
+// TUN that is down fails every write).
+func (l *link) wrote(n int, err error) {
+	if err == nil {
+		l.c.packetsOut.Add(uint64(n))
+		l.writeFailures = 0
+		return
+	}
+	l.c.drops.Add(uint64(n))
+	l.writeFailures++
+	if !errors.Is(err, os.ErrClosed) && (l.writeFailures <= errLogFirst || l.writeFailures%errLogEvery == 0) {
+		l.logf("tun write: %v", err)
 	}
 }
 

@@ -30,11 +30,10 @@ func (s *Stack) handleTCP(r *tcp.ForwarderRequest) {
 	up, err := s.cfg.Handler.DialTCP(ctx, f)
 	cancel()
 	if err != nil {
+		// Counted, not logged: refusals are routine (rules, dead exits)
+		// and the Handler knows why.
 		s.c.dialErrors.Add(1)
 		r.Complete(true)
-		if s.ctx.Err() == nil {
-			s.cfg.Logf("netstack: %v: dial: %v", f, err)
-		}
 		return
 	}
 	ep, wq, ok := s.acceptTCP(r)

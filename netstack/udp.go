@@ -67,13 +67,12 @@ func (s *Stack) serveUDP(app *udpApp, f Flow) {
 	if err != nil {
 		s.c.dialErrors.Add(1)
 		app.Close()
-		if s.ctx.Err() == nil {
-			s.cfg.Logf("netstack: %v: dial: %v", f, err)
-		}
 		return
 	}
 	u := &udpFlow{s: s, app: app, up: up, idle: s.cfg.UDPIdleTimeout, start: time.Now()}
-	u.timer = time.AfterFunc(u.idle, u.checkIdle)
+	// Armed only once the field is set: checkIdle reads it.
+	u.timer = time.AfterFunc(time.Duration(1<<62), u.checkIdle)
+	u.timer.Reset(u.idle)
 	s.track(u)
 	defer s.untrack(u)
 

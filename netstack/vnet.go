@@ -131,7 +131,7 @@ func (l *link) readFailed(err error, failures *int) {
 	l.c.drops.Add(1)
 	*failures++
 	if *failures <= errLogFirst || *failures%errLogEvery == 0 {
-		l.logf("netstack: tun read: %v", err)
+		l.logf("tun read: %v", err)
 	}
 	if *failures > errLogFirst {
 		time.Sleep(min(time.Duration(*failures)*errBackoffPerError, errBackoffMax))

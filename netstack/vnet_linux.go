@@ -7,13 +7,27 @@ import (
 	"golang.zx2c4.com/wireguard/tun"
 )
 
+// maxUnwrap bounds how many wrappers vnetFile looks through.
+const maxUnwrap = 8
+
 // vnetFile returns the device file of dev if dev is the wireguard TUN
 // with the virtio-net header on, after switching UDP segmentation offload
-// off on it; nil otherwise. A wrapped device is not unwrapped: whatever
-// the wrapper does must keep happening.
+// off on it; nil otherwise. A wrapper is looked through only if it says,
+// with Unwrap, that its Read and Write are the wrapped device's.
 func vnetFile(dev tun.Device, logf func(string, ...any)) *os.File {
-	nt, ok := dev.(*tun.NativeTun)
-	if !ok {
+	var nt *tun.NativeTun
+	for range maxUnwrap {
+		if n, ok := dev.(*tun.NativeTun); ok {
+			nt = n
+			break
+		}
+		u, ok := dev.(interface{ Unwrap() tun.Device })
+		if !ok {
+			return nil
+		}
+		dev = u.Unwrap()
+	}
+	if nt == nil {
 		return nil
 	}
 	f := nt.File()
@@ -47,7 +61,7 @@ func vnetFile(dev tun.Device, logf func(string, ...any)) *os.File {
 		err = ioErr
 	}
 	if err != nil {
-		logf("netstack: tun offload setup: %v; using the generic path", err)
+		logf("tun offload setup: %v; using the generic path", err)
 		return nil
 	}
 	if flags&unix.IFF_VNET_HDR == 0 {

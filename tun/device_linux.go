@@ -73,6 +73,10 @@ func (d *device) MTU() (int, error) {
 	return mtu, err
 }
 
+// Unwrap returns wireguard-go's device: Read and Write are its own, so
+// netstack may use its offload path on it.
+func (d *device) Unwrap() wgtun.Device { return d.Device }
+
 func (d *device) Close() error {
 	d.closeOnce.Do(func() {
 		d.closeErr = d.Device.Close()
