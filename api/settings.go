@@ -14,6 +14,10 @@ const (
 	MaxHops = 5
 )
 
+// MaxPaddingKbps is the highest padding rate: 2048 cells of 4 KiB per
+// second each way.
+const MaxPaddingKbps = 65536
+
 // DNSMode is how the daemon handles name resolution while connected.
 type DNSMode string
 
@@ -49,6 +53,13 @@ type Settings struct {
 	// "192.168.0.0/16".
 	ExcludeCIDRs []string `json:"exclude_cidrs"`
 	DNSMode      DNSMode  `json:"dns_mode"`
+	// PaddingKbps turns on constant-rate padding ("bandwidth burning"):
+	// the circuit carries exactly this many kilobits per second each way,
+	// idle or busy, which hides the timing and volume of the traffic from
+	// the relays and the network but caps throughput at that rate, and
+	// every padding cell is paid like traffic (Budget.PaddingPerHour).
+	// Zero turns it off; at most MaxPaddingKbps.
+	PaddingKbps int `json:"padding_kbps"`
 	// MonthlyBudget is the most the wallet pays out per month.
 	MonthlyBudget Amount `json:"monthly_budget"`
 	// NetworkFile is the absolute path of the network preset (chain ID,
@@ -80,6 +91,9 @@ func (s Settings) Validate() error {
 			bad("exit_countries", "%s listed twice", c)
 		}
 		seen[c] = true
+	}
+	if s.PaddingKbps < 0 || s.PaddingKbps > MaxPaddingKbps {
+		bad("padding_kbps", "%d out of range 0-%d", s.PaddingKbps, MaxPaddingKbps)
 	}
 	if s.Lockdown && !s.KillSwitch {
 		bad("lockdown", "needs kill_switch on")

@@ -184,6 +184,10 @@ type Budget struct {
 	ForecastHigh Amount `json:"forecast_high"`
 	// RatePerHour is the current spend rate the throttle allows.
 	RatePerHour Amount `json:"rate_per_hour"`
+	// PaddingPerHour is what padding costs per hour on the current circuit
+	// (Settings.PaddingKbps at every hop's price), paid idle or busy; zero
+	// without padding or circuit.
+	PaddingPerHour Amount `json:"padding_per_hour"`
 	// Tickets issued and Wins paid this period.
 	Tickets uint64 `json:"tickets"`
 	Wins    uint64 `json:"wins"`

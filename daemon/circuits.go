@@ -94,9 +94,10 @@ func markedHTTP(mark uint32, timeout time.Duration) *http.Client {
 
 // newPool returns a circuit pool whose links to first hops carry the
 // bypass mark.
-func newPool(sel *selector, payer hop.Payer, mark uint32, logf func(string, ...any)) *hop.Pool {
+func newPool(sel *selector, payer hop.Payer, mark uint32, paddingRate int, logf func(string, ...any)) *hop.Pool {
 	cfg := hop.BuildConfig{
-		Payer: payer,
+		Payer:       payer,
+		PaddingRate: paddingRate,
 		Link: func(ctx context.Context, h hop.HopInfo) (*link.Link, error) {
 			return link.Dial(ctx, h.URL, h.Pin, link.DialConfig{Mark: int(mark)})
 		},
@@ -109,4 +110,14 @@ func checkPlan(p Plan) error {
 		return fmt.Errorf("hops must be 1 to 5, not %d", p.Hops)
 	}
 	return nil
+}
+
+// paddingRate converts a padding setting in kilobits per second into
+// cells per second (at least one).
+func paddingRate(kbps int) int {
+	if kbps <= 0 {
+		return 0
+	}
+	r := (kbps*1000/8 + onion.DefaultCellSize - 1) / onion.DefaultCellSize
+	return min(max(r, 1), hop.MaxPaddingRate)
 }

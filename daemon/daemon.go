@@ -19,6 +19,7 @@ import (
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
@@ -93,10 +94,13 @@ type session struct {
 	profile hop.Profile
 	plane   dataplane
 
-	mu      sync.Mutex
-	circuit *hop.Circuit
-	builtAt time.Time
-	buildMS int64
+	padRate int // padding cells per second each way; 0 for none
+
+	mu         sync.Mutex
+	circuit    *hop.Circuit
+	builtAt    time.Time
+	buildMS    int64
+	padPerHour *big.Int // what padding costs on this circuit
 }
 
 // New opens the daemon's state and undoes what a crashed predecessor left
@@ -381,7 +385,8 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	}
 	plan.MinDelay = 0
 	s.sel = &selector{d: dir.New(s.cl, s.net.Addresses), plan: plan}
-	s.pool = newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name), d.cfg.TUN.Mark, d.cfg.Logf)
+	s.padRate = paddingRate(set.PaddingKbps)
+	s.pool = newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
 	var exclude []netip.Prefix
 	for _, c := range set.ExcludeCIDRs {
 		if p, err := netip.ParsePrefix(c); err == nil {
@@ -415,11 +420,17 @@ func (d *Daemon) build(s *session, during api.State) error {
 		c, err := s.pool.Circuit(ctx, s.profile)
 		cancel()
 		if err == nil {
+			err = d.checkPadding(s, c)
+		}
+		if err == nil {
 			s.mu.Lock()
 			s.circuit, s.builtAt, s.buildMS = c, time.Now(), time.Since(t0).Milliseconds()
 			s.mu.Unlock()
 			d.connected(s, c)
 			return nil
+		}
+		if errors.Is(err, budget.ErrPriceAboveBudget) {
+			return err
 		}
 		if s.ctx.Err() != nil {
 			return s.ctx.Err()
@@ -435,6 +446,27 @@ func (d *Daemon) build(s *session, during api.State) error {
 		}
 		backoff = min(2*backoff, 10*time.Second)
 	}
+}
+
+// checkPadding prices the circuit's padding and refuses it (closing c) if
+// the budget cannot keep it up until the period ends.
+func (d *Daemon) checkPadding(s *session, c *hop.Circuit) error {
+	if s.padRate == 0 {
+		return nil
+	}
+	var prices []*big.Int
+	for _, h := range s.sel.describe(c) {
+		prices = append(prices, h.PricePerGB)
+	}
+	cost := budget.PaddingCost(s.padRate, onion.DefaultCellSize, prices, time.Hour)
+	s.mu.Lock()
+	s.padPerHour = cost
+	s.mu.Unlock()
+	if err := d.pay.engine.CheckPadding(time.Now(), cost); err != nil {
+		c.Close()
+		return err
+	}
+	return nil
 }
 
 func (d *Daemon) connected(s *session, c *hop.Circuit) {
@@ -575,6 +607,15 @@ func (d *Daemon) Budget(context.Context) (api.Budget, error) {
 		Forecast: api.NewAmount(st.Forecast), ForecastLow: api.NewAmount(st.ForecastLow), ForecastHigh: api.NewAmount(st.ForecastHigh),
 		RatePerHour: api.NewAmount(st.RatePerHour), Tickets: st.Tickets, Wins: st.Wins, Currency: d.currency(),
 	}
+	d.mu.Lock()
+	if s := d.sess; s != nil {
+		s.mu.Lock()
+		if s.padPerHour != nil {
+			b.PaddingPerHour = api.NewAmount(s.padPerHour)
+		}
+		s.mu.Unlock()
+	}
+	d.mu.Unlock()
 	d.pay.engine.Flush()
 	for by, dst := range map[string]*[]api.SpendTotal{budget.ByHop: &b.PerHop, budget.ByDay: &b.PerDay, budget.ByApp: &b.PerApp} {
 		ts, err := d.pay.ledger.TotalsFor(st.Period, by)

@@ -44,6 +44,7 @@ type Circuit struct {
 	payer Payer
 	pays  []*payState // per hop; nil entries for free hops
 	kick  chan struct{}
+	pad   *padder // constant-rate schedule; nil without padding
 }
 
 // payState is the client's payment state for one hop.
@@ -67,6 +68,11 @@ type BuildConfig struct {
 	// Payer opens a payment session for each hop that announces terms;
 	// nil pays nobody (nodes that charge will drop the circuit).
 	Payer Payer
+	// PaddingRate, if positive, makes the circuit carry exactly this many
+	// cells per second each way, padding the gaps (see padding.go); it
+	// also caps the circuit's throughput at that rate. At most
+	// MaxPaddingRate.
+	PaddingRate int
 }
 
 // Build builds a circuit through hops by telescoping: CREATE to the first
@@ -135,6 +141,12 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	}
 	go c.read()
 	go c.payLoop()
+	if cfg.PaddingRate > 0 {
+		if err := c.startPadding(cfg.PaddingRate); err != nil {
+			c.fail(err)
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -220,6 +232,9 @@ func (c *Circuit) write(cmd onion.LinkCmd, body []byte) error {
 // send seals payload for hop and writes it; sealing and writing happen in
 // one order so the hops' counters match.
 func (c *Circuit) send(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []byte) error {
+	if c.pad != nil && !c.pad.take(c.done) {
+		return ErrCircuitClosed
+	}
 	c.smu.Lock()
 	defer c.smu.Unlock()
 	select {

@@ -177,6 +177,10 @@ type circuit struct {
 	done     chan struct{}
 	once     sync.Once
 
+	// Constant-rate cells towards the client, when the client asked.
+	bpad     atomic.Pointer[padder]
+	bpadOnce sync.Once
+
 	// For statistics and Shutdown (shutdown.go).
 	id       uint32        // circuit ID towards prev
 	live     atomic.Bool   // CREATED was sent
@@ -362,6 +366,10 @@ func (c *circuit) handle(ctx context.Context, circID uint32, lc onion.LinkCmd, c
 		}
 		return c.originate(circID, onion.RelayPaid, paid)
 	case onion.RelayPadding:
+		// The last hop pads towards the client when asked to.
+		if rate, ok := decodePaddingRequest(payload); ok && c.next == nil {
+			c.startBackwardPadding(circID, rate)
+		}
 		return nil
 	case onion.RelayEnd:
 		return io.EOF
@@ -473,6 +481,9 @@ func (c *circuit) backward(circID uint32, next link.Channel) {
 }
 
 func (c *circuit) originate(circID uint32, cmd onion.RelayCmd, payload []byte) error {
+	if p := c.bpad.Load(); p != nil && !p.take(c.done) {
+		return ErrCircuitClosed
+	}
 	if cmd == onion.RelayData && c.pay != nil {
 		c.throttle()
 	}

@@ -180,6 +180,9 @@ func (r renderer) budget(w io.Writer, b api.Budget) {
 	fmt.Fprintf(w, "spent\t%s; %s left\n", tokensUSD(b.Spent, cur), tokens(b.Remaining, cur))
 	fmt.Fprintf(w, "forecast\t%s, 95%% between %s and %s\n", tokensUSD(b.Forecast, cur), tokens(b.ForecastLow, cur), tokens(b.ForecastHigh, cur))
 	fmt.Fprintf(w, "rate\t%s/h\n", tokens(b.RatePerHour, cur))
+	if !b.PaddingPerHour.IsZero() {
+		fmt.Fprintf(w, "padding\t%s/h on this circuit, idle or busy\n", tokens(b.PaddingPerHour, cur))
+	}
 	fmt.Fprintf(w, "tickets\t%d issued worth %s, %d won\n", b.Tickets, tokens(b.Issued, cur), b.Wins)
 	for _, t := range []struct {
 		title string

@@ -13,7 +13,7 @@ import (
 // names of api.Settings' fields, in their order.
 var settingKeys = []string{
 	"hops", "exit_countries", "price_cap_per_gb", "kill_switch", "lockdown", "allow_lan",
-	"exclude_cidrs", "dns_mode", "monthly_budget", "network_file", "rpc_url",
+	"exclude_cidrs", "dns_mode", "padding_kbps", "monthly_budget", "network_file", "rpc_url",
 }
 
 // setSetting applies one KEY=VALUE to s. It checks the value's syntax;
@@ -45,6 +45,11 @@ func setSetting(s *api.Settings, kv string) error {
 		s.ExcludeCIDRs = list(val, nil, "none")
 	case "dns_mode":
 		s.DNSMode = api.DNSMode(strings.ToLower(val))
+	case "padding_kbps":
+		s.PaddingKbps, err = strconv.Atoi(val)
+		if err != nil {
+			return fmt.Errorf("padding_kbps: %q is not a whole number", val)
+		}
 	case "monthly_budget":
 		s.MonthlyBudget, err = api.ParseAmount(val, currencyOf(s.Currency).Decimals)
 	case "network_file":
