@@ -52,10 +52,8 @@ func circuitSuite(res Results) error {
 		if err != nil {
 			return err
 		}
-		u0 := udpStats()
 		t0 := time.Now()
 		err = download(ctx, c, dst, total)
-		udpDelta(fmt.Sprint(hops), u0)
 		el := time.Since(t0)
 		stopProfile()
 		if err != nil {

@@ -72,9 +72,7 @@ func datachannelSuite(res Results) error {
 	if v := os.Getenv("PEXIA_RAW_MSG"); v != "" {
 		fmt.Sscan(v, &msgSize)
 	}
-	u0 := udpStats()
 	mbps, err := benchBulk(ctx, client, server, 256<<20, msgSize)
-	udpDelta("raw", u0)
 	stopProfile()
 	if err != nil {
 		return fmt.Errorf("bulk: %w", err)

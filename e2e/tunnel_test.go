@@ -463,6 +463,62 @@ func TestKillSwitch(t *testing.T) {
 	}
 }
 
+// TestLockdown: with lockdown the kill switch stays while disconnected
+// (nothing but the daemon's own traffic leaves), across a daemon restart,
+// and goes when lockdown is turned off.
+func TestLockdown(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	original := netState(t, w)
+	d, err := w.StartDaemon(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := api.NewClient(d.Socket)
+	set, _ := cl.Settings(ctx)
+	set.KillSwitch, set.Lockdown, set.AllowLAN = true, true, false
+	if _, err := cl.SetSettings(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	blocked := func(when string) {
+		t.Helper()
+		if out, err := curl(ctx, w, "--max-time", "3", "http://203.0.113.10/ip"); err == nil {
+			t.Fatalf("%s: traffic got out in lockdown: %s", when, out)
+		}
+		if out, err := w.Client.Command(ctx, "nft", "list", "table", "inet", "pexia").CombinedOutput(); err != nil {
+			t.Fatalf("%s: no kill-switch table: %v %s", when, err, out)
+		}
+	}
+	blocked("lockdown, disconnected")
+	connect(t, cl, 1)
+	if out, err := curl(ctx, w, "http://203.0.113.10/ip"); err != nil {
+		t.Fatalf("connected in lockdown: %v %s", err, out)
+	}
+	if _, err := cl.Disconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	blocked("lockdown, after disconnect")
+	if err := d.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	blocked("lockdown, daemon stopped")
+	if d, err = w.StartDaemon(ctx, d.StateDir); err != nil {
+		t.Fatal(err)
+	}
+	blocked("lockdown, daemon restarted")
+	cl = api.NewClient(d.Socket)
+	set.Lockdown = false
+	if _, err := cl.SetSettings(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	if got := netState(t, w); got != original {
+		t.Fatalf("after lockdown was turned off the network differs:\n%s", diff(original, got))
+	}
+	if out, err := curl(ctx, w, "--max-time", "10", "http://203.0.113.10/ip"); err != nil || out != w.Client.Addr4().String() {
+		t.Fatalf("disconnected without lockdown, traffic should go direct: %v %q", err, out)
+	}
+}
+
 func diff(a, b string) string {
 	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
 	var out strings.Builder

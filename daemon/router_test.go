@@ -1,0 +1,210 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/netstack"
+)
+
+// echoServers starts a TCP and a UDP echo server on loopback.
+func echoServers(t *testing.T) (tcp, udp string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		b := make([]byte, 2048)
+		for {
+			n, a, err := pc.ReadFrom(b)
+			if err != nil {
+				return
+			}
+			pc.WriteTo(b[:n], a)
+		}
+	}()
+	return ln.Addr().String(), pc.LocalAddr().String()
+}
+
+// dnsServer answers every A query with 192.0.2.1 over TCP.
+func dnsServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		rr, _ := dns.NewRR(r.Question[0].Name + " 60 IN A 192.0.2.1")
+		m.Answer = append(m.Answer, rr)
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	return ln.Addr().String()
+}
+
+// newTestRouter is a router over a pool of real one-hop circuits to an
+// in-process exit that resolves names with server dnsAddr.
+func newTestRouter(t *testing.T, dnsAddr string, exclude []netip.Prefix) *router {
+	t.Helper()
+	exit, err := hoptest.Start(true, hop.NodeConfig{DNSServer: dnsAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(exit.Close)
+	pool := hop.NewPool(func(context.Context, hop.Profile) ([]hop.HopInfo, error) {
+		return []hop.HopInfo{exit.Info}, nil
+	}, hop.BuildConfig{}, t.Logf)
+	t.Cleanup(pool.Close)
+	mark := uint32(0)
+	if os.Geteuid() == 0 {
+		mark = 0x5078
+	}
+	return newRouter(pool, hop.Profile{Name: "test", Hops: 1}, mark, exclude)
+}
+
+func TestRouterFlows(t *testing.T) {
+	tcpAddr, udpAddr := echoServers(t)
+	r := newTestRouter(t, dnsServer(t), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// TCP and UDP flows as the netstack opens them, and the proxy's
+	// DialContext: all through the circuit, counted.
+	for _, f := range []netstack.Flow{
+		{Network: "tcp", Dst: netip.MustParseAddrPort(tcpAddr)},
+		{Network: "udp", Dst: netip.MustParseAddrPort(udpAddr)},
+	} {
+		var c net.Conn
+		var err error
+		if f.Network == "tcp" {
+			c, err = r.DialTCP(ctx, f)
+		} else {
+			c, err = r.DialUDP(ctx, f)
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		msg := []byte("through the circuit: " + f.String())
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != string(msg) {
+			t.Fatalf("%v: echo %q, %v", f, got, err)
+		}
+		c.Close()
+	}
+	if c, err := r.DialContext(ctx, "tcp4", tcpAddr); err != nil {
+		t.Fatal(err)
+	} else {
+		c.Close()
+	}
+	if _, err := r.DialContext(ctx, "unix", "/tmp/x"); err == nil {
+		t.Fatal("a unix dial was accepted")
+	}
+	if r.flows.Load() != 3 || r.active.Load() != 0 {
+		t.Fatalf("flows %d, active %d; want 3, 0", r.flows.Load(), r.active.Load())
+	}
+	if r.up.Load() == 0 || r.down.Load() == 0 {
+		t.Fatal("bytes were not counted")
+	}
+
+	// DNS: the exit's resolver answers.
+	q := new(dns.Msg)
+	q.SetQuestion("example.test.", dns.TypeA)
+	wire, _ := q.Pack()
+	ans, err := r.ResolveDNS(ctx, netstack.Flow{Network: "udp"}, wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m dns.Msg
+	if err := m.Unpack(ans); err != nil || len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
+		t.Fatalf("answer %v, %v", m.Answer, err)
+	}
+	if _, err := r.ResolveDNS(ctx, netstack.Flow{}, []byte{1, 2, 3}); err == nil {
+		t.Fatal("a malformed query was sent on")
+	}
+}
+
+// TestRouterExclude: an excluded destination is dialled directly with the
+// bypass mark, not through the circuit.
+func TestRouterExclude(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the bypass mark (SO_MARK) needs root")
+	}
+	tcpAddr, _ := echoServers(t)
+	r := newTestRouter(t, "127.0.0.1:1", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := r.DialTCP(ctx, netstack.Flow{Network: "tcp", Dst: netip.MustParseAddrPort(tcpAddr)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if r.directFlows.Load() != 1 || r.flows.Load() != 0 {
+		t.Fatalf("direct %d, circuit %d; want 1, 0", r.directFlows.Load(), r.flows.Load())
+	}
+	r.setExclude(nil)
+	if r.excluded(netip.MustParseAddr("127.0.0.1")) {
+		t.Fatal("exclusions not replaced")
+	}
+}
+
+func TestPaddingRate(t *testing.T) {
+	for _, c := range []struct{ kbps, want int }{{0, 0}, {1, 1}, {256, 8}, {65536, 2000}, {1 << 30, hop.MaxPaddingRate}} {
+		if got := paddingRate(c.kbps); got != c.want {
+			t.Errorf("paddingRate(%d) = %d, want %d", c.kbps, got, c.want)
+		}
+	}
+}
+
+func TestRateMeter(t *testing.T) {
+	var m rateMeter
+	r := &router{}
+	m.attach(r)
+	r.up.Add(1000)
+	m.sample()
+	time.Sleep(100 * time.Millisecond)
+	r.up.Add(1000)
+	r.down.Add(500)
+	up, down, ru, _, changed := m.sample()
+	if up != 2000 || down != 500 || !changed || ru < 5000 || ru > 20000 {
+		t.Fatalf("up %d down %d rate %d changed %v", up, down, ru, changed)
+	}
+	m.detach(r)
+	r2 := &router{}
+	m.attach(r2)
+	r2.up.Add(10)
+	if up, _, _, _ := m.read(); up != 2010 {
+		t.Fatalf("totals across sessions: %d, want 2010", up)
+	}
+}
