@@ -129,6 +129,9 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 		}
 		return nil, err
 	}
+	if cfg.PaddingRate > 0 {
+		c.pad = c.clientPadder(cfg.PaddingRate)
+	}
 	c.mux, err = stream.New(stream.Config{Role: stream.RoleClient, MaxFrame: cc.MaxPayload()}, func(frame []byte) error {
 		return c.send(len(hops)-1, onion.LinkRelay, onion.RelayData, frame)
 	})

@@ -119,12 +119,18 @@ func decodePaddingRequest(p []byte) (int, bool) {
 	return min(r, MaxPaddingRate), true
 }
 
-// startPadding turns on constant-rate cells for the client side of c.
-func (c *Circuit) startPadding(rate int) error {
+// clientPadder is the schedule of the client side of c; set before any
+// goroutine of c runs.
+func (c *Circuit) clientPadder(rate int) *padder {
 	last := len(c.hops) - 1
-	c.pad = newPadder(rate, func() error {
+	return newPadder(rate, func() error {
 		return c.send(last, onion.LinkRelay, onion.RelayPadding, nil)
 	})
+}
+
+// startPadding asks the exit to pad too and starts filling empty slots.
+func (c *Circuit) startPadding(rate int) error {
+	last := len(c.hops) - 1
 	if err := c.send(last, onion.LinkRelay, onion.RelayPadding, paddingRequest(rate)); err != nil {
 		return err
 	}

@@ -206,6 +206,11 @@ func TestWhatEachHopLearns(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The links' remote addresses, while they are up.
+	ips := make([][]string, hops)
+	for k := range nodes {
+		ips[k] = linkIPs(nodes[k])
+	}
 	c.Close()
 
 	// Sanity: the instruments see what they should. The exit recognized
@@ -215,7 +220,7 @@ func TestWhatEachHopLearns(t *testing.T) {
 	if !bytes.Contains(exitSeen, []byte(dst)) || !bytes.Contains(exitSeen, plain) {
 		t.Fatal("instrument broken: the exit's recognized cells lack the destination or the data")
 	}
-	if a := linkIPs(nodes[0]); len(a) == 0 || !contains(a, clientIP) {
+	if a := ips[0]; len(a) == 0 || !contains(a, clientIP) {
 		t.Fatalf("instrument broken: hop 1's links come from %v, not the client %s", a, clientIP)
 	}
 
@@ -237,7 +242,7 @@ func TestWhatEachHopLearns(t *testing.T) {
 
 	// The exit never learns the client's address: not from its links, not
 	// in anything it handled.
-	if a := linkIPs(nodes[exit]); contains(a, clientIP) {
+	if a := ips[exit]; contains(a, clientIP) {
 		t.Errorf("the exit has a link from the client's address: %v", a)
 	}
 	for _, b := range [][]byte{recs[exit].bytes(), exitSeen} {
@@ -271,7 +276,7 @@ func TestWhatEachHopLearns(t *testing.T) {
 				t.Errorf("hop %d's channels carried hop %d's payment in the clear", k+1, j+1)
 			}
 		}
-		t.Logf("hop %d: %d payments, %d KiB on its channels, links from %v", k+1, len(paid[k]), len(raw)>>10, linkIPs(nodes[k]))
+		t.Logf("hop %d: %d payments, %d KiB on its channels, links from %v", k+1, len(paid[k]), len(raw)>>10, ips[k])
 	}
 }
 
