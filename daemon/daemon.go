@@ -542,7 +542,8 @@ func (d *Daemon) circuitOf(s *session) (api.Circuit, error) {
 		return api.Circuit{}, fmt.Errorf("%w: no circuit yet", api.ErrNotConnected)
 	}
 	out := api.Circuit{Profile: s.profile.Name, BuiltAt: at, BuildMS: ms, Currency: d.currency()}
-	for _, h := range s.sel.describe(c) {
+	st := c.Stats()
+	for k, h := range s.sel.describe(c) {
 		role := api.RoleRelay
 		if h.Exit {
 			role = api.RoleExit
@@ -551,8 +552,14 @@ func (d *Daemon) circuitOf(s *session) (api.Circuit, error) {
 		if u, err := url.Parse(h.URL); err == nil {
 			host = u.Host
 		}
-		out.Hops = append(out.Hops, api.Hop{Address: h.Address.Hex(), Host: host, Country: h.Country,
-			Role: role, PricePerGB: api.NewAmount(orZero(h.PricePerGB))})
+		hop := api.Hop{Address: h.Address.Hex(), Host: host, Country: h.Country, Role: role,
+			PricePerGB: api.NewAmount(orZero(h.PricePerGB)),
+			BytesUp:    st.CellsUp * uint64(st.CellSize), BytesDown: st.CellsDown * uint64(st.CellSize)}
+		if k < len(st.Hops) {
+			hop.Paid = api.NewAmount(orZero(st.Hops[k].Paid))
+			hop.LatencyMS = float64(st.Hops[k].RTT.Microseconds()) / 1000
+		}
+		out.Hops = append(out.Hops, hop)
 	}
 	return out, nil
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pexia-network/pexia/hop/link"
@@ -45,6 +47,8 @@ type Circuit struct {
 	pays  []*payState // per hop; nil entries for free hops
 	kick  chan struct{}
 	pad   *padder // constant-rate schedule; nil without padding
+
+	cellsUp, cellsDown atomic.Uint64
 }
 
 // payState is the client's payment state for one hop.
@@ -52,7 +56,10 @@ type payState struct {
 	sess     PayerSession
 	mu       sync.Mutex
 	commit   [32]byte
-	inflight bool // a PAY is out and its PAID not back
+	inflight bool      // a PAY is out and its PAID not back
+	sentAt   time.Time // when the PAY in flight left
+	rtt      time.Duration
+	paid     *big.Int // sum of the payments sent
 }
 
 // BuildConfig configures Build.
@@ -255,6 +262,7 @@ func (c *Circuit) send(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []
 	if _, err := c.ch.Write(out); err != nil {
 		return err
 	}
+	c.cellsUp.Add(1)
 	c.carry(len(out))
 	return nil
 }
@@ -306,6 +314,11 @@ func (c *Circuit) payLoop() {
 			}
 			p.mu.Lock()
 			p.inflight = true
+			p.sentAt = time.Now()
+			if p.paid == nil {
+				p.paid = new(big.Int)
+			}
+			p.paid.Add(p.paid, due)
 			p.mu.Unlock()
 			if err := c.send(k, onion.LinkRelay, onion.RelayPay, body); err != nil {
 				c.fail(err)
@@ -360,6 +373,7 @@ func (c *Circuit) read() {
 		if c.observer != nil {
 			c.observer(hop, cmd, payload)
 		}
+		c.cellsDown.Add(1)
 		c.carry(c.cc.CellSize())
 		switch {
 		case cmd == onion.RelayData && hop == last:
@@ -383,6 +397,9 @@ func (c *Circuit) read() {
 					p.commit = commit
 				}
 				p.inflight = false
+				if !p.sentAt.IsZero() {
+					p.rtt = time.Since(p.sentAt)
+				}
 				p.mu.Unlock()
 				select {
 				case c.kick <- struct{}{}:

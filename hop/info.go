@@ -1,4 +1,47 @@
 package hop
 
+import (
+	"math/big"
+	"time"
+)
+
 // Hops returns the hops of the circuit, entry first.
 func (c *Circuit) Hops() []HopInfo { return append([]HopInfo(nil), c.hops...) }
+
+// CircuitStats is what a circuit carried and paid so far.
+type CircuitStats struct {
+	// CellsUp and CellsDown count relay cells sent and received; every
+	// hop carries all of them, CellSize bytes each.
+	CellsUp, CellsDown uint64
+	CellSize           int
+	Hops               []HopStats
+}
+
+// HopStats is one hop's share.
+type HopStats struct {
+	// Paid is the sum of the payments sent to the hop (zero for a free
+	// hop).
+	Paid *big.Int
+	// RTT is the latest round trip to the hop through the circuit: from a
+	// PAY cell to its PAID answer (zero before the first one).
+	RTT time.Duration
+}
+
+// Stats returns what the circuit carried and paid so far.
+func (c *Circuit) Stats() CircuitStats {
+	st := CircuitStats{CellsUp: c.cellsUp.Load(), CellsDown: c.cellsDown.Load(), CellSize: c.cc.CellSize(),
+		Hops: make([]HopStats, len(c.hops))}
+	for k, p := range c.pays {
+		st.Hops[k].Paid = new(big.Int)
+		if p == nil {
+			continue
+		}
+		p.mu.Lock()
+		if p.paid != nil {
+			st.Hops[k].Paid.Set(p.paid)
+		}
+		st.Hops[k].RTT = p.rtt
+		p.mu.Unlock()
+	}
+	return st
+}

@@ -206,6 +206,17 @@ func TestWhatEachHopLearns(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The circuit's own account: cells both ways, and every hop paid with
+	// a measured round trip.
+	st := c.Stats()
+	if st.CellsUp == 0 || st.CellsDown == 0 || st.CellSize == 0 || len(st.Hops) != hops {
+		t.Fatalf("circuit stats %+v", st)
+	}
+	for k, h := range st.Hops {
+		if h.Paid == nil || h.Paid.Sign() <= 0 || h.RTT <= 0 {
+			t.Fatalf("hop %d: paid %v, rtt %v", k+1, h.Paid, h.RTT)
+		}
+	}
 	// The links' remote addresses, while they are up.
 	ips := make([][]string, hops)
 	for k := range nodes {

@@ -160,8 +160,12 @@ func (r renderer) circuit(w io.Writer, c api.Circuit) {
 	fmt.Fprintf(w, "built\t%s in %d ms\n\n", r.when(c.BuiltAt), c.BuildMS)
 	fmt.Fprint(w, "HOP\tROLE\tCOUNTRY\tNODE\tHOST\tPRICE/GB\tLATENCY\tUP\tDOWN\tPAID\n")
 	for i, h := range c.Hops {
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%.1f ms\t%s\t%s\t%s\n", i, h.Role, orDash(h.Country), shortAddr(h.Address), orDash(h.Host),
-			tokens(h.PricePerGB, c.Currency), h.LatencyMS, formatBytes(h.BytesUp), formatBytes(h.BytesDown), tokens(h.Paid, c.Currency))
+		latency := "-" // not measured yet (a free hop is never measured)
+		if h.LatencyMS > 0 {
+			latency = fmt.Sprintf("%.1f ms", h.LatencyMS)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i, h.Role, orDash(h.Country), shortAddr(h.Address), orDash(h.Host),
+			tokens(h.PricePerGB, c.Currency), latency, formatBytes(h.BytesUp), formatBytes(h.BytesDown), tokens(h.Paid, c.Currency))
 	}
 }
 
