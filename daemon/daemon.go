@@ -65,6 +65,7 @@ type Daemon struct {
 	cfg  Config
 	feed *api.Feed
 	pay  *payments
+	wins *wins
 	plan dataplaneFactory
 
 	mu       sync.Mutex
@@ -149,6 +150,9 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	key, err := d.funderKey()
 	if err != nil {
+		return nil, err
+	}
+	if d.wins, err = newWins(cfg.StateDir); err != nil {
 		return nil, err
 	}
 	if d.pay, err = openPayments(key, cfg.Face, d.settings.MonthlyBudget.Big(), cfg.StateDir); err != nil {
@@ -380,13 +384,20 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 		Logf: func(f string, a ...any) { d.cfg.Logf("chain: "+f, a...) }}); err != nil {
 		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
 	}
+	if err := d.startWins(s.ctx, s.cl); err != nil {
+		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
+	}
 	if err := d.pay.fund(s.ctx, s.cl, d.cfg.Logf); err != nil {
 		return err
 	}
 	plan.MinDelay = 0
 	s.sel = &selector{d: dir.New(s.cl, s.net.Addresses), plan: plan}
 	s.padRate = paddingRate(set.PaddingKbps)
-	s.pool = newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
+	n := s.net
+	onIssue := func(t *contracts.Signed, hop int, node common.Address) {
+		d.wins.remember(n, t, hop, node, s.profile.Name)
+	}
+	s.pool = newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name, onIssue), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
 	var exclude []netip.Prefix
 	for _, c := range set.ExcludeCIDRs {
 		if p, err := netip.ParsePrefix(c); err == nil {
@@ -706,15 +717,28 @@ func (d *Daemon) currency() api.Currency {
 	return api.Currency{Symbol: "ETH", Decimals: 18}
 }
 
-// tick publishes throughput once a second while there is traffic.
+// tick publishes throughput once a second while there is traffic, and
+// follows the wins of the client's tickets every winsPoll while connected
+// (and for the tickets' lifetime after).
 func (d *Daemon) tick() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for {
+	var lastConnected time.Time
+	for n := 1; ; n++ {
 		select {
 		case <-d.done:
 			return
 		case <-t.C:
+		}
+		d.mu.Lock()
+		if d.sess != nil {
+			lastConnected = time.Now()
+		}
+		d.mu.Unlock()
+		if n%winsPoll == 0 && !lastConnected.IsZero() && time.Since(lastConnected) < issuedRetention {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			d.pollWins(ctx)
+			cancel()
 		}
 		up, down, ru, rd, changed := d.meter.sample()
 		if changed {
@@ -723,6 +747,9 @@ func (d *Daemon) tick() {
 		}
 	}
 }
+
+// winsPoll is how often, in seconds, the daemon looks for wins.
+const winsPoll = 10
 
 func orZero(x *big.Int) *big.Int {
 	if x == nil {

@@ -88,9 +88,10 @@ func (p *payments) fund(ctx context.Context, cl *chain.Client, logf func(string,
 }
 
 // payer returns the circuit payer for profile app.
-func (p *payments) payer(n *contracts.Network, cl *chain.Client, app string) hop.Payer {
+func (p *payments) payer(n *contracts.Network, cl *chain.Client, app string, onIssue func(*contracts.Signed, int, common.Address)) hop.Payer {
 	issuer := ticket.NewIssuer(ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery}, p.funder, p.signerKey, ticket.ChainAccounts{Client: cl})
-	return payhop.Payer(issuer, payhop.ClientTerms{Face: p.face, WindowBytes: 2 << 20, Budget: p.engine, App: app, Expire: time.Hour})
+	return payhop.Payer(issuer, payhop.ClientTerms{Face: p.face, WindowBytes: 2 << 20, Budget: p.engine, App: app,
+		Expire: time.Hour, OnIssue: onIssue})
 }
 
 func (p *payments) close() error {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
@@ -350,6 +351,31 @@ func TestTunnel(t *testing.T) {
 	}
 	if got := netState(t, w); got != original {
 		t.Fatalf("after disconnect the network differs:\n%s", diff(original, got))
+	}
+
+	// The nodes claim their winners; the daemon sees the Lottery pay them
+	// and records that as the budget's actual spend, per hop.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		b, err := cl.Budget(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Wins > 0 {
+			sum := new(big.Int)
+			for _, h := range b.PerHop {
+				sum.Add(sum, h.Spent.Big())
+			}
+			if sum.Cmp(b.Spent.Big()) != 0 || b.Spent.IsZero() {
+				t.Fatalf("spent %v, per hop %v", b.Spent, b.PerHop)
+			}
+			t.Logf("budget: %d tickets issued worth %v, %d won, spent %v", b.Tickets, b.Issued, b.Wins, b.Spent)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no win recorded within 90 s: %+v", b)
+		}
+		time.Sleep(2 * time.Second)
 	}
 
 	// A crash while connected, with the kill switch on: the restarted

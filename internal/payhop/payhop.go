@@ -102,6 +102,9 @@ type ClientTerms struct {
 	Budget *budget.Engine
 	// App names the spender in the ledger (a circuit profile, say).
 	App string
+	// OnIssue, if set, learns of every ticket issued, with the hop and node
+	// it paid, so that its win can be attributed when the node claims it.
+	OnIssue func(t *contracts.Signed, hop int, node common.Address)
 }
 
 // BytesWorth is what n bytes cost at pricePerGB.
@@ -150,6 +153,9 @@ func (p *payer) Pay(ctx context.Context, commit [32]byte, amount *big.Int) ([]by
 	s, err := p.issuer.Issue(ctx, p.node, commit, face, ratio, p.terms.Expire)
 	if err != nil {
 		return nil, err
+	}
+	if p.terms.OnIssue != nil {
+		p.terms.OnIssue(s, p.hop, p.node)
 	}
 	if b := p.terms.Budget; b != nil {
 		if err := b.RecordIssued(ticket.ExpectedValue(face, ratio), face, p.hop, p.node, p.terms.App); err != nil {

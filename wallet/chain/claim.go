@@ -273,3 +273,50 @@ func (c *Client) FindWon(ctx context.Context, ids []common.Hash, from, to uint64
 	}
 	return out, nil
 }
+
+// WonFrom returns the Won events paid from account (see
+// contracts.AccountKey) in blocks from up to the current head (less the
+// configured confirmations), oldest first, and the last block searched. A
+// client follows what its tickets cost by calling it again from that block
+// plus one.
+func (c *Client) WonFrom(ctx context.Context, account common.Hash, from uint64) ([]WonEvent, uint64, error) {
+	h, err := c.header(ctx, "head", nil, c.attempts())
+	if err != nil {
+		return nil, 0, err
+	}
+	to := h.Number.Uint64()
+	if to < c.opts.Confirmations {
+		return nil, from - 1, nil
+	}
+	to -= c.opts.Confirmations
+	var out []WonEvent
+	if from > to {
+		return nil, to, nil
+	}
+	span := c.opts.MaxLogRange
+	for lo := from; lo <= to; {
+		hi := min(lo+span-1, to)
+		q := ethereum.FilterQuery{
+			FromBlock: new(big.Int).SetUint64(lo),
+			ToBlock:   new(big.Int).SetUint64(hi),
+			Addresses: []common.Address{c.lotAddr},
+			Topics:    [][]common.Hash{{c.eventID("Won")}, nil, {account}},
+		}
+		var logs []types.Log
+		if err := c.do(ctx, "follow won tickets", c.attempts(), func(ctx context.Context) (err error) {
+			logs, err = c.b.FilterLogs(ctx, q)
+			return err
+		}); err != nil {
+			return out, lo - 1, err
+		}
+		for i := range logs {
+			ev, err := c.lot.UnpackWonEvent(&logs[i])
+			if err != nil {
+				continue
+			}
+			out = append(out, WonEvent{Ticket: ev.Ticket, Account: ev.Account, Amount: ev.Amount, Block: logs[i].BlockNumber, Tx: logs[i].TxHash})
+		}
+		lo = hi + 1
+	}
+	return out, to, nil
+}
