@@ -268,8 +268,8 @@ func (w *World) startNodes(ctx context.Context) error {
 		if out, err := w.Run(ctx, h, "pexia-node", append(base, "init")...); err != nil {
 			return fmt.Errorf("node%d init: %v\n%s", i, err, out)
 		}
-		reg := append(base, "register", "-url", url, "-country", "DE", "-price", "0.01")
-		run := append(base, "run", "-listen", addr+":8443", "-udp", addr+":0", "-price", "0.01")
+		reg := append(base, "register", "-url", url, "-country", "DE", "-price", "0.1")
+		run := append(base, "run", "-listen", addr+":8443", "-udp", addr+":0", "-price", "0.1")
 		if exit {
 			reg = append(reg, "-exit")
 			run = append(run, "-exit")
@@ -301,7 +301,7 @@ func (w *World) RestartNode(ctx context.Context, h *netlab.Host) error {
 			continue
 		}
 		addr := h.Addr4().String()
-		run := append(w.nodeArgs(i), "run", "-listen", addr+":8443", "-udp", addr+":0", "-price", "0.01")
+		run := append(w.nodeArgs(i), "run", "-listen", addr+":8443", "-udp", addr+":0", "-price", "0.1")
 		if i >= len(w.Relays) {
 			run = append(run, "-exit")
 		}
@@ -384,7 +384,10 @@ func (w *World) StartDaemon(ctx context.Context, stateDir string, extra ...strin
 		stateDir = filepath.Join(w.opts.Dir, "pexiad")
 	}
 	sock := filepath.Join(stateDir, "pexiad.sock")
-	args := append([]string{"-state-dir", stateDir, "-socket", sock, "-network", w.NetworkFile, "-key", "devnet:client0", "-group", ""}, extra...)
+	// Faces of 0.001 against the nodes' 0.1 per GB: a test's traffic wins
+	// some tickets.
+	args := append([]string{"-state-dir", stateDir, "-socket", sock, "-network", w.NetworkFile, "-key", "devnet:client0", "-group", "",
+		"-face", "0.001"}, extra...)
 	p, err := w.Start(ctx, "pexiad", w.Client, "pexiad", args...)
 	if err != nil {
 		return nil, err
