@@ -34,10 +34,12 @@ type Circuit struct {
 	hops     []HopInfo
 	lk       *link.Link // closed with the circuit; nil for a shared link
 	ch       link.Channel
+	rd       *cellReader // used by build, then by the read goroutine
 	circID   uint32
 	cc       *onion.ClientCircuit
 	mux      *stream.Mux
-	smu      sync.Mutex // orders Seal with the channel write
+	smu      sync.Mutex  // orders Seal with the channel write
+	w        *cellWriter // guarded by smu
 	done     chan struct{}
 	once     sync.Once
 	err      error
@@ -61,6 +63,22 @@ type payState struct {
 	rtt      time.Duration
 	paid     *big.Int // sum of the payments sent
 }
+
+// The client's receive windows, for what the exit sends it (downloads).
+// Credit returns to the exit only after the data has crossed every hop and
+// been read, so a stream moves at most one window per round trip of the
+// whole circuit, queues on the relays included: 1 MiB is 84 Mbit/s at
+// 100 ms, and what a busy 2-core machine needs to keep one hop at the
+// speed of its link (the stream package's default 256 KiB held one hop on
+// loopback to about 0.6 of that). The circuit window stays 8 stream
+// windows, so 7 streams whose readers stalled still leave the circuit
+// usable. This is the client's own memory (at most 8 MiB per circuit);
+// exits keep the stream package's defaults, which bound what each circuit
+// may hold at a node.
+const (
+	clientStreamWindow  = 1 << 20
+	clientCircuitWindow = 8 << 20
+)
 
 // BuildConfig configures Build.
 type BuildConfig struct {
@@ -123,7 +141,9 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	var id [4]byte
 	rand.Read(id[:])
 	c := &Circuit{hops: hops, lk: owned, ch: ch, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
-		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1)}
+		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1),
+		rd: newCellReader(ch, cfg.CellSize, make([]byte, link.MaxMessageSize)),
+		w:  newCellWriter(ch, cfg.CellSize, nil)}
 	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
 	if err := c.build(); err != nil {
@@ -139,8 +159,14 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	if cfg.PaddingRate > 0 {
 		c.pad = c.clientPadder(cfg.PaddingRate)
 	}
-	c.mux, err = stream.New(stream.Config{Role: stream.RoleClient, MaxFrame: cc.MaxPayload()}, func(frame []byte) error {
-		return c.send(len(hops)-1, onion.LinkRelay, onion.RelayData, frame)
+	c.mux, err = stream.New(stream.Config{
+		Role:          stream.RoleClient,
+		MaxFrame:      cc.MaxPayload(),
+		StreamWindow:  clientStreamWindow,
+		CircuitWindow: clientCircuitWindow,
+		Flush:         c.flush,
+	}, func(frame []byte) error {
+		return c.queue(len(hops)-1, onion.LinkRelay, onion.RelayData, frame)
 	})
 	if err != nil {
 		ch.Close()
@@ -162,7 +188,6 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 
 func (c *Circuit) build() error {
 	cellSize := c.cc.CellSize()
-	buf := make([]byte, link.MaxMessageSize)
 	for k, h := range c.hops {
 		init, msg, err := onion.ClientHandshake(h.Address, h.NoiseKey, cellSize, nil)
 		if err != nil {
@@ -177,11 +202,11 @@ func (c *Circuit) build() error {
 			if err := c.write(onion.LinkCreate, body); err != nil {
 				return err
 			}
-			m, err := c.ch.Read(buf)
+			raw, err := c.rd.next()
 			if err != nil {
 				return fmt.Errorf("hop: CREATED from hop 0: %w", err)
 			}
-			cell, err := onion.DecodeCell(buf[:m])
+			cell, err := onion.DecodeCell(raw)
 			if err != nil || cell.Cmd != onion.LinkCreated {
 				return fmt.Errorf("hop: hop 0 answered %v (%v), want CREATED", cell.Cmd, err)
 			}
@@ -198,7 +223,7 @@ func (c *Circuit) build() error {
 			if err := c.send(k-1, onion.LinkRelayEarly, onion.RelayExtend, ext); err != nil {
 				return err
 			}
-			hop, cmd, payload, err := c.readRelay(buf)
+			hop, cmd, payload, err := c.readRelay()
 			if err != nil {
 				return fmt.Errorf("hop: extending to hop %d: %w", k, err)
 			}
@@ -239,32 +264,60 @@ func (c *Circuit) write(cmd onion.LinkCmd, body []byte) error {
 	return err
 }
 
-// send seals payload for hop and writes it; sealing and writing happen in
-// one order so the hops' counters match.
+// send seals payload for hop and writes it at once, behind any cells queue
+// gathered.
 func (c *Circuit) send(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []byte) error {
 	if c.pad != nil && !c.pad.take(c.done) {
 		return ErrCircuitClosed
 	}
 	c.smu.Lock()
 	defer c.smu.Unlock()
+	if err := c.queueLocked(hop, lc, cmd, payload); err != nil {
+		return err
+	}
+	return c.w.flush()
+}
+
+// queue seals payload for hop into the message being gathered, which
+// flush (or a full message, or the next send) writes: the stream layer
+// queues its frames and flushes when it has no more ready
+// (docs/PROTOCOL.md 2.3). With padding, every cell leaves on its own, in
+// its slot.
+func (c *Circuit) queue(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []byte) error {
+	if c.pad != nil {
+		return c.send(hop, lc, cmd, payload)
+	}
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return c.queueLocked(hop, lc, cmd, payload)
+}
+
+// queueLocked seals a cell into the writer. Sealing and writing happen in
+// one order, under smu, so the hops' counters match.
+func (c *Circuit) queueLocked(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []byte) error {
 	select {
 	case <-c.done:
 		return ErrCircuitClosed
 	default:
 	}
-	out := make([]byte, c.cc.CellSize())
-	if err := onion.PutHeader(out, c.circID, lc); err != nil {
+	cell, err := c.w.next(c.circID, lc)
+	if err != nil {
 		return err
 	}
-	if err := c.cc.SealInto(out[onion.HeaderLen:], hop, cmd, payload); err != nil {
-		return err
-	}
-	if _, err := c.ch.Write(out); err != nil {
+	if err := c.cc.SealInto(cell[onion.HeaderLen:], hop, cmd, payload); err != nil {
+		c.w.undo()
 		return err
 	}
 	c.cellsUp.Add(1)
-	c.carry(len(out))
+	c.carry(len(cell))
 	return nil
+}
+
+// flush writes the cells queue gathered.
+func (c *Circuit) flush() error {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return c.w.flush()
 }
 
 // carry charges a cell to every paid hop and wakes the payer if one is due.
@@ -334,13 +387,15 @@ func (c *Circuit) payLoop() {
 	}
 }
 
-func (c *Circuit) readRelay(buf []byte) (int, onion.RelayCmd, []byte, error) {
+// readRelay returns the next relay cell, opened; its payload is valid until
+// the next call.
+func (c *Circuit) readRelay() (int, onion.RelayCmd, []byte, error) {
 	for {
-		m, err := c.ch.Read(buf)
+		raw, err := c.rd.next()
 		if err != nil {
 			return 0, 0, nil, err
 		}
-		cell, err := onion.DecodeCell(buf[:m])
+		cell, err := onion.DecodeCell(raw)
 		if err != nil {
 			return 0, 0, nil, err
 		}
@@ -362,10 +417,9 @@ func (c *Circuit) readRelay(buf []byte) (int, onion.RelayCmd, []byte, error) {
 
 // read delivers cells from the circuit until it fails.
 func (c *Circuit) read() {
-	buf := make([]byte, link.MaxMessageSize)
 	last := len(c.hops) - 1
 	for {
-		hop, cmd, payload, err := c.readRelay(buf)
+		hop, cmd, payload, err := c.readRelay()
 		if err != nil {
 			c.fail(err)
 			return

@@ -75,6 +75,8 @@ type Node struct {
 	links    map[string]*link.Link // outgoing links for EXTEND, by signaling URL
 	circs    map[*circuit]struct{} // open circuits; guarded by mu
 	draining atomic.Bool           // Shutdown was called
+
+	bufs sync.Pool // message buffers of the circuits' cellWriters
 }
 
 // NewNode returns a node; feed it links with ServeLink.
@@ -168,7 +170,9 @@ type circuit struct {
 	cellSize int
 	hs       *onion.HopState
 
-	bmu sync.Mutex // orders backward cells: Backward/Originate and the write to prev
+	bmu   sync.Mutex  // orders backward cells: Backward/Originate and the write to prev
+	prevW *cellWriter // to prev; guarded by bmu
+	nextW *cellWriter // to next; used by serveCircuit's goroutine
 
 	pay      PayeeSession // nil for a free node
 	next     link.Channel // set once after EXTEND
@@ -208,6 +212,7 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 		return
 	}
 	c.cellSize = m
+	c.prevW = newCellWriter(prev, m, &n.bufs)
 	c.id = cell.CircID
 	start := time.Now()
 	if !n.admit(c) {
@@ -243,18 +248,22 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 	c.live.Store(true)
 	n.cfg.Stats.circuitCreated(time.Since(start))
 	circID := cell.CircID
+	// A message holds one or more cells; what goes on to the next hop is
+	// written as the message is used up (docs/PROTOCOL.md 2.3).
+	rd := newCellReader(prev, m, buf)
+	rd.idle = c.flushNext
 	for {
-		m, err := prev.Read(buf)
+		raw, err := rd.next()
 		if err != nil {
+			if errors.Is(err, onion.ErrMalformed) {
+				n.cfg.Logf("circuit: %v", err)
+				c.malformed()
+			}
 			return
 		}
 		c.cells.Add(1)
-		if m != c.cellSize {
-			n.cfg.Logf("circuit: %d-byte cell on a %d-byte circuit", m, c.cellSize)
-			c.malformed()
-			return
-		}
-		cell, err := onion.DecodeCell(buf[:m])
+		m := len(raw)
+		cell, err := onion.DecodeCell(raw)
 		if err != nil {
 			c.malformed()
 			return
@@ -293,16 +302,16 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 				c.malformed()
 				return
 			}
-			out := make([]byte, m)
-			if err := onion.PutHeader(out, circID, cell.Cmd); err != nil {
-				return
-			}
-			copy(out[onion.HeaderLen:], next)
-			if _, err := c.next.Write(out); err != nil {
+			out, err := c.nextW.next(circID, cell.Cmd)
+			if err != nil {
 				c.end(CauseNextClosed)
 				return
 			}
+			copy(out[onion.HeaderLen:], next)
 			continue
+		}
+		if err := c.flushNext(); err != nil {
+			return
 		}
 		if n.cfg.Observe != nil {
 			n.cfg.Observe(cmd, payload)
@@ -413,13 +422,13 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 		ch.Close()
 		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
 	}
-	buf := make([]byte, link.MaxMessageSize)
-	m, err := ch.Read(buf)
+	rd := newCellReader(ch, c.cellSize, make([]byte, link.MaxMessageSize))
+	raw, err := rd.next()
 	if err != nil {
 		ch.Close()
 		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
 	}
-	cell, err := onion.DecodeCell(buf[:m])
+	cell, err := onion.DecodeCell(raw)
 	if err != nil || cell.Cmd != onion.LinkCreated {
 		ch.Close()
 		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonProtocol))
@@ -429,11 +438,13 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 		ch.Close()
 		return err
 	}
+	c.nextW = newCellWriter(ch, c.cellSize, &c.n.bufs)
 	c.next = ch
 	c.hs.SetNext(true)
 	c.setRole(RoleRelay)
 	c.n.cfg.Stats.extended(time.Since(start))
-	go c.backward(circID, ch)
+	rd.idle = c.flushPrev
+	go c.backward(circID, rd)
 	p, err := onion.Extended{Handshake: created.Handshake}.Encode()
 	if err != nil {
 		return err
@@ -441,18 +452,19 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 	return c.originate(circID, onion.RelayExtended, p)
 }
 
-// backward relays cells from the next hop towards the client.
-func (c *circuit) backward(circID uint32, next link.Channel) {
+// backward relays cells from the next hop towards the client; rd passes
+// on the cells of each message from next as one message.
+func (c *circuit) backward(circID uint32, rd *cellReader) {
 	defer c.close(onion.ReasonDestroyed)
 	defer c.end(CauseNextClosed)
-	buf := make([]byte, link.MaxMessageSize)
 	for {
-		m, err := next.Read(buf)
-		if err != nil || m != c.cellSize {
+		raw, err := rd.next()
+		if err != nil {
 			return
 		}
 		c.cells.Add(1)
-		cell, err := onion.DecodeCell(buf[:m])
+		m := len(raw)
+		cell, err := onion.DecodeCell(raw)
 		if err != nil {
 			return
 		}
@@ -470,8 +482,12 @@ func (c *circuit) backward(circID uint32, next link.Channel) {
 		}
 		c.bmu.Lock()
 		body, err := c.hs.Backward(cell.Body)
+		var out []byte
 		if err == nil {
-			err = c.writePrevLocked(circID, onion.LinkRelay, body)
+			out, err = c.prevW.next(circID, onion.LinkRelay)
+		}
+		if err == nil {
+			copy(out[onion.HeaderLen:], body)
 		}
 		c.bmu.Unlock()
 		if err != nil {
@@ -489,14 +505,43 @@ func (c *circuit) originate(circID uint32, cmd onion.RelayCmd, payload []byte) e
 	}
 	c.bmu.Lock()
 	defer c.bmu.Unlock()
-	body, err := c.hs.Originate(cmd, payload)
+	out, err := c.prevW.next(circID, onion.LinkRelay)
 	if err != nil {
 		return err
 	}
-	if c.pay != nil {
-		c.pay.Carry(onion.HeaderLen + len(body))
+	if err := c.hs.OriginateInto(out[onion.HeaderLen:], cmd, payload); err != nil {
+		c.prevW.undo()
+		return err
 	}
-	return c.writePrevLocked(circID, onion.LinkRelay, body)
+	if c.pay != nil {
+		c.pay.Carry(len(out))
+	}
+	if cmd == onion.RelayData && c.bpad.Load() == nil {
+		// The exit's stream layer flushes after a run (flushPrev);
+		// constant-rate cells leave one by one, each in its slot.
+		return nil
+	}
+	return c.prevW.flush()
+}
+
+// flushPrev writes the cells gathered for the previous hop.
+func (c *circuit) flushPrev() error {
+	c.bmu.Lock()
+	defer c.bmu.Unlock()
+	return c.prevW.flush()
+}
+
+// flushNext writes the cells gathered for the next hop; only the goroutine
+// reading from prev calls it.
+func (c *circuit) flushNext() error {
+	if c.nextW == nil {
+		return nil
+	}
+	if err := c.nextW.flush(); err != nil {
+		c.end(CauseNextClosed)
+		return err
+	}
+	return nil
 }
 
 // throttleDelay is the pause per cell of a circuit behind on payment.
@@ -529,14 +574,15 @@ func (c *circuit) writePrev(circID uint32, cmd onion.LinkCmd, body []byte) error
 	return c.writePrevLocked(circID, cmd, body)
 }
 
+// writePrevLocked writes a cell to prev at once, behind the cells gathered
+// before it.
 func (c *circuit) writePrevLocked(circID uint32, cmd onion.LinkCmd, body []byte) error {
-	out := make([]byte, onion.HeaderLen+len(body))
-	if err := onion.PutHeader(out, circID, cmd); err != nil {
+	out, err := c.prevW.next(circID, cmd)
+	if err != nil {
 		return err
 	}
 	copy(out[onion.HeaderLen:], body)
-	_, err := c.prev.Write(out)
-	return err
+	return c.prevW.flush()
 }
 
 func (c *circuit) close(reason onion.Reason) {
@@ -562,7 +608,7 @@ func (c *circuit) close(reason onion.Reason) {
 // startExit makes this hop the circuit's exit: a stream mux whose frames
 // ride in DATA cells to and from the client.
 func (c *circuit) startExit(ctx context.Context, circID uint32) error {
-	mux, err := stream.New(stream.Config{Role: stream.RoleServer, MaxFrame: c.hs.MaxPayload(), MaxStreams: c.n.cfg.MaxStreams}, func(frame []byte) error {
+	mux, err := stream.New(stream.Config{Role: stream.RoleServer, MaxFrame: c.hs.MaxPayload(), MaxStreams: c.n.cfg.MaxStreams, Flush: c.flushPrev}, func(frame []byte) error {
 		return c.originate(circID, onion.RelayData, frame)
 	})
 	if err != nil {

@@ -37,7 +37,8 @@
 // cannot be undone further on, so a tag put on by one hop is not readable by
 // a colluding later hop (it only kills the circuit).
 //
-// A relay typically does, per cell from the previous hop:
+// A relay typically does, per cell from the previous hop (a data-channel
+// message may carry several, docs/PROTOCOL.md 2.3):
 //
 //	c, err := onion.DecodeCell(buf)             // c.Body aliases buf
 //	mine, cmd, payload, next, err := hop.Forward(c.Body)

@@ -105,6 +105,13 @@
 // Because send is called synchronously, a slow circuit backs up into the
 // scheduler, where fairness applies, rather than into a FIFO below it.
 //
+// With Config.Flush set, send may hold frames back and pass them on
+// together (a circuit packs the cells that carry them into one message):
+// the sending goroutine calls Flush whenever it has nothing more to send at
+// once, so frames are grouped only while a backlog lasts and a lone frame
+// is not delayed. What send holds is bounded by the caller (one message on
+// a circuit), so fairness is kept to within that.
+//
 // # Closing
 //
 // [Stream.Close] behaves like closing a TCP socket: it sends FIN, and if the

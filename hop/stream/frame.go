@@ -24,9 +24,10 @@ const (
 	HeaderLen = 5
 	// MaxAddressLen is the longest destination address an OPEN can carry.
 	MaxAddressLen = 255
-	// MinFrame is the smallest Config.MaxFrame accepted: enough for an OPEN
-	// with the longest address, with room to spare.
-	MinFrame = 512
+	// MinFrame is the smallest Config.MaxFrame accepted: an OPEN with the
+	// longest address (266 bytes) fits. The smallest circuit cells (512
+	// bytes) carry 488-byte frames.
+	MinFrame = 11 + MaxAddressLen
 	// MaxFrameLimit is the largest Config.MaxFrame accepted.
 	MaxFrameLimit = 1 << 20
 	// maxCredit bounds any window or accumulated credit, so arithmetic on

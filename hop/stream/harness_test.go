@@ -15,6 +15,7 @@ var errPipeClosed = errors.New("pipe closed")
 type pipeOpts struct {
 	rate    int           // bytes per second per direction; 0 = unlimited
 	latency time.Duration // one-way delay
+	batch   int           // if > 0, send holds up to batch frames until Config.Flush, as a circuit does
 }
 
 type linkItem struct {
@@ -97,9 +98,55 @@ func (l *link) deliverErr() error {
 	return l.err
 }
 
+// batcher is a send function that holds frames back until Flush, or until
+// it holds max frames, as a circuit gathering cells into messages does.
+// Both are called by the Mux's sending goroutine only.
+type batcher struct {
+	next func([]byte) error
+	max  int
+	held [][]byte
+
+	mu     sync.Mutex
+	groups []int // frames passed on together, in order
+}
+
+func (b *batcher) send(f []byte) error {
+	if len(b.held) == b.max {
+		if err := b.flush(); err != nil {
+			return err
+		}
+	}
+	b.held = append(b.held, append([]byte(nil), f...))
+	return nil
+}
+
+func (b *batcher) flush() error {
+	if len(b.held) == 0 {
+		return nil
+	}
+	b.mu.Lock()
+	b.groups = append(b.groups, len(b.held))
+	b.mu.Unlock()
+	for _, f := range b.held {
+		if err := b.next(f); err != nil {
+			return err
+		}
+	}
+	b.held = b.held[:0]
+	return nil
+}
+
+// sizes returns the sizes of the groups passed on so far.
+func (b *batcher) sizes() []int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]int(nil), b.groups...)
+}
+
 // pair is a client and a server Mux connected back to back.
 type pair struct {
 	client, server *Mux
+	cb, sb         *batcher // with pipeOpts.batch
 	c2s, s2c       *link
 	quit           chan struct{}
 	closeOnce      sync.Once
@@ -112,11 +159,18 @@ func newPairNoCleanup(tb testing.TB, ccfg, scfg Config, opts pipeOpts) *pair {
 	p.c2s = &link{opts: opts, ch: make(chan linkItem, 256), quit: p.quit}
 	p.s2c = &link{opts: opts, ch: make(chan linkItem, 256), quit: p.quit}
 	ccfg.Role, scfg.Role = RoleClient, RoleServer
+	csend, ssend := p.c2s.send, p.s2c.send
+	if opts.batch > 0 {
+		p.cb = &batcher{next: csend, max: opts.batch}
+		p.sb = &batcher{next: ssend, max: opts.batch}
+		csend, ccfg.Flush = p.cb.send, p.cb.flush
+		ssend, scfg.Flush = p.sb.send, p.sb.flush
+	}
 	var err error
-	if p.client, err = New(ccfg, p.c2s.send); err != nil {
+	if p.client, err = New(ccfg, csend); err != nil {
 		tb.Fatal(err)
 	}
-	if p.server, err = New(scfg, p.s2c.send); err != nil {
+	if p.server, err = New(scfg, ssend); err != nil {
 		tb.Fatal(err)
 	}
 	p.c2s.dst, p.s2c.dst = p.server, p.client

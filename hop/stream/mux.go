@@ -63,6 +63,12 @@ type Config struct {
 	// DatagramQueue bounds the datagrams queued per udp flow and direction;
 	// datagrams beyond it are dropped and counted.
 	DatagramQueue int
+	// Flush, if set, lets send hold frames back to pass several on to the
+	// circuit together: the sending goroutine calls Flush after a run of
+	// frames, as soon as it has nothing more to send at once (before it
+	// waits for data, credit or a wake-up), so a frame is held only while
+	// the next one is being made. An error from Flush closes the Mux.
+	Flush func() error
 }
 
 func (c *Config) normalize() error {
@@ -284,6 +290,7 @@ func (m *Mux) schedule(s *Stream) {
 func (m *Mux) sendLoop() {
 	defer close(m.senderDone)
 	buf := make([]byte, m.cfg.MaxFrame)
+	unflushed := false // frames passed to send since the last Flush
 	for {
 		m.mu.Lock()
 		n := 0
@@ -292,6 +299,17 @@ func (m *Mux) sendLoop() {
 				break
 			}
 			m.mu.Unlock()
+			if unflushed {
+				unflushed = false
+				if err := m.cfg.Flush(); err != nil {
+					m.Close(fmt.Errorf("send: %w", err))
+					return
+				}
+				// Sending may have taken a while: look again before
+				// waiting.
+				m.mu.Lock()
+				continue
+			}
 			select {
 			case <-m.kick:
 			case <-m.done:
@@ -309,6 +327,7 @@ func (m *Mux) sendLoop() {
 			m.Close(fmt.Errorf("send: %w", err))
 			return
 		}
+		unflushed = m.cfg.Flush != nil
 	}
 }
 

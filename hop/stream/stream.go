@@ -208,6 +208,45 @@ func (s *Stream) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom reads readFromFrames full frames at a time (a circuit of
+// 4096-byte cells carries that many in one message), or fewer if they
+// would take more than readFromMax bytes.
+const (
+	readFromFrames = 16
+	readFromMax    = 256 << 10
+)
+
+// ReadFrom writes what it reads from r to the stream until r reports
+// io.EOF (not passed on) or an error, and returns the bytes written. It
+// reads a whole number of frames' worth at a time, so that bulk data
+// leaves in full frames, and a circuit packs them into full cells and
+// messages; io.Copy to a Stream uses it. On a udp flow it is plain io.Copy:
+// every read is one datagram, as with Write.
+func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
+	if s.kind == KindUDP {
+		return io.Copy(struct{ io.Writer }{s}, r)
+	}
+	frames := max(1, min(readFromFrames, readFromMax/s.m.maxPayload))
+	buf := make([]byte, frames*s.m.maxPayload)
+	var n int64
+	for {
+		k, rerr := r.Read(buf)
+		if k > 0 {
+			w, werr := s.Write(buf[:k])
+			n += int64(w)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			return n, nil
+		case rerr != nil:
+			return n, rerr
+		}
+	}
+}
+
 func (s *Stream) writeDatagram(b []byte) (int, error) {
 	m := s.m
 	if len(b) > m.maxPayload {
