@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"net"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,7 +36,41 @@ type world struct {
 	recv   *ticket.Receiver
 	issuer *ticket.Issuer
 	payees []hop.PayeeSession
+	states stateLog // wraps the newest payee
 	dst    string
+}
+
+// stateLog is a payee session that records when the node first saw each
+// meter state (as a byte count carried and a time).
+type stateLog struct {
+	hop.PayeeSession
+	mu    sync.Mutex
+	first map[hop.MeterState]stateSeen
+}
+
+type stateSeen struct {
+	at    time.Time
+	bytes uint64
+}
+
+func (l *stateLog) State() hop.MeterState {
+	s := l.PayeeSession.State()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.first[s]; !ok {
+		if l.first == nil {
+			l.first = map[hop.MeterState]stateSeen{}
+		}
+		l.first[s] = stateSeen{time.Now(), payhop.Meter(l.PayeeSession).Bytes()}
+	}
+	return s
+}
+
+func (l *stateLog) seen(s hop.MeterState) (stateSeen, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.first[s]
+	return v, ok
 }
 
 const nodeIdx, funderIdx = 2, 1
@@ -74,7 +109,8 @@ func newWorld(t *testing.T) *world {
 	if w.node, err = hoptest.Start(true, hop.NodeConfig{Address: onion.Address(c.Addr(nodeIdx)), Payee: func() hop.PayeeSession {
 		s := mk()
 		w.payees = append(w.payees, s)
-		return s
+		w.states.PayeeSession = s
+		return &w.states
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +250,28 @@ func TestUnpaidCircuitThrottledThenDropped(t *testing.T) {
 	}
 	m := payhop.Meter(w.payees[0])
 	t.Logf("dropped after %d bytes, balance %v", m.Bytes(), m.Balance())
+	// Between falling behind and being dropped the circuit was throttled:
+	// it moved far slower than the paid download before it (which runs at
+	// tens of MB/s), but it was not cut off at once.
+	thr, ok := w.states.seen(hop.MeterThrottle)
+	if !ok {
+		t.Fatal("the node never throttled the circuit")
+	}
+	drop, ok := w.states.seen(hop.MeterDrop)
+	if !ok {
+		t.Fatal("the node never saw the circuit past its debt limit")
+	}
+	dur := drop.at.Sub(thr.at)
+	rate := float64(drop.bytes-thr.bytes) / dur.Seconds()
+	t.Logf("throttled for %v: %d bytes at %.0f KB/s", dur.Round(time.Millisecond), drop.bytes-thr.bytes, rate/1e3)
+	if drop.bytes <= thr.bytes || dur < 100*time.Millisecond {
+		t.Fatalf("throttle phase: %d → %d bytes in %v; want a slowed phase before the drop", thr.bytes, drop.bytes, dur)
+	}
+	// One 4 KiB cell per 20 ms of throttle delay, both directions, with
+	// room for cells already in flight.
+	if rate > 2e6 {
+		t.Fatalf("throttled circuit moved %.0f KB/s", rate/1e3)
+	}
 }
 
 // TestBudgetThrottlesPayments: with a budget engine in the payer, tickets
