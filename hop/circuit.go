@@ -51,6 +51,10 @@ type Circuit struct {
 	pad   *padder // constant-rate schedule; nil without padding
 
 	cellsUp, cellsDown atomic.Uint64
+	// Liveness (watchdog): when the last cell left and arrived, in
+	// nanoseconds since the Unix epoch, and the last PONG's nonce.
+	lastSent, lastRecv atomic.Int64
+	pong               atomic.Uint64
 }
 
 // payState is the client's payment state for one hop.
@@ -98,6 +102,11 @@ type BuildConfig struct {
 	// also caps the circuit's throughput at that rate. At most
 	// MaxPaddingRate.
 	PaddingRate int
+	// StallTimeout is how long a circuit may stay silent while the client
+	// waits for an answer (a PING it sent when a cell went unanswered)
+	// before it fails with ErrStalled (default DefaultStallTimeout); see
+	// watchdog.
+	StallTimeout time.Duration
 }
 
 // Build builds a circuit through hops by telescoping: CREATE to the first
@@ -175,8 +184,10 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 		}
 		return nil, err
 	}
+	c.lastRecv.Store(time.Now().UnixNano())
 	go c.read()
 	go c.payLoop()
+	go c.watchdog(cfg.StallTimeout)
 	if cfg.PaddingRate > 0 {
 		if err := c.startPadding(cfg.PaddingRate); err != nil {
 			c.fail(err)
@@ -309,6 +320,7 @@ func (c *Circuit) queueLocked(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, pay
 		return err
 	}
 	c.cellsUp.Add(1)
+	c.lastSent.Store(time.Now().UnixNano())
 	c.carry(len(cell))
 	return nil
 }
@@ -395,6 +407,7 @@ func (c *Circuit) readRelay() (int, onion.RelayCmd, []byte, error) {
 		if err != nil {
 			return 0, 0, nil, err
 		}
+		c.lastRecv.Store(time.Now().UnixNano())
 		cell, err := onion.DecodeCell(raw)
 		if err != nil {
 			return 0, 0, nil, err
@@ -461,6 +474,10 @@ func (c *Circuit) read() {
 				}
 			}
 		case cmd == onion.RelayPadding:
+		case cmd == onion.RelayPong && hop == last:
+			if len(payload) == 8 {
+				c.pong.Store(binary.BigEndian.Uint64(payload))
+			}
 		default:
 			c.fail(fmt.Errorf("hop: unexpected %v from hop %d", cmd, hop))
 			return

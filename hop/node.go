@@ -380,6 +380,11 @@ func (c *circuit) handle(ctx context.Context, circID uint32, lc onion.LinkCmd, c
 			c.startBackwardPadding(circID, rate)
 		}
 		return nil
+	case onion.RelayPing:
+		if len(payload) > onion.MaxPingPayload {
+			return fmt.Errorf("PING of %d bytes", len(payload))
+		}
+		return c.originate(circID, onion.RelayPong, payload)
 	case onion.RelayEnd:
 		return io.EOF
 	}

@@ -68,7 +68,7 @@ func TestFiveHopRoundTrip(t *testing.T) {
 
 func TestEveryRelayCommand(t *testing.T) {
 	c, hops := keyedCircuit(t, 3, MinCellSize, 7)
-	for cmd := RelayData; cmd <= RelayPadding; cmd++ {
+	for cmd := RelayData; cmd <= RelayPong; cmd++ {
 		body, err := c.Seal(2, cmd, []byte(cmd.String()))
 		if err != nil {
 			t.Fatal(err)
@@ -78,7 +78,7 @@ func TestEveryRelayCommand(t *testing.T) {
 			t.Fatalf("got %v %q, want %v", got, payload, cmd)
 		}
 	}
-	for _, cmd := range []RelayCmd{0, RelayPadding + 1, 255} {
+	for _, cmd := range []RelayCmd{0, RelayPong + 1, 255} {
 		if _, err := c.Seal(0, cmd, nil); err == nil {
 			t.Errorf("Seal accepted relay command %d", cmd)
 		}
@@ -391,7 +391,7 @@ func TestAuthenticatedButMalformed(t *testing.T) {
 		body []byte
 	}{
 		{"command 0", plain(0, 0, 0)},
-		{"command 11", plain(11, 0, 0)},
+		{"command 13", plain(13, 0, 0)},
 		{"command 255", plain(255, 0, 0)},
 		{"length past body", plain(byte(RelayData), uint16(MaxPayload(MinCellSize)+1), 0)},
 		{"length 65535", plain(byte(RelayData), 0xffff, 0)},

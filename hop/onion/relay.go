@@ -55,9 +55,18 @@ const (
 	RelayPaid RelayCmd = 9
 	// RelayPadding is dropped by its recipient; any payload.
 	RelayPadding RelayCmd = 10
+	// RelayPing asks the hop that recognizes it for a RelayPong with the
+	// same payload (at most MaxPingPayload bytes): the client's proof that
+	// the circuit still carries cells both ways.
+	RelayPing RelayCmd = 11
+	// RelayPong answers RelayPing.
+	RelayPong RelayCmd = 12
 )
 
-var relayCmdNames = [...]string{"", "DATA", "END", "SENDME", "EXTEND", "EXTENDED", "TRUNCATE", "TRUNCATED", "PAY", "PAID", "PADDING"}
+// MaxPingPayload is the longest payload a RelayPing may carry.
+const MaxPingPayload = 32
+
+var relayCmdNames = [...]string{"", "DATA", "END", "SENDME", "EXTEND", "EXTENDED", "TRUNCATE", "TRUNCATED", "PAY", "PAID", "PADDING", "PING", "PONG"}
 
 func (c RelayCmd) valid() bool { return c != 0 && int(c) < len(relayCmdNames) }
 
