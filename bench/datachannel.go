@@ -14,38 +14,24 @@ import (
 
 // datachannelSuite measures a bare link (one pion PeerConnection, no
 // circuit) between a dialer and a listener in this process on loopback:
-// bulk throughput of one channel, 64-byte echo round trip, and setup time.
-// The link has the settings circuits use (link package defaults).
+// setup time and 64-byte echo round trip. Its bulk throughput
+// (datachannel.raw_mbps) is measured by the circuit suite, in turns with
+// the 1-hop circuit it is compared with. The link has the settings
+// circuits use (link package defaults).
 func datachannelSuite(res Results) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cert, pin, err := link.NewCertificate()
+	bl, err := newBareLink()
 	if err != nil {
 		return err
 	}
-	l, err := link.NewListener(link.ListenConfig{UDPAddr: "127.0.0.1:0", Certificate: cert})
-	if err != nil {
-		return err
-	}
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = l.Close()
-		return err
-	}
-	served := make(chan error, 1)
-	go func() { served <- l.Serve(tcp) }()
-	defer func() {
-		_ = l.Close()
-		<-served
-	}()
-	url := "https://" + tcp.Addr().String() + "/link"
-	dc := link.DialConfig{UDPAddr: "127.0.0.1:0"}
+	defer bl.close()
 
 	// Setup: Dial until the first channel has carried one message each way.
 	const setups = 7
 	var setup []time.Duration
 	for range setups {
-		d, err := benchSetup(ctx, l, url, pin, dc)
+		d, err := benchSetup(ctx, bl.l, bl.url, bl.pin, bl.dc)
 		if err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
@@ -53,39 +39,66 @@ func datachannelSuite(res Results) error {
 	}
 	res.set("datachannel.setup_ms", float64(median(setup).Microseconds())/1e3, "ms")
 
-	client, err := link.Dial(ctx, url, pin, dc)
+	client, server, err := bl.dial(ctx)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	server, err := l.Accept(ctx)
-	if err != nil {
-		return err
-	}
 	defer server.Close()
-
-	// The largest messages a link carries, which is also what circuits
-	// send under load (16 cells of 4096 bytes). It is the bare channel's
-	// best size here: from 4 to 64 KiB throughput varies less than the
-	// noise, and 64 KiB beat 16 KiB in 6 of 8 paired runs (by 2 % on
-	// average).
-	stopProfile, err := startProfile("raw")
-	if err != nil {
-		return err
-	}
-	mbps, err := benchBulk(ctx, client, server, 256<<20, link.MaxMessageSize)
-	stopProfile()
-	if err != nil {
-		return fmt.Errorf("bulk: %w", err)
-	}
-	res.set("datachannel.raw_mbps", mbps, "Mbit/s")
-
 	rtt, err := benchEcho(ctx, client, server, 1000, 64)
 	if err != nil {
 		return fmt.Errorf("echo: %w", err)
 	}
 	res.set("datachannel.rtt_us", float64(rtt.Nanoseconds())/1e3, "µs")
 	return nil
+}
+
+// bareLink is a link listener on loopback for bare-channel measurements.
+type bareLink struct {
+	l      *link.Listener
+	url    string
+	pin    link.Pin
+	dc     link.DialConfig
+	served chan error
+}
+
+func newBareLink() (*bareLink, error) {
+	cert, pin, err := link.NewCertificate()
+	if err != nil {
+		return nil, err
+	}
+	l, err := link.NewListener(link.ListenConfig{UDPAddr: "127.0.0.1:0", Certificate: cert})
+	if err != nil {
+		return nil, err
+	}
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	b := &bareLink{l: l, url: "https://" + tcp.Addr().String() + "/link", pin: pin,
+		dc: link.DialConfig{UDPAddr: "127.0.0.1:0"}, served: make(chan error, 1)}
+	go func() { b.served <- l.Serve(tcp) }()
+	return b, nil
+}
+
+// dial returns both ends of a new link.
+func (b *bareLink) dial(ctx context.Context) (client, server *link.Link, err error) {
+	client, err = link.Dial(ctx, b.url, b.pin, b.dc)
+	if err != nil {
+		return nil, nil, err
+	}
+	server, err = b.l.Accept(ctx)
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	return client, server, nil
+}
+
+func (b *bareLink) close() {
+	_ = b.l.Close()
+	<-b.served
 }
 
 // benchSetup dials a fresh link and returns the time until a channel opened
