@@ -20,7 +20,7 @@ import (
 // download throughput of one stream over 1 and 3 hops, request round trip
 // on a kept-alive stream, 3-hop build time, and relay CPU per GiB, and
 // compares 1-hop throughput with a bare data channel measured in turns
-// with it (median of 3 rounds each).
+// with it (5 rounds; medians, and the median of the rounds' ratios).
 // PEXIA_CELL overrides the cell size (bytes) to compare cell sizes;
 // PEXIA_CPUPROFILE=path writes a CPU profile of each transfer to
 // path.raw.N, path.1hop.N and path.3hop.
@@ -52,13 +52,13 @@ func circuitSuite(res Results) error {
 		if hops == 1 {
 			// The bare channel and the 1-hop circuit in turns, so that the
 			// machine's drift (on 2 shared cores) hits both alike.
-			raw, circ, err := pairedBulk(ctx, c, dst, total, 3)
+			raw, circ, ratio, err := pairedBulk(ctx, c, dst, total, 5)
 			if err != nil {
 				return err
 			}
 			res.set("datachannel.raw_mbps", raw, "Mbit/s")
 			res.set("circuit.throughput_1hop_mbps", circ, "Mbit/s")
-			res.set("ratio.circuit_1hop_vs_datachannel", circ/raw, "x")
+			res.set("ratio.circuit_1hop_vs_datachannel", ratio, "x")
 		} else {
 			cpu0 := cpuTime()
 			stopProfile, err := startProfile("3hop")
@@ -93,46 +93,48 @@ func circuitSuite(res Results) error {
 
 // pairedBulk measures, rounds times in turn, total bytes sent one way over
 // a bare data channel (in link.MaxMessageSize messages, what circuits send
-// under load: the bare channel's best size here) and downloaded through c,
-// and returns the medians in Mbit/s.
-func pairedBulk(ctx context.Context, c *hop.Circuit, dst string, total, rounds int) (raw, circ float64, err error) {
+// under load: the bare channel's best size here) and downloaded through c.
+// It returns the medians in Mbit/s, and the median of the rounds' ratios
+// (circuit over bare channel): each round's pair ran back to back, so its
+// ratio is the least disturbed by the machine's drift.
+func pairedBulk(ctx context.Context, c *hop.Circuit, dst string, total, rounds int) (raw, circ, ratio float64, err error) {
 	bl, err := newBareLink()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer bl.close()
 	client, server, err := bl.dial(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer client.Close()
 	defer server.Close()
-	var raws, circs []float64
+	var raws, circs, ratios []float64
 	for i := range rounds {
 		stop, err := startProfile(fmt.Sprintf("raw.%d", i))
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		r, err := benchBulk(ctx, client, server, total, link.MaxMessageSize)
 		stop()
 		if err != nil {
-			return 0, 0, fmt.Errorf("bare channel: %w", err)
+			return 0, 0, 0, fmt.Errorf("bare channel: %w", err)
 		}
 		if stop, err = startProfile(fmt.Sprintf("1hop.%d", i)); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		t0 := time.Now()
 		err = download(ctx, c, dst, int64(total))
 		el := time.Since(t0)
 		stop()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		cm := float64(total) * 8 / el.Seconds() / 1e6
 		fmt.Printf("  round %d: bare channel %.0f Mbit/s, 1-hop circuit %.0f Mbit/s (%.2f)\n", i+1, r, cm, cm/r)
-		raws, circs = append(raws, r), append(circs, cm)
+		raws, circs, ratios = append(raws, r), append(circs, cm), append(ratios, cm/r)
 	}
-	return medianf(raws), medianf(circs), nil
+	return medianf(raws), medianf(circs), medianf(ratios), nil
 }
 
 func medianf(xs []float64) float64 {
