@@ -37,21 +37,7 @@ func (c stallingChannel) Write(p []byte) (int, error) {
 // error rather than a hang, and new streams work on a fresh circuit.
 func TestRelayStalls(t *testing.T) {
 	dst := sinkServer(t)
-	entry, err := hoptest.Start(false, hop.NodeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer entry.Close()
-	exit, err := hoptest.Start(true, hop.NodeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exit.Close()
-	spare, err := hoptest.Start(false, hop.NodeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spare.Close()
+	entry, spare, exit := startNode(t, false, hop.NodeConfig{}), startNode(t, false, hop.NodeConfig{}), startNode(t, true, hop.NodeConfig{})
 
 	for _, tc := range []struct {
 		name             string
@@ -68,7 +54,7 @@ func TestRelayStalls(t *testing.T) {
 			var toPrev, toNext atomic.Bool // the bad relay's directions
 			var mu sync.Mutex
 			tapped := 0
-			bad, err := hoptest.Start(false, hop.NodeConfig{Tap: func(ch link.Channel) link.Channel {
+			bad := startNode(t, false, hop.NodeConfig{Tap: func(ch link.Channel) link.Channel {
 				// A relay taps its channel from the previous hop first,
 				// then the one it dials to the next.
 				mu.Lock()
@@ -79,10 +65,6 @@ func TestRelayStalls(t *testing.T) {
 				}
 				return stallingChannel{ch, &toNext}
 			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer bad.Close()
 			var stalled atomic.Bool
 			sel := func(ctx context.Context, p hop.Profile) ([]hop.HopInfo, error) {
 				middle := bad.Info
@@ -171,4 +153,15 @@ func transferVia(ctx context.Context, pool *hop.Pool, prof hop.Profile, dst stri
 		return err
 	}
 	return transfer(ctx, c, dst, 64<<10)
+}
+
+// startNode starts an in-process node that the test closes when it ends.
+func startNode(t *testing.T, exit bool, cfg hop.NodeConfig) *hoptest.Node {
+	t.Helper()
+	n, err := hoptest.Start(exit, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
 }

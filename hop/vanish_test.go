@@ -63,21 +63,7 @@ func startChildNode(t *testing.T) (hop.HopInfo, *exec.Cmd) {
 // hang, and a new stream rides a rebuilt circuit within 3 s of the kill.
 func TestMiddleRelayVanishes(t *testing.T) {
 	dst := sinkServer(t)
-	entry, err := hoptest.Start(false, hop.NodeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer entry.Close()
-	spare, err := hoptest.Start(false, hop.NodeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spare.Close()
-	exit, err := hoptest.Start(true, hop.NodeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exit.Close()
+	entry, spare, exit := startNode(t, false, hop.NodeConfig{}), startNode(t, false, hop.NodeConfig{}), startNode(t, true, hop.NodeConfig{})
 	doomed, proc := startChildNode(t)
 
 	var killed atomic.Bool
