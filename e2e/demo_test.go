@@ -5,9 +5,13 @@ package e2e
 import (
 	"os"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+var earnedRE = regexp.MustCompile(`earned ([0-9]+\.[0-9]+) tokens`)
 
 // TestDemo runs `make demo`'s script once through with freshly built
 // binaries, in both its forms. On loopback (any user): a devnet, three
@@ -32,6 +36,25 @@ func TestDemo(t *testing.T) {
 				t.Fatalf("demo output lacks %q", want)
 			}
 		}
+		// The nodes were paid on chain for what they carried: 64 MiB and
+		// more through 3 hops at 0.1 or more per GB, in tickets of face
+		// 0.001, is 20 or more expected wins (P(none) < e^-20).
+		earned := earnedRE.FindAllStringSubmatch(string(out), -1)
+		if len(earned) < 3 {
+			t.Fatalf("demo shows %d nodes' earnings, want 3 or more", len(earned))
+		}
+		sum := 0.0
+		for _, m := range earned {
+			v, err := strconv.ParseFloat(m[1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += v
+		}
+		if sum <= 0 {
+			t.Fatal("no node earned anything on chain")
+		}
+		t.Logf("the nodes earned %.6f tokens on chain", sum)
 	}
 	t.Run("loopback", func(t *testing.T) {
 		run(t, []string{"DEMO_LOOPBACK=1", "PROXY=127.0.0.1:11081"}, []string{"circuit built", "200 OK, 67108864 bytes", "earned",

@@ -44,14 +44,17 @@ for i in 0 1 2; do
 done
 sleep 0.5
 
-# client0 pays every hop with lottery tickets inside its onion layer.
-"$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 "${SITE}"
-"$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 "${SITE}bytes/67108864"
+# client0 pays every hop with lottery tickets inside its onion layer. A
+# face of 0.001 makes some 50 winners of the demo's traffic, so every node
+# is likely to show earnings.
+FACE=${FACE:-0.001}
+"$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 -face "$FACE" "${SITE}"
+"$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 -face "$FACE" "${SITE}bytes/67108864"
 # pexiad without root: a local SOCKS5/HTTP proxy whose connections ride a
 # paid circuit; names are resolved at the exit.
 PROXY=${PROXY:-127.0.0.1:11080}
 "$BIN/pexiad" -mode proxy -proxy "$PROXY" -state-dir "$DIR/pexiad" -socket "$DIR/pexiad.sock" \
-  -network "$NET" -key devnet:client1 -group "" >"$DIR/pexiad.log" 2>&1 &
+  -network "$NET" -key devnet:client1 -face "$FACE" -group "" >"$DIR/pexiad.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$DIR/pexiad.sock" ] && break; sleep 0.1; done
 "$BIN/pexia" -socket "$DIR/pexiad.sock" connect -hops 3 -wait
