@@ -31,12 +31,17 @@ func (k KillSwitch) Install(p Policy) error {
 		return fmt.Errorf("kill switch: %w", err)
 	}
 	defer done()
+	// One transaction that keeps the table and its base chains (adding
+	// them if missing) and swaps their rules: the chains' hooks stay
+	// registered throughout, and the old rules give way to the new ones at
+	// one generation change, so no packet ever meets neither. Deleting and
+	// re-adding the table instead re-registers the hooks, and a packet can
+	// slip through while that happens.
 	t := ksTable()
-	c.AddTable(t) // so the delete below cannot fail on a first install
-	c.DelTable(t)
 	c.AddTable(t)
 	for _, ch := range ksChains(t) {
 		c.AddChain(ch.chain)
+		c.FlushChain(ch.chain)
 		for _, exprs := range ch.rules(p) {
 			c.AddRule(&nftables.Rule{Table: t, Chain: ch.chain, Exprs: exprs})
 		}
