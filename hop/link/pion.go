@@ -22,15 +22,16 @@ const (
 	// all channels of a link.
 	sctpReceiveBuffer = 8 << 20
 
-	// ICE liveness: a keepalive every 300 ms while idle; a peer silent for
-	// 1.5 s is disconnected and after 0.5 s more failed, which ends the
+	// ICE liveness: a keepalive every 250 ms while idle; a peer silent for
+	// 1.2 s is disconnected and after 0.4 s more failed, which ends the
 	// link. A relay that vanishes is noticed by its neighbours in about
-	// 2 s, so the client has a new circuit within 3 s; the price is that a
-	// path silent for 2 s (several keepalives lost in a row) is given up,
-	// and its circuits are rebuilt.
-	iceDisconnected = 1500 * time.Millisecond
-	iceFailed       = 500 * time.Millisecond
-	iceKeepalive    = 300 * time.Millisecond
+	// 1.6 s, which leaves the client more than a second to build a new
+	// circuit within 3 s of the loss; the price is that a path silent for
+	// 1.6 s (some six keepalives lost in a row) is given up, and its
+	// circuits are rebuilt.
+	iceDisconnected = 1200 * time.Millisecond
+	iceFailed       = 400 * time.Millisecond
+	iceKeepalive    = 250 * time.Millisecond
 
 	// sctpRTOMax caps the retransmission timeout (pion defaults to 60 s; the
 	// link is declared dead after about 3 s of silence anyway).
