@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -112,7 +113,7 @@ func (t *tunMode) apply(set api.Settings) error {
 			return err
 		}
 	}
-	if !equalStrings(old.ExcludeCIDRs, set.ExcludeCIDRs) {
+	if !slices.Equal(old.ExcludeCIDRs, set.ExcludeCIDRs) {
 		t.s.router.setExclude(parsePrefixes(set.ExcludeCIDRs))
 		if err := t.routes.Down(); err != nil {
 			return err
@@ -197,16 +198,4 @@ func Recover(cfg Config) error {
 		opts = append(opts, tun.KeepKillSwitch())
 	}
 	return tun.Recover(context.Background(), cfg.StateDir, opts...)
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 
@@ -83,7 +84,7 @@ func TestCellReaderSplitsMessages(t *testing.T) {
 		t.Fatalf("read %d cells, want %d", got, want)
 	}
 	// Idle before each read: the first, after 1, after 4, and before EOF.
-	if want := []int{0, 1, 4, got}; !equalInts(idleAt, want) {
+	if want := []int{0, 1, 4, got}; !slices.Equal(idleAt, want) {
 		t.Fatalf("idle called after %v cells, want %v", idleAt, want)
 	}
 }
@@ -184,16 +185,4 @@ func TestCellWriterUndo(t *testing.T) {
 	if len(ch.written) != 1 || len(ch.written[0]) != 512 {
 		t.Fatalf("wrote %d messages, want one of one cell", len(ch.written))
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
