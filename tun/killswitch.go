@@ -13,8 +13,10 @@ import "net/netip"
 //	input:   accept iif lo, iif Iface, ct state established,related,
 //	         DHCP replies and NDP/MLD messages; sources on the LAN if
 //	         AllowLAN; count and drop.
-//	forward: accept oif Iface, ct state established,related; destinations
-//	         on the LAN if AllowLAN; count and drop.
+//	forward: accept oif Iface; drop DNS as in output (containers and VMs
+//	         behind the host must not leak it either); accept ct state
+//	         established,related, destinations on the LAN if AllowLAN;
+//	         count and drop.
 //
 // Interfaces are matched by name, so the rules keep working when the TUN is
 // recreated while the kill switch stays in place. The kernel holds all the

@@ -183,10 +183,8 @@ func outputRules(p Policy) [][]expr.Any {
 		rs = append(rs, markIs(p.Mark, accept()))
 	}
 	// No clear-text DNS outside the tunnel, not even to the LAN resolver.
+	rs = append(rs, dnsDrops()...)
 	rs = append(rs,
-		portIs(0, unix.IPPROTO_UDP, 0, 53, countDrop()...),
-		portIs(0, unix.IPPROTO_TCP, 0, 53, countDrop()...),
-		portIs(0, unix.IPPROTO_TCP, 0, 853, countDrop()...),
 		portIs(unix.NFPROTO_IPV4, unix.IPPROTO_UDP, 68, 67, accept()),
 		portIs(unix.NFPROTO_IPV6, unix.IPPROTO_UDP, 546, 547, accept()),
 	)
@@ -223,11 +221,25 @@ func forwardRules(p Policy) [][]expr.Any {
 	if p.Iface != "" {
 		rs = append(rs, ifaceIs(expr.MetaKeyOIFNAME, p.Iface, accept()))
 	}
+	// Containers and VMs behind this host get the same DNS treatment as
+	// the host itself. The drops come before the conntrack rule, so a
+	// query flow that predates the kill switch is cut too.
+	rs = append(rs, dnsDrops()...)
 	rs = append(rs, ctEstablished(accept()))
 	if p.AllowLAN {
 		rs = append(rs, lanRules(true)...)
 	}
 	return append(rs, countDrop())
+}
+
+// dnsDrops count and drop DNS (53/udp, 53/tcp) and DNS over TLS (853/tcp)
+// to any destination.
+func dnsDrops() [][]expr.Any {
+	return [][]expr.Any{
+		portIs(0, unix.IPPROTO_UDP, 0, 53, countDrop()...),
+		portIs(0, unix.IPPROTO_TCP, 0, 53, countDrop()...),
+		portIs(0, unix.IPPROTO_TCP, 0, 853, countDrop()...),
+	}
 }
 
 // lanRules accepts LAN destinations (dst) or sources (!dst).

@@ -2,12 +2,15 @@ package tun
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/nftables"
 )
@@ -201,4 +204,133 @@ func nftTables(t *testing.T, nsPath string) []string {
 		names = append(names, tb.Name)
 	}
 	return names
+}
+
+// addContainer puts a third namespace behind the client, the way a
+// container or VM bridge does: 10.88.0.2/24 and fd00:88::2/64 on a veth
+// whose other end sits in the client, which forwards its packets to the
+// LAN. The peer routes the container's prefixes back via the client.
+func (n *testNet) addContainer(t *testing.T) (path string) {
+	t.Helper()
+	name := n.C + "x"
+	path = "/run/netns/" + name
+	ip(t, "netns", "add", name)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	err := inNetNS(path, func() error {
+		return os.WriteFile("/proc/sys/net/ipv6/conf/default/accept_dad", []byte("0"), 0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = inNetNS(n.CPath, func() error {
+		return errors.Join(
+			os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0),
+			os.WriteFile("/proc/sys/net/ipv6/conf/all/forwarding", []byte("1"), 0))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{
+		{"link", "add", "vx", "netns", n.C, "type", "veth", "peer", "name", "eth0", "netns", name},
+		{"-n", name, "link", "set", "lo", "up"},
+		{"-n", n.C, "addr", "add", "10.88.0.1/24", "dev", "vx"},
+		{"-n", n.C, "addr", "add", "fd00:88::1/64", "dev", "vx", "nodad"},
+		{"-n", name, "addr", "add", "10.88.0.2/24", "dev", "eth0"},
+		{"-n", name, "addr", "add", "fd00:88::2/64", "dev", "eth0", "nodad"},
+		{"-n", n.C, "link", "set", "vx", "up"},
+		{"-n", name, "link", "set", "eth0", "up"},
+		{"-n", name, "route", "add", "default", "via", "10.88.0.1"},
+		{"-n", name, "-6", "route", "add", "default", "via", "fd00:88::1"},
+		{"-n", n.P, "route", "add", "10.88.0.0/24", "via", "192.168.77.2"},
+		{"-n", n.P, "-6", "route", "add", "fd00:88::/64", "via", "fd00:77::2"},
+	} {
+		ip(t, cmd...)
+	}
+	return path
+}
+
+// Forwarded traffic (containers, VMs) gets the same DNS treatment as the
+// host's own: with the kill switch on, even with the LAN allowed, its
+// queries to the LAN resolver are dropped, while other LAN traffic from it
+// passes.
+func TestKillSwitchForwardedDNS(t *testing.T) {
+	n := newTestNet(t)
+	t.Parallel()
+	box := n.addContainer(t)
+	lan := listenUDP(t, n.PPath, netip.AddrPortFrom(lanPeer4, testPort))
+	lan6 := listenUDP(t, n.PPath, netip.AddrPortFrom(lanPeer6, testPort))
+	dns4 := listenUDP(t, n.PPath, netip.AddrPortFrom(lanPeer4, 53))
+	dns6 := listenUDP(t, n.PPath, netip.AddrPortFrom(lanPeer6, 53))
+
+	// Without the kill switch the container reaches the LAN resolver: the
+	// forwarding works and the test can see a leak.
+	if err := sendUDP(t, box, 0, netip.AddrPortFrom(lanPeer4, 53), "open"); err != nil {
+		t.Fatal(err)
+	}
+	dns4.expect(t, "open")
+
+	ks := KillSwitch{NetNS: n.CPath}
+	t.Cleanup(func() { ks.Remove() })
+	if err := ks.Install(Policy{Iface: DefaultName, Mark: DefaultMark, AllowLAN: true}); err != nil {
+		t.Fatal(err)
+	}
+	sendUDP(t, box, 0, netip.AddrPortFrom(lanPeer4, testPort), "lan")
+	lan.expect(t, "lan")
+	sendUDP(t, box, 0, netip.AddrPortFrom(lanPeer6, testPort), "lan6")
+	lan6.expect(t, "lan6")
+	sendUDP(t, box, 0, netip.AddrPortFrom(lanPeer4, 53), "leak")
+	sendUDP(t, box, 0, netip.AddrPortFrom(lanPeer6, 53), "leak6")
+	dns4.expectNone(t)
+	dns6.expectNone(t)
+	// DNS over TCP and DoT are refused too: no SYN reaches the resolver.
+	for _, port := range []uint16{53, 853} {
+		for _, dst := range []netip.Addr{lanPeer4, lanPeer6} {
+			tcpListen(t, n.PPath, netip.AddrPortFrom(dst, port))
+			if err := tcpDial(box, netip.AddrPortFrom(dst, port)); err == nil {
+				t.Errorf("container's TCP to %v:%d got through the kill switch", dst, port)
+			}
+		}
+	}
+	tcpListen(t, n.PPath, netip.AddrPortFrom(lanPeer4, testPort))
+	if err := tcpDial(box, netip.AddrPortFrom(lanPeer4, testPort)); err != nil {
+		t.Errorf("container's TCP to a LAN service: %v", err)
+	}
+}
+
+// tcpListen accepts (and closes) connections on addr in the namespace.
+func tcpListen(t *testing.T, nsPath string, addr netip.AddrPort) {
+	t.Helper()
+	var ln net.Listener
+	err := inNetNS(nsPath, func() error {
+		var err error
+		ln, err = net.Listen("tcp", addr.String())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+}
+
+// tcpDial connects to addr from the namespace, waiting at most a second.
+func tcpDial(nsPath string, addr netip.AddrPort) error {
+	var conn net.Conn
+	err := inNetNS(nsPath, func() error {
+		var err error
+		conn, err = net.DialTimeout("tcp", addr.String(), time.Second)
+		return err
+	})
+	if err == nil {
+		conn.Close()
+	}
+	return err
 }
