@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -50,7 +51,9 @@ type Settings struct {
 	Lockdown   bool `json:"lockdown"`
 	AllowLAN   bool `json:"allow_lan"`
 	// ExcludeCIDRs are prefixes routed outside the tunnel, e.g.
-	// "192.168.0.0/16".
+	// "192.168.0.0/16". A set that covers a whole address family (a /0,
+	// or e.g. 0.0.0.0/1 with 128.0.0.0/1) is refused: nothing of that
+	// family would go through the tunnel while the status says connected.
 	ExcludeCIDRs []string `json:"exclude_cidrs"`
 	DNSMode      DNSMode  `json:"dns_mode"`
 	// PaddingKbps turns on constant-rate padding ("bandwidth burning"):
@@ -98,10 +101,16 @@ func (s Settings) Validate() error {
 	if s.Lockdown && !s.KillSwitch {
 		bad("lockdown", "needs kill_switch on")
 	}
+	var excl []netip.Prefix
 	for _, c := range s.ExcludeCIDRs {
 		if err := checkExclude(c); err != nil {
 			bad("exclude_cidrs", "%v", err)
+		} else {
+			excl = append(excl, netip.MustParsePrefix(c))
 		}
+	}
+	if fam := coveredFamily(excl); fam != "" {
+		bad("exclude_cidrs", "together they cover all of %s: nothing of it would go through the tunnel", fam)
 	}
 	switch s.DNSMode {
 	case DNSTunnel, DNSSystem:
@@ -142,6 +151,63 @@ func checkExclude(c string) error {
 		return fmt.Errorf("%q would exclude all traffic from the tunnel", c)
 	}
 	return nil
+}
+
+// coveredFamily returns "IPv4" or "IPv6" if the union of ps (each already
+// checked by checkExclude) is that whole address family, however it is
+// split or overlaps, else "". A single /0 is refused by checkExclude.
+func coveredFamily(ps []netip.Prefix) string {
+	for _, fam := range []struct {
+		name string
+		v4   bool
+	}{{"IPv4", true}, {"IPv6", false}} {
+		var in []netip.Prefix
+		for _, p := range ps {
+			if p.Addr().Is4() == fam.v4 && p.Bits() > 0 {
+				in = append(in, p)
+			}
+		}
+		if coversAll(in, fam.v4) {
+			return fam.name
+		}
+	}
+	return ""
+}
+
+// coversAll reports whether the prefixes ps, all of one family, cover
+// every address of it: sorted by first address, each must start at or
+// before the address after the highest one covered so far.
+func coversAll(ps []netip.Prefix, v4 bool) bool {
+	if len(ps) == 0 {
+		return false
+	}
+	slices.SortFunc(ps, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	next := netip.IPv6Unspecified() // the lowest address not yet covered
+	if v4 {
+		next = netip.IPv4Unspecified()
+	}
+	for _, p := range ps {
+		if p.Addr().Compare(next) > 0 {
+			return false // a gap before p
+		}
+		last := lastAddr(p)
+		if n := last.Next(); !n.IsValid() {
+			return true // covered up to the family's highest address
+		} else if n.Compare(next) > 0 {
+			next = n
+		}
+	}
+	return false
+}
+
+// lastAddr is the highest address of the masked prefix p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 func checkRPCURL(s string) error {

@@ -84,3 +84,47 @@ func TestConnectRequestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestExcludeCoversFamily: a set of exclusions whose union is a whole
+// address family sends nothing through the tunnel while the status says
+// connected, however it is split.
+func TestExcludeCoversFamily(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cidrs   []string
+		covered string // "IPv4" or "IPv6" when refused
+	}{
+		{"two halves", []string{"0.0.0.0/1", "128.0.0.0/1"}, "IPv4"},
+		{"halves in reverse", []string{"128.0.0.0/1", "0.0.0.0/1"}, "IPv4"},
+		{"four quarters", []string{"192.0.0.0/2", "0.0.0.0/2", "128.0.0.0/2", "64.0.0.0/2"}, "IPv4"},
+		{"overlapping", []string{"0.0.0.0/1", "0.0.0.0/2", "64.0.0.0/3", "100.0.0.0/8", "128.0.0.0/1"}, "IPv4"},
+		{"half and its quarters", []string{"0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1", "10.0.0.0/8"}, "IPv4"},
+		{"ladder", []string{"0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5", "248.0.0.0/5"}, "IPv4"},
+		{"v6 halves", []string{"::/1", "8000::/1"}, "IPv6"},
+		{"v6 halves among v4", []string{"10.0.0.0/8", "8000::/1", "::/1"}, "IPv6"},
+		{"v6 overlapping", []string{"::/1", "4000::/2", "8000::/2", "c000::/2", "fe80::/10"}, "IPv6"},
+		{"v4 gap at the top", []string{"0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5", "248.0.0.0/6"}, ""},
+		{"v4 gap at the bottom", []string{"1.0.0.0/8", "2.0.0.0/7", "4.0.0.0/6", "8.0.0.0/5", "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/1"}, ""},
+		{"v4 gap inside", []string{"0.0.0.0/2", "128.0.0.0/1"}, ""},
+		{"halves of different families", []string{"0.0.0.0/1", "8000::/1"}, ""},
+		{"v4-mapped v6 is not v4", []string{"::ffff:0.0.0.0/97", "::ffff:128.0.0.0/97"}, ""},
+		{"v6 gap", []string{"::/1", "8000::/2", "c000::/3", "e000::/4"}, ""},
+		{"single addresses", []string{"255.255.255.255/32", "0.0.0.0/32"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := validSettings()
+			s.ExcludeCIDRs = tc.cidrs
+			err := s.Validate()
+			if tc.covered == "" {
+				if err != nil {
+					t.Fatalf("Validate(%v) = %v, want nil", tc.cidrs, err)
+				}
+				return
+			}
+			want := "exclude_cidrs: together they cover all of " + tc.covered
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("Validate(%v) = %v, want an invalid error with %q", tc.cidrs, err, want)
+			}
+		})
+	}
+}
