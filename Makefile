@@ -43,7 +43,7 @@ check-generated: deps
 	contracts/gen.sh $$tmp >/dev/null 2>&1 || { contracts/gen.sh $$tmp; exit 1; }; \
 	status=0; \
 	diff -r $$tmp/build contracts/build || status=1; \
-	for p in lottery directory registry curator testtoken; do diff -u $$tmp/$$p/$$p.go contracts/$$p/$$p.go || status=1; done; \
+	for p in lottery directory registry curator testtoken chaintest/reentranttoken; do diff -u $$tmp/$$p/$${p##*/}.go contracts/$$p/$${p##*/}.go || status=1; done; \
 	if [ $$status != 0 ]; then echo "contracts: committed artifacts or bindings are stale; run 'make generate' and commit"; exit 1; fi; \
 	echo "contracts: artifacts and bindings match the sources"
 

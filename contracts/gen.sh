@@ -8,9 +8,13 @@ root=${1:-$here}
 cd "$here"
 [ -d node_modules/solc ] || npm ci --no-audit --no-fund >/dev/null
 node compile.js "$root/build"
-for name in Lottery Directory Registry Curator TestToken; do
+# NAME or NAME:DIR (the binding's folder; default the lower-case name).
+for spec in Lottery Directory Registry Curator TestToken ReentrantToken:chaintest/reentranttoken; do
+  name=${spec%%:*}
   pkg=$(echo "$name" | tr 'A-Z' 'a-z')
-  mkdir -p "$root/$pkg"
+  dir=$pkg
+  [ "$spec" = "$name" ] || dir=${spec#*:}
+  mkdir -p "$root/$dir"
   (cd "$here/.." && go tool abigen --v2 --abi "$root/build/$name.abi" --bin "$root/build/$name.bin" \
-    --pkg "$pkg" --type "$name" --out "$root/$pkg/$pkg.go")
+    --pkg "$pkg" --type "$name" --out "$root/$dir/$pkg.go")
 done

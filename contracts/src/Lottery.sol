@@ -30,6 +30,14 @@ import {IERC20, SafeToken} from "./SafeToken.sol";
 /// order (the node claims its winners sorted by nonce) and nobody else can
 /// raise its mark. This costs one warm storage write per claim instead of a
 /// fresh slot per ticket.
+///
+/// Reentrancy: every function that changes state is nonReentrant (one lock
+/// in transient storage), so no token hook, coin recipient or recipient
+/// contract can enter the lottery while a deposit, withdrawal, claim or
+/// collection is in progress. depositToken needs it: it credits the balance
+/// difference around transferFrom, and a deposit made from inside that
+/// transferFrom (an ERC777-style sender hook) would otherwise be counted by
+/// both calls. withdraw and collect also update their state before paying.
 contract Lottery {
     using SafeToken for IERC20;
 
@@ -69,6 +77,7 @@ contract Lottery {
     error Locked(uint64 unlock);
     error NotWarned();
     error TransferFailed();
+    error Reentrancy();
 
     /// Account state changed by the funder (deposit, move, warn, withdraw).
     event Update(
@@ -98,8 +107,19 @@ contract Lottery {
     mapping(bytes32 => uint256) private marks_; // keccak(signer, recipient) => highest claimed nonce
     mapping(bytes32 => uint256) private earnings_; // keccak(token, recipient) => unclaimed winnings
 
+    /// Set while a state-changing call runs (transient: cleared after every
+    /// transaction).
+    bool private transient entered;
+
     constructor(uint64 delay_) {
         delay = delay_;
+    }
+
+    modifier nonReentrant() {
+        if (entered) revert Reentrancy();
+        entered = true;
+        _;
+        entered = false;
     }
 
     // ---- keys and views ----
@@ -167,14 +187,14 @@ contract Lottery {
     // ---- funding ----
 
     /// Deposit native coin: msg.value minus escrow_ goes to the balance.
-    function deposit(address signer, uint128 escrow_) external payable {
+    function deposit(address signer, uint128 escrow_) external payable nonReentrant {
         if (escrow_ > msg.value) revert EscrowExceedsDeposit();
         credit(address(0), signer, msg.value - escrow_, escrow_);
     }
 
     /// Deposit an ERC20: amount is pulled with transferFrom (approve first);
     /// what actually arrived minus escrow_ goes to the balance.
-    function depositToken(IERC20 token, address signer, uint256 amount, uint128 escrow_) external {
+    function depositToken(IERC20 token, address signer, uint256 amount, uint128 escrow_) external nonReentrant {
         if (address(token) == address(0)) revert TransferFailed();
         uint256 before = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), amount);
@@ -196,7 +216,7 @@ contract Lottery {
     }
 
     /// Move amount from balance to escrow. Moving back requires warn and withdraw.
-    function move(address token, address signer, uint128 amount) external {
+    function move(address token, address signer, uint128 amount) external nonReentrant {
         bytes32 key = accountKey(token, msg.sender, signer);
         Account storage a = accounts_[key];
         if (a.balance < amount) revert Insufficient();
@@ -210,7 +230,7 @@ contract Lottery {
     /// Announce a withdrawal of up to amount (from balance, then escrow). The
     /// clock restarts on every warn; amount 0 cancels. Recipients treat warned
     /// funds as already gone.
-    function warn(address token, address signer, uint128 amount) external {
+    function warn(address token, address signer, uint128 amount) external nonReentrant {
         bytes32 key = accountKey(token, msg.sender, signer);
         Lock storage l = locks_[key];
         l.warned = amount;
@@ -219,7 +239,7 @@ contract Lottery {
     }
 
     /// Withdraw up to the warned amount once the delay has passed.
-    function withdraw(address token, address signer, uint128 amount, address payable target) external {
+    function withdraw(address token, address signer, uint128 amount, address payable target) external nonReentrant {
         bytes32 key = accountKey(token, msg.sender, signer);
         Lock storage l = locks_[key];
         if (l.unlock == 0) revert NotWarned();
@@ -259,7 +279,7 @@ contract Lottery {
     /// are skipped with a Rejected event; the winnings are added to the
     /// caller's earnings, withdrawn with collect. Tickets from one signer must
     /// be ordered by nonce.
-    function claim(address token, Ticket[] calldata tickets) external returns (uint256 total) {
+    function claim(address token, Ticket[] calldata tickets) external nonReentrant returns (uint256 total) {
         for (uint256 i = 0; i < tickets.length; ++i) {
             total += claimOne(token, tickets[i]);
         }
@@ -325,7 +345,7 @@ contract Lottery {
     }
 
     /// Withdraw amount of the caller's winnings in token to target.
-    function collect(address token, uint256 amount, address payable target) external {
+    function collect(address token, uint256 amount, address payable target) external nonReentrant {
         bytes32 k = pairKey(token, msg.sender);
         uint256 have = earnings_[k];
         if (amount > have) revert Insufficient();
