@@ -95,11 +95,13 @@ type MetricsConfig struct {
 
 // LimitsConfig bounds the node's work. Zero values take the defaults.
 type LimitsConfig struct {
-	MaxCircuits          int     `toml:"max_circuits"`            // 0: no bound
-	MaxStreamsPerCircuit int     `toml:"max_streams_per_circuit"` // 0: hop's default
-	OffersPerSecond      float64 `toml:"offers_per_second"`       // signaling offers answered per second
-	OfferBurst           int     `toml:"offer_burst"`
-	MaxHandshakes        int     `toml:"max_handshakes"` // links being set up at once
+	MaxCircuits           int     `toml:"max_circuits"`            // 0: no bound
+	MaxStreamsPerCircuit  int     `toml:"max_streams_per_circuit"` // 0: hop's default
+	OffersPerSecond       float64 `toml:"offers_per_second"`       // signaling offers answered per second, all sources together
+	OfferBurst            int     `toml:"offer_burst"`
+	SourceOffersPerSecond float64 `toml:"source_offers_per_second"` // signaling offers answered per second from one IPv4 address or IPv6 /64
+	SourceOfferBurst      int     `toml:"source_offer_burst"`
+	MaxHandshakes         int     `toml:"max_handshakes"` // links being set up at once
 }
 
 // ShutdownConfig sets the graceful shutdown.
@@ -158,7 +160,7 @@ func defaultConfig() Config {
 		Payments: PaymentsConfig{CreditBytes: 4 << 20, DebtFactor: 4, MinFaceFactor: 20, Grace: 2 * time.Second},
 		Redeem:   RedeemConfig{Interval: time.Second, MaxWait: 5 * time.Second, BatchSize: 32, FinalClaimTimeout: 20 * time.Second},
 		Metrics:  MetricsConfig{Listen: "127.0.0.1:9478"},
-		Limits:   LimitsConfig{OffersPerSecond: 20, OfferBurst: 40, MaxHandshakes: 64},
+		Limits:   LimitsConfig{OffersPerSecond: 100, OfferBurst: 200, SourceOffersPerSecond: 2, SourceOfferBurst: 10, MaxHandshakes: 64},
 		Shutdown: ShutdownConfig{DrainTimeout: 10 * time.Second},
 		Stake:    StakeConfig{Amount: "1000", Delay: 90 * 24 * time.Hour},
 	}
@@ -346,13 +348,17 @@ func (c *Config) check(cmd string) error {
 		add(bad("redeem.batch_size", "%d is not in 1..256", c.Redeem.BatchSize))
 	}
 	for key, v := range map[string]int{"limits.max_circuits": c.Limits.MaxCircuits, "limits.max_streams_per_circuit": c.Limits.MaxStreamsPerCircuit,
-		"limits.offer_burst": c.Limits.OfferBurst, "limits.max_handshakes": c.Limits.MaxHandshakes} {
+		"limits.offer_burst": c.Limits.OfferBurst, "limits.source_offer_burst": c.Limits.SourceOfferBurst,
+		"limits.max_handshakes": c.Limits.MaxHandshakes} {
 		if v < 0 {
 			add(bad(key, "%d is negative", v))
 		}
 	}
-	if v := c.Limits.OffersPerSecond; v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		add(bad("limits.offers_per_second", "%v is not a rate", v))
+	for key, v := range map[string]float64{"limits.offers_per_second": c.Limits.OffersPerSecond,
+		"limits.source_offers_per_second": c.Limits.SourceOffersPerSecond} {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			add(bad(key, "%v is not a rate", v))
+		}
 	}
 	add(checkDuration("shutdown.drain_timeout", c.Shutdown.DrainTimeout, false))
 	if a, err := c.Stake.Amount.Wei(); err != nil {

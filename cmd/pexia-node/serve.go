@@ -117,7 +117,9 @@ func serve(cfg *Config, log *slog.Logger) error {
 	}
 
 	l, err := link.NewListener(link.ListenConfig{UDPAddr: cfg.Node.UDP, Certificate: id.cert, Logf: logf(log, slog.LevelDebug),
-		OffersPerSecond: cfg.Limits.OffersPerSecond, OfferBurst: cfg.Limits.OfferBurst, MaxHandshakes: cfg.Limits.MaxHandshakes})
+		OffersPerSecond: cfg.Limits.OffersPerSecond, OfferBurst: cfg.Limits.OfferBurst,
+		SourceOffersPerSecond: cfg.Limits.SourceOffersPerSecond, SourceOfferBurst: cfg.Limits.SourceOfferBurst,
+		MaxHandshakes: cfg.Limits.MaxHandshakes})
 	if err != nil {
 		stopMetrics()
 		return errors.Join(err, closePay())

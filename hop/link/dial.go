@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"syscall"
@@ -23,7 +24,9 @@ const defaultDialTimeout = 15 * time.Second
 // DialConfig configures [Dial]. The zero value is usable.
 type DialConfig struct {
 	// UDPAddr is the local address of the link's own UDP socket. Empty
-	// means ":0": an ephemeral port on every interface, IPv6 and IPv4.
+	// means ":0": an ephemeral port on every interface, IPv6 and IPv4. If
+	// it names an IP address, the signaling connection is made from that
+	// address too.
 	UDPAddr string
 	// Mark, if not zero, is set as the firewall mark (SO_MARK) of the
 	// link's UDP socket and of the signaling TCP connection, so policy
@@ -76,7 +79,12 @@ func Dial(ctx context.Context, signalURL string, pin Pin, cfg DialConfig) (*Link
 		_ = mux.Close()
 		return nil, err
 	}
-	if err := l.dial(ctx, u.String(), pin, cfg.Mark); err != nil {
+	local, err := signalingSource(cfg.UDPAddr)
+	if err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	if err := l.dial(ctx, u.String(), pin, cfg.Mark, local); err != nil {
 		_ = l.Close()
 		return nil, fmt.Errorf("link: dial %s: %w", u.Host, err)
 	}
@@ -84,7 +92,7 @@ func Dial(ctx context.Context, signalURL string, pin Pin, cfg DialConfig) (*Link
 }
 
 // dial runs the offer/answer exchange and waits for the link to come up.
-func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, mark int) error {
+func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, mark int, from net.Addr) error {
 	offer, err := l.pc.CreateOffer(nil)
 	if err != nil {
 		return fmt.Errorf("create offer: %w", err)
@@ -101,7 +109,7 @@ func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, mark int) er
 		return fmt.Errorf("ICE gathering: %w", ctx.Err())
 	}
 	local := l.pc.LocalDescription()
-	answer, err := postOffer(ctx, signalURL, pin, mark, signal{Type: local.Type.String(), SDP: local.SDP})
+	answer, err := postOffer(ctx, signalURL, pin, mark, from, signal{Type: local.Type.String(), SDP: local.SDP})
 	if err != nil {
 		return err
 	}
@@ -115,13 +123,31 @@ func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, mark int) er
 	return l.waitReady(ctx)
 }
 
-// postOffer sends the offer to the node and returns its answer.
-func postOffer(ctx context.Context, signalURL string, pin Pin, mark int, offer signal) (signal, error) {
+// signalingSource is the local address of the signaling connection: the
+// IP address udpAddr names, or nil (the kernel chooses) if it names none.
+func signalingSource(udpAddr string) (net.Addr, error) {
+	if udpAddr == "" {
+		return nil, nil
+	}
+	host, _, err := net.SplitHostPort(udpAddr)
+	if err != nil {
+		return nil, fmt.Errorf("link: dial: UDPAddr %q: %w", udpAddr, err)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.IsUnspecified() {
+		return nil, nil
+	}
+	return &net.TCPAddr{IP: ip.AsSlice(), Zone: ip.Zone()}, nil
+}
+
+// postOffer sends the offer to the node, from local if it is not nil, and
+// returns its answer.
+func postOffer(ctx context.Context, signalURL string, pin Pin, mark int, local net.Addr, offer signal) (signal, error) {
 	body, err := json.Marshal(offer)
 	if err != nil {
 		return signal{}, err
 	}
-	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error { return setMark(c, mark) }}
+	dialer := &net.Dialer{LocalAddr: local, Control: func(_, _ string, c syscall.RawConn) error { return setMark(c, mark) }}
 	tr := &http.Transport{
 		Proxy:             nil, // never through an environment proxy
 		DialContext:       dialer.DialContext,

@@ -13,8 +13,12 @@
 //	{"type":"offer","sdp":"v=0..."}
 //
 // and receives the complete answer in the same form with status 200.
-// Malformed offers get 400, a node over its offer rate 429, a node with too
-// many handshakes in flight 503. The dialer accepts only a TLS certificate
+// Malformed offers get 400, a node with too many handshakes in flight 503.
+// Offers are rate limited per source (a token bucket for each remote IPv4
+// address or IPv6 /64, in a bounded table that forgets idle and least
+// recently seen sources) and by a ceiling over all sources well above
+// honest use; an offer over either gets 429 with Retry-After, and its body
+// says which. One flooding source thus cannot keep others from dialing. The dialer accepts only a TLS certificate
 // whose leaf matches the pin. The pin authenticates signaling only; the
 // circuit's own handshake authenticates the node's static key.
 //

@@ -9,6 +9,8 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,12 +20,15 @@ import (
 
 // Listener defaults.
 const (
-	defaultOffersPerSecond  = 20
-	defaultOfferBurst       = 40
-	defaultMaxHandshakes    = 64
-	defaultBacklog          = 64
-	defaultHandshakeTimeout = 10 * time.Second
-	gatherTimeout           = 5 * time.Second
+	defaultOffersPerSecond       = 100
+	defaultOfferBurst            = 200
+	defaultSourceOffersPerSecond = 2
+	defaultSourceOfferBurst      = 10
+	defaultMaxSources            = 4096
+	defaultMaxHandshakes         = 64
+	defaultBacklog               = 64
+	defaultHandshakeTimeout      = 10 * time.Second
+	gatherTimeout                = 5 * time.Second
 )
 
 // ListenConfig configures a [Listener]. The zero value is usable with
@@ -36,9 +41,20 @@ type ListenConfig struct {
 	// Certificate is the TLS certificate Serve presents (see
 	// NewCertificate); its pin is what the registry publishes.
 	Certificate tls.Certificate
-	// OffersPerSecond and OfferBurst bound the rate of offers answered (a
-	// token bucket over all clients); excess offers get 429. Defaults 20
-	// and 40.
+	// SourceOffersPerSecond and SourceOfferBurst bound the rate of offers
+	// answered from one source (a token bucket per remote IPv4 address or
+	// IPv6 /64); excess offers get 429 with Retry-After. An honest dialer
+	// sends one offer per link, and circuits share links. Defaults 2 and
+	// 10.
+	SourceOffersPerSecond float64
+	SourceOfferBurst      int
+	// MaxSources bounds the sources whose rate is tracked; beyond it the
+	// source seen least recently is forgotten. Default 4096.
+	MaxSources int
+	// OffersPerSecond and OfferBurst bound the rate of offers answered
+	// from all sources together, a ceiling on the work a flood from many
+	// sources causes; excess offers get 429 with Retry-After. Defaults 100
+	// and 200.
 	OffersPerSecond float64
 	OfferBurst      int
 	// MaxHandshakes bounds offers answered whose links are not up yet;
@@ -67,7 +83,7 @@ type Listener struct {
 	cfg     ListenConfig
 	mux     *ice.UDPMuxDefault
 	api     *webrtc.API
-	limiter *bucket
+	limiter *offerLimiter
 	backlog chan *Link
 	closing chan struct{}
 
@@ -91,6 +107,15 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 	if cfg.OfferBurst <= 0 {
 		cfg.OfferBurst = defaultOfferBurst
 	}
+	if cfg.SourceOffersPerSecond <= 0 {
+		cfg.SourceOffersPerSecond = defaultSourceOffersPerSecond
+	}
+	if cfg.SourceOfferBurst <= 0 {
+		cfg.SourceOfferBurst = defaultSourceOfferBurst
+	}
+	if cfg.MaxSources <= 0 {
+		cfg.MaxSources = defaultMaxSources
+	}
 	if cfg.MaxHandshakes <= 0 {
 		cfg.MaxHandshakes = defaultMaxHandshakes
 	}
@@ -105,10 +130,11 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 		return nil, err
 	}
 	return &Listener{
-		cfg:     cfg,
-		mux:     mux,
-		api:     newAPI(mux, cfg.Logf),
-		limiter: newBucket(cfg.OffersPerSecond, cfg.OfferBurst),
+		cfg: cfg,
+		mux: mux,
+		api: newAPI(mux, cfg.Logf),
+		limiter: newOfferLimiter(cfg.SourceOffersPerSecond, cfg.SourceOfferBurst,
+			cfg.OffersPerSecond, cfg.OfferBurst, cfg.MaxSources),
 		backlog: make(chan *Link, cfg.Backlog),
 		closing: make(chan struct{}),
 		links:   map[*Link]struct{}{},
@@ -177,10 +203,16 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST an SDP offer", http.StatusMethodNotAllowed)
 		return
 	}
-	if !l.limiter.allow() {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "too many offers", http.StatusTooManyRequests)
+	switch scope, wait := l.limiter.allow(remoteIP(r), time.Now()); scope {
+	case sourceLimit:
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+		http.Error(w, fmt.Sprintf("too many offers from your address; retry in %d s", retryAfter(wait)), http.StatusTooManyRequests)
 		return
+	case overallLimit:
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+		http.Error(w, fmt.Sprintf("node is answering too many offers; retry in %d s", retryAfter(wait)), http.StatusTooManyRequests)
+		return
+	case admitted:
 	}
 	if !l.reserve() {
 		w.Header().Set("Retry-After", "1")
@@ -200,6 +232,16 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	go l.handshake(link)
+}
+
+// remoteIP is the address an offer came from, or the zero Addr if the
+// server did not say (all such offers count as one source).
+func remoteIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // answer reads and checks the offer, creates the link and writes the

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -60,32 +58,6 @@ func parseSignal(s signal, want webrtc.SDPType) (webrtc.SessionDescription, erro
 		return desc, fmt.Errorf("sdp lists %d candidates, more than %d", candidates, maxCandidates)
 	}
 	return desc, nil
-}
-
-// bucket is a token bucket limiting the rate of offers a listener answers.
-type bucket struct {
-	mu     sync.Mutex
-	rate   float64 // tokens per second
-	burst  float64
-	tokens float64
-	last   time.Time
-}
-
-func newBucket(rate float64, burst int) *bucket {
-	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
-}
-
-func (b *bucket) allow() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := time.Now()
-	b.tokens = min(b.burst, b.tokens+b.rate*now.Sub(b.last).Seconds())
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
 
 // logWriter sends net/http's error log lines to Logf.
