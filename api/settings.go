@@ -45,11 +45,21 @@ type Settings struct {
 	// means no cap.
 	PriceCapPerGB Amount `json:"price_cap_per_gb"`
 	// KillSwitch blocks traffic outside the tunnel while connected or
-	// reconnecting; Lockdown (which needs KillSwitch) keeps blocking while
-	// disconnected too. AllowLAN exempts the local networks from both.
+	// reconnecting, and after the daemon stops unexpectedly, until the
+	// user disconnects; Lockdown (which needs KillSwitch) keeps blocking
+	// while disconnected too, from early boot.
 	KillSwitch bool `json:"kill_switch"`
 	Lockdown   bool `json:"lockdown"`
-	AllowLAN   bool `json:"allow_lan"`
+	// AllowLAN exempts the local networks from the kill switch: the
+	// networks the machine is on (its interfaces' prefixes, within the
+	// private and link-local ranges, followed as they change), the
+	// prefixes in LANCIDRs and link-local multicast (mDNS). Other private
+	// destinations, wider multicast (SSDP) and DNS stay blocked. Off by
+	// default: the local network sees nothing unless the user asks.
+	AllowLAN bool `json:"allow_lan"`
+	// LANCIDRs are further prefixes AllowLAN treats as local, e.g. a
+	// network behind a LAN router: "10.20.0.0/16". At most MaxLANCIDRs.
+	LANCIDRs []string `json:"lan_cidrs,omitempty"`
 	// ExcludeCIDRs are prefixes routed outside the tunnel, e.g.
 	// "192.168.0.0/16". A set that covers a whole address family (a /0,
 	// or e.g. 0.0.0.0/1 with 128.0.0.0/1) is refused: nothing of that
@@ -111,6 +121,14 @@ func (s Settings) Validate() error {
 	}
 	if fam := coveredFamily(excl); fam != "" {
 		bad("exclude_cidrs", "together they cover all of %s: nothing of it would go through the tunnel", fam)
+	}
+	if len(s.LANCIDRs) > MaxLANCIDRs {
+		bad("lan_cidrs", "%d prefixes, at most %d", len(s.LANCIDRs), MaxLANCIDRs)
+	}
+	for _, c := range s.LANCIDRs {
+		if err := checkLAN(c); err != nil {
+			bad("lan_cidrs", "%v", err)
+		}
 	}
 	switch s.DNSMode {
 	case DNSTunnel, DNSSystem:
@@ -208,6 +226,25 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	}
 	a, _ := netip.AddrFromSlice(b)
 	return a
+}
+
+// MaxLANCIDRs is how many prefixes lan_cidrs may list.
+const MaxLANCIDRs = 32
+
+// checkLAN accepts a prefix that can be a local network: no wider than
+// /8 (IPv4) or /16 (IPv6), so it cannot open a large part of the internet.
+func checkLAN(c string) error {
+	p, err := netip.ParsePrefix(c)
+	if err != nil {
+		return fmt.Errorf("%q is not a CIDR prefix such as 10.20.0.0/16", c)
+	}
+	if p != p.Masked() {
+		return fmt.Errorf("%q has host bits set; did you mean %s?", c, p.Masked())
+	}
+	if min := 8; p.Addr().Is4() && p.Bits() < min || p.Addr().Is6() && p.Bits() < 2*min {
+		return fmt.Errorf("%q is too wide for a local network (at most /8 for IPv4, /16 for IPv6)", c)
+	}
+	return nil
 }
 
 func checkRPCURL(s string) error {

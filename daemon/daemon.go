@@ -20,6 +20,7 @@ import (
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/tun"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
@@ -67,6 +68,7 @@ type Daemon struct {
 	pay  *payments
 	wins *wins
 	plan dataplaneFactory
+	fw   *firewall
 
 	mu       sync.Mutex
 	settings api.Settings
@@ -138,6 +140,7 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{cfg: cfg, feed: api.NewFeed(256), done: make(chan struct{})}
+	d.fw = &firewall{ks: tun.KillSwitch{StateDir: cfg.StateDir}}
 	d.settings = defaultSettings()
 	if err := loadJSON(d.settingsPath(), &d.settings); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
@@ -172,6 +175,11 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	d.status = api.Status{State: api.StateDisconnected, Since: time.Now(), Mode: cfg.Mode}
 	go d.tick()
+	if cfg.Mode == api.ModeTUN {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { <-d.done; cancel() }()
+		go d.fw.follow(ctx, cfg.Logf)
+	}
 	return d, nil
 }
 
@@ -179,7 +187,6 @@ func defaultSettings() api.Settings {
 	return api.Settings{
 		Hops:          3,
 		DNSMode:       api.DNSTunnel,
-		AllowLAN:      true,
 		MonthlyBudget: api.NewAmount(new(big.Int).Mul(big.NewInt(10), big.NewInt(1e18))),
 	}
 }

@@ -33,10 +33,12 @@ type tunMode struct {
 	set api.Settings
 }
 
-func (d *Daemon) killSwitch() tun.KillSwitch { return tun.KillSwitch{StateDir: d.cfg.StateDir} }
-
 func (d *Daemon) ksPolicy(set api.Settings, iface string) tun.Policy {
-	return tun.Policy{Iface: iface, Mark: d.cfg.TUN.Mark, AllowLAN: set.AllowLAN}
+	return ksPolicy(set, iface, d.cfg.TUN.Mark)
+}
+
+func ksPolicy(set api.Settings, iface string, mark uint32) tun.Policy {
+	return tun.Policy{Iface: iface, Mark: mark, AllowLAN: set.AllowLAN, LAN: parsePrefixes(set.LANCIDRs)}
 }
 
 func tunPlane(d *Daemon, s *session, set api.Settings) (_ dataplane, err error) {
@@ -49,7 +51,7 @@ func tunPlane(d *Daemon, s *session, set api.Settings) (_ dataplane, err error) 
 	}()
 	// The kill switch goes first, so nothing slips out while routes change.
 	if set.KillSwitch {
-		if err := d.killSwitch().Install(d.ksPolicy(set, name)); err != nil {
+		if err := d.fw.install(d.ksPolicy(set, name)); err != nil {
 			return nil, err
 		}
 	}
@@ -102,14 +104,13 @@ func (t *tunMode) apply(set api.Settings) error {
 	defer t.mu.Unlock()
 	old := t.set
 	t.set = set
-	ks := t.d.killSwitch()
 	switch {
-	case set.KillSwitch && (!old.KillSwitch || old.AllowLAN != set.AllowLAN):
-		if err := ks.Install(t.d.ksPolicy(set, t.d.cfg.TUN.Name)); err != nil {
+	case set.KillSwitch && (!old.KillSwitch || old.AllowLAN != set.AllowLAN || !slices.Equal(old.LANCIDRs, set.LANCIDRs)):
+		if err := t.d.fw.install(t.d.ksPolicy(set, t.d.cfg.TUN.Name)); err != nil {
 			return err
 		}
 	case !set.KillSwitch && old.KillSwitch:
-		if err := ks.Remove(); err != nil {
+		if err := t.d.fw.remove(); err != nil {
 			return err
 		}
 	}
@@ -156,15 +157,10 @@ func (d *Daemon) applyIdle(set api.Settings) error {
 	if d.cfg.Mode != api.ModeTUN {
 		return nil
 	}
-	ks := d.killSwitch()
 	if set.KillSwitch && set.Lockdown {
-		return ks.Install(d.ksPolicy(set, ""))
+		return d.fw.install(d.ksPolicy(set, ""))
 	}
-	on, err := ks.Installed()
-	if err != nil || !on {
-		return err
-	}
-	return ks.Remove()
+	return d.fw.remove()
 }
 
 // recover undoes what a crashed run left: routes, rules, the TUN device,

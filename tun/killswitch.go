@@ -39,28 +39,57 @@ type Policy struct {
 	// Mark is the firewall mark of the daemon's own sockets, which pass on
 	// any interface. Zero lets no marked traffic through.
 	Mark uint32
-	// AllowLAN lets traffic to and from local networks pass: the private
-	// IPv4 ranges, link-local and multicast of both families and IPv6 unique
-	// local addresses. DNS to the LAN stays blocked.
+	// AllowLAN lets traffic to and from the local networks pass: the
+	// networks the machine is on (the prefixes of the addresses of its
+	// interfaces other than loopback and Iface, within the private and
+	// link-local ranges: see LocalNetworks), the prefixes in LAN, and the
+	// link-local multicast that discovery (mDNS, LLMNR) uses. DNS to the
+	// LAN stays blocked. Install reads the interfaces' addresses, so a
+	// caller installs again when they change (WatchLocalNetworks).
 	AllowLAN bool
+	// LAN lists further prefixes that count as local when AllowLAN is on,
+	// e.g. a network behind a LAN router.
+	LAN []netip.Prefix
 }
 
-// LAN prefixes AllowLAN opens.
-var (
-	lan4 = []netip.Prefix{
-		netip.MustParsePrefix("10.0.0.0/8"),
-		netip.MustParsePrefix("172.16.0.0/12"),
-		netip.MustParsePrefix("192.168.0.0/16"),
-		netip.MustParsePrefix("169.254.0.0/16"),
-		netip.MustParsePrefix("224.0.0.0/4"),
-		netip.MustParsePrefix("255.255.255.255/32"),
+// privateRanges bound what a network the machine is on may contribute to
+// the LAN: an interface prefix counts only as far as it lies inside one of
+// them, so a DHCP server handing out a huge netmask (0.0.0.0/1) cannot
+// make half the internet "local".
+var privateRanges = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("fc00::/7"),
+}
+
+// Link-local multicast and broadcast AllowLAN opens: it never crosses a
+// router, and service discovery (mDNS, LLMNR, DHCP) lives there. Wider
+// scopes (SSDP's 239.255.255.250, ff05::/16 and up) stay blocked.
+var linkMulticast = []netip.Prefix{
+	netip.MustParsePrefix("224.0.0.0/24"),
+	netip.MustParsePrefix("255.255.255.255/32"),
+	netip.MustParsePrefix("ff02::/16"),
+}
+
+// clampLocal returns the part of an interface prefix that may count as
+// LAN: the prefix itself or the private range inside it, whichever is
+// narrower, or false if they do not overlap.
+func clampLocal(p netip.Prefix) (netip.Prefix, bool) {
+	p = p.Masked()
+	for _, r := range privateRanges {
+		if !p.Overlaps(r) {
+			continue
+		}
+		if p.Bits() >= r.Bits() {
+			return p, true
+		}
+		return r, true
 	}
-	lan6 = []netip.Prefix{
-		netip.MustParsePrefix("fe80::/10"),
-		netip.MustParsePrefix("fc00::/7"),
-		netip.MustParsePrefix("ff00::/8"),
-	}
-)
+	return netip.Prefix{}, false
+}
 
 // ICMPv6 types the host needs to keep its link (RFC 4861, RFC 3810).
 const (

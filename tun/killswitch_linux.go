@@ -26,6 +26,13 @@ func (k KillSwitch) Install(p Policy) error {
 	if err := writeJournal(k.StateDir, journalKillSwitch, j); err != nil {
 		return fmt.Errorf("kill switch: %w", err)
 	}
+	var lan []netip.Prefix
+	if p.AllowLAN {
+		var err error
+		if lan, err = lanPrefixes(k.NetNS, p); err != nil {
+			return fmt.Errorf("kill switch: %w", err)
+		}
+	}
 	c, done, err := nftConn(k.NetNS)
 	if err != nil {
 		return fmt.Errorf("kill switch: %w", err)
@@ -42,7 +49,7 @@ func (k KillSwitch) Install(p Policy) error {
 	for _, ch := range ksChains(t) {
 		c.AddChain(ch.chain)
 		c.FlushChain(ch.chain)
-		for _, exprs := range ch.rules(p) {
+		for _, exprs := range ch.rules(p, lan) {
 			c.AddRule(&nftables.Rule{Table: t, Chain: ch.chain, Exprs: exprs})
 		}
 	}
@@ -158,7 +165,7 @@ func ksTable() *nftables.Table {
 
 type ksChain struct {
 	chain *nftables.Chain
-	rules func(Policy) [][]expr.Any
+	rules func(p Policy, lan []netip.Prefix) [][]expr.Any
 }
 
 func ksChains(t *nftables.Table) []ksChain {
@@ -174,7 +181,7 @@ func ksChains(t *nftables.Table) []ksChain {
 	}
 }
 
-func outputRules(p Policy) [][]expr.Any {
+func outputRules(p Policy, lan []netip.Prefix) [][]expr.Any {
 	rs := [][]expr.Any{ifaceIs(expr.MetaKeyOIFNAME, "lo", accept())}
 	if p.Iface != "" {
 		rs = append(rs, ifaceIs(expr.MetaKeyOIFNAME, p.Iface, accept()))
@@ -192,12 +199,12 @@ func outputRules(p Policy) [][]expr.Any {
 		rs = append(rs, icmp6Is(typ, accept()))
 	}
 	if p.AllowLAN {
-		rs = append(rs, lanRules(true)...)
+		rs = append(rs, lanRules(lan, true)...)
 	}
 	return append(rs, countDrop())
 }
 
-func inputRules(p Policy) [][]expr.Any {
+func inputRules(p Policy, lan []netip.Prefix) [][]expr.Any {
 	rs := [][]expr.Any{ifaceIs(expr.MetaKeyIIFNAME, "lo", accept())}
 	if p.Iface != "" {
 		rs = append(rs, ifaceIs(expr.MetaKeyIIFNAME, p.Iface, accept()))
@@ -211,12 +218,12 @@ func inputRules(p Policy) [][]expr.Any {
 		rs = append(rs, icmp6Is(typ, accept()))
 	}
 	if p.AllowLAN {
-		rs = append(rs, lanRules(false)...)
+		rs = append(rs, lanRules(lan, false)...)
 	}
 	return append(rs, countDrop())
 }
 
-func forwardRules(p Policy) [][]expr.Any {
+func forwardRules(p Policy, lan []netip.Prefix) [][]expr.Any {
 	var rs [][]expr.Any
 	if p.Iface != "" {
 		rs = append(rs, ifaceIs(expr.MetaKeyOIFNAME, p.Iface, accept()))
@@ -227,7 +234,7 @@ func forwardRules(p Policy) [][]expr.Any {
 	rs = append(rs, dnsDrops()...)
 	rs = append(rs, ctEstablished(accept()))
 	if p.AllowLAN {
-		rs = append(rs, lanRules(true)...)
+		rs = append(rs, lanRules(lan, true)...)
 	}
 	return append(rs, countDrop())
 }
@@ -242,13 +249,10 @@ func dnsDrops() [][]expr.Any {
 	}
 }
 
-// lanRules accepts LAN destinations (dst) or sources (!dst).
-func lanRules(dst bool) [][]expr.Any {
+// lanRules accepts destinations (dst) or sources (!dst) in lan.
+func lanRules(lan []netip.Prefix, dst bool) [][]expr.Any {
 	var rs [][]expr.Any
-	for _, p := range lan4 {
-		rs = append(rs, addrIn(p, dst, accept()))
-	}
-	for _, p := range lan6 {
+	for _, p := range lan {
 		rs = append(rs, addrIn(p, dst, accept()))
 	}
 	return rs

@@ -1,6 +1,7 @@
 package tun
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -333,4 +334,99 @@ func tcpDial(nsPath string, addr netip.AddrPort) error {
 		conn.Close()
 	}
 	return err
+}
+
+// Allowing the LAN means the networks the client is on, not every private
+// range: a private destination reached through the LAN gateway and
+// site-wide multicast (SSDP) stay blocked; on-link neighbours, link-local
+// multicast (mDNS) and prefixes the user lists pass; a network joined later
+// passes once the watcher has re-installed the policy.
+func TestKillSwitchAllowLANOnlyLocal(t *testing.T) {
+	n := newTestNet(t)
+	t.Parallel()
+	// Private hosts beyond the LAN gateway.
+	ip(t, "-n", n.P, "addr", "add", "10.200.0.1/32", "dev", "lo")
+	ip(t, "-n", n.P, "addr", "add", "fd00:99::1/128", "dev", "lo")
+	routed4 := netip.MustParseAddrPort("10.200.0.1:9999")
+	routed6 := netip.MustParseAddrPort("[fd00:99::1]:9999")
+	far4 := listenUDP(t, n.PPath, routed4)
+	far6 := listenUDP(t, n.PPath, routed6)
+	lan := listenUDP(t, n.PPath, netip.AddrPortFrom(lanPeer4, testPort))
+	lan6 := listenUDP(t, n.PPath, netip.AddrPortFrom(lanPeer6, testPort))
+	// Without a kill switch the routed hosts are reachable.
+	for _, dst := range []netip.AddrPort{routed4, routed6} {
+		if err := sendUDP(t, n.CPath, 0, dst, "open"); err != nil {
+			t.Fatalf("send to %v without kill switch: %v", dst, err)
+		}
+	}
+	far4.expect(t, "open")
+	far6.expect(t, "open")
+
+	ks := KillSwitch{NetNS: n.CPath}
+	t.Cleanup(func() { ks.Remove() })
+	p := Policy{Iface: DefaultName, Mark: DefaultMark, AllowLAN: true}
+	if err := ks.Install(p); err != nil {
+		t.Fatal(err)
+	}
+	for _, dst := range []netip.AddrPort{routed4, routed6, netip.MustParseAddrPort("239.255.255.250:1900")} {
+		if err := sendUDP(t, n.CPath, 0, dst, "leak"); !isEPERM(err) {
+			t.Errorf("send to %v (not on a connected network) with the LAN allowed: %v; want EPERM", dst, err)
+		}
+	}
+	far4.expectNone(t)
+	far6.expectNone(t)
+	for _, dst := range []netip.AddrPort{netip.AddrPortFrom(lanPeer4, testPort), netip.AddrPortFrom(lanPeer6, testPort)} {
+		if err := sendUDP(t, n.CPath, 0, dst, "lan"); err != nil {
+			t.Errorf("send to on-link neighbour %v: %v", dst, err)
+		}
+	}
+	lan.expect(t, "lan")
+	lan6.expect(t, "lan")
+	if err := sendUDP(t, n.CPath, 0, netip.MustParseAddrPort("224.0.0.251:5353"), "mdns"); err != nil {
+		t.Errorf("mDNS with the LAN allowed: %v", err)
+	}
+
+	// Prefixes the user lists pass too.
+	if err := ks.Install(Policy{Iface: DefaultName, Mark: DefaultMark, AllowLAN: true,
+		LAN: []netip.Prefix{netip.MustParsePrefix("10.200.0.0/16")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sendUDP(t, n.CPath, 0, routed4, "listed"); err != nil {
+		t.Fatalf("send to a listed prefix: %v", err)
+	}
+	far4.expect(t, "listed")
+
+	// A network the client joins later is followed.
+	if err := ks.Install(p); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	changed := make(chan struct{}, 1)
+	go WatchLocalNetworks(ctx, n.CPath, func() {
+		if err := ks.Install(p); err != nil {
+			t.Errorf("re-install: %v", err)
+		}
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	time.Sleep(100 * time.Millisecond) // the subscription is up
+	ip(t, "-n", n.P, "addr", "add", "10.66.0.1/24", "dev", "vp")
+	newLAN := listenUDP(t, n.PPath, netip.MustParseAddrPort("10.66.0.1:9999"))
+	if err := sendUDP(t, n.CPath, 0, netip.MustParseAddrPort("10.66.0.1:9999"), "early"); err == nil || !isEPERM(err) {
+		// Before the client is on 10.66.0.0/24 the address is routed, not local.
+		t.Errorf("send before joining 10.66.0.0/24: %v; want EPERM", err)
+	}
+	ip(t, "-n", n.C, "addr", "add", "10.66.0.2/24", "dev", "vc")
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watcher did not report the new address")
+	}
+	waitFor(t, "the new network to pass", func() bool {
+		return sendUDP(t, n.CPath, 0, netip.MustParseAddrPort("10.66.0.1:9999"), "joined") == nil
+	})
+	newLAN.expect(t, "joined")
 }

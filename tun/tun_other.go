@@ -34,3 +34,9 @@ func (k KillSwitch) Dropped() (uint64, error) { return 0, ErrUnsupported }
 func Recover(ctx context.Context, stateDir string, opts ...Option) error { return nil }
 
 func setMark(c syscall.RawConn, mark uint32) error { return ErrUnsupported }
+
+func LocalNetworks(netNS, except string) ([]netip.Prefix, error) { return nil, ErrUnsupported }
+
+func WatchLocalNetworks(ctx context.Context, netNS string, changed func()) error {
+	return ErrUnsupported
+}

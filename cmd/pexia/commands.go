@@ -25,7 +25,10 @@ var commandHelp = map[string]string{
 		"  price_cap_per_gb=0.05      highest node price in whole tokens; 'none' for no cap\n" +
 		"  kill_switch=on             block traffic outside the tunnel (on/off)\n" +
 		"  lockdown=on                keep blocking while disconnected (needs kill_switch)\n" +
-		"  allow_lan=on               let local networks bypass the kill switch\n" +
+		"  allow_lan=on               let the networks this machine is on (and lan_cidrs)\n" +
+		"                             bypass the kill switch; off by default. Other private\n" +
+		"                             addresses, SSDP and DNS stay blocked; mDNS passes\n" +
+		"  lan_cidrs=10.20.0.0/16     more prefixes allow_lan treats as local; 'none' to clear\n" +
 		"  exclude_cidrs=10.0.0.0/8   prefixes routed outside the tunnel; 'none' to clear\n" +
 		"  dns_mode=tunnel            'tunnel' (resolve at the exit) or 'system'\n" +
 		"  monthly_budget=10          in whole tokens\n" +

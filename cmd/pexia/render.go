@@ -263,6 +263,9 @@ func (r renderer) settings(w io.Writer, s api.Settings) {
 		{"rpc_url", orDefault(s.RPCURL)},
 	} {
 		fmt.Fprintf(w, "%s\t%s\n", kv[0], kv[1])
+		if kv[0] == "allow_lan" && len(s.LANCIDRs) > 0 {
+			fmt.Fprintf(w, "lan_cidrs\t%s\n", strings.Join(s.LANCIDRs, ","))
+		}
 	}
 }
 

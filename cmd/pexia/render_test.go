@@ -62,6 +62,8 @@ func TestSetSetting(t *testing.T) {
 		{"kill_switch=off", func(s api.Settings) bool { return !s.KillSwitch }, ""},
 		{"lockdown=YES", func(s api.Settings) bool { return s.Lockdown }, ""},
 		{"allow_lan=1", func(s api.Settings) bool { return s.AllowLAN }, ""},
+		{"lan_cidrs=10.20.0.0/16, fd12::/48", func(s api.Settings) bool { return strings.Join(s.LANCIDRs, " ") == "10.20.0.0/16 fd12::/48" }, ""},
+		{"lan_cidrs=none", func(s api.Settings) bool { return len(s.LANCIDRs) == 0 }, ""},
 		{"exclude_cidrs=10.0.0.0/8,fd00::/8", func(s api.Settings) bool { return len(s.ExcludeCIDRs) == 2 }, ""},
 		{"exclude_cidrs=none", func(s api.Settings) bool { return len(s.ExcludeCIDRs) == 0 }, ""},
 		{"dns_mode=System", func(s api.Settings) bool { return s.DNSMode == api.DNSSystem }, ""},

@@ -13,7 +13,7 @@ import (
 // names of api.Settings' fields, in their order.
 var settingKeys = []string{
 	"hops", "exit_countries", "price_cap_per_gb", "kill_switch", "lockdown", "allow_lan",
-	"exclude_cidrs", "dns_mode", "padding_kbps", "monthly_budget", "network_file", "rpc_url",
+	"lan_cidrs", "exclude_cidrs", "dns_mode", "padding_kbps", "monthly_budget", "network_file", "rpc_url",
 }
 
 // setSetting applies one KEY=VALUE to s. It checks the value's syntax;
@@ -41,6 +41,8 @@ func setSetting(s *api.Settings, kv string) error {
 		s.Lockdown, err = boolValue(val)
 	case "allow_lan":
 		s.AllowLAN, err = boolValue(val)
+	case "lan_cidrs":
+		s.LANCIDRs = list(val, nil, "none")
 	case "exclude_cidrs":
 		s.ExcludeCIDRs = list(val, nil, "none")
 	case "dns_mode":
