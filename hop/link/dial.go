@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -50,8 +51,12 @@ type DialConfig struct {
 // Dial opens a link to the node whose signaling endpoint is signalURL (an
 // https URL), accepting only a TLS certificate matching pin. It returns once
 // the link can carry channels. The link owns a fresh UDP socket and a fresh
-// DTLS certificate, so links to different nodes share neither. Its offer
-// lists a host candidate for every local address (UDPAddr narrows that).
+// DTLS certificate, so links to different nodes share neither.
+//
+// Its offer lists one host candidate: the local address the kernel sends
+// from to reach the node's signaling address (with the link's mark), or
+// the address UDPAddr names. The node learns no other address of the
+// client's (no LAN, ULA or loopback address of another interface).
 func Dial(ctx context.Context, signalURL string, pin Pin, cfg DialConfig) (*Link, error) {
 	u, err := url.Parse(signalURL)
 	if err != nil {
@@ -70,29 +75,45 @@ func Dial(ctx context.Context, signalURL string, pin Pin, cfg DialConfig) (*Link
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	from, err := signalingSource(cfg.UDPAddr)
+	if err != nil {
+		return nil, err
+	}
+	// Signaling connects first: the node address it reached is the one
+	// the offer's candidate must route to.
+	conn, err := dialSignaling(ctx, u, from, cfg.Mark)
+	if err != nil {
+		return nil, fmt.Errorf("link: dial %s: %w", u.Host, err)
+	}
+	defer conn.close()
+	src, err := routeSource(ctx, conn.remote, cfg.Mark)
+	if err != nil {
+		return nil, fmt.Errorf("link: dial %s: %w", u.Host, err)
+	}
 	mux, err := newUDPMux(cfg.UDPAddr, cfg.Mark, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}
-	l, err := newLink(newAPI(mux, cfg.Logf), mux, cfg.ChannelWindow, cfg.Logf, nil)
+	scoped, err := scope(mux, src)
+	if err != nil {
+		_ = mux.Close()
+		return nil, fmt.Errorf("link: dial %s: %w", u.Host, err)
+	}
+	l, err := newLink(newAPI(scoped, cfg.Logf), mux, cfg.ChannelWindow, cfg.Logf, nil)
 	if err != nil {
 		_ = mux.Close()
 		return nil, err
 	}
-	local, err := signalingSource(cfg.UDPAddr)
-	if err != nil {
-		_ = l.Close()
-		return nil, err
-	}
-	if err := l.dial(ctx, u.String(), pin, cfg.Mark, local); err != nil {
+	if err := l.dial(ctx, u.String(), pin, conn); err != nil {
 		_ = l.Close()
 		return nil, fmt.Errorf("link: dial %s: %w", u.Host, err)
 	}
 	return l, nil
 }
 
-// dial runs the offer/answer exchange and waits for the link to come up.
-func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, mark int, from net.Addr) error {
+// dial runs the offer/answer exchange over conn and waits for the link to
+// come up.
+func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, conn *signalConn) error {
 	offer, err := l.pc.CreateOffer(nil)
 	if err != nil {
 		return fmt.Errorf("create offer: %w", err)
@@ -109,7 +130,7 @@ func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, mark int, fr
 		return fmt.Errorf("ICE gathering: %w", ctx.Err())
 	}
 	local := l.pc.LocalDescription()
-	answer, err := postOffer(ctx, signalURL, pin, mark, from, signal{Type: local.Type.String(), SDP: local.SDP})
+	answer, err := postOffer(ctx, signalURL, pin, conn, signal{Type: local.Type.String(), SDP: local.SDP})
 	if err != nil {
 		return err
 	}
@@ -121,6 +142,57 @@ func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, mark int, fr
 		return fmt.Errorf("bad answer: %w", err)
 	}
 	return l.waitReady(ctx)
+}
+
+// signalConn is the TCP connection the offer is posted over, dialed before
+// the offer is made. It is handed to the HTTP client once.
+type signalConn struct {
+	remote netip.AddrPort
+
+	mu sync.Mutex
+	c  net.Conn // nil once taken or closed
+}
+
+// dialSignaling connects to the node's signaling endpoint, from local if it
+// is not nil, with the firewall mark (0: none).
+func dialSignaling(ctx context.Context, u *url.URL, local net.Addr, mark int) (*signalConn, error) {
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	d := net.Dialer{LocalAddr: local, Control: func(_, _ string, c syscall.RawConn) error { return setMark(c, mark) }}
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return nil, fmt.Errorf("signaling: %w", err)
+	}
+	remote, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("signaling: node address %v: %w", c.RemoteAddr(), err)
+	}
+	return &signalConn{remote: remote, c: c}, nil
+}
+
+// take hands the connection over, once.
+func (s *signalConn) take(context.Context, string, string) (net.Conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.c == nil {
+		return nil, errors.New("signaling connection already used")
+	}
+	c := s.c
+	s.c = nil
+	return c, nil
+}
+
+// close closes the connection unless it was taken.
+func (s *signalConn) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.c != nil {
+		_ = s.c.Close()
+		s.c = nil
+	}
 }
 
 // signalingSource is the local address of the signaling connection: the
@@ -140,17 +212,15 @@ func signalingSource(udpAddr string) (net.Addr, error) {
 	return &net.TCPAddr{IP: ip.AsSlice(), Zone: ip.Zone()}, nil
 }
 
-// postOffer sends the offer to the node, from local if it is not nil, and
-// returns its answer.
-func postOffer(ctx context.Context, signalURL string, pin Pin, mark int, local net.Addr, offer signal) (signal, error) {
+// postOffer sends the offer to the node over conn and returns its answer.
+func postOffer(ctx context.Context, signalURL string, pin Pin, conn *signalConn, offer signal) (signal, error) {
 	body, err := json.Marshal(offer)
 	if err != nil {
 		return signal{}, err
 	}
-	dialer := &net.Dialer{LocalAddr: local, Control: func(_, _ string, c syscall.RawConn) error { return setMark(c, mark) }}
 	tr := &http.Transport{
 		Proxy:             nil, // never through an environment proxy
-		DialContext:       dialer.DialContext,
+		DialContext:       conn.take,
 		TLSClientConfig:   pinnedTLSConfig(pin),
 		DisableKeepAlives: true,
 		ForceAttemptHTTP2: false,

@@ -18,9 +18,10 @@
 // address or IPv6 /64, in a bounded table that forgets idle and least
 // recently seen sources) and by a ceiling over all sources well above
 // honest use; an offer over either gets 429 with Retry-After, and its body
-// says which. One flooding source thus cannot keep others from dialing. The dialer accepts only a TLS certificate
-// whose leaf matches the pin. The pin authenticates signaling only; the
-// circuit's own handshake authenticates the node's static key.
+// says which. One flooding source thus cannot keep others from dialing.
+// The dialer accepts only a TLS certificate whose leaf matches the pin. The
+// pin authenticates signaling only; the circuit's own handshake
+// authenticates the node's static key.
 //
 // # Transport
 //
@@ -29,11 +30,25 @@
 // loopback and every drop stalls SCTP for about a second. A [Listener]
 // shares one socket among all its links; every dialed [Link] owns a socket,
 // which on Linux can carry a firewall mark (DialConfig.Mark) so that the
-// daemon's own traffic bypasses the tunnel. Host candidates include
-// loopback; no STUN or TURN server is used, so a dialer behind NAT reaches a
-// node on a public address through peer-reflexive candidates. A peer that
-// stops answering is declared dead after about 2 s of silence (ICE
-// keepalives every 300 ms).
+// daemon's own traffic bypasses the tunnel. No STUN or TURN server is used,
+// so a dialer behind NAT reaches a node on a public address through
+// peer-reflexive candidates. A peer that stops answering is declared dead
+// after about 1.6 s of silence (ICE keepalives every 250 ms).
+//
+// # Candidates
+//
+// Each side lists exactly one host candidate address, so neither learns
+// the other's other networks. The dialer connects to the signaling address
+// first, asks the kernel which local address it sends from to reach that
+// address (a UDP socket connected there, with the link's mark), and offers
+// only that one, on its UDP socket's port: a client on a LAN offers its
+// LAN address to a node on that LAN and nothing else, and a client on the
+// internet offers no LAN, ULA or loopback address at all. The node answers
+// only with the address the offer arrived on. A socket bound to one address
+// (DialConfig.UDPAddr, ListenConfig.UDPAddr) offers that address. pion's
+// SettingEngine IP and interface filters do not apply to a UDP mux, whose
+// list of addresses pion takes as it is, so each link gets its own view of
+// the shared mux that lists the one address. mDNS candidates are off.
 //
 // SCTP stream 0 carries a pre-negotiated channel that tells each side the
 // association is up; it is reserved. Other stream identifiers are taken by

@@ -82,7 +82,6 @@ type ListenConfig struct {
 type Listener struct {
 	cfg     ListenConfig
 	mux     *ice.UDPMuxDefault
-	api     *webrtc.API
 	limiter *offerLimiter
 	backlog chan *Link
 	closing chan struct{}
@@ -95,6 +94,10 @@ type Listener struct {
 	wg         sync.WaitGroup // handshakes in flight
 
 	closeOnce sync.Once
+
+	// tap, if set before serving, sees every offer answered and its
+	// answer (tests).
+	tap func(offer, answer string)
 }
 
 // NewListener opens the listener's UDP socket. Serve it on a TCP listener
@@ -132,7 +135,6 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 	return &Listener{
 		cfg: cfg,
 		mux: mux,
-		api: newAPI(mux, cfg.Logf),
 		limiter: newOfferLimiter(cfg.SourceOffersPerSecond, cfg.SourceOfferBurst,
 			cfg.OffersPerSecond, cfg.OfferBurst, cfg.MaxSources),
 		backlog: make(chan *Link, cfg.Backlog),
@@ -244,6 +246,20 @@ func remoteIP(r *http.Request) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
+// localIP is the node's address an offer arrived on, or the zero Addr if
+// the server did not say.
+func localIP(r *http.Request) netip.Addr {
+	a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return netip.Addr{}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
 // answer reads and checks the offer, creates the link and writes the
 // answer. On error it returns the HTTP status to report, or 0 if the
 // response is already under way.
@@ -261,7 +277,13 @@ func (l *Listener) answer(w http.ResponseWriter, r *http.Request) (*Link, int, e
 	if err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("bad offer: %w", err)
 	}
-	link, err := newLink(l.api, nil, l.cfg.ChannelWindow, l.cfg.Logf, l.forget)
+	// The answer lists the node's address the client reached it on, not
+	// every address of the node.
+	scoped, err := scope(l.mux, localIP(r))
+	if err != nil {
+		return nil, http.StatusInternalServerError, err
+	}
+	link, err := newLink(newAPI(scoped, l.cfg.Logf), nil, l.cfg.ChannelWindow, l.cfg.Logf, l.forget)
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
 	}
@@ -291,6 +313,9 @@ func (l *Listener) answer(w http.ResponseWriter, r *http.Request) (*Link, int, e
 		return link, http.StatusServiceUnavailable, net.ErrClosed
 	}
 	local := link.pc.LocalDescription()
+	if l.tap != nil {
+		l.tap(offer.SDP, local.SDP)
+	}
 	body, err := json.Marshal(signal{Type: local.Type.String(), SDP: local.SDP})
 	if err != nil {
 		return link, http.StatusInternalServerError, err

@@ -44,6 +44,8 @@ func newAPI(mux ice.UDPMux, logf Logf) *webrtc.API {
 	se.LoggerFactory = pionLoggers{logf: logf}
 	se.SetICEUDPMux(mux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	// The mux lists the one address a link offers (see scopedMux); a
+	// loopback address is among them only when the peer is on loopback.
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
