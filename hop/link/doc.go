@@ -13,7 +13,8 @@
 //	{"type":"offer","sdp":"v=0..."}
 //
 // and receives the complete answer in the same form with status 200.
-// Malformed offers get 400, a node with too many handshakes in flight 503.
+// Malformed offers get 400; an offer beyond the handshakes a node has in
+// flight, or beyond one source's share of them, gets 503.
 // Offers are rate limited per source (a token bucket for each remote IPv4
 // address or IPv6 /64, in a bounded table that forgets idle and least
 // recently seen sources) and by a ceiling over all sources well above

@@ -1,6 +1,8 @@
 package link
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // TestOfferFloodFromOneSource: one source sending offers at about 20 per
@@ -211,4 +215,83 @@ func TestOfferLimiter(t *testing.T) {
 	if n := o.len(); n != 1 {
 		t.Fatalf("table holds %d sources after a quiet minute, want 1", n)
 	}
+}
+
+// deadOffer returns a complete offer from fromIP whose sender is gone: a
+// node that answers it waits for a link that never comes up.
+func deadOffer(t *testing.T, fromIP string) string {
+	t.Helper()
+	mux, err := newUDPMux(fromIP+":0", 0, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mux.Close()
+	lk, err := newLink(newAPI(mux, testLog(t)), nil, 0, testLog(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Close()
+	offer, err := lk.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(lk.pc)
+	if err := lk.pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	body, err := json.Marshal(signal{Type: "offer", SDP: lk.pc.LocalDescription().SDP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// TestHandshakesPerSource: one source whose offers are valid but whose
+// links never come up holds at most its share of the handshake slots, so
+// another source still dials.
+func TestHandshakesPerSource(t *testing.T) {
+	checkGoroutines(t)
+	n := newNode(t, ListenConfig{
+		OffersPerSecond: 1000, OfferBurst: 1000,
+		SourceOffersPerSecond: 1000, SourceOfferBurst: 1000,
+		MaxHandshakes: 16, HandshakeTimeout: 4 * time.Second,
+	})
+	const flooderIP, honestIP = "127.0.0.2", "127.0.0.3"
+	body := deadOffer(t, flooderIP)
+	tr := &http.Transport{
+		TLSClientConfig:   pinnedTLSConfig(n.pin),
+		DisableKeepAlives: true,
+		DialContext:       (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(flooderIP)}}).DialContext,
+	}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	statuses := map[int]int{}
+	for range 20 {
+		resp, err := hc.Post(n.url, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		statuses[resp.StatusCode]++
+		if resp.StatusCode == http.StatusServiceUnavailable && !strings.Contains(string(msg), "your address") {
+			t.Errorf("503 says %q, not that the source holds its share", bytes.TrimSpace(msg))
+		}
+	}
+	t.Logf("flooder: %v", statuses)
+	if statuses[http.StatusOK] != defaultMaxSourceHandshakes {
+		t.Errorf("flooder's offers answered: %d, want %d (its share of handshakes)", statuses[http.StatusOK], defaultMaxSourceHandshakes)
+	}
+	ctx := ctxT(t, 10*time.Second)
+	client, err := Dial(ctx, n.url, n.pin, DialConfig{UDPAddr: honestIP + ":0", Logf: testLog(t)})
+	if err != nil {
+		t.Fatalf("honest dial while another source holds handshakes: %v", err)
+	}
+	defer client.Close()
+	server, err := n.l.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = server.Close()
 }

@@ -26,6 +26,7 @@ const (
 	defaultSourceOfferBurst      = 10
 	defaultMaxSources            = 4096
 	defaultMaxHandshakes         = 64
+	defaultMaxSourceHandshakes   = 8
 	defaultBacklog               = 64
 	defaultHandshakeTimeout      = 10 * time.Second
 	gatherTimeout                = 5 * time.Second
@@ -60,6 +61,11 @@ type ListenConfig struct {
 	// MaxHandshakes bounds offers answered whose links are not up yet;
 	// excess offers get 503. Default 64.
 	MaxHandshakes int
+	// MaxSourceHandshakes bounds such offers from one source (as for
+	// SourceOffersPerSecond), so that a few sources whose links never come
+	// up cannot hold every handshake slot; excess offers get 503. Default
+	// 8, at most MaxHandshakes.
+	MaxSourceHandshakes int
 	// Backlog bounds links that are up and wait for Accept; a link beyond
 	// it is closed. Default 64.
 	Backlog int
@@ -89,6 +95,7 @@ type Listener struct {
 	mu         sync.Mutex
 	closed     bool
 	handshakes int
+	inflight   map[netip.Prefix]int // handshakes per source; no zero entries
 	links      map[*Link]struct{}
 	servers    map[*http.Server]struct{}
 	wg         sync.WaitGroup // handshakes in flight
@@ -122,6 +129,10 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 	if cfg.MaxHandshakes <= 0 {
 		cfg.MaxHandshakes = defaultMaxHandshakes
 	}
+	if cfg.MaxSourceHandshakes <= 0 {
+		cfg.MaxSourceHandshakes = defaultMaxSourceHandshakes
+	}
+	cfg.MaxSourceHandshakes = min(cfg.MaxSourceHandshakes, cfg.MaxHandshakes)
 	if cfg.Backlog <= 0 {
 		cfg.Backlog = defaultBacklog
 	}
@@ -137,10 +148,11 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 		mux: mux,
 		limiter: newOfferLimiter(cfg.SourceOffersPerSecond, cfg.SourceOfferBurst,
 			cfg.OffersPerSecond, cfg.OfferBurst, cfg.MaxSources),
-		backlog: make(chan *Link, cfg.Backlog),
-		closing: make(chan struct{}),
-		links:   map[*Link]struct{}{},
-		servers: map[*http.Server]struct{}{},
+		backlog:  make(chan *Link, cfg.Backlog),
+		closing:  make(chan struct{}),
+		links:    map[*Link]struct{}{},
+		servers:  map[*http.Server]struct{}{},
+		inflight: map[netip.Prefix]int{},
 	}, nil
 }
 
@@ -205,7 +217,8 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST an SDP offer", http.StatusMethodNotAllowed)
 		return
 	}
-	switch scope, wait := l.limiter.allow(remoteIP(r), time.Now()); scope {
+	src := remoteIP(r)
+	switch limit, wait := l.limiter.allow(src, time.Now()); limit {
 	case sourceLimit:
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
 		http.Error(w, fmt.Sprintf("too many offers from your address; retry in %d s", retryAfter(wait)), http.StatusTooManyRequests)
@@ -216,9 +229,10 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case admitted:
 	}
-	if !l.reserve() {
+	key := sourceKey(src)
+	if msg := l.reserve(key); msg != "" {
 		w.Header().Set("Retry-After", "1")
-		http.Error(w, "busy", http.StatusServiceUnavailable)
+		http.Error(w, msg, http.StatusServiceUnavailable)
 		return
 	}
 	link, status, err := l.answer(w, r)
@@ -230,10 +244,10 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if link != nil {
 			_ = link.Close()
 		}
-		l.release()
+		l.release(key)
 		return
 	}
-	go l.handshake(link)
+	go l.handshake(link, key)
 }
 
 // remoteIP is the address an offer came from, or the zero Addr if the
@@ -329,8 +343,8 @@ func (l *Listener) answer(w http.ResponseWriter, r *http.Request) (*Link, int, e
 }
 
 // handshake waits for an answered link to come up and queues it for Accept.
-func (l *Listener) handshake(link *Link) {
-	defer l.release()
+func (l *Listener) handshake(link *Link, key netip.Prefix) {
+	defer l.release(key)
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.HandshakeTimeout)
 	defer cancel()
 	go func() {
@@ -353,21 +367,31 @@ func (l *Listener) handshake(link *Link) {
 	}
 }
 
-// reserve takes a handshake slot, unless the listener is closed or full.
-func (l *Listener) reserve() bool {
+// reserve takes a handshake slot for source key, unless the listener is
+// closed or full or the source holds its share. It returns why not, or "".
+func (l *Listener) reserve(key netip.Prefix) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed || l.handshakes >= l.cfg.MaxHandshakes {
-		return false
+	switch {
+	case l.closed:
+		return "closing"
+	case l.inflight[key] >= l.cfg.MaxSourceHandshakes:
+		return "too many links being set up from your address"
+	case l.handshakes >= l.cfg.MaxHandshakes:
+		return "busy"
 	}
 	l.handshakes++
+	l.inflight[key]++
 	l.wg.Add(1)
-	return true
+	return ""
 }
 
-func (l *Listener) release() {
+func (l *Listener) release(key netip.Prefix) {
 	l.mu.Lock()
 	l.handshakes--
+	if l.inflight[key]--; l.inflight[key] <= 0 {
+		delete(l.inflight, key)
+	}
 	l.mu.Unlock()
 	l.wg.Done()
 }
