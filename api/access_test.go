@@ -44,25 +44,30 @@ func TestAccessPolicy(t *testing.T) {
 		group string
 		cred  peerCred
 		want  string // empty: allowed; else a substring of the refusal
+		// access is what an allowed peer may do.
+		access Access
 	}{
-		{"root", "pexia", peerCred{uid: 0, gid: 0}, ""},
-		{"root without group", "", peerCred{uid: 0, gid: 5}, ""},
-		{"daemon's user", "pexia", peerCred{uid: 4242, gid: 4242}, ""},
-		{"supplementary member", "pexia", peerCred{uid: 1000, gid: 1000}, ""},
-		{"primary member", "pexia", peerCred{uid: 1002, gid: 1002}, ""},
-		{"effective group", "pexia", peerCred{uid: 1003, gid: 990}, ""},
-		{"unknown uid with effective group", "pexia", peerCred{uid: 5000, gid: 990}, ""},
+		{"root", "pexia", peerCred{uid: 0, gid: 0}, "", AccessAdmin},
+		{"root without group", "", peerCred{uid: 0, gid: 5}, "", AccessAdmin},
+		{"daemon's user", "pexia", peerCred{uid: 4242, gid: 4242}, "", AccessAdmin},
+		{"daemon's user in the group", "pexia", peerCred{uid: 4242, gid: 990}, "", AccessAdmin},
+		{"supplementary member", "pexia", peerCred{uid: 1000, gid: 1000}, "", AccessMember},
+		{"primary member", "pexia", peerCred{uid: 1002, gid: 1002}, "", AccessMember},
+		{"effective group", "pexia", peerCred{uid: 1003, gid: 990}, "", AccessMember},
+		{"unknown uid with effective group", "pexia", peerCred{uid: 5000, gid: 990}, "", AccessMember},
 		{"non-member", "pexia", peerCred{uid: 1001, gid: 1001},
-			`uid 1001 (bob) may not use pexiad: only root and members of group "pexia" may; add the user to the group (sudo usermod -aG pexia bob) and log in again`},
-		{"other group", "sudo", peerCred{uid: 1002, gid: 1002}, `members of group "sudo"`},
-		{"no group configured", "", peerCred{uid: 1000, gid: 990}, "uid 1000 (alice) may not use pexiad: only root and the daemon's own user may"},
-		{"group missing", "pexia-gone", peerCred{uid: 1000, gid: 1000}, `group "pexia-gone", whose members may, does not exist`},
-		{"unknown uid", "pexia", peerCred{uid: 5000, gid: 5000}, "uid 5000 may not use pexiad: look up its groups"},
+			`uid 1001 (bob) may not use pexiad: only root and members of group "pexia" may; add the user to the group (sudo usermod -aG pexia bob) and log in again`, ""},
+		{"other group", "sudo", peerCred{uid: 1002, gid: 1002}, `members of group "sudo"`, ""},
+		{"no group configured", "", peerCred{uid: 1000, gid: 990}, "uid 1000 (alice) may not use pexiad: only root and the daemon's own user may", ""},
+		{"group missing", "pexia-gone", peerCred{uid: 1000, gid: 1000}, `group "pexia-gone", whose members may, does not exist`, ""},
+		{"unknown uid", "pexia", peerCred{uid: 5000, gid: 5000}, "uid 5000 may not use pexiad: look up its groups", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := accessPolicy{selfUID: 4242, group: tc.group, lookupGroup: groups, lookupUser: users.lookup}
-			err := a.check(tc.cred)
+			access, err := a.check(tc.cred)
 			switch {
+			case tc.want == "" && access != tc.access:
+				t.Fatalf("check(%+v) = %q, want %q", tc.cred, access, tc.access)
 			case tc.want == "" && err != nil:
 				t.Fatalf("check(%+v) = %v, want allowed", tc.cred, err)
 			case tc.want != "" && err == nil:
@@ -89,14 +94,14 @@ func TestAccessPolicyUserDatabase(t *testing.T) {
 	for _, c := range nobody.Uid {
 		uid = uid*10 + uint32(c-'0')
 	}
-	if err := newAccessPolicy(0, g.Name).check(peerCred{uid: uid, gid: uid}); err != nil {
-		t.Errorf("nobody refused for its own primary group %s: %v", g.Name, err)
+	if access, err := newAccessPolicy(0, g.Name).check(peerCred{uid: uid, gid: uid}); err != nil || access != AccessMember {
+		t.Errorf("nobody for its own primary group %s: %q, %v; want a member", g.Name, access, err)
 	}
-	err = newAccessPolicy(0, "root").check(peerCred{uid: uid, gid: uid})
+	_, err = newAccessPolicy(0, "root").check(peerCred{uid: uid, gid: uid})
 	if err == nil || !strings.Contains(err.Error(), "(nobody) may not use pexiad") {
 		t.Errorf("nobody allowed as a member of root: %v", err)
 	}
-	if err := newAccessPolicy(0, "pexia-no-such-group").check(peerCred{uid: uid}); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, err := newAccessPolicy(0, "pexia-no-such-group").check(peerCred{uid: uid}); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing group: %v", err)
 	}
 }

@@ -7,6 +7,11 @@ import "context"
 // sentinels in errors.go to choose the HTTP status (anything else is a 500),
 // and their text is shown to the user as is, so it should say what went
 // wrong and, where it can, what to do.
+//
+// Every request's ctx carries its Caller (CallerFrom): the Backend enforces
+// the privilege model of the package doc with it. The Server checks the
+// settings fields and the budget limit too (CheckChange, CheckBudget), but
+// only the Backend can do it atomically with the change.
 type Backend interface {
 	// Status returns the current state.
 	Status(ctx context.Context) (Status, error)
@@ -22,13 +27,15 @@ type Backend interface {
 	Circuit(ctx context.Context) (Circuit, error)
 	// Settings returns the current settings.
 	Settings(ctx context.Context) (Settings, error)
-	// SetSettings replaces the settings (s.Currency is to be ignored),
-	// persists them and returns what is now in effect. The Server has
-	// already checked s.Validate.
+	// SetSettings replaces the settings (the read-only fields are to be
+	// ignored), persists them and returns what is now in effect. The
+	// Server has already checked s.Validate. A member's change of an
+	// admin-only field must fail with ErrForbidden (CheckChange).
 	SetSettings(ctx context.Context, s Settings) (Settings, error)
 	// Budget returns the current budget period's state.
 	Budget(ctx context.Context) (Budget, error)
-	// SetBudget changes the monthly budget and returns the new state.
+	// SetBudget changes the monthly budget and returns the new state; a
+	// member may not exceed the admin's limit (CheckBudget).
 	SetBudget(ctx context.Context, monthly Amount) (Budget, error)
 	// Wallet returns the funder's accounts.
 	Wallet(ctx context.Context) (Wallet, error)

@@ -15,7 +15,51 @@
 // second check keeps the API closed if the socket's mode or group is ever
 // loosened, and gives a clear message instead of a bare EACCES. A unix
 // socket also rules out the browser-based attacks (DNS rebinding, CSRF) that
-// a localhost TCP port would invite, so there are no tokens.
+// a localhost TCP port would invite, so there are no tokens. What an
+// allowed caller may then do depends on who it is; see below.
+//
+// # Who may do what
+//
+// Callers come in two kinds (Access), decided per connection from the
+// peer credentials and handed to the Backend in every request's context
+// (CallerFrom):
+//
+//   - admin: root, or the user pexiad runs as. Root owns the machine and
+//     the funder key anyway; pexiad's own user is its operator.
+//   - member: any other user the access check lets in, i.e. a member of
+//     ServerConfig.Group (primary, supplementary or effective group).
+//
+// Everyone else gets 403 before any endpoint runs. The network the funder
+// pays on — the network file with its chain ID and contract addresses,
+// and the JSON-RPC endpoint — and the funder key are the admin's: they come
+// from pexiad's flags and its configuration file, which must belong to
+// root, and through the API only an admin may override the network. A
+// member uses the tunnel and chooses within what the admin allows, so
+// nothing a member sends can make the daemon sign for, deposit to or route
+// through a network the admin did not configure.
+//
+//	endpoint / field                 member                      admin
+//	GET  /v1/status, /v1/circuit     yes                         yes
+//	GET  /v1/settings, /v1/budget    yes                         yes
+//	GET  /v1/wallet, /v1/events      yes                         yes
+//	POST /v1/connect, /v1/disconnect yes                         yes
+//	PUT  /v1/settings:
+//	  hops, exit_countries,          yes                         yes
+//	  price_cap_per_gb, kill_switch,
+//	  lockdown, allow_lan,
+//	  exclude_cidrs, dns_mode,
+//	  padding_kbps
+//	  monthly_budget                 up to max_monthly_budget    any
+//	  network                        one of networks             one of networks
+//	  network_file, rpc_url          no (403 if changed)         yes
+//	  networks, max_monthly_budget,  read-only: set in pexiad's configuration
+//	  currency
+//	PUT  /v1/budget                  up to max_monthly_budget    any
+//
+// A member's PUT /v1/settings must carry the admin-only fields as it read
+// them; the Server refuses a change (CheckChange, 403 "forbidden") and so
+// does the daemon, atomically with the change. A network_file set by an
+// admin takes the place of network until an admin clears it.
 //
 // # Endpoints
 //

@@ -140,33 +140,38 @@ type peer struct {
 
 	once   sync.Once
 	denied error
+	access Access
 }
 
 type peerKey struct{}
 
-func (s *Server) authorize(r *http.Request) error {
+// authorize decides once per connection whether its peer may use the API
+// and what it may do.
+func (s *Server) authorize(r *http.Request) (Caller, error) {
 	p, _ := r.Context().Value(peerKey{}).(*peer)
 	if p == nil {
-		return errors.New("no peer credentials for this connection")
+		return Caller{}, errors.New("no peer credentials for this connection")
 	}
 	p.once.Do(func() {
 		if p.err != nil {
 			p.denied = fmt.Errorf("cannot identify the caller: %v", p.err)
 			return
 		}
-		p.denied = s.access.check(p.cred)
+		p.access, p.denied = s.access.check(p.cred)
 	})
-	return p.denied
+	return Caller{PID: p.cred.pid, UID: p.cred.uid, GID: p.cred.gid, Access: p.access}, p.denied
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := s.authorize(r); err != nil {
+	caller, err := s.authorize(r)
+	if err != nil {
 		if p, _ := r.Context().Value(peerKey{}).(*peer); p != nil {
 			s.logf("refused %s %s from pid %d uid %d: %v", r.Method, r.URL.Path, p.cred.pid, p.cred.uid, err)
 		}
 		writeError(w, http.StatusForbidden, "forbidden", err.Error())
 		return
 	}
+	r = r.WithContext(WithCaller(r.Context(), caller))
 	methods, ok := s.routes[r.URL.Path]
 	if !ok {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s", r.URL.Path))
@@ -291,7 +296,17 @@ func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, nil, err)
 		return
 	}
-	in.Currency = Currency{}
+	in.ClearReadOnly()
+	// The Backend checks again, atomically with the change; checking here
+	// too keeps a Backend that forgets from letting a member through.
+	cur, err := s.b.Settings(r.Context())
+	if err == nil {
+		err = CheckChange(CallerFrom(r.Context()), cur, in)
+	}
+	if err != nil {
+		s.reply(w, r, nil, err)
+		return
+	}
 	out, err := s.b.SetSettings(r.Context(), in)
 	s.reply(w, r, out, err)
 }
@@ -310,6 +325,14 @@ func (s *Server) handleSetBudget(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.Monthly == nil {
 		s.reply(w, r, nil, fmt.Errorf("%w request body: monthly is required", ErrInvalid))
+		return
+	}
+	cur, err := s.b.Settings(r.Context())
+	if err == nil {
+		err = CheckBudget(CallerFrom(r.Context()), cur, *in.Monthly)
+	}
+	if err != nil {
+		s.reply(w, r, nil, err)
 		return
 	}
 	b, err := s.b.SetBudget(r.Context(), *in.Monthly)

@@ -143,9 +143,9 @@ func TestEndpoints(t *testing.T) {
 	}
 
 	want := []string{"Status", "Circuit", "Circuit", "Subscribe", "Status", "Connect", "Circuit", "Status", "Disconnect",
-		"Settings", "SetSettings", "Settings", "Budget", "SetBudget", "Wallet"}
+		"Settings", "Settings", "SetSettings", "Settings", "Budget", "Settings", "SetBudget", "Wallet"}
 	if got := b.Calls(); !reflect.DeepEqual(got, want) {
-		t.Errorf("backend calls = %v\nwant %v (invalid settings must not reach the backend)", got, want)
+		t.Errorf("backend calls = %v\nwant %v (invalid settings must not reach the backend; a change is checked against the current settings)", got, want)
 	}
 }
 

@@ -73,16 +73,84 @@ type Settings struct {
 	// every padding cell is paid like traffic (Budget.PaddingPerHour).
 	// Zero turns it off; at most MaxPaddingKbps.
 	PaddingKbps int `json:"padding_kbps"`
-	// MonthlyBudget is the most the wallet pays out per month.
+	// MonthlyBudget is the most the wallet pays out per month. A member
+	// may not raise it above MaxMonthlyBudget.
 	MonthlyBudget Amount `json:"monthly_budget"`
-	// NetworkFile is the absolute path of the network preset (chain ID,
-	// contract addresses); RPCURL overrides its JSON-RPC endpoint. Empty
-	// uses the built-in defaults.
+	// Network names the network (chain, RPC endpoint, contracts) to pay
+	// on: one of Networks, which the admin configures. Empty uses the
+	// admin's default.
+	Network string `json:"network,omitempty"`
+	// NetworkFile and RPCURL are admin-only (see the package doc): the
+	// absolute path of a network file used instead of Network, and a
+	// JSON-RPC endpoint used instead of the network's. Empty uses the
+	// network named by Network.
 	NetworkFile string `json:"network_file,omitempty"`
 	RPCURL      string `json:"rpc_url,omitempty"`
+	// Networks lists the networks the admin allows, by name, and
+	// MaxMonthlyBudget the highest monthly budget a member may set (zero:
+	// no limit). Both are read-only: the admin sets them in pexiad's
+	// configuration, and PUT ignores them.
+	Networks         []string `json:"networks,omitempty"`
+	MaxMonthlyBudget Amount   `json:"max_monthly_budget"`
 	// Currency is the token that PriceCapPerGB and MonthlyBudget are in.
 	// It is read-only: PUT ignores it.
 	Currency Currency `json:"currency"`
+}
+
+// adminOnlySettings are the JSON names of the fields only an admin may
+// change, with their values.
+func (s Settings) adminOnlySettings() [][2]string {
+	return [][2]string{{"network_file", s.NetworkFile}, {"rpc_url", s.RPCURL}}
+}
+
+// ClearReadOnly zeroes the fields a PUT ignores (Networks,
+// MaxMonthlyBudget, Currency).
+func (s *Settings) ClearReadOnly() {
+	s.Networks, s.MaxMonthlyBudget, s.Currency = nil, Amount{}, Currency{}
+}
+
+// CheckChange reports whether caller may replace the settings cur (as the
+// Backend reports them, with Networks and MaxMonthlyBudget) with next. A
+// member may not change an admin-only field (network_file, rpc_url) nor
+// set a monthly_budget above cur.MaxMonthlyBudget: ErrForbidden. Nobody
+// may choose a network outside cur.Networks: ErrInvalid.
+func CheckChange(caller Caller, cur, next Settings) error {
+	if next.Network != cur.Network && next.Network != "" && !slices.Contains(cur.Networks, next.Network) {
+		allowed := "none"
+		if len(cur.Networks) > 0 {
+			allowed = strings.Join(cur.Networks, ", ")
+		}
+		return fmt.Errorf("%w settings: network: %q is not one of the networks the admin allows (%s)", ErrInvalid, next.Network, allowed)
+	}
+	if caller.Admin() {
+		return nil
+	}
+	var changed []string
+	was := cur.adminOnlySettings()
+	for i, f := range next.adminOnlySettings() {
+		if f[1] != was[i][1] {
+			changed = append(changed, f[0])
+		}
+	}
+	if len(changed) > 0 {
+		return fmt.Errorf("%w: %s: only an admin (root) may change this; members choose among the networks the admin allows with network=NAME",
+			ErrForbidden, strings.Join(changed, ", "))
+	}
+	if next.MonthlyBudget.Cmp(cur.MonthlyBudget) != 0 {
+		return CheckBudget(caller, cur, next.MonthlyBudget)
+	}
+	return nil
+}
+
+// CheckBudget reports whether caller may set the monthly budget to
+// monthly under the limit in cur (as the Backend reports it): a member
+// may not exceed cur.MaxMonthlyBudget (ErrForbidden).
+func CheckBudget(caller Caller, cur Settings, monthly Amount) error {
+	if caller.Admin() || cur.MaxMonthlyBudget.IsZero() || monthly.Cmp(cur.MaxMonthlyBudget) <= 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: monthly_budget: %s is above the admin's limit of %s (smallest units); only an admin (root) may set more",
+		ErrForbidden, monthly, cur.MaxMonthlyBudget)
 }
 
 // Validate reports every bad field of s in one error that wraps
@@ -135,6 +203,11 @@ func (s Settings) Validate() error {
 	default:
 		bad("dns_mode", "%q is not one of %q, %q", s.DNSMode, DNSTunnel, DNSSystem)
 	}
+	if s.Network != "" {
+		if err := checkNetworkName(s.Network); err != nil {
+			bad("network", "%v", err)
+		}
+	}
 	if s.NetworkFile != "" && !filepath.IsAbs(s.NetworkFile) {
 		bad("network_file", "%q is not an absolute path", s.NetworkFile)
 	}
@@ -145,6 +218,17 @@ func (s Settings) Validate() error {
 	}
 	if len(msgs) > 0 {
 		return fmt.Errorf("%w settings: %s", ErrInvalid, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// checkNetworkName accepts a network's name: 1 to 64 letters, digits,
+// '.', '_' or '-'.
+func checkNetworkName(n string) error {
+	if len(n) > 64 || strings.IndexFunc(n, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+	}) >= 0 {
+		return fmt.Errorf("%q is not a network name (up to 64 letters, digits, '.', '_', '-')", n)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -126,5 +127,57 @@ func TestExcludeCoversFamily(t *testing.T) {
 				t.Fatalf("Validate(%v) = %v, want an invalid error with %q", tc.cidrs, err, want)
 			}
 		})
+	}
+}
+
+func TestCheckChange(t *testing.T) {
+	admin, member := Caller{UID: 0, Access: AccessAdmin}, Caller{UID: 1000, Access: AccessMember}
+	cur := validSettings()
+	cur.Networks, cur.Network, cur.MonthlyBudget, cur.MaxMonthlyBudget = []string{"alt", "main"}, "main", AmountOf(5), AmountOf(20)
+	for _, tc := range []struct {
+		name   string
+		caller Caller
+		change func(*Settings)
+		want   error // nil: allowed
+	}{
+		{"member: nothing", member, func(*Settings) {}, nil},
+		{"member: hops and kill switch", member, func(s *Settings) { s.Hops, s.KillSwitch = 5, false }, nil},
+		{"member: allowed network", member, func(s *Settings) { s.Network = "alt" }, nil},
+		{"member: default network", member, func(s *Settings) { s.Network = "" }, nil},
+		{"member: other network", member, func(s *Settings) { s.Network = "evil" }, ErrInvalid},
+		{"admin: other network", admin, func(s *Settings) { s.Network = "evil" }, ErrInvalid},
+		{"member: network file", member, func(s *Settings) { s.NetworkFile = "/home/m/net.json" }, ErrForbidden},
+		{"member: rpc url", member, func(s *Settings) { s.RPCURL = "http://127.0.0.1:8545" }, ErrForbidden},
+		{"admin: network file and rpc", admin, func(s *Settings) { s.NetworkFile, s.RPCURL = "/etc/pexia/x.json", "http://127.0.0.1:8545" }, nil},
+		{"member: budget at the limit", member, func(s *Settings) { s.MonthlyBudget = AmountOf(20) }, nil},
+		{"member: budget above the limit", member, func(s *Settings) { s.MonthlyBudget = AmountOf(21) }, ErrForbidden},
+		{"admin: budget above the limit", admin, func(s *Settings) { s.MonthlyBudget = AmountOf(500) }, nil},
+		{"caller unknown is a member", Caller{}, func(s *Settings) { s.RPCURL = "http://x" }, ErrForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next := cur
+			tc.change(&next)
+			err := CheckChange(tc.caller, cur, next)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("CheckChange = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// An admin's network file stands: a member must send it back as is.
+	cur.NetworkFile = "/etc/pexia/x.json"
+	next := cur
+	next.Hops = 2
+	if err := CheckChange(member, cur, next); err != nil {
+		t.Errorf("member keeping the admin's network_file: %v", err)
+	}
+	next.NetworkFile = ""
+	if err := CheckChange(member, cur, next); !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "network_file: only an admin") {
+		t.Errorf("member clearing the admin's network_file: %v", err)
+	}
+	if c := CallerFrom(context.Background()); c.Admin() {
+		t.Error("a context without a caller is an admin's")
+	}
+	if c := CallerFrom(WithCaller(context.Background(), admin)); !c.Admin() {
+		t.Error("WithCaller(admin) is not an admin")
 	}
 }

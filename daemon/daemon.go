@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,8 +32,18 @@ type Config struct {
 	// StateDir holds settings.json, the budget ledger and the record of
 	// network changes to undo after a crash (default /var/lib/pexia).
 	StateDir string
-	// NetworkFile is the network preset used when the settings name none.
-	NetworkFile string
+	// Networks are the networks the admin allows, by name: group members
+	// choose among them (api.Settings.Network). NetworkFile, when set, is
+	// one more, named DefaultNetworkName. DefaultNetwork is used when the
+	// settings name none; it may be empty if there is only one network.
+	// Only the admin sets these (pexiad's flags and configuration file);
+	// see the privilege model in package api.
+	Networks       map[string]NetworkChoice
+	NetworkFile    string
+	DefaultNetwork string
+	// MaxMonthlyBudget is the highest monthly budget a group member may
+	// set; nil or zero for no limit.
+	MaxMonthlyBudget *big.Int
 	// Key is the funder key: "devnet:ROLE" (a test key of the network
 	// file), hex, or "file:PATH" (hex in a file readable only by root).
 	Key string
@@ -47,6 +58,55 @@ type Config struct {
 	TUN TUNConfig
 	// Logf receives the daemon's log.
 	Logf func(format string, args ...any)
+}
+
+// NetworkChoice is one network the admin allows: a network file and,
+// optionally, a JSON-RPC endpoint used instead of the file's.
+type NetworkChoice struct {
+	File string
+	RPC  string
+}
+
+// DefaultNetworkName names Config.NetworkFile among Config.Networks.
+const DefaultNetworkName = "default"
+
+// checkNetworks completes and checks the admin's networks in cfg.
+func checkNetworks(cfg *Config) error {
+	nets := make(map[string]NetworkChoice, len(cfg.Networks)+1)
+	for name, n := range cfg.Networks {
+		nets[name] = n
+	}
+	if cfg.NetworkFile != "" {
+		if _, ok := nets[DefaultNetworkName]; ok {
+			return fmt.Errorf("network %q is configured twice (the -network file and a named network)", DefaultNetworkName)
+		}
+		nets[DefaultNetworkName] = NetworkChoice{File: cfg.NetworkFile}
+		if cfg.DefaultNetwork == "" {
+			cfg.DefaultNetwork = DefaultNetworkName
+		}
+	}
+	for name, n := range nets {
+		probe := api.Settings{Hops: 1, DNSMode: api.DNSTunnel, Network: name, NetworkFile: n.File, RPCURL: n.RPC}
+		if err := probe.Validate(); err != nil {
+			return fmt.Errorf("network %q: %w", name, err)
+		}
+		if n.File == "" {
+			return fmt.Errorf("network %q: no network file", name)
+		}
+	}
+	if cfg.DefaultNetwork == "" && len(nets) == 1 {
+		for name := range nets {
+			cfg.DefaultNetwork = name
+		}
+	}
+	if _, ok := nets[cfg.DefaultNetwork]; cfg.DefaultNetwork != "" && !ok {
+		return fmt.Errorf("default network %q is not among the configured networks", cfg.DefaultNetwork)
+	}
+	if cfg.DefaultNetwork == "" && len(nets) > 1 {
+		return errors.New("several networks are configured and none is the default")
+	}
+	cfg.Networks = nets
+	return nil
 }
 
 // TUNConfig configures the OS side of TUN mode.
@@ -70,6 +130,9 @@ type Daemon struct {
 	plan dataplaneFactory
 	fw   *firewall
 
+	// setMu serializes settings changes, so that a change is checked
+	// against the settings it replaces.
+	setMu    sync.Mutex
 	mu       sync.Mutex
 	settings api.Settings
 	status   api.Status
@@ -139,14 +202,23 @@ func New(cfg Config) (*Daemon, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, err
 	}
+	if err := checkNetworks(&cfg); err != nil {
+		return nil, err
+	}
 	d := &Daemon{cfg: cfg, feed: api.NewFeed(256), done: make(chan struct{})}
 	d.fw = &firewall{ks: tun.KillSwitch{StateDir: cfg.StateDir}}
-	d.settings = defaultSettings()
-	if err := loadJSON(d.settingsPath(), &d.settings); err != nil {
+	var err error
+	if d.settings, err = loadSettings(d.settingsPath(), defaultSettings(), cfg.Logf); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
 	if err := d.settings.Validate(); err != nil {
 		return nil, fmt.Errorf("settings file %s: %w", d.settingsPath(), err)
+	}
+	if n := d.settings.Network; n != "" {
+		if _, ok := cfg.Networks[n]; !ok {
+			cfg.Logf("settings: network %q is no longer configured; using the default", n)
+			d.settings.Network = ""
+		}
 	}
 	if cfg.Key == "" {
 		return nil, errors.New("no funder key configured")
@@ -217,16 +289,31 @@ func (d *Daemon) funderKey() (_ *ecdsa.PrivateKey, err error) {
 	return k, nil
 }
 
-// network loads the network preset the settings (or the config) name.
+// network loads the network to pay on: the admin's network_file if an
+// admin set one, else the admin-configured network the settings name (or
+// the default one). Group members can only choose the name.
 func (d *Daemon) network() (*contracts.Network, error) {
 	d.mu.Lock()
-	path, rpc := d.settings.NetworkFile, d.settings.RPCURL
+	path, rpc, name := d.settings.NetworkFile, d.settings.RPCURL, d.settings.Network
 	d.mu.Unlock()
 	if path == "" {
-		path = d.cfg.NetworkFile
+		if name == "" {
+			name = d.cfg.DefaultNetwork
+		}
+		if name == "" {
+			return nil, fmt.Errorf("%w: no network configured: the admin sets one with pexiad -network FILE or in pexiad's configuration file", api.ErrUnavailable)
+		}
+		ch, ok := d.cfg.Networks[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: network %q is not one the admin allows (%s)", api.ErrInvalid, name, strings.Join(d.networkNames(), ", "))
+		}
+		path = ch.File
+		if rpc == "" {
+			rpc = ch.RPC
+		}
 	}
-	if path == "" {
-		return nil, fmt.Errorf("%w: no network file: set network_file in the settings", api.ErrInvalid)
+	if err := CheckAdminFile(path); err != nil {
+		return nil, fmt.Errorf("network file: %w", err)
 	}
 	n, err := contracts.LoadNetwork(path)
 	if err != nil {
@@ -582,21 +669,53 @@ func (d *Daemon) circuitOf(s *session) (api.Circuit, error) {
 	return out, nil
 }
 
+// networkNames lists the admin's networks, sorted.
+func (d *Daemon) networkNames() []string {
+	names := make([]string, 0, len(d.cfg.Networks))
+	for n := range d.cfg.Networks {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // Settings implements api.Backend.
 func (d *Daemon) Settings(context.Context) (api.Settings, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.settingsLocked(), nil
+}
+
+// settingsLocked is the settings with their read-only fields filled in.
+func (d *Daemon) settingsLocked() api.Settings {
 	s := d.settings
+	s.Networks = d.networkNames()
+	if m := d.cfg.MaxMonthlyBudget; m != nil && m.Sign() > 0 {
+		s.MaxMonthlyBudget = api.NewAmount(m)
+	}
 	s.Currency = d.currency()
-	return s, nil
+	return s
 }
 
 // SetSettings implements api.Backend. Settings that shape the circuit or
 // the OS configuration take effect at the next connect; the kill switch
-// and the exclusions apply at once.
+// and the exclusions apply at once. The caller in ctx must be allowed to
+// make the change (api.CheckChange): a member cannot touch the network
+// file, the RPC endpoint or raise the budget past the admin's limit.
 func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings, error) {
-	s.Currency = api.Currency{}
-	if err := saveJSON(d.settingsPath(), s); err != nil {
+	d.setMu.Lock()
+	defer d.setMu.Unlock()
+	s.ClearReadOnly()
+	if err := s.Validate(); err != nil {
+		return api.Settings{}, err
+	}
+	d.mu.Lock()
+	cur := d.settingsLocked()
+	d.mu.Unlock()
+	if err := api.CheckChange(api.CallerFrom(ctx), cur, s); err != nil {
+		return api.Settings{}, err
+	}
+	if err := saveSettings(d.settingsPath(), s); err != nil {
 		return api.Settings{}, fmt.Errorf("save settings: %w", err)
 	}
 	d.mu.Lock()
@@ -657,8 +776,11 @@ func (d *Daemon) Budget(context.Context) (api.Budget, error) {
 // SetBudget implements api.Backend.
 func (d *Daemon) SetBudget(ctx context.Context, monthly api.Amount) (api.Budget, error) {
 	d.mu.Lock()
-	s := d.settings
+	s := d.settingsLocked()
 	d.mu.Unlock()
+	if err := api.CheckBudget(api.CallerFrom(ctx), s, monthly); err != nil {
+		return api.Budget{}, err
+	}
 	s.MonthlyBudget = monthly
 	if _, err := d.SetSettings(ctx, s); err != nil {
 		return api.Budget{}, err

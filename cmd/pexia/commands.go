@@ -31,10 +31,13 @@ var commandHelp = map[string]string{
 		"  lan_cidrs=10.20.0.0/16     more prefixes allow_lan treats as local; 'none' to clear\n" +
 		"  exclude_cidrs=10.0.0.0/8   prefixes routed outside the tunnel; 'none' to clear\n" +
 		"  dns_mode=tunnel            'tunnel' (resolve at the exit) or 'system'\n" +
-		"  monthly_budget=10          in whole tokens\n" +
-		"  network_file=PATH          network preset; empty for the default\n" +
-		"  rpc_url=URL                chain JSON-RPC endpoint; empty for the preset's\n" +
-		"All changes are checked together and applied at once.\n",
+		"  monthly_budget=10          in whole tokens; members up to the admin's limit\n" +
+		"  network=NAME               one of the networks the admin allows; 'default' for the admin's default\n" +
+		"  network_file=PATH          admin only: a network file used instead of network\n" +
+		"  rpc_url=URL                admin only: chain JSON-RPC endpoint instead of the network's\n" +
+		"All changes are checked together and applied at once. The networks and the\n" +
+		"budget limit are set by the admin in pexiad's configuration (/etc/pexia/pexiad.toml);\n" +
+		"only root and pexiad's own user may change the admin-only keys.\n",
 	"events": "Prints one line per event until interrupted; with -json, one JSON object per line.\n",
 }
 

@@ -249,6 +249,14 @@ func (r renderer) settings(w io.Writer, s api.Settings) {
 		}
 		return v
 	}
+	budget := tokens(s.MonthlyBudget, cur)
+	if !s.MaxMonthlyBudget.IsZero() {
+		budget += " (members at most " + tokens(s.MaxMonthlyBudget, cur) + ")"
+	}
+	network := orDefault(s.Network)
+	if len(s.Networks) > 0 {
+		network += " (allowed: " + strings.Join(s.Networks, ", ") + ")"
+	}
 	for _, kv := range [][2]string{
 		{"hops", fmt.Sprint(s.Hops)},
 		{"exit_countries", countries},
@@ -258,7 +266,8 @@ func (r renderer) settings(w io.Writer, s api.Settings) {
 		{"allow_lan", onOff(s.AllowLAN)},
 		{"exclude_cidrs", excl},
 		{"dns_mode", string(s.DNSMode)},
-		{"monthly_budget", tokens(s.MonthlyBudget, cur)},
+		{"monthly_budget", budget},
+		{"network", network},
 		{"network_file", orDefault(s.NetworkFile)},
 		{"rpc_url", orDefault(s.RPCURL)},
 	} {

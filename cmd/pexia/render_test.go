@@ -210,11 +210,19 @@ allow_lan         off
 exclude_cidrs     10.0.0.0/8,192.168.0.0/16
 dns_mode          tunnel
 monthly_budget    10 PEX
+network           (default)
 network_file      (default)
 rpc_url           (default)
 `
 	if got := render(func(w io.Writer) { fixed.settings(w, s) }); got != want {
 		t.Errorf("settings:\n%s\nwant:\n%s", got, want)
+	}
+	// The admin's choices and limits are shown with what they allow.
+	limited := s
+	limited.Network, limited.Networks, limited.MaxMonthlyBudget = "alt", []string{"alt", "main"}, apitest.Tokens("20")
+	got := render(func(w io.Writer) { fixed.settings(w, limited) })
+	if !strings.Contains(got, "monthly_budget    10 PEX (members at most 20 PEX)\n") || !strings.Contains(got, "network           alt (allowed: alt, main)\n") {
+		t.Errorf("settings with limits:\n%s", got)
 	}
 	// Every key the text shows can be set.
 	for _, line := range strings.Split(strings.TrimSpace(want), "\n") {

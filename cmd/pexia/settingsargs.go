@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,7 +14,7 @@ import (
 // names of api.Settings' fields, in their order.
 var settingKeys = []string{
 	"hops", "exit_countries", "price_cap_per_gb", "kill_switch", "lockdown", "allow_lan",
-	"lan_cidrs", "exclude_cidrs", "dns_mode", "padding_kbps", "monthly_budget", "network_file", "rpc_url",
+	"lan_cidrs", "exclude_cidrs", "dns_mode", "padding_kbps", "monthly_budget", "network", "network_file", "rpc_url",
 }
 
 // setSetting applies one KEY=VALUE to s. It checks the value's syntax;
@@ -54,6 +55,11 @@ func setSetting(s *api.Settings, kv string) error {
 		}
 	case "monthly_budget":
 		s.MonthlyBudget, err = api.ParseAmount(val, currencyOf(s.Currency).Decimals)
+	case "network":
+		if strings.EqualFold(val, "default") && !slices.Contains(s.Networks, val) {
+			val = ""
+		}
+		s.Network = val
 	case "network_file":
 		if val != "" {
 			if val, err = filepath.Abs(val); err != nil {

@@ -6,7 +6,13 @@
 // pexia CLI and the desktop app drive it over the local API on a unix
 // socket.
 //
+// The network the funder pays on is the admin's alone: flags, and the
+// configuration file (see config.go) owned by root. Members of the API's
+// group choose among the networks it lists, within its limits; see the
+// privilege model in package api.
+//
 //	pexiad -network /etc/pexia/network.json -key file:/etc/pexia/funder.key
+//	pexiad -config /etc/pexia/pexiad.toml -key file:/etc/pexia/funder.key
 //	pexiad recover     undo routes, DNS and firewall left by a crashed run
 package main
 
@@ -39,7 +45,9 @@ func run(args []string) error {
 	stateDir := fs.String("state-dir", "/var/lib/pexia", "settings, budget ledger and the record of network changes")
 	socket := fs.String("socket", envOr("PEXIA_SOCKET", api.DefaultSocketPath), "local API socket")
 	group := fs.String("group", api.DefaultGroup, "group whose members may use the local API (besides root)")
-	network := fs.String("network", "", "network file (chain, contracts); the settings may name another")
+	config := fs.String("config", "", "the admin's configuration: networks members may choose, limits (default "+defaultConfigPath+" if it exists)")
+	network := fs.String("network", "", "network file (chain, contracts): the default network, named \"default\"")
+	maxBudget := fs.String("max-monthly-budget", "", "highest monthly budget in whole tokens that group members may set (default: the configuration's, else no limit)")
 	key := fs.String("key", "", "funder key paying for circuits: devnet:ROLE, hex, or file:PATH")
 	mode := fs.String("mode", "", "tun (whole machine; needs root) or proxy (local SOCKS5/HTTP proxy); default tun as root")
 	proxyAddr := fs.String("proxy", "127.0.0.1:1080", "proxy mode: SOCKS5 and HTTP listen address")
@@ -71,9 +79,20 @@ func run(args []string) error {
 		return fmt.Errorf("-face %q: want a positive amount", *faceStr)
 	}
 	cfg := daemon.Config{
-		StateDir: *stateDir, NetworkFile: *network, Key: *key, Face: face, Mode: m, ProxyAddr: *proxyAddr,
+		StateDir: *stateDir, Key: *key, Face: face, Mode: m, ProxyAddr: *proxyAddr,
 		TUN:  daemon.TUNConfig{Name: *tunName, MTU: *mtu, Mark: uint32(*mark), Table: *table},
 		Logf: logf,
+	}
+	cpath := *config
+	if cpath == "" {
+		cpath = defaultConfigPath
+	}
+	ac, err := loadAdminConfig(cpath, *config != "")
+	if err != nil {
+		return err
+	}
+	if err := ac.apply(&cfg, *network, *maxBudget); err != nil {
+		return err
 	}
 	if fs.NArg() == 1 && fs.Arg(0) == "recover" {
 		return daemon.Recover(cfg)
