@@ -36,6 +36,12 @@
 // peer-reflexive candidates. A peer that stops answering is declared dead
 // after about 1.6 s of silence (ICE keepalives every 250 ms).
 //
+// SCTP stream 0 carries a pre-negotiated channel that tells each side the
+// association is up; it is reserved. Other stream identifiers are taken by
+// [Link.Open] and are not reused within a link, so a link can open about
+// 32 000 channels from each side over its lifetime; after that Open fails
+// with [ErrExhausted] and the caller should dial a fresh link.
+//
 // # Candidates
 //
 // Each side lists exactly one host candidate address, so neither learns
@@ -51,11 +57,11 @@
 // list of addresses pion takes as it is, so each link gets its own view of
 // the shared mux that lists the one address. mDNS candidates are off.
 //
-// SCTP stream 0 carries a pre-negotiated channel that tells each side the
-// association is up; it is reserved. Other stream identifiers are taken by
-// [Link.Open] and are not reused within a link, so a link can open about
-// 32 000 channels from each side over its lifetime; after that Open fails
-// with [ErrExhausted] and the caller should dial a fresh link.
+// The node ignores every offered candidate whose address is not the one
+// the offer came from, so an offer cannot make it send connectivity checks
+// to any other host (one on the node's own network, say). A client behind NAT,
+// whose candidate is its private address, is reached through the
+// peer-reflexive candidate its own checks create.
 //
 // # Flow control
 //

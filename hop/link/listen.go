@@ -291,6 +291,11 @@ func (l *Listener) answer(w http.ResponseWriter, r *http.Request) (*Link, int, e
 	if err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("bad offer: %w", err)
 	}
+	// The node checks no address but the one the offer came from: an
+	// offer cannot aim it at other hosts or ports (its own network's, say).
+	// A client whose candidate is another address (behind NAT) is reached
+	// through the peer-reflexive candidate its own checks create.
+	desc.SDP = keepCandidatesFrom(desc.SDP, remoteIP(r))
 	// The answer lists the node's address the client reached it on, not
 	// every address of the node.
 	scoped, err := scope(l.mux, localIP(r))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"syscall"
 
 	"github.com/pion/ice/v4"
@@ -59,4 +60,26 @@ func routeSource(ctx context.Context, dst netip.AddrPort, mark int) (netip.Addr,
 		return netip.Addr{}, fmt.Errorf("route to %v: local address %v: %w", dst, c.LocalAddr(), err)
 	}
 	return ap.Addr().Unmap(), nil
+}
+
+// keepCandidatesFrom drops the candidates of an SDP whose address is not
+// src (all of them if src is the zero Addr).
+func keepCandidatesFrom(sdp string, src netip.Addr) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	kept := lines[:0]
+	for _, line := range lines {
+		if strings.HasPrefix(line, "a=candidate:") {
+			// a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...
+			f := strings.Fields(line)
+			if len(f) < 6 {
+				continue
+			}
+			ip, err := netip.ParseAddr(f[4])
+			if err != nil || !src.IsValid() || ip.Unmap().WithZone("") != src.Unmap().WithZone("") {
+				continue
+			}
+		}
+		kept = append(kept, line)
+	}
+	return strings.Join(kept, "")
 }

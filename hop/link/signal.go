@@ -13,9 +13,9 @@ const (
 	// application section with a few candidates is 1–2 KiB.
 	maxSignalBytes = 64 << 10
 
-	// maxCandidates bounds the remote candidates an offer may list: the
-	// node sends connectivity checks to each, so an offer must not turn it
-	// into a packet cannon.
+	// maxCandidates bounds the candidates an offer may list. The node
+	// checks only the one at the address the offer came from (see
+	// keepCandidatesFrom), so an offer cannot turn it into a packet cannon.
 	maxCandidates = 32
 )
 
