@@ -253,6 +253,9 @@ func (c *Circuit) build() error {
 		}
 		if terms, ok := decodeTerms(termsBytes); ok && c.payer != nil {
 			sess, err := c.payer(k, h.Address, terms)
+			if errors.Is(err, ErrTermsRefused) {
+				return &RefusedError{Hop: k, Node: h.Address, Err: err}
+			}
 			if err != nil {
 				return fmt.Errorf("hop: pay hop %d: %w", k, err)
 			}

@@ -2,10 +2,14 @@ package hop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/pexia-network/pexia/hop/onion"
 )
 
 // Profile names a kind of circuit a client wants (hop count, country, price
@@ -13,11 +17,23 @@ import (
 type Profile struct {
 	Name string
 	Hops int
+	// Avoid, set by the pool when it asks for a sample, lists the nodes
+	// whose terms were refused lately (see RefusedError): the selector
+	// should not pick them. A sample that holds one anyway is not built.
+	Avoid []onion.Address
 }
 
 // Selector picks the hops of a new circuit for a profile; it should return
 // a fresh sample each time, so a rebuild avoids a hop that just failed.
 type Selector func(ctx context.Context, p Profile) ([]HopInfo, error)
+
+// A node whose terms were refused is avoided for RefuseFor; a build may
+// meet at most maxRefusals such nodes before it gives up, on top of its
+// ordinary attempts.
+const (
+	RefuseFor   = 10 * time.Minute
+	maxRefusals = 8
+)
 
 // Pool keeps a built circuit per profile, builds on first use, and rebuilds
 // as soon as a circuit dies; streams opened after that go to the new one.
@@ -27,8 +43,9 @@ type Pool struct {
 	logf  Logf
 
 	mu       sync.Mutex
-	closed   bool                  // guarded by mu
-	circuits map[string]*poolEntry // guarded by mu
+	closed   bool                        // guarded by mu
+	circuits map[string]*poolEntry       // guarded by mu
+	refused  map[onion.Address]time.Time // nodes whose terms were refused, and when; guarded by mu
 }
 
 type poolEntry struct {
@@ -43,7 +60,7 @@ func NewPool(sel Selector, cfg BuildConfig, logf Logf) *Pool {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &Pool{sel: sel, build: cfg, logf: logf, circuits: map[string]*poolEntry{}}
+	return &Pool{sel: sel, build: cfg, logf: logf, circuits: map[string]*poolEntry{}, refused: map[onion.Address]time.Time{}}
 }
 
 // Circuit returns the live circuit for p, building one if needed. Callers
@@ -96,20 +113,39 @@ func (pl *Pool) Circuit(ctx context.Context, p Profile) (*Circuit, error) {
 }
 
 // run builds a circuit for p, trying fresh samples for up to 3 attempts,
-// and rebuilds ahead of time once the circuit dies.
+// and rebuilds ahead of time once the circuit dies. A sample with a node
+// whose terms were refused does not use up an attempt (up to maxRefusals
+// of them): the node is avoided and another sample drawn.
 func (pl *Pool) run(p Profile, e *poolEntry) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var err error
+	refusals := 0
 	for try := 0; try < 3; try++ {
 		var hops []HopInfo
-		if hops, err = pl.sel(ctx, p); err != nil {
+		q := p
+		q.Avoid = pl.avoid()
+		if hops, err = pl.sel(ctx, q); err != nil {
+			continue
+		}
+		if i := slices.IndexFunc(hops, func(h HopInfo) bool { return slices.Contains(q.Avoid, h.Address) }); i >= 0 {
+			err = fmt.Errorf("hop: the selector picked node %x, whose terms were refused", hops[i].Address[:])
+			if refusals++; refusals <= maxRefusals {
+				try--
+			}
 			continue
 		}
 		var c *Circuit
 		start := time.Now()
 		if c, err = Build(ctx, hops, pl.build); err != nil {
 			pl.logf("pool: build %s (%d hops): %v", p.Name, len(hops), err)
+			var re *RefusedError
+			if errors.As(err, &re) {
+				pl.refuse(re.Node)
+				if refusals++; refusals <= maxRefusals {
+					try--
+				}
+			}
 			continue
 		}
 		pl.logf("pool: built %s in %v", p.Name, time.Since(start).Round(time.Millisecond))
@@ -131,6 +167,32 @@ func (pl *Pool) run(p Profile, e *poolEntry) {
 	e.at = time.Now()
 	close(e.ready)
 }
+
+// refuse remembers that node's terms were refused.
+func (pl *Pool) refuse(node onion.Address) {
+	pl.mu.Lock()
+	pl.refused[node] = time.Now()
+	pl.mu.Unlock()
+}
+
+// avoid lists the nodes refused within RefuseFor, forgetting older ones.
+func (pl *Pool) avoid() []onion.Address {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	var out []onion.Address
+	for a, at := range pl.refused {
+		if time.Since(at) > RefuseFor {
+			delete(pl.refused, a)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// Refused lists the nodes whose terms the pool's builds refused within
+// RefuseFor.
+func (pl *Pool) Refused() []onion.Address { return pl.avoid() }
 
 // watch replaces e's circuit as soon as it dies, so the next stream finds a
 // fresh one without waiting for a build.

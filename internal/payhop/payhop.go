@@ -105,6 +105,10 @@ type ClientTerms struct {
 	// OnIssue, if set, learns of every ticket issued, with the hop and node
 	// it paid, so that its win can be attributed when the node claims it.
 	OnIssue func(t *contracts.Signed, hop int, node common.Address)
+	// Check bounds the terms a node may announce (see TermsCheck); nodes
+	// whose terms fail it are refused before anything is paid. Nil still
+	// bounds the claim cost to 1/MaxClaimShare of Face.
+	Check *TermsCheck
 }
 
 // BytesWorth is what n bytes cost at pricePerGB.
@@ -119,6 +123,9 @@ func Payer(issuer *ticket.Issuer, t ClientTerms) hop.Payer {
 		t.Expire = time.Hour
 	}
 	return func(k int, node [20]byte, terms hop.Terms) (hop.PayerSession, error) {
+		if err := t.Check.Check(k, common.Address(node), t.Face, terms); err != nil {
+			return nil, err
+		}
 		net := new(big.Int).Sub(t.Face, terms.ClaimCost)
 		if net.Sign() <= 0 {
 			return nil, fmt.Errorf("payhop: face %v does not cover the node's claim cost %v", t.Face, terms.ClaimCost)
