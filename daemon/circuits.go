@@ -44,10 +44,17 @@ type selector struct {
 	last map[onion.Address]dir.Node
 }
 
-func (s *selector) pick(ctx context.Context, _ hop.Profile) ([]hop.HopInfo, error) {
+func (s *selector) pick(ctx context.Context, p hop.Profile) ([]hop.HopInfo, error) {
 	md := uint64(s.plan.MinDelay.Seconds())
-	relay := dir.Filter{Role: dir.RoleRelay, MinDelay: md, MaxPricePerGB: s.plan.MaxPricePerGB}
-	exit := dir.Filter{Role: dir.RoleExit, MinDelay: md, MaxPricePerGB: s.plan.MaxPricePerGB, Country: s.plan.Country}
+	// Only nodes paid in the coin the client pays in, and none whose terms
+	// were refused lately.
+	var token common.Address
+	avoid := map[common.Address]bool{}
+	for _, a := range p.Avoid {
+		avoid[common.Address(a)] = true
+	}
+	relay := dir.Filter{Role: dir.RoleRelay, MinDelay: md, MaxPricePerGB: s.plan.MaxPricePerGB, Token: &token, Exclude: avoid}
+	exit := dir.Filter{Role: dir.RoleExit, MinDelay: md, MaxPricePerGB: s.plan.MaxPricePerGB, Country: s.plan.Country, Token: &token, Exclude: avoid}
 	nodes, err := s.d.Circuit(ctx, s.plan.Hops, relay, exit)
 	if err != nil {
 		return nil, err

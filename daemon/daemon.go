@@ -491,7 +491,11 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	onIssue := func(t *contracts.Signed, hop int, node common.Address) {
 		d.wins.remember(n, t, hop, node, s.profile.Name)
 	}
-	s.pool = newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name, onIssue), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
+	check, err := termsCheck(s.ctx, s.cl, s.sel, plan, d.cfg.Logf)
+	if err != nil {
+		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
+	}
+	s.pool = newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name, onIssue, check), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
 	var exclude []netip.Prefix
 	for _, c := range set.ExcludeCIDRs {
 		if p, err := netip.ParsePrefix(c); err == nil {

@@ -55,9 +55,9 @@ func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, stateDir 
 	if p.ledger, err = budget.OpenLedger(filepath.Join(stateDir, "ledger.db")); err != nil {
 		return nil, err
 	}
-	// Nodes refuse faces below 20× their claim cost; the engine assumes a
-	// claim costs at most 1 % of a face.
-	claimCost := new(big.Int).Quo(face, big.NewInt(100))
+	// The client refuses nodes whose claim cost is above
+	// face/payhop.MaxClaimShare, so that is the most a claim costs.
+	claimCost := new(big.Int).Quo(face, big.NewInt(payhop.MaxClaimShare))
 	p.engine, err = budget.New(budget.Config{Budget: monthly, ClaimCost: claimCost, Ledger: p.ledger})
 	if err != nil {
 		p.ledger.Close()
@@ -87,11 +87,12 @@ func (p *payments) fund(ctx context.Context, cl *chain.Client, logf func(string,
 	return nil
 }
 
-// payer returns the circuit payer for profile app.
-func (p *payments) payer(n *contracts.Network, cl *chain.Client, app string, onIssue func(*contracts.Signed, int, common.Address)) hop.Payer {
+// payer returns the circuit payer for profile app; it refuses nodes whose
+// terms fail check.
+func (p *payments) payer(n *contracts.Network, cl *chain.Client, app string, onIssue func(*contracts.Signed, int, common.Address), check *payhop.TermsCheck) hop.Payer {
 	issuer := ticket.NewIssuer(ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery}, p.funder, p.signerKey, ticket.ChainAccounts{Client: cl})
 	return payhop.Payer(issuer, payhop.ClientTerms{Face: p.face, WindowBytes: 2 << 20, Budget: p.engine, App: app,
-		Expire: time.Hour, OnIssue: onIssue})
+		Expire: time.Hour, OnIssue: onIssue, Check: check})
 }
 
 func (p *payments) close() error {

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -186,6 +187,8 @@ type payments struct {
 	tickets *payhop.TicketStats
 	claims  *claimStats
 
+	cost atomic.Pointer[big.Int] // claim cost at the current gas price
+
 	stopRedeem context.CancelFunc
 	redeeming  sync.WaitGroup
 }
@@ -208,6 +211,7 @@ func startPayments(ctx context.Context, cfg *Config, n *contracts.Network, key *
 		return nil, err
 	}
 	p := &payments{cl: cl, key: key, store: store, tickets: new(payhop.TicketStats), claims: newClaimStats()}
+	p.cost.Store(cost)
 	go cl.Run(ctx)
 	me := crypto.PubkeyToAddress(key.PublicKey)
 	minFace := new(big.Int).Mul(cost, big.NewInt(cfg.Payments.MinFaceFactor))
@@ -215,7 +219,7 @@ func startPayments(ctx context.Context, cfg *Config, n *contracts.Network, key *
 		Lottery:   ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery},
 		Recipient: me, Accounts: ticket.ChainAccounts{Client: cl}, Store: store,
 		MinFace:   minFace,
-		ClaimCost: func() *big.Int { return cost },
+		ClaimCost: p.claimCost,
 		Grace:     cfg.Payments.Grace,
 	})
 	if err != nil {
@@ -226,7 +230,7 @@ func startPayments(ctx context.Context, cfg *Config, n *contracts.Network, key *
 	cm := claimer{cl: cl, key: key, stats: p.claims, logf: logf(log, slog.LevelWarn)}
 	cm.refreshEarnings(ctx)
 	p.red = ticket.NewRedeemer(ticket.RedeemerConfig{Store: store, Receiver: p.recv, Claimer: cm,
-		ClaimCost: func() *big.Int { return cost }, BatchSize: cfg.Redeem.BatchSize, MaxWait: cfg.Redeem.MaxWait,
+		ClaimCost: p.claimCost, BatchSize: cfg.Redeem.BatchSize, MaxWait: cfg.Redeem.MaxWait,
 		Interval: cfg.Redeem.Interval, Logf: logf(log, slog.LevelInfo)})
 	rctx, stop := context.WithCancel(ctx)
 	p.stopRedeem = stop
@@ -235,11 +239,45 @@ func startPayments(ctx context.Context, cfg *Config, n *contracts.Network, key *
 		defer p.redeeming.Done()
 		p.red.Run(rctx)
 	}()
+	p.redeeming.Add(1)
+	go func() {
+		defer p.redeeming.Done()
+		p.followClaimCost(rctx, log)
+	}()
 	w := payhop.BytesWorth(cfg.Payments.CreditBytes, price)
-	p.payee = payhop.Payee(p.recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: cost, Window: w,
+	p.payee = payhop.Payee(p.recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: cost, ClaimCostNow: p.claimCost, Window: w,
 		DebtLimit: new(big.Int).Mul(w, big.NewInt(cfg.Payments.DebtFactor)), Stats: p.tickets})
 	log.Info("charging", "price_per_gb", price, "claim_cost", cost, "min_face", minFace)
 	return p, nil
+}
+
+// claimCostEvery is how often a node reads the chain's gas price again for
+// the claim cost it announces: clients refuse a claim cost above what the
+// chain's recent gas price justifies (internal/payhop.ClaimCostLimit).
+const claimCostEvery = time.Minute
+
+func (p *payments) claimCost() *big.Int { return p.cost.Load() }
+
+// followClaimCost keeps the claim cost at the chain's gas price until ctx
+// ends; a failed read keeps the last figure.
+func (p *payments) followClaimCost(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(claimCostEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		cost, err := p.cl.ClaimCost(cctx)
+		cancel()
+		if err != nil {
+			log.Warn("claim cost: keeping the last one", "err", err)
+			continue
+		}
+		p.cost.Store(cost)
+	}
 }
 
 // checkRegistration warns when the registry publishes another exit policy

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -29,6 +30,11 @@ type payment struct {
 type NodeTerms struct {
 	PricePerGB *big.Int
 	ClaimCost  *big.Int
+	// ClaimCostNow, if set, is the claim cost at the moment (it follows
+	// the chain's gas price) and is announced instead of ClaimCost. Each
+	// circuit is credited at the cost announced to it, since its client
+	// priced its tickets by that.
+	ClaimCostNow func() *big.Int
 	// Window is the credit a client may be behind before it is throttled;
 	// DebtLimit the debt at which its circuit is dropped.
 	Window, DebtLimit *big.Int
@@ -47,10 +53,20 @@ type payee struct {
 	recv  *ticket.Receiver
 	terms NodeTerms
 	meter *ticket.Meter
+
+	mu   sync.Mutex
+	cost *big.Int // the claim cost announced to this circuit; guarded by mu
 }
 
 func (p *payee) Terms() hop.Terms {
-	return hop.Terms{Commit: p.recv.Commit(), PricePerGB: p.terms.PricePerGB, ClaimCost: p.terms.ClaimCost}
+	cost := p.terms.ClaimCost
+	if p.terms.ClaimCostNow != nil {
+		cost = p.terms.ClaimCostNow()
+	}
+	p.mu.Lock()
+	p.cost = cost
+	p.mu.Unlock()
+	return hop.Terms{Commit: p.recv.Commit(), PricePerGB: p.terms.PricePerGB, ClaimCost: cost}
 }
 
 func (p *payee) Carry(n int) { p.meter.Carry(n) }
@@ -76,7 +92,13 @@ func (p *payee) Accept(ctx context.Context, blob []byte) ([32]byte, error) {
 	if err != nil {
 		return p.recv.Commit(), err
 	}
-	p.meter.Credit(rc.Credit)
+	credit := rc.Credit
+	p.mu.Lock()
+	if p.cost != nil && p.cost.Cmp(pm.Ticket.FaceValue) < 0 {
+		credit = ticket.ExpectedValue(new(big.Int).Sub(pm.Ticket.FaceValue, p.cost), pm.Ticket.Ratio)
+	}
+	p.mu.Unlock()
+	p.meter.Credit(credit)
 	return rc.Commit, nil
 }
 

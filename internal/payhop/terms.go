@@ -40,8 +40,7 @@ const ClaimGasSafety = 4
 // whose recent gas price peaked at gasPrice (chain.Client.GasPriceCeiling):
 // gasPrice × ClaimGas × ClaimGasSafety.
 func ClaimCostLimit(gasPrice *big.Int) *big.Int {
-	v := new(big.Int).Mul(gasPrice, big.NewInt(ClaimGas*ClaimGasSafety))
-	return v
+	return new(big.Int).Mul(gasPrice, big.NewInt(ClaimGas*ClaimGasSafety))
 }
 
 // TermsCheck is what a client holds a node's announced terms to. The claim
@@ -56,9 +55,9 @@ type TermsCheck struct {
 	Token common.Address
 	// MaxPricePerGB is the user's price cap per hop; nil for none.
 	MaxPricePerGB *big.Int
-	// MaxClaimCost is the chain-derived bound on the claim cost
-	// (ClaimCostLimit); nil for none.
-	MaxClaimCost *big.Int
+	// MaxClaimCost returns the chain-derived bound on the claim cost
+	// (ClaimCostLimit of the chain's recent gas price); nil for none.
+	MaxClaimCost func() *big.Int
 }
 
 // TermsError says which term of which node was refused. It wraps
@@ -111,8 +110,10 @@ func (tc *TermsCheck) Check(k int, node common.Address, face *big.Int, t hop.Ter
 	if share := new(big.Int).Quo(face, big.NewInt(MaxClaimShare)); cost.Cmp(share) > 0 {
 		return refuse("claim cost", cost, share, "1/%d of the face value %v", MaxClaimShare, face)
 	}
-	if tc != nil && tc.MaxClaimCost != nil && cost.Cmp(tc.MaxClaimCost) > 0 {
-		return refuse("claim cost", cost, tc.MaxClaimCost, "%d × %d gas at the chain's recent gas price", ClaimGasSafety, ClaimGas)
+	if tc != nil && tc.MaxClaimCost != nil {
+		if limit := tc.MaxClaimCost(); limit != nil && cost.Cmp(limit) > 0 {
+			return refuse("claim cost", cost, limit, "%d × %d gas at the chain's recent gas price", ClaimGasSafety, ClaimGas)
+		}
 	}
 	return nil
 }

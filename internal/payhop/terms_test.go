@@ -272,11 +272,11 @@ func TestTermsCheck(t *testing.T) {
 		terms hop.Terms
 		term  string // "" for accepted
 	}{
-		{"honest", &payhop.TermsCheck{Registry: reg(100, common.Address{}), MaxClaimCost: payhop.ClaimCostLimit(gasPrice)}, node, terms(100, 5e13), ""},
+		{"honest", &payhop.TermsCheck{Registry: reg(100, common.Address{}), MaxClaimCost: func() *big.Int { return payhop.ClaimCostLimit(gasPrice) }}, node, terms(100, 5e13), ""},
 		{"cheaper than registered", &payhop.TermsCheck{Registry: reg(100, common.Address{})}, node, terms(50, 0), ""},
 		{"no check: claim cost face-1", nil, node, terms(100, 1e15-1), "claim cost"},
 		{"claim cost above 5 % of face", &payhop.TermsCheck{}, node, terms(100, 5e13+1), "claim cost"},
-		{"claim cost above the gas bound", &payhop.TermsCheck{MaxClaimCost: payhop.ClaimCostLimit(big.NewInt(1e8))}, node, terms(100, 2e13), "claim cost"},
+		{"claim cost above the gas bound", &payhop.TermsCheck{MaxClaimCost: func() *big.Int { return payhop.ClaimCostLimit(big.NewInt(1e8)) }}, node, terms(100, 2e13), "claim cost"},
 		{"unregistered", &payhop.TermsCheck{Registry: reg(100, common.Address{})}, common.Address{1}, terms(100, 0), "registry"},
 		{"other token", &payhop.TermsCheck{Registry: reg(100, token)}, node, terms(100, 0), "token"},
 		{"above registry", &payhop.TermsCheck{Registry: reg(100, common.Address{})}, node, terms(101, 0), "price"},
@@ -307,7 +307,7 @@ func TestHonestRatioUnchanged(t *testing.T) {
 	node := m.c.Addr(2)
 	check := &payhop.TermsCheck{Registry: func(common.Address) (dir.Node, bool) {
 		return dir.Node{Address: node, PricePerGB: price}, true
-	}, MaxPricePerGB: price, MaxClaimCost: payhop.ClaimCostLimit(big.NewInt(1e9))}
+	}, MaxPricePerGB: price, MaxClaimCost: func() *big.Int { return payhop.ClaimCostLimit(big.NewInt(1e9)) }}
 	for _, tc := range []struct {
 		name  string
 		check *payhop.TermsCheck
