@@ -33,10 +33,12 @@ func (c *Client) GasPriceCeiling(ctx context.Context) (*big.Int, error) {
 	}
 	var hist *ethereum.FeeHistory
 	if err := c.do(ctx, "fee history", c.attempts(), func(ctx context.Context) (err error) {
-		hist, err = fh.FeeHistory(ctx, GasHistoryBlocks, nil, nil)
+		hist, err = fh.FeeHistory(ctx, GasHistoryBlocks, nil, []float64{})
 		return err
 	}); err != nil {
-		return price, nil // the suggestion alone; fee history is optional in some endpoints
+		// Some endpoints do not serve fee history: the suggestion alone.
+		c.logf("fee history: %v; the gas price ceiling is the current price", err)
+		return price, nil
 	}
 	var maxBase *big.Int
 	for _, b := range hist.BaseFee {
