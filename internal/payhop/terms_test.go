@@ -333,3 +333,56 @@ func TestHonestRatioUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeClaimCostFollowsGas: a node's announced claim cost follows its
+// current figure (ClaimCostNow), and each circuit is credited at the cost
+// announced to it, so a client that priced its tickets by those terms is
+// not left behind when the gas price moves.
+func TestNodeClaimCostFollowsGas(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	cur := big.NewInt(1e12)
+	now := func() *big.Int { mu.Lock(); defer mu.Unlock(); return new(big.Int).Set(cur) }
+	store, err := ticket.OpenStore(filepath.Join(t.TempDir(), "node2.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	recv, err := ticket.NewReceiver(ticket.ReceiverConfig{Lottery: ticket.Lottery{ChainID: w.c.ChainID, Address: w.c.Addrs.Lottery},
+		Recipient: w.c.Addr(nodeIdx), Accounts: ticket.ChainAccounts{Client: w.cl}, Store: store, ClaimCost: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := payhop.Payee(recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: claimCost, ClaimCostNow: now, Window: nodeWindow, DebtLimit: nodeWindow})
+	s := mk()
+	terms := s.Terms()
+	if terms.ClaimCost.Cmp(big.NewInt(1e12)) != 0 {
+		t.Fatalf("announced claim cost %v, want the current 1e12", terms.ClaimCost)
+	}
+	mu.Lock()
+	cur = big.NewInt(2e12) // gas doubled after the circuit was built
+	mu.Unlock()
+	payer := payhop.Payer(w.issuer, payhop.ClientTerms{Face: face, WindowBytes: 2e6})
+	ps, err := payer(0, w.c.Addr(nodeIdx), terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	amount := big.NewInt(2e13)
+	blob, err := ps.Pay(ctx, terms.Commit, amount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Accept(ctx, blob); err != nil {
+		t.Fatal(err)
+	}
+	var pm struct{ Ticket *contracts.Signed }
+	json.Unmarshal(blob, &pm)
+	want := ticket.ExpectedValue(new(big.Int).Sub(face, big.NewInt(1e12)), pm.Ticket.Ratio)
+	if got := payhop.Meter(s).Balance(); got.Cmp(want) != 0 {
+		t.Fatalf("circuit credited %v, want %v (at the claim cost announced to it)", got, want)
+	}
+	if c := mk().Terms().ClaimCost; c.Cmp(big.NewInt(2e12)) != 0 {
+		t.Fatalf("a new circuit is announced claim cost %v, want the current 2e12", c)
+	}
+}
