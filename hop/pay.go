@@ -77,7 +77,9 @@ type PayerSession interface {
 	Pay(ctx context.Context, commit [32]byte, amount *big.Int) ([]byte, error)
 }
 
-// Payer opens payment sessions for the hops of a new circuit.
+// Payer opens payment sessions for the hops of a new circuit. An error
+// wrapping ErrTermsRefused refuses the node (Build returns a
+// *RefusedError and the Pool builds through another node).
 type Payer func(hop int, node [20]byte, terms Terms) (PayerSession, error)
 
 // ErrUnpaid means a node ended a circuit for lack of payment.
