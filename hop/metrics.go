@@ -80,10 +80,12 @@ const (
 	RefuseHandshake RefuseCause = iota // not a CREATE, or the handshake failed
 	RefuseLimit                        // NodeConfig.MaxCircuits circuits are open
 	RefuseShutdown                     // the node is shutting down
+	RefuseTimeout                      // no CREATE within NodeConfig.FirstCellTimeout
+	RefuseChannels                     // a channel beyond its link's caps (limits.go)
 	numRefuse
 )
 
-var refuseNames = [numRefuse]string{"handshake", "limit", "shutdown"}
+var refuseNames = [numRefuse]string{"handshake", "limit", "shutdown", "timeout", "channels"}
 
 // String returns the cause's metric label.
 func (c RefuseCause) String() string {
@@ -157,8 +159,9 @@ type NodeStats struct {
 
 	handshakes [numHandshakes]histogram
 
-	linksActive atomic.Int64
-	linksTotal  atomic.Uint64
+	linksActive  atomic.Int64
+	linksTotal   atomic.Uint64
+	linksRefused atomic.Uint64
 }
 
 // Histogram is a snapshot of a latency histogram.
@@ -191,8 +194,9 @@ type NodeSnapshot struct {
 
 	Handshakes map[HandshakeKind]Histogram
 
-	LinksActive int64
-	LinksTotal  uint64
+	LinksActive  int64
+	LinksTotal   uint64
+	LinksRefused uint64 // links closed at once: their peer had NodeConfig.MaxLinksPerPeer
 }
 
 // Snapshot copies the counters.
@@ -240,7 +244,7 @@ func (s *NodeStats) Snapshot() NodeSnapshot {
 		out.Sum = time.Duration(h.sum.Load()).Seconds()
 		snap.Handshakes[k] = out
 	}
-	snap.LinksActive, snap.LinksTotal = s.linksActive.Load(), s.linksTotal.Load()
+	snap.LinksActive, snap.LinksTotal, snap.LinksRefused = s.linksActive.Load(), s.linksTotal.Load(), s.linksRefused.Load()
 	return snap
 }
 
@@ -320,6 +324,12 @@ func (s *NodeStats) linkUp() {
 	if s != nil {
 		s.linksTotal.Add(1)
 		s.linksActive.Add(1)
+	}
+}
+
+func (s *NodeStats) linkRefused() {
+	if s != nil {
+		s.linksRefused.Add(1)
 	}
 }
 

@@ -39,8 +39,25 @@ type NodeConfig struct {
 	// Stats, if set, counts what the node does (see NodeStats).
 	Stats *NodeStats
 	// MaxCircuits bounds the circuits open through the node; a CREATE
-	// beyond it gets DESTROY with reason resource. Zero: no bound.
+	// beyond it gets DESTROY with reason resource. Zero: DefaultMaxCircuits;
+	// negative: no bound.
 	MaxCircuits int
+	// FirstCellTimeout is how long a channel a peer opened may stay
+	// silent: a channel that has not sent a valid CREATE by then is
+	// closed (default DefaultFirstCellTimeout).
+	FirstCellTimeout time.Duration
+	// MaxPendingPerLink bounds the channels of one link that have not
+	// sent CREATE yet; a channel beyond it is closed at once. Zero:
+	// DefaultMaxPendingPerLink; negative: no bound.
+	MaxPendingPerLink int
+	// MaxChannelsPerLink bounds the channels open on one link, circuits
+	// and channels awaiting CREATE together; a channel beyond it is closed
+	// at once. Zero: DefaultMaxChannelsPerLink; negative: no bound.
+	MaxChannelsPerLink int
+	// MaxLinksPerPeer bounds the links served at once from one peer
+	// address (an IPv4 address, or an IPv6 /64); a link beyond it is
+	// closed at once. Zero: DefaultMaxLinksPerPeer; negative: no bound.
+	MaxLinksPerPeer int
 	// MaxStreams bounds the streams open at once on one exit circuit
 	// (default stream.DefaultMaxStreams).
 	MaxStreams int
@@ -74,6 +91,7 @@ type Node struct {
 	mu       sync.Mutex
 	links    map[string]*link.Link // outgoing links for EXTEND, by signaling URL
 	circs    map[*circuit]struct{} // open circuits; guarded by mu
+	peers    map[netip.Prefix]int  // links served per peer (limits.go); guarded by mu
 	draining atomic.Bool           // Shutdown was called
 
 	bufs sync.Pool // message buffers of the circuits' cellWriters
@@ -96,7 +114,14 @@ func NewNode(cfg NodeConfig) *Node {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Node{cfg: cfg, links: map[string]*link.Link{}, circs: map[*circuit]struct{}{}}
+	if cfg.FirstCellTimeout <= 0 {
+		cfg.FirstCellTimeout = DefaultFirstCellTimeout
+	}
+	cfg.MaxCircuits = limit(cfg.MaxCircuits, DefaultMaxCircuits)
+	cfg.MaxPendingPerLink = limit(cfg.MaxPendingPerLink, DefaultMaxPendingPerLink)
+	cfg.MaxChannelsPerLink = limit(cfg.MaxChannelsPerLink, DefaultMaxChannelsPerLink)
+	cfg.MaxLinksPerPeer = limit(cfg.MaxLinksPerPeer, DefaultMaxLinksPerPeer)
+	return &Node{cfg: cfg, links: map[string]*link.Link{}, circs: map[*circuit]struct{}{}, peers: map[netip.Prefix]int{}}
 }
 
 // Serve accepts links from l and serves them until ctx ends or l closes.
@@ -110,20 +135,40 @@ func (n *Node) Serve(ctx context.Context, l *link.Listener) error {
 	}
 }
 
-// ServeLink serves every circuit a peer opens on lk (one data channel each).
+// ServeLink serves every circuit a peer opens on lk (one data channel
+// each), within the node's limits (limits.go): a link from a peer that has
+// MaxLinksPerPeer links already is closed at once.
 func (n *Node) ServeLink(ctx context.Context, lk *link.Link) {
+	if peer, ok := peerKey(lk.RemoteAddr()); ok {
+		if !n.addPeerLink(peer) {
+			n.cfg.Logf("link: %d links from %v already, closing another", n.cfg.MaxLinksPerPeer, peer)
+			n.cfg.Stats.linkRefused()
+			lk.Close()
+			return
+		}
+		defer n.dropPeerLink(peer)
+	}
 	n.cfg.Stats.linkUp()
 	defer n.cfg.Stats.linkDown()
+	ls := new(linkState)
 	for {
 		ch, err := lk.AcceptChannel(ctx)
 		if err != nil {
 			return
 		}
+		if !n.openChannel(ls) {
+			n.cfg.Stats.circuitRefused(RefuseChannels)
+			ch.Close()
+			continue
+		}
 		ch = n.cfg.Stats.countChannel(ch)
 		if n.cfg.Tap != nil {
 			ch = n.cfg.Tap(ch)
 		}
-		go n.serveCircuit(ctx, ch)
+		go func() {
+			defer n.closeChannel(ls)
+			n.serveCircuit(ctx, ch, ls)
+		}()
 	}
 }
 
@@ -189,6 +234,7 @@ type circuit struct {
 	id       uint32        // circuit ID towards prev
 	live     atomic.Bool   // CREATED was sent
 	refused  bool          // refused by admit; set before any other goroutine sees c
+	timedOut bool          // sent no first cell in time; set like refused
 	role     atomic.Uint32 // CircuitRole
 	cause    atomic.Uint32 // DestroyCause+1, once known
 	cells    atomic.Uint64 // cells read from either side
@@ -196,17 +242,22 @@ type circuit struct {
 	stopping atomic.Bool   // Shutdown destroyed it
 }
 
-func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
+// serveCircuit serves the circuit a peer opened channel prev for. Until
+// its first cell has been read, the channel holds one cell-sized buffer
+// and counts as pending on its link (ls).
+func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkState) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := &circuit{n: n, prev: prev, done: make(chan struct{})}
 	defer c.close(onion.ReasonFinished)
-	buf := make([]byte, link.MaxMessageSize)
-	m, err := prev.Read(buf)
-	if err != nil {
+	first := make([]byte, onion.MaxCellSize)
+	m, ok := n.readFirstCell(prev, first)
+	n.firstCellDone(ls)
+	if !ok {
+		c.timedOut = m < 0
 		return
 	}
-	cell, err := onion.DecodeCell(buf[:m])
+	cell, err := onion.DecodeCell(first[:m])
 	if err != nil || cell.Cmd != onion.LinkCreate {
 		n.cfg.Logf("circuit: first cell is not CREATE (%v)", err)
 		return
@@ -249,8 +300,9 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel) {
 	n.cfg.Stats.circuitCreated(time.Since(start))
 	circID := cell.CircID
 	// A message holds one or more cells; what goes on to the next hop is
-	// written as the message is used up (docs/PROTOCOL.md 2.3).
-	rd := newCellReader(prev, m, buf)
+	// written as the message is used up (docs/PROTOCOL.md 2.3). The
+	// message buffer is the circuit's, allocated now it exists.
+	rd := newCellReader(prev, m, make([]byte, link.MaxMessageSize))
 	rd.idle = c.flushNext
 	for {
 		raw, err := rd.next()

@@ -154,6 +154,8 @@ func (n *Node) closed(c *circuit) {
 			cause = DestroyCause(v - 1)
 		}
 		n.cfg.Stats.circuitDestroyed(CircuitRole(c.role.Load()), cause)
+	case c.timedOut:
+		n.cfg.Stats.circuitRefused(RefuseTimeout)
 	case !c.refused:
 		n.cfg.Stats.circuitRefused(RefuseHandshake)
 	}

@@ -121,11 +121,11 @@ type collector struct {
 	tickets *payhop.TicketStats
 	claims  *claimStats
 
-	circuitsCreated, circuitsActive, circuitsTotal, circuitsRefused, circuitsDestroyed *prometheus.Desc
-	streamsActive, streamsTotal, streamsRefused                                        *prometheus.Desc
-	bytes, cellsDropped, cellsMalformed, handshake, linksActive, linksTotal            *prometheus.Desc
-	ticketsAccepted, ticketsRefused, winnersStored                                     *prometheus.Desc
-	claimTx, winnersClaimed, winnersRefused, claimGas, claimFees, earned, earnings     *prometheus.Desc
+	circuitsCreated, circuitsActive, circuitsTotal, circuitsRefused, circuitsDestroyed    *prometheus.Desc
+	streamsActive, streamsTotal, streamsRefused                                           *prometheus.Desc
+	bytes, cellsDropped, cellsMalformed, handshake, linksActive, linksTotal, linksRefused *prometheus.Desc
+	ticketsAccepted, ticketsRefused, winnersStored                                        *prometheus.Desc
+	claimTx, winnersClaimed, winnersRefused, claimGas, claimFees, earned, earnings        *prometheus.Desc
 }
 
 func newCollector(node *hop.NodeStats, tickets *payhop.TicketStats, claims *claimStats) *collector {
@@ -148,6 +148,7 @@ func newCollector(node *hop.NodeStats, tickets *payhop.TicketStats, claims *clai
 		handshake:         d("handshake_duration_seconds", "Time to answer a CREATE (create) and to complete an EXTEND (extend).", "kind"),
 		linksActive:       d("links_active", "WebRTC links up, from peers and to next hops."),
 		linksTotal:        d("links_total", "WebRTC links set up."),
+		linksRefused:      d("links_refused_total", "Links closed at once because their peer address had limits.max_links_per_peer links."),
 		ticketsAccepted:   d("tickets_accepted_total", "Lottery tickets verified and credited."),
 		ticketsRefused:    d("tickets_refused_total", "Lottery tickets refused, by reason.", "reason"),
 		winnersStored:     d("winners_stored_total", "Winning tickets stored for claiming."),
@@ -164,7 +165,7 @@ func newCollector(node *hop.NodeStats, tickets *payhop.TicketStats, claims *clai
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.circuitsCreated, c.circuitsActive, c.circuitsTotal, c.circuitsRefused, c.circuitsDestroyed,
-		c.streamsActive, c.streamsTotal, c.streamsRefused, c.bytes, c.cellsDropped, c.cellsMalformed, c.handshake, c.linksActive, c.linksTotal} {
+		c.streamsActive, c.streamsTotal, c.streamsRefused, c.bytes, c.cellsDropped, c.cellsMalformed, c.handshake, c.linksActive, c.linksTotal, c.linksRefused} {
 		ch <- d
 	}
 	if c.tickets != nil {
@@ -221,6 +222,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.linksActive, float64(s.LinksActive))
 	counter(c.linksTotal, s.LinksTotal)
+	counter(c.linksRefused, s.LinksRefused)
 
 	if c.tickets != nil {
 		t := c.tickets.Snapshot()
