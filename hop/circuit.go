@@ -26,6 +26,21 @@ type HopInfo struct {
 	NoiseKey [32]byte // static handshake key
 }
 
+// TruncatedError is returned by Build when a hop could not extend the
+// circuit: Hop (0 is the entry) answered the EXTEND with TRUNCATED for
+// Reason (onion.ReasonUnregistered: the next node is not in the registry
+// with the URL and pin the client gave; onion.ReasonResource: the hop has
+// no room for another link; onion.ReasonConnectFailed: it could not reach
+// the node).
+type TruncatedError struct {
+	Hop    int
+	Reason onion.Reason
+}
+
+func (e *TruncatedError) Error() string {
+	return fmt.Sprintf("hop %d refused to extend the circuit: %v", e.Hop, e.Reason)
+}
+
 // ErrCircuitClosed is returned by a closed circuit.
 var ErrCircuitClosed = errors.New("hop: circuit closed")
 
@@ -237,6 +252,13 @@ func (c *Circuit) build() error {
 			hop, cmd, payload, err := c.readRelay()
 			if err != nil {
 				return fmt.Errorf("hop: extending to hop %d: %w", k, err)
+			}
+			if hop == k-1 && cmd == onion.RelayTruncated {
+				r, err := onion.DecodeReason(payload)
+				if err != nil {
+					return err
+				}
+				return fmt.Errorf("hop: extending to hop %d: %w", k, &TruncatedError{Hop: hop, Reason: r})
 			}
 			if hop != k-1 || cmd != onion.RelayExtended {
 				return fmt.Errorf("hop: extending to hop %d: hop %d answered %v", k, hop, cmd)

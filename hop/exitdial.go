@@ -19,6 +19,36 @@ const exitDialTimeout = 10 * time.Second
 // share exitDialTimeout (net.Dialer uses the same floor).
 const minAddrTimeout = 2 * time.Second
 
+// isOwn reports whether dst is an address of the exit itself: loopback,
+// unspecified (which reaches the host), one of NodeConfig.OwnAddrs (a
+// public address in front of a NAT), or any address the kernel delivers
+// locally. For the last it asks the kernel which source address it would
+// use, by connecting a UDP socket (which sends nothing): a locally
+// delivered destination is its own source. That covers every address of
+// every interface, including the public one, and local routes such as
+// "ip route add local P dev lo", as they are at the moment of the dial.
+func (n *Node) isOwn(ctx context.Context, network string, dst netip.AddrPort) bool {
+	a := dst.Addr()
+	if a.IsLoopback() || a.IsUnspecified() {
+		return true
+	}
+	for _, o := range n.cfg.OwnAddrs {
+		if o.Unmap().WithZone("") == a {
+			return true
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, exitDialTimeout)
+	defer cancel()
+	c, err := n.cfg.Dialer(pctx, "udp", dst.String())
+	if err != nil {
+		// No route: the real dial fails as well.
+		return false
+	}
+	defer c.Close()
+	la, ok := c.LocalAddr().(*net.UDPAddr)
+	return ok && la.AddrPort().Addr().Unmap() == a
+}
+
 // defaultResolve resolves host with the system resolver.
 func defaultResolve(ctx context.Context, host string) ([]netip.Addr, error) {
 	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
@@ -58,7 +88,11 @@ func (n *Node) dialExit(ctx context.Context, network, host string, port uint16) 
 		}
 		// Refusals are not logged: an exit keeps no record of where its
 		// clients go.
-		if p := n.cfg.Policy; p != nil && p.Allow(network, netip.AddrPortFrom(a, port)) != nil {
+		dst := netip.AddrPortFrom(a, port)
+		if n.cfg.Policy.Allow(network, dst) != nil {
+			continue
+		}
+		if !n.cfg.Policy.Names(network, dst) && n.isOwn(ctx, network, dst) {
 			continue
 		}
 		allowed = append(allowed, a)

@@ -631,3 +631,27 @@ func (p *policyParser) port() (uint16, error) {
 	}
 	return uint16(n), nil
 }
+
+// Names reports whether the policy accepts dst by naming it: whether the
+// first rule with a target whose address part is a prefix containing dst
+// (not a wildcard such as "*" or "*4") and whose protocol and ports match
+// is an accept rule. An exit serves its own addresses only if its policy
+// names them (see NodeConfig.Policy).
+func (p *ExitPolicy) Names(network string, dst netip.AddrPort) bool {
+	proto := strings.TrimRight(network, "46")
+	addr := dst.Addr().Unmap().WithZone("")
+	if !addr.IsValid() || (proto != "tcp" && proto != "udp") {
+		return false
+	}
+	for _, r := range p.rules {
+		if r.proto != "" && r.proto != proto {
+			continue
+		}
+		for _, t := range r.targets {
+			if t.kind == addrPrefix && t.matches(addr, dst.Port()) {
+				return r.accept
+			}
+		}
+	}
+	return false
+}

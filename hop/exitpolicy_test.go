@@ -245,3 +245,33 @@ func FuzzParseExitPolicy(f *testing.F) {
 		}
 	})
 }
+
+// TestExitPolicyNames: Names says whether the operator accepted an address
+// by naming it (a prefix containing it) rather than by a wildcard; the
+// first rule naming it decides.
+func TestExitPolicyNames(t *testing.T) {
+	for _, tc := range []struct {
+		policy, network, dst string
+		want                 bool
+	}{
+		{"accept *:*", "tcp", "203.0.113.7:22", false},
+		{"accept *4:*", "tcp", "203.0.113.7:22", false},
+		{"accept 203.0.113.0/24:*", "tcp", "203.0.113.7:22", true},
+		{"accept 203.0.113.7:80", "tcp", "203.0.113.7:80", true},
+		{"accept 203.0.113.7:80", "tcp", "203.0.113.7:22", false},
+		{"accept udp 203.0.113.7:*", "tcp", "203.0.113.7:22", false},
+		{"reject 203.0.113.7:*; accept 203.0.113.0/24:*", "tcp", "203.0.113.7:22", false},
+		{"reject *:25; accept 203.0.113.7:*", "tcp", "203.0.113.7:22", true},
+		{"accept [::ffff:127.0.0.1]:*", "tcp", "127.0.0.1:80", true},
+		{hop.DefaultExitPolicyText, "tcp", "127.0.0.1:80", false},
+		{"accept 127.0.0.0/8:*\n" + hop.DefaultExitPolicyText, "tcp", "127.0.0.1:80", true},
+	} {
+		p, err := hop.ParseExitPolicy(tc.policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Names(tc.network, netip.MustParseAddrPort(tc.dst)); got != tc.want {
+			t.Errorf("%q names %s %s: got %v, want %v", tc.policy, tc.network, tc.dst, got, tc.want)
+		}
+	}
+}

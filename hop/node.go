@@ -31,8 +31,16 @@ type NodeConfig struct {
 	// Exit lets the node serve streams when it is the last hop.
 	Exit bool
 	// Policy filters exit connections by the address actually dialled
-	// (names are resolved first, with Resolve); nil allows everything.
+	// (names are resolved first, with Resolve); nil means
+	// DefaultExitPolicy. Whatever the policy, the exit refuses its own
+	// addresses (loopback, every address of its interfaces, OwnAddrs)
+	// unless a rule names them: a wildcard such as "accept *:*" does not
+	// reach the exit's own services (see ExitPolicy.Names).
 	Policy *ExitPolicy
+	// OwnAddrs are addresses of the exit that are not on its interfaces,
+	// such as the public address of a NAT in front of it; they are refused
+	// like the interfaces' own.
+	OwnAddrs []netip.Addr
 	// Resolve resolves the names of stream destinations at the exit
 	// (default the system resolver).
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
@@ -61,8 +69,24 @@ type NodeConfig struct {
 	// MaxStreams bounds the streams open at once on one exit circuit
 	// (default stream.DefaultMaxStreams).
 	MaxStreams int
+	// LookupNode returns the registry entry of the node an EXTEND names
+	// (its on-chain address); ok is false when the node is not
+	// registered. The node extends a circuit only to a registered node
+	// whose URL and TLS pin are the ones the EXTEND gives, and refuses
+	// anything else with TRUNCATED, reason unregistered, without dialling
+	// it. Nil: the node extends no circuit (it can still be an entry or an
+	// exit). pexia-node reads the on-chain Registry (wallet/dir).
+	LookupNode func(ctx context.Context, node onion.Address) (info HopInfo, ok bool, err error)
 	// DialLink opens links for EXTEND (default link.Dial with a zero DialConfig).
 	DialLink func(ctx context.Context, url string, pin link.Pin) (*link.Link, error)
+	// MaxOutLinks bounds the links the node keeps to next hops. When all
+	// carry circuits, a further EXTEND to a new node is refused with
+	// reason resource; otherwise the link idle longest is closed to make
+	// room. Zero: DefaultMaxOutLinks; negative: no bound.
+	MaxOutLinks int
+	// OutLinkIdle is how long a link to a next hop is kept after its last
+	// circuit ended (default DefaultOutLinkIdle).
+	OutLinkIdle time.Duration
 	// DNSServer is the resolver ("host:port") the exit forwards "dns"
 	// streams to over TCP; default the first nameserver of
 	// /etc/resolv.conf.
@@ -89,10 +113,10 @@ type Node struct {
 	cfg NodeConfig
 
 	mu       sync.Mutex
-	links    map[string]*link.Link // outgoing links for EXTEND, by signaling URL
-	circs    map[*circuit]struct{} // open circuits; guarded by mu
-	peers    map[netip.Prefix]int  // links served per peer (limits.go); guarded by mu
-	draining atomic.Bool           // Shutdown was called
+	out      map[onion.Address]*outLink // links to next hops, by node (outlinks.go); guarded by mu
+	circs    map[*circuit]struct{}      // open circuits; guarded by mu
+	peers    map[netip.Prefix]int       // links served per peer (limits.go); guarded by mu
+	draining atomic.Bool                // Shutdown was called
 
 	bufs sync.Pool // message buffers of the circuits' cellWriters
 }
@@ -111,6 +135,9 @@ func NewNode(cfg NodeConfig) *Node {
 	if cfg.Resolve == nil {
 		cfg.Resolve = defaultResolve
 	}
+	if cfg.Policy == nil {
+		cfg.Policy = DefaultExitPolicy()
+	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
@@ -121,7 +148,11 @@ func NewNode(cfg NodeConfig) *Node {
 	cfg.MaxPendingPerLink = limit(cfg.MaxPendingPerLink, DefaultMaxPendingPerLink)
 	cfg.MaxChannelsPerLink = limit(cfg.MaxChannelsPerLink, DefaultMaxChannelsPerLink)
 	cfg.MaxLinksPerPeer = limit(cfg.MaxLinksPerPeer, DefaultMaxLinksPerPeer)
-	return &Node{cfg: cfg, links: map[string]*link.Link{}, circs: map[*circuit]struct{}{}, peers: map[netip.Prefix]int{}}
+	cfg.MaxOutLinks = limit(cfg.MaxOutLinks, DefaultMaxOutLinks)
+	if cfg.OutLinkIdle <= 0 {
+		cfg.OutLinkIdle = DefaultOutLinkIdle
+	}
+	return &Node{cfg: cfg, out: map[onion.Address]*outLink{}, circs: map[*circuit]struct{}{}, peers: map[netip.Prefix]int{}}
 }
 
 // Serve accepts links from l and serves them until ctx ends or l closes.
@@ -174,38 +205,9 @@ func (n *Node) ServeLink(ctx context.Context, lk *link.Link) {
 
 // Close closes the node's outgoing links.
 func (n *Node) Close() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for u, l := range n.links {
-		l.Close()
-		delete(n.links, u)
+	for _, lk := range n.closeOutLinks() {
+		lk.Close()
 	}
-}
-
-func (n *Node) link(ctx context.Context, url string, pin link.Pin) (*link.Link, error) {
-	n.mu.Lock()
-	l := n.links[url]
-	n.mu.Unlock()
-	if l != nil {
-		select {
-		case <-l.Done():
-		default:
-			return l, nil
-		}
-	}
-	l, err := n.cfg.DialLink(ctx, url, pin)
-	if err != nil {
-		return nil, err
-	}
-	n.mu.Lock()
-	if old := n.links[url]; old != nil && old != l {
-		old.Close()
-	}
-	n.links[url] = l
-	n.mu.Unlock()
-	n.cfg.Stats.linkUp()
-	go func() { <-l.Done(); n.cfg.Stats.linkDown() }()
-	return l, nil
 }
 
 // circuit is one circuit through this node.
@@ -221,6 +223,7 @@ type circuit struct {
 
 	pay      PayeeSession // nil for a free node
 	next     link.Channel // set once after EXTEND
+	out      *outLink     // the link next is on; released when the circuit closes
 	extended chan []byte  // the CREATED body from next, during EXTEND
 	mux      *stream.Mux
 	done     chan struct{}
@@ -455,11 +458,25 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 	start := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	l, err := c.n.link(dctx, ext.URL, pin)
+	info, reason := c.n.lookupNext(dctx, ext.Node, ext.URL, pin)
+	if reason != onion.ReasonNone {
+		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(reason))
+	}
+	o, err := c.n.acquireLink(dctx, info)
+	if errors.Is(err, errOutLinksFull) {
+		c.n.cfg.Logf("circuit: %v", err)
+		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonResource))
+	}
 	if err != nil {
 		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
 	}
-	ch, err := l.Open(dctx, "c")
+	kept := false
+	defer func() {
+		if !kept {
+			c.n.releaseLink(o)
+		}
+	}()
+	ch, err := o.lk.Open(dctx, "c")
 	if err != nil {
 		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
 	}
@@ -497,6 +514,7 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 	}
 	c.nextW = newCellWriter(ch, c.cellSize, &c.n.bufs)
 	c.next = ch
+	c.out, kept = o, true // released by close
 	c.hs.SetNext(true)
 	c.setRole(RoleRelay)
 	c.n.cfg.Stats.extended(time.Since(start))
@@ -657,6 +675,9 @@ func (c *circuit) close(reason onion.Reason) {
 				c.next.Write(out)
 			}
 			c.next.Close()
+		}
+		if c.out != nil {
+			c.n.releaseLink(c.out)
 		}
 		c.prev.Close()
 	})

@@ -19,7 +19,9 @@ import (
 )
 
 // childEnv makes the test binary run a node instead of the tests (see
-// TestMain): the node prints its HopInfo as JSON and serves until killed.
+// TestMain): the node prints its HopInfo as JSON, registers the HopInfos
+// it reads from stdin (the nodes it may extend to), and serves until
+// killed.
 const childEnv = "PEXIA_HOP_TEST_NODE"
 
 func TestMain(m *testing.M) {
@@ -30,19 +32,30 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		json.NewEncoder(os.Stdout).Encode(n.Info)
-		select {}
+		for dec := json.NewDecoder(os.Stdin); ; {
+			var info hop.HopInfo
+			if err := dec.Decode(&info); err != nil {
+				select {}
+			}
+			hoptest.Register(info)
+		}
 	}
 	os.Exit(m.Run())
 }
 
 // startChildNode runs a relay in a separate process, so that it can vanish
-// the hard way: SIGKILL, no goodbye on any link.
-func startChildNode(t *testing.T) (hop.HopInfo, *exec.Cmd) {
+// the hard way: SIGKILL, no goodbye on any link. The relay may extend to
+// next; the nodes of this process may extend to it.
+func startChildNode(t *testing.T, next ...hop.HopInfo) (hop.HopInfo, *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=relay")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +67,13 @@ func startChildNode(t *testing.T) (hop.HopInfo, *exec.Cmd) {
 	if err := json.NewDecoder(bufio.NewReader(out)).Decode(&info); err != nil {
 		t.Fatalf("child node: %v", err)
 	}
+	enc := json.NewEncoder(in)
+	for _, h := range next {
+		if err := enc.Encode(h); err != nil {
+			t.Fatalf("child node: %v", err)
+		}
+	}
+	hoptest.Register(info)
 	return info, cmd
 }
 
@@ -64,7 +84,7 @@ func startChildNode(t *testing.T) (hop.HopInfo, *exec.Cmd) {
 func TestMiddleRelayVanishes(t *testing.T) {
 	dst := sinkServer(t)
 	entry, spare, exit := startNode(t, false, hop.NodeConfig{}), startNode(t, false, hop.NodeConfig{}), startNode(t, true, hop.NodeConfig{})
-	doomed, proc := startChildNode(t)
+	doomed, proc := startChildNode(t, exit.Info)
 
 	var killed atomic.Bool
 	sel := func(ctx context.Context, p hop.Profile) ([]hop.HopInfo, error) {

@@ -93,15 +93,23 @@ type MetricsConfig struct {
 	Listen string `toml:"listen"` // serves /metrics; empty: off
 }
 
-// LimitsConfig bounds the node's work. Zero values take the defaults.
+// LimitsConfig bounds the node's work. Zero values take the defaults
+// (hop.Default*, written out in defaultConfig and the example file).
 type LimitsConfig struct {
-	MaxCircuits           int     `toml:"max_circuits"`            // 0: no bound
+	MaxCircuits           int     `toml:"max_circuits"`            // circuits through the node at once
 	MaxStreamsPerCircuit  int     `toml:"max_streams_per_circuit"` // 0: hop's default
 	OffersPerSecond       float64 `toml:"offers_per_second"`       // signaling offers answered per second, all sources together
 	OfferBurst            int     `toml:"offer_burst"`
 	SourceOffersPerSecond float64 `toml:"source_offers_per_second"` // signaling offers answered per second from one IPv4 address or IPv6 /64
 	SourceOfferBurst      int     `toml:"source_offer_burst"`
 	MaxHandshakes         int     `toml:"max_handshakes"` // links being set up at once
+
+	FirstCellTimeout   time.Duration `toml:"first_cell_timeout"`    // a channel sending no CREATE by then is closed
+	MaxPendingPerLink  int           `toml:"max_pending_per_link"`  // channels of one link awaiting CREATE
+	MaxChannelsPerLink int           `toml:"max_channels_per_link"` // channels open on one link
+	MaxLinksPerPeer    int           `toml:"max_links_per_peer"`    // links from one IPv4 address or IPv6 /64
+	MaxOutLinks        int           `toml:"max_out_links"`         // links kept to next hops
+	OutLinkIdle        time.Duration `toml:"out_link_idle"`         // a link to a next hop outlives its last circuit this long
 }
 
 // ShutdownConfig sets the graceful shutdown.
@@ -160,7 +168,10 @@ func defaultConfig() Config {
 		Payments: PaymentsConfig{CreditBytes: 4 << 20, DebtFactor: 4, MinFaceFactor: 20, Grace: 2 * time.Second},
 		Redeem:   RedeemConfig{Interval: time.Second, MaxWait: 5 * time.Second, BatchSize: 32, FinalClaimTimeout: 20 * time.Second},
 		Metrics:  MetricsConfig{Listen: "127.0.0.1:9478"},
-		Limits:   LimitsConfig{OffersPerSecond: 100, OfferBurst: 200, SourceOffersPerSecond: 2, SourceOfferBurst: 10, MaxHandshakes: 64},
+		Limits: LimitsConfig{MaxCircuits: hop.DefaultMaxCircuits, OffersPerSecond: 100, OfferBurst: 200, SourceOffersPerSecond: 2, SourceOfferBurst: 10, MaxHandshakes: 64,
+			FirstCellTimeout: hop.DefaultFirstCellTimeout, MaxPendingPerLink: hop.DefaultMaxPendingPerLink,
+			MaxChannelsPerLink: hop.DefaultMaxChannelsPerLink, MaxLinksPerPeer: hop.DefaultMaxLinksPerPeer,
+			MaxOutLinks: hop.DefaultMaxOutLinks, OutLinkIdle: hop.DefaultOutLinkIdle},
 		Shutdown: ShutdownConfig{DrainTimeout: 10 * time.Second},
 		Stake:    StakeConfig{Amount: "1000", Delay: 90 * 24 * time.Hour},
 	}
@@ -349,7 +360,9 @@ func (c *Config) check(cmd string) error {
 	}
 	for key, v := range map[string]int{"limits.max_circuits": c.Limits.MaxCircuits, "limits.max_streams_per_circuit": c.Limits.MaxStreamsPerCircuit,
 		"limits.offer_burst": c.Limits.OfferBurst, "limits.source_offer_burst": c.Limits.SourceOfferBurst,
-		"limits.max_handshakes": c.Limits.MaxHandshakes} {
+		"limits.max_handshakes":       c.Limits.MaxHandshakes,
+		"limits.max_pending_per_link": c.Limits.MaxPendingPerLink, "limits.max_channels_per_link": c.Limits.MaxChannelsPerLink,
+		"limits.max_links_per_peer": c.Limits.MaxLinksPerPeer, "limits.max_out_links": c.Limits.MaxOutLinks} {
 		if v < 0 {
 			add(bad(key, "%d is negative", v))
 		}
@@ -360,6 +373,8 @@ func (c *Config) check(cmd string) error {
 			add(bad(key, "%v is not a rate", v))
 		}
 	}
+	add(checkDuration("limits.first_cell_timeout", c.Limits.FirstCellTimeout, false))
+	add(checkDuration("limits.out_link_idle", c.Limits.OutLinkIdle, false))
 	add(checkDuration("shutdown.drain_timeout", c.Shutdown.DrainTimeout, false))
 	if a, err := c.Stake.Amount.Wei(); err != nil {
 		add(bad("stake.amount", "%v", err))
@@ -487,7 +502,7 @@ func commandFlags(fs *flag.FlagSet, c *Config, command string) {
 		fs.StringVar(&c.Node.DNSServer, "dns-server", c.Node.DNSServer, "resolver (host:port) for the exit's dns streams")
 		fs.StringVar(&c.Metrics.Listen, "metrics", c.Metrics.Listen, "Prometheus metrics address; \"\" for none")
 		fs.DurationVar(&c.Shutdown.DrainTimeout, "drain-timeout", c.Shutdown.DrainTimeout, "time open streams get to finish at shutdown")
-		fs.IntVar(&c.Limits.MaxCircuits, "max-circuits", c.Limits.MaxCircuits, "most circuits open at once (0: no bound)")
+		fs.IntVar(&c.Limits.MaxCircuits, "max-circuits", c.Limits.MaxCircuits, "most circuits open at once (0: the default, 2048)")
 	}
 	if all || command == "register" {
 		fs.StringVar(&c.Node.PublicURL, "url", c.Node.PublicURL, "public signaling URL (https://host:port/)")

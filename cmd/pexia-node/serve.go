@@ -9,6 +9,8 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -70,6 +72,8 @@ func serve(cfg *Config, log *slog.Logger) error {
 	stats := new(hop.NodeStats)
 	var addr onion.Address
 	var pay *payments
+	var lookup func(context.Context, onion.Address) (hop.HopInfo, bool, error)
+	closeRegistry := func() {}
 	if cfg.Network != "" {
 		n, err := contracts.LoadNetwork(cfg.Network)
 		if err != nil {
@@ -90,8 +94,22 @@ func serve(cfg *Config, log *slog.Logger) error {
 			}
 			pay.checkRegistration(ctx, cfg, n, policy, log)
 		}
+		// The registry next hops are checked against: through the
+		// payments' chain client, or one of its own for a free node.
+		var cl *chain.Client
+		if pay != nil {
+			cl = pay.cl
+		} else if cl, err = chain.Dial(ctx, n, chain.Options{Logf: logf(log, slog.LevelInfo)}); err != nil {
+			return err
+		} else {
+			closeRegistry = cl.Close
+		}
+		lookup = newRegistryLookup(dir.New(cl, n.Addresses)).lookup
+	} else if cfg.hasRole("relay") {
+		log.Warn("no network: this relay extends no circuit, since it has no registry to check next hops against")
 	}
 	closePay := func() error {
+		defer closeRegistry()
 		if pay == nil {
 			return nil
 		}
@@ -131,8 +149,11 @@ func serve(cfg *Config, log *slog.Logger) error {
 		stopMetrics()
 		return errors.Join(err, closePay())
 	}
-	ncfg := hop.NodeConfig{Address: addr, Key: id.noise, Exit: cfg.hasRole("exit"), Policy: policy, DNSServer: cfg.Node.DNSServer,
-		Stats: stats, MaxCircuits: cfg.Limits.MaxCircuits, MaxStreams: cfg.Limits.MaxStreamsPerCircuit, Logf: logf(log, slog.LevelDebug)}
+	ncfg := hop.NodeConfig{Address: addr, Key: id.noise, Exit: cfg.hasRole("exit"), Policy: policy, OwnAddrs: cfg.ownAddrs(ctx, log), DNSServer: cfg.Node.DNSServer,
+		Stats: stats, MaxCircuits: cfg.Limits.MaxCircuits, MaxStreams: cfg.Limits.MaxStreamsPerCircuit, Logf: logf(log, slog.LevelDebug),
+		FirstCellTimeout: cfg.Limits.FirstCellTimeout, MaxPendingPerLink: cfg.Limits.MaxPendingPerLink,
+		MaxChannelsPerLink: cfg.Limits.MaxChannelsPerLink, MaxLinksPerPeer: cfg.Limits.MaxLinksPerPeer,
+		MaxOutLinks: cfg.Limits.MaxOutLinks, OutLinkIdle: cfg.Limits.OutLinkIdle, LookupNode: lookup}
 	if pay != nil {
 		ncfg.Payee = pay.payee
 	}
@@ -326,4 +347,40 @@ func (p *payments) close(timeout time.Duration, log *slog.Logger) error {
 	}
 	p.cl.Close()
 	return errors.Join(errs...)
+}
+
+// ownAddrs returns the node's addresses that need not be on its
+// interfaces (those on them the exit finds itself): the hosts of the
+// published URL and of the listen addresses. The exit refuses streams to
+// them unless its policy names them.
+func (c *Config) ownAddrs(ctx context.Context, log *slog.Logger) []netip.Addr {
+	var hosts []string
+	if u, err := url.Parse(c.Node.PublicURL); err == nil && u.Hostname() != "" {
+		hosts = append(hosts, u.Hostname())
+	}
+	for _, hp := range []string{c.Node.Listen, c.Node.UDP} {
+		if h, _, err := net.SplitHostPort(hp); err == nil && h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	var out []netip.Addr
+	for _, h := range hosts {
+		if a, err := netip.ParseAddr(h); err == nil {
+			if !a.IsUnspecified() {
+				out = append(out, a.Unmap())
+			}
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		addrs, err := net.DefaultResolver.LookupNetIP(rctx, "ip", h)
+		cancel()
+		if err != nil {
+			log.Warn("could not resolve the node's own name; the exit refuses its interfaces' addresses only", "host", h, "err", err)
+			continue
+		}
+		for _, a := range addrs {
+			out = append(out, a.Unmap())
+		}
+	}
+	return out
 }

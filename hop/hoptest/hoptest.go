@@ -33,8 +33,52 @@ type Seen struct {
 	Payload []byte
 }
 
+// registry is the directory of the nodes started in this process (and
+// those added with Register): what the nodes' LookupNode reads, the way
+// pexia-node reads the on-chain Registry.
+var registry = struct {
+	mu    sync.Mutex
+	nodes map[onion.Address]hop.HopInfo
+}{nodes: map[onion.Address]hop.HopInfo{}}
+
+// Register adds a node started elsewhere (another process) to the
+// registry the nodes of this process extend circuits by.
+func Register(info hop.HopInfo) {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	registry.nodes[info.Address] = info
+}
+
+func unregister(addr onion.Address) {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	delete(registry.nodes, addr)
+}
+
+// Lookup finds a node in the registry; it is the LookupNode of the nodes
+// Start starts unless their config sets one.
+func Lookup(_ context.Context, addr onion.Address) (hop.HopInfo, bool, error) {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	info, ok := registry.nodes[addr]
+	return info, ok, nil
+}
+
+// LoopbackPolicy is the exit policy of the nodes Start starts unless their
+// config sets one: the default policy, except that loopback, where tests
+// run their servers, is named and accepted.
+func LoopbackPolicy() *hop.ExitPolicy {
+	p, err := hop.ParseExitPolicy("accept 127.0.0.0/8:*; accept [::1]:*\n" + hop.DefaultExitPolicyText)
+	if err != nil {
+		panic("hoptest: loopback policy: " + err.Error())
+	}
+	return p
+}
+
 // Start starts a node on 127.0.0.1; exit makes it serve streams. A zero
-// cfg.Address gets a random one.
+// cfg.Address gets a random one. The node is registered (see Lookup) until
+// Close, and extends circuits to registered nodes unless cfg.LookupNode is
+// set.
 func Start(exit bool, cfg hop.NodeConfig) (*Node, error) {
 	cert, pin, err := link.NewCertificate()
 	if err != nil {
@@ -63,6 +107,12 @@ func Start(exit bool, cfg hop.NodeConfig) (*Node, error) {
 	n.Info.Pin = pin
 	n.Info.NoiseKey = kp.Public
 	cfg.Address, cfg.Key, cfg.Exit = n.Info.Address, kp, exit
+	if cfg.LookupNode == nil {
+		cfg.LookupNode = Lookup
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = LoopbackPolicy()
+	}
 	observe := cfg.Observe
 	cfg.Observe = func(cmd onion.RelayCmd, p []byte) {
 		n.mu.Lock()
@@ -73,6 +123,7 @@ func Start(exit bool, cfg hop.NodeConfig) (*Node, error) {
 		}
 	}
 	n.Node = hop.NewNode(cfg)
+	Register(n.Info)
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go l.Serve(tl)
@@ -107,6 +158,7 @@ func (n *Node) Seen() []Seen {
 
 // Close stops the node and its links.
 func (n *Node) Close() {
+	unregister(n.Info.Address)
 	n.cancel()
 	n.ln.Close()
 	n.Node.Close()

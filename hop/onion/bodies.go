@@ -151,9 +151,12 @@ const (
 	ReasonTimeout       Reason = 7 // idle or build timeout
 	ReasonDestroyed     Reason = 8 // the next hop closed the circuit
 	ReasonFinished      Reason = 9 // orderly end of use
+	// ReasonUnregistered: the node an EXTEND names is not in the registry
+	// with that URL and certificate pin, so the hop did not dial it.
+	ReasonUnregistered Reason = 10
 )
 
-var reasonNames = [...]string{"none", "protocol", "internal", "requested", "resource", "connect-failed", "unpaid", "timeout", "destroyed", "finished"}
+var reasonNames = [...]string{"none", "protocol", "internal", "requested", "resource", "connect-failed", "unpaid", "timeout", "destroyed", "finished", "unregistered"}
 
 func (r Reason) valid() bool { return int(r) < len(reasonNames) }
 
