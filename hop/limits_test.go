@@ -142,6 +142,12 @@ func TestSilentChannelsClosed(t *testing.T) {
 			t.Errorf("silent channel ended with %v, want io.EOF (closed by the node)", err)
 		}
 	}
+	// The node counts a channel as it finishes with it, just after closing it.
+	want := uint64(len(live) * perLinkTry)
+	waitFor(t, "every silent channel counted", 5*time.Second, func() bool {
+		s := stats.Snapshot()
+		return s.CircuitsRefused[hop.RefuseChannels]+s.CircuitsRefused[hop.RefuseTimeout]+s.CircuitsRefused[hop.RefuseHandshake] >= want
+	})
 	snap := stats.Snapshot()
 	refused, timedOut := snap.CircuitsRefused[hop.RefuseChannels], snap.CircuitsRefused[hop.RefuseTimeout]
 	if want := uint64(len(live) * (perLinkTry - perLink)); refused != want {
