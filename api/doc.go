@@ -56,6 +56,8 @@
 //	  currency
 //	PUT  /v1/budget                  up to max_monthly_budget    any
 //
+// The proxy credentials in Status.ProxyAddrs (proxy mode) are shown to
+// members and admins alike: whoever may use the API may use the tunnel.
 // A member's PUT /v1/settings must carry the admin-only fields as it read
 // them; the Server refuses a change (CheckChange, 403 "forbidden") and so
 // does the daemon, atomically with the change. A network_file set by an

@@ -76,8 +76,11 @@ type Status struct {
 	KillSwitch bool `json:"kill_switch"`
 	Lockdown   bool `json:"lockdown"`
 	Mode       Mode `json:"mode"`
-	// ProxyAddrs lists the local proxies as URLs, e.g.
-	// "socks5://127.0.0.1:1080"; empty when none run.
+	// ProxyAddrs lists the local proxies as URLs with the credentials
+	// every client must give (SOCKS5 username/password, HTTP
+	// Proxy-Authorization Basic), e.g.
+	// "socks5://pexia:5f0c…@127.0.0.1:1080"; empty when none run. Only API
+	// users see them: whoever may use the API may use the tunnel.
 	ProxyAddrs []string `json:"proxy_addrs,omitempty"`
 }
 

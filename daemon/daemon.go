@@ -52,8 +52,16 @@ type Config struct {
 	// Mode is ModeTUN (root) or ModeProxy (local SOCKS5/HTTP proxies only).
 	Mode api.Mode
 	// ProxyAddr is the proxies' listen address in proxy mode (default
-	// 127.0.0.1:1080; one port serves SOCKS5 and HTTP).
-	ProxyAddr string
+	// 127.0.0.1:1080; one port serves SOCKS5 and HTTP). It must be a
+	// loopback address unless ProxyAllowRemote. Clients always
+	// authenticate, with credentials that API callers find in
+	// Status.ProxyAddrs and, when ProxyCredentialsFile is set, in that
+	// file (the proxies' URLs, one per line; mode 0640, group
+	// ProxyCredentialsGroup, or 0600 without one).
+	ProxyAddr             string
+	ProxyAllowRemote      bool
+	ProxyCredentialsFile  string
+	ProxyCredentialsGroup string
 	// TUN configures the TUN mode.
 	TUN TUNConfig
 	// Logf receives the daemon's log.
@@ -204,6 +212,11 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if err := checkNetworks(&cfg); err != nil {
 		return nil, err
+	}
+	if cfg.Mode == api.ModeProxy {
+		if err := checkProxyAddr(cfg.ProxyAddr, cfg.ProxyAllowRemote); err != nil {
+			return nil, err
+		}
 	}
 	d := &Daemon{cfg: cfg, feed: api.NewFeed(256), done: make(chan struct{})}
 	d.fw = &firewall{ks: tun.KillSwitch{StateDir: cfg.StateDir}}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/proxy"
@@ -26,13 +27,27 @@ type dataplaneFactory func(d *Daemon, s *session, set api.Settings) (dataplane, 
 
 // proxyMode serves SOCKS5 and HTTP on one local port; every connection
 // becomes a stream on the session's circuit. It needs no privileges.
+//
+// Every client must authenticate (SOCKS5 username/password, HTTP
+// Proxy-Authorization Basic) with the daemon's credentials: any local
+// user can reach a port on loopback, but only those who may use the API
+// (Status.ProxyAddrs) or read the credentials file may spend the budget.
 type proxyMode struct {
-	srv *proxy.Server
-	ln  net.Listener
+	srv  *proxy.Server
+	ln   net.Listener
+	user *url.Userinfo
 }
 
 func proxyPlane(d *Daemon, s *session, _ api.Settings) (dataplane, error) {
-	srv, err := proxy.New(proxy.Config{Dialer: s.router, Logf: func(f string, a ...any) { d.cfg.Logf("proxy: "+f, a...) }})
+	if err := checkProxyAddr(d.cfg.ProxyAddr, d.cfg.ProxyAllowRemote); err != nil {
+		return nil, err
+	}
+	pw, err := proxyPassword(d.cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	srv, err := proxy.New(proxy.Config{Dialer: s.router, Username: ProxyUsername, Password: pw,
+		Logf: func(f string, a ...any) { d.cfg.Logf("proxy: "+f, a...) }})
 	if err != nil {
 		return nil, err
 	}
@@ -41,15 +56,34 @@ func proxyPlane(d *Daemon, s *session, _ api.Settings) (dataplane, error) {
 		srv.Close()
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
+	// A name such as localhost is checked again as the address it became.
+	if err := checkProxyAddr(ln.Addr().String(), d.cfg.ProxyAllowRemote); err != nil {
+		ln.Close()
+		srv.Close()
+		return nil, err
+	}
+	p := &proxyMode{srv: srv, ln: ln, user: url.UserPassword(ProxyUsername, pw)}
+	if f := d.cfg.ProxyCredentialsFile; f != "" {
+		if err := writeProxyCredentials(f, d.cfg.ProxyCredentialsGroup, p.proxyAddrs()); err != nil {
+			ln.Close()
+			srv.Close()
+			return nil, fmt.Errorf("proxy credentials: %w", err)
+		}
+	}
 	go srv.Serve(ln)
-	return &proxyMode{srv: srv, ln: ln}, nil
+	return p, nil
 }
 
 func (p *proxyMode) apply(s api.Settings) error { return nil }
 
+// proxyAddrs lists the proxies as URLs with the credentials in them, as
+// curl and most libraries take them.
 func (p *proxyMode) proxyAddrs() []string {
 	a := p.ln.Addr().String()
-	return []string{"socks5://" + a, "http://" + a}
+	return []string{
+		(&url.URL{Scheme: "socks5", User: p.user, Host: a}).String(),
+		(&url.URL{Scheme: "http", User: p.user, Host: a}).String(),
+	}
 }
 
 func (p *proxyMode) close() error {

@@ -58,7 +58,7 @@ func TestDemo(t *testing.T) {
 	}
 	t.Run("loopback", func(t *testing.T) {
 		run(t, []string{"DEMO_LOOPBACK=1", "PROXY=127.0.0.1:11081"}, []string{"circuit built", "200 OK, 67108864 bytes", "earned",
-			"you are 127.0.0.1:", "proxy: 16777216 bytes"})
+			"you are 127.0.0.1:", "proxy without credentials: refused", "proxy: 16777216 bytes"})
 	})
 	t.Run("namespaces", func(t *testing.T) {
 		if os.Geteuid() != 0 {

@@ -51,7 +51,9 @@ FACE=${FACE:-0.001}
 "$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 -face "$FACE" "${SITE}"
 "$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 -face "$FACE" "${SITE}bytes/67108864"
 # pexiad without root: a local SOCKS5/HTTP proxy whose connections ride a
-# paid circuit; names are resolved at the exit.
+# paid circuit; names are resolved at the exit. Clients authenticate with
+# the credentials pexiad writes beside its socket (and shows in 'pexia
+# status'), so no other local user spends the budget.
 PROXY=${PROXY:-127.0.0.1:11080}
 "$BIN/pexiad" -mode proxy -proxy "$PROXY" -state-dir "$DIR/pexiad" -socket "$DIR/pexiad.sock" \
   -network "$NET" -key devnet:client1 -face "$FACE" -group "" >"$DIR/pexiad.log" 2>&1 &
@@ -59,8 +61,14 @@ pids+=($!)
 for _ in $(seq 100); do [ -S "$DIR/pexiad.sock" ] && break; sleep 0.1; done
 "$BIN/pexia" -socket "$DIR/pexiad.sock" connect -hops 3 -wait
 "$BIN/pexia" -socket "$DIR/pexiad.sock" circuit
-curl -sS --fail --max-time 60 --socks5-hostname "$PROXY" "${SITE}" && echo
-curl -sS --fail --max-time 120 --proxy "http://$PROXY" -o /dev/null -w "proxy: %{size_download} bytes at %{speed_download} bytes/s\n" "${SITE}bytes/16777216"
+SOCKS_URL=$(grep '^socks5://' "$DIR/proxy-credentials")
+HTTP_URL=$(grep '^http://' "$DIR/proxy-credentials")
+if curl -sS --max-time 10 --socks5-hostname "$PROXY" -o /dev/null "${SITE}" 2>/dev/null; then
+  echo "the proxy let in a client without credentials" >&2; exit 1
+fi
+echo "proxy without credentials: refused"
+curl -sS --fail --max-time 60 --proxy "socks5h://${SOCKS_URL#socks5://}" "${SITE}" && echo
+curl -sS --fail --max-time 120 --proxy "$HTTP_URL" -o /dev/null -w "proxy: %{size_download} bytes at %{speed_download} bytes/s\n" "${SITE}bytes/16777216"
 "$BIN/pexia" -socket "$DIR/pexiad.sock" status
 
 echo "waiting for the nodes to claim their winning tickets on chain..."

@@ -139,11 +139,12 @@ func (r renderer) status(w io.Writer, st api.Status) {
 	if st.Profile != "" {
 		fmt.Fprintf(w, "profile\t%s\n", st.Profile)
 	}
-	mode := string(st.Mode)
-	if len(st.ProxyAddrs) > 0 {
-		mode += ", proxies " + strings.Join(st.ProxyAddrs, " ")
+	fmt.Fprintf(w, "mode\t%s\n", orDash(string(st.Mode)))
+	// The proxies' URLs carry the credentials every client must give,
+	// as curl -x and most libraries take them.
+	for _, a := range st.ProxyAddrs {
+		fmt.Fprintf(w, "proxy\t%s\n", a)
 	}
-	fmt.Fprintf(w, "mode\t%s\n", orDash(mode))
 	fmt.Fprintf(w, "sent\t%s at %s\n", formatBytes(st.BytesUp), formatRate(st.RateUp))
 	fmt.Fprintf(w, "received\t%s at %s\n", formatBytes(st.BytesDown), formatRate(st.RateDown))
 	ks := onOff(st.KillSwitch)

@@ -110,12 +110,14 @@ func TestRenderStatus(t *testing.T) {
 		State: api.StateConnected, Since: time.Date(2026, 3, 22, 15, 0, 53, 0, time.UTC), Profile: "default",
 		ExitCountry: "CH", ExitAddr: "0x00000000000000000000000000000000000a11cf", ExitHost: "node1.example.net:8443",
 		BytesUp: 3 << 20, BytesDown: 250 << 20, RateUp: 150_000, RateDown: 2_500_000,
-		KillSwitch: true, Lockdown: true, Mode: api.ModeProxy, ProxyAddrs: []string{"socks5://127.0.0.1:1080"},
+		KillSwitch: true, Lockdown: true, Mode: api.ModeProxy, ProxyAddrs: []string{"socks5://pexia:0123abcd@127.0.0.1:1080", "http://pexia:0123abcd@127.0.0.1:1080"},
 	}
 	want := `state        connected for 3m12s (since 15:00:53)
 exit         CH 0x00000000000000000000000000000000000a11cf (node1.example.net:8443)
 profile      default
-mode         proxy, proxies socks5://127.0.0.1:1080
+mode         proxy
+proxy        socks5://pexia:0123abcd@127.0.0.1:1080
+proxy        http://pexia:0123abcd@127.0.0.1:1080
 sent         3.0 MiB at 1.2 Mbit/s
 received     250.0 MiB at 20.0 Mbit/s
 kill switch  on, lockdown

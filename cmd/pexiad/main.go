@@ -11,6 +11,12 @@
 // group choose among the networks it lists, within its limits; see the
 // privilege model in package api.
 //
+// In proxy mode the proxies listen on loopback only (unless
+// -proxy-allow-remote) and every client must authenticate with the
+// daemon's credentials: API users see them in 'pexia status', and the
+// proxies' URLs with them are written to -proxy-credentials, readable by
+// root and -group only.
+//
 //	pexiad -network /etc/pexia/network.json -key file:/etc/pexia/funder.key
 //	pexiad -config /etc/pexia/pexiad.toml -key file:/etc/pexia/funder.key
 //	pexiad recover     undo routes, DNS and firewall left by a crashed run
@@ -25,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -50,7 +57,9 @@ func run(args []string) error {
 	maxBudget := fs.String("max-monthly-budget", "", "highest monthly budget in whole tokens that group members may set (default: the configuration's, else no limit)")
 	key := fs.String("key", "", "funder key paying for circuits: devnet:ROLE, hex, or file:PATH")
 	mode := fs.String("mode", "", "tun (whole machine; needs root) or proxy (local SOCKS5/HTTP proxy); default tun as root")
-	proxyAddr := fs.String("proxy", "127.0.0.1:1080", "proxy mode: SOCKS5 and HTTP listen address")
+	proxyAddr := fs.String("proxy", "127.0.0.1:1080", "proxy mode: SOCKS5 and HTTP listen address, on loopback unless -proxy-allow-remote")
+	proxyRemote := fs.Bool("proxy-allow-remote", false, "proxy mode: allow a listen address beyond loopback (clients still need the credentials)")
+	proxyCreds := fs.String("proxy-credentials", "", "proxy mode: file the proxies' URLs with their credentials are written to, readable by root and -group (default: beside the socket)")
 	tunName := fs.String("tun", "pexia0", "TUN device name")
 	mtu := fs.Int("mtu", 1420, "TUN device MTU")
 	mark := fs.Uint("mark", 0x5078, "firewall mark of the daemon's own sockets")
@@ -105,15 +114,22 @@ func run(args []string) error {
 		return errors.New("tun mode needs root (or run with -mode proxy)")
 	}
 
-	d, err := daemon.New(cfg)
-	if err != nil {
-		return err
-	}
 	if *group != "" {
 		if _, err := user.LookupGroup(*group); err != nil {
 			logf("group %q does not exist; only root may use the local API", *group)
 			*group = ""
 		}
+	}
+	if m == api.ModeProxy {
+		cfg.ProxyAllowRemote = *proxyRemote
+		cfg.ProxyCredentialsFile, cfg.ProxyCredentialsGroup = *proxyCreds, *group
+		if cfg.ProxyCredentialsFile == "" {
+			cfg.ProxyCredentialsFile = filepath.Join(filepath.Dir(*socket), "proxy-credentials")
+		}
+	}
+	d, err := daemon.New(cfg)
+	if err != nil {
+		return err
 	}
 	scfg := api.ServerConfig{Group: *group, Logf: func(f string, a ...any) { logf("api: "+f, a...) }}
 	ln, err := api.Listen(*socket, scfg)
