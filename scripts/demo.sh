@@ -34,8 +34,9 @@ SITE=$(sed -n 's/^web: *//p' "$DIR/devnet.log")
 
 for i in 0 1 2; do
   port=$((18443 + i))
-  # The demo's web site is on loopback, which the default exit policy refuses.
-  exit=(); [ $i = 2 ] && exit=(-exit -policy "accept *:*")
+  # The demo's web site is on loopback, which the default exit policy refuses
+  # and an exit serves only when its policy names it.
+  exit=(); [ $i = 2 ] && exit=(-exit -policy "accept 127.0.0.0/8:*; accept *:*")
   node=("$BIN/pexia-node" -config "" -network "$NET" -datadir "$DIR/node$i" -key "devnet:node$i")
   "${node[@]}" init >/dev/null
   "${node[@]}" register -url "https://127.0.0.1:$port/" -country DE -price 0.$((i + 1)) "${exit[@]}"
