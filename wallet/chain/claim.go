@@ -274,12 +274,12 @@ func (c *Client) FindWon(ctx context.Context, ids []common.Hash, from, to uint64
 	return out, nil
 }
 
-// WonFrom returns the Won events paid from account (see
+// WonFrom returns the Won events paid from any of accounts (see
 // contracts.AccountKey) in blocks from up to the current head (less the
 // configured confirmations), oldest first, and the last block searched. A
 // client follows what its tickets cost by calling it again from that block
 // plus one.
-func (c *Client) WonFrom(ctx context.Context, account common.Hash, from uint64) ([]WonEvent, uint64, error) {
+func (c *Client) WonFrom(ctx context.Context, from uint64, accounts ...common.Hash) ([]WonEvent, uint64, error) {
 	h, err := c.header(ctx, "head", nil, c.attempts())
 	if err != nil {
 		return nil, 0, err
@@ -290,7 +290,8 @@ func (c *Client) WonFrom(ctx context.Context, account common.Hash, from uint64) 
 	}
 	to -= c.opts.Confirmations
 	var out []WonEvent
-	if from > to {
+	if from > to || len(accounts) == 0 {
+		// No account is no filter: it would match every account's wins.
 		return nil, to, nil
 	}
 	span := c.opts.MaxLogRange
@@ -300,7 +301,7 @@ func (c *Client) WonFrom(ctx context.Context, account common.Hash, from uint64) 
 			FromBlock: new(big.Int).SetUint64(lo),
 			ToBlock:   new(big.Int).SetUint64(hi),
 			Addresses: []common.Address{c.lotAddr},
-			Topics:    [][]common.Hash{{c.eventID("Won")}, nil, {account}},
+			Topics:    [][]common.Hash{{c.eventID("Won")}, nil, accounts},
 		}
 		var logs []types.Log
 		if err := c.do(ctx, "follow won tickets", c.attempts(), func(ctx context.Context) (err error) {

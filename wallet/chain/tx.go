@@ -248,6 +248,45 @@ func (c *Client) Deposit(ctx context.Context, key *ecdsa.PrivateKey, token, sign
 	return c.transact(ctx, "deposit token", key, c.lotAddr, c.lot.PackDepositToken(token, signer, amount, escrow), nil)
 }
 
+// Transfer sends amount of the native coin from key's address to to: a
+// plain value transfer, as when a funder pays the gas and deposit of another
+// address it funds.
+func (c *Client) Transfer(ctx context.Context, key *ecdsa.PrivateKey, to common.Address, amount *big.Int) (*types.Receipt, error) {
+	if amount == nil || amount.Sign() <= 0 {
+		return nil, fmt.Errorf("chain: %w: transfer amount %v", ErrInvalid, amount)
+	}
+	if to == (common.Address{}) {
+		return nil, fmt.Errorf("chain: %w: transfer to the zero address", ErrInvalid)
+	}
+	return c.transact(ctx, "transfer", key, to, nil, amount)
+}
+
+// FeeCap is the most a transaction sent now may pay per unit of gas: the
+// tip plus twice the base fee (or the gas price on a chain without base
+// fee), as send prices it. A sender needs gas × FeeCap on top of the value.
+func (c *Client) FeeCap(ctx context.Context) (*big.Int, error) {
+	head, err := c.header(ctx, "head", nil, c.attempts())
+	if err != nil {
+		return nil, err
+	}
+	if head.BaseFee == nil {
+		var price *big.Int
+		err := c.do(ctx, "gas price", c.attempts(), func(ctx context.Context) (err error) {
+			price, err = c.b.SuggestGasPrice(ctx)
+			return err
+		})
+		return price, err
+	}
+	var tip *big.Int
+	if err := c.do(ctx, "tip", c.attempts(), func(ctx context.Context) (err error) {
+		tip, err = c.b.SuggestGasTipCap(ctx)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return new(big.Int).Add(tip, new(big.Int).Mul(head.BaseFee, big.NewInt(2))), nil
+}
+
 // Move moves amount of the account's balance to its escrow.
 func (c *Client) Move(ctx context.Context, key *ecdsa.PrivateKey, token, signer common.Address, amount *big.Int) (*types.Receipt, error) {
 	if err := checkAmount("amount", amount); err != nil {
