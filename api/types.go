@@ -235,15 +235,42 @@ type Wallet struct {
 	// chain yet, worth PendingAmount; the balance drops when they do.
 	PendingWinners uint64 `json:"pending_winners"`
 	PendingAmount  Amount `json:"pending_amount"`
-	// Signers are the ticket-signing keys and their accounts.
+	// Signers are the ticket-signing keys and their accounts: one per hop
+	// position and epoch, current, next and retired ones not yet emptied
+	// back to the funder.
 	Signers []Signer `json:"signers"`
+	// Epoch is the current rotation epoch of the per-hop accounts and
+	// NextRotation when the next begins: circuits built after it pay
+	// every hop from new addresses.
+	Epoch        uint64    `json:"epoch"`
+	NextRotation time.Time `json:"next_rotation,omitzero"`
 }
+
+// Account states of a Signer.
+const (
+	AccountCurrent = "current" // pays hops of new circuits
+	AccountNext    = "next"    // funded ahead of the next rotation
+	AccountRetired = "retired" // of an earlier epoch; being returned to the funder
+	AccountLegacy  = "legacy"  // the funder's own account, from before per-hop accounts
+)
 
 // Signer is one ticket-signing key's lottery account.
 type Signer struct {
 	Address string `json:"address"`
+	// Funder is the account's funder: for a hop account its own address,
+	// funded by the wallet's funder; what the hop sees.
+	Funder string `json:"funder,omitempty"`
+	// Hop is the hop position the account pays (0 = first hop); -1 for
+	// the legacy account.
+	Hop   int    `json:"hop"`
+	Epoch uint64 `json:"epoch"`
+	// State is one of the Account* constants.
+	State   string `json:"state,omitempty"`
 	Balance Amount `json:"balance"`
 	Escrow  Amount `json:"escrow"`
+	// FunderBalance is the coin the account's funder holds outside the
+	// lottery (gas and deposits not yet made).
+	FunderBalance Amount `json:"funder_balance"`
 	// UnlockAt is when a requested withdrawal becomes possible; zero when
 	// none is pending.
 	UnlockAt time.Time `json:"unlock_at,omitzero"`

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -25,6 +26,7 @@ import (
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
+	"github.com/pexia-network/pexia/wallet/hopacct"
 )
 
 // Config configures a Daemon. Zero fields take the defaults.
@@ -49,6 +51,9 @@ type Config struct {
 	Key string
 	// Face is the ticket face value in smallest units (default 10^16).
 	Face *big.Int
+	// HopRotation is how long the per-hop lottery accounts pay before
+	// new ones take over (default a week; see wallet/hopacct).
+	HopRotation time.Duration
 	// Mode is ModeTUN (root) or ModeProxy (local SOCKS5/HTTP proxies only).
 	Mode api.Mode
 	// ProxyAddr is the proxies' listen address in proxy mode (default
@@ -169,6 +174,10 @@ type session struct {
 	plane   dataplane
 
 	padRate int // padding cells per second each way; 0 for none
+	hops    int // circuit length
+
+	maintaining atomic.Bool                  // the hop accounts are being kept up
+	acctCl      atomic.Pointer[chain.Client] // set once the accounts are funded
 
 	mu         sync.Mutex
 	circuit    *hop.Circuit
@@ -246,6 +255,7 @@ func New(cfg Config) (*Daemon, error) {
 	if d.pay, err = openPayments(key, cfg.Face, d.settings.MonthlyBudget.Big(), cfg.StateDir); err != nil {
 		return nil, err
 	}
+	d.pay.sched.Period = cfg.HopRotation
 	switch cfg.Mode {
 	case api.ModeTUN:
 		d.plan = tunPlane
@@ -494,12 +504,14 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	if err := d.startWins(s.ctx, s.cl); err != nil {
 		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
 	}
-	if err := d.pay.fund(s.ctx, s.cl, d.cfg.Logf); err != nil {
+	if err := d.pay.fund(s.ctx, s.cl, plan.Hops, d.cfg.Logf); err != nil {
 		return err
 	}
 	plan.MinDelay = 0
 	s.sel = &selector{d: dir.New(s.cl, s.net.Addresses), plan: plan}
 	s.padRate = paddingRate(set.PaddingKbps)
+	s.hops = plan.Hops
+	s.acctCl.Store(s.cl)
 	n := s.net
 	onIssue := func(t *contracts.Signed, hop int, node common.Address) {
 		d.wins.remember(n, t, hop, node, s.profile.Name)
@@ -805,28 +817,67 @@ func (d *Daemon) SetBudget(ctx context.Context, monthly api.Amount) (api.Budget,
 	return d.Budget(ctx)
 }
 
-// Wallet implements api.Backend.
+// Wallet implements api.Backend. It lists every lottery account of the
+// client: the current epoch's per-hop accounts, the next epoch's when
+// funded ahead, and the retired ones (and the legacy one) until their
+// money is back with the funder.
 func (d *Daemon) Wallet(ctx context.Context) (api.Wallet, error) {
 	cl, err := d.chainClient(ctx)
 	if err != nil {
 		return api.Wallet{}, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
 	}
-	w := api.Wallet{Funder: d.pay.funder.Hex(), Token: d.currency()}
-	bal, err := cl.Balance(ctx, common.Address{}, d.pay.funder)
+	p := d.pay
+	now := p.now()
+	cur := p.sched.Epoch(now)
+	w := api.Wallet{Funder: p.funder.Hex(), Token: d.currency(), Epoch: cur, NextRotation: p.sched.End(cur)}
+	bal, err := cl.Balance(ctx, common.Address{}, p.funder)
 	if err != nil {
 		return api.Wallet{}, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
 	}
 	w.FunderBalance = api.NewAmount(bal)
-	acct, _, err := cl.Account(ctx, common.Address{}, d.pay.funder, d.pay.signer)
-	if err != nil {
-		return api.Wallet{}, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
+	accts := []hopacct.Entry{{Account: p.legacy.Account}}
+	for _, e := range p.book.Entries() {
+		if !e.Done && e.Position != hopacct.Legacy {
+			accts = append(accts, e)
+		}
 	}
-	w.Balance, w.Escrow = api.NewAmount(orZero(acct.Balance)), api.NewAmount(orZero(acct.Escrow))
-	sg := api.Signer{Address: d.pay.signer.Hex(), Balance: w.Balance, Escrow: w.Escrow}
-	if acct.Unlock != 0 {
-		sg.UnlockAt = time.Unix(int64(acct.Unlock), 0)
+	sumB, sumE := new(big.Int), new(big.Int)
+	for _, e := range accts {
+		acct, _, err := cl.Account(ctx, common.Address{}, e.Funder, e.Signer)
+		if err != nil {
+			return api.Wallet{}, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
+		}
+		b, esc := orZero(acct.Balance), orZero(acct.Escrow)
+		if e.Position == hopacct.Legacy && b.Sign() == 0 && esc.Sign() == 0 {
+			continue
+		}
+		sumB.Add(sumB, b)
+		sumE.Add(sumE, esc)
+		sg := api.Signer{Address: e.Signer.Hex(), Funder: e.Funder.Hex(), Hop: e.Position, Epoch: e.Epoch,
+			Balance: api.NewAmount(b), Escrow: api.NewAmount(esc)}
+		switch {
+		case e.Position == hopacct.Legacy:
+			sg.State = api.AccountLegacy
+		case e.Epoch == cur:
+			sg.State = api.AccountCurrent
+		case e.Epoch > cur:
+			sg.State = api.AccountNext
+		default:
+			sg.State = api.AccountRetired
+		}
+		if e.Position != hopacct.Legacy {
+			fb, err := cl.Balance(ctx, common.Address{}, e.Funder)
+			if err != nil {
+				return api.Wallet{}, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
+			}
+			sg.FunderBalance = api.NewAmount(fb)
+		}
+		if acct.Unlock != 0 {
+			sg.UnlockAt = time.Unix(int64(acct.Unlock), 0)
+		}
+		w.Signers = append(w.Signers, sg)
 	}
-	w.Signers = []api.Signer{sg}
+	w.Balance, w.Escrow = api.NewAmount(sumB), api.NewAmount(sumE)
 	return w, nil
 }
 
@@ -881,6 +932,9 @@ func (d *Daemon) tick() {
 			lastConnected = time.Now()
 		}
 		d.mu.Unlock()
+		if n%accountsPoll == 0 {
+			d.maintainAccounts()
+		}
 		if n%winsPoll == 0 && !lastConnected.IsZero() && time.Since(lastConnected) < issuedRetention {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			d.pollWins(ctx)
@@ -896,6 +950,31 @@ func (d *Daemon) tick() {
 
 // winsPoll is how often, in seconds, the daemon looks for wins.
 const winsPoll = 10
+
+// accountsPoll is how often, in seconds, the daemon tends the per-hop
+// accounts while connected (top-ups, rotation, reclaiming).
+const accountsPoll = 60
+
+// maintainAccounts tends the per-hop accounts in the background, once at a
+// time, with the session's chain client.
+func (d *Daemon) maintainAccounts() {
+	d.mu.Lock()
+	s := d.sess
+	d.mu.Unlock()
+	if s == nil {
+		return
+	}
+	cl := s.acctCl.Load()
+	if cl == nil || !s.maintaining.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.maintaining.Store(false)
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Minute)
+		defer cancel()
+		d.pay.maintain(ctx, cl, s.hops, d.cfg.Logf)
+	}()
+}
 
 func orZero(x *big.Int) *big.Int {
 	if x == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -16,41 +17,64 @@ import (
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
+	"github.com/pexia-network/pexia/wallet/hopacct"
 	"github.com/pexia-network/pexia/wallet/ticket"
 )
 
-// payments is the client's side of the market: the funder key, its ticket
-// signer, the budget engine and its ledger. The ledger and engine live as
-// long as the daemon (the budget is shown while disconnected); the issuer
-// needs the chain and is made on connect.
+// payments is the client's side of the market: the master funder key, the
+// per-hop lottery accounts derived from it (wallet/hopacct), the budget
+// engine and its ledger. The ledger and engine live as long as the daemon
+// (the budget is shown while disconnected); issuers need the chain and are
+// made on connect.
+//
+// Each hop position of a circuit is paid from its own account, rotated
+// every epoch of sched, so no two hops of a circuit (and no hop across
+// epochs) see the same funder or signer, and no hop sees the master.
 type payments struct {
-	funderKey *ecdsa.PrivateKey
-	signerKey *ecdsa.PrivateKey
-	funder    common.Address
-	signer    common.Address
-	engine    *budget.Engine
-	ledger    *budget.Ledger
-	face      *big.Int
+	master *ecdsa.PrivateKey
+	funder common.Address // the master's address
+	sched  hopacct.Schedule
+	book   *hopacct.Book
+	now    func() time.Time
+	engine *budget.Engine
+	ledger *budget.Ledger
+	face   *big.Int
+
+	mu      sync.Mutex
+	keys    map[acctSlot]*hopacct.Keys
+	issuers map[issuerSlot]*ticket.Issuer
+	legacy  *hopacct.Keys
+	started time.Time
 }
 
-// signerFor derives the ticket signer, a hot key separate from the funder,
-// from the funder key, so that the same lottery account is used run after
-// run without storing a second secret.
-func signerFor(funder *ecdsa.PrivateKey) (*ecdsa.PrivateKey, error) {
-	return crypto.ToECDSA(crypto.Keccak256(crypto.FromECDSA(funder), []byte("pexia ticket signer")))
+type acctSlot struct {
+	pos   int
+	epoch uint64
+}
+
+type issuerSlot struct {
+	acctSlot
+	lottery common.Address
+	cl      *chain.Client
 }
 
 func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, stateDir string) (*payments, error) {
-	signerKey, err := signerFor(funderKey)
+	legacy, err := hopacct.LegacyKeys(funderKey)
 	if err != nil {
 		return nil, err
 	}
 	p := &payments{
-		funderKey: funderKey,
-		signerKey: signerKey,
-		funder:    crypto.PubkeyToAddress(funderKey.PublicKey),
-		signer:    crypto.PubkeyToAddress(signerKey.PublicKey),
-		face:      face,
+		master:  funderKey,
+		funder:  crypto.PubkeyToAddress(funderKey.PublicKey),
+		now:     time.Now,
+		face:    face,
+		keys:    map[acctSlot]*hopacct.Keys{},
+		issuers: map[issuerSlot]*ticket.Issuer{},
+		legacy:  legacy,
+		started: time.Now(),
+	}
+	if p.book, err = hopacct.OpenBook(filepath.Join(stateDir, "hop-accounts.json")); err != nil {
+		return nil, err
 	}
 	if p.ledger, err = budget.OpenLedger(filepath.Join(stateDir, "ledger.db")); err != nil {
 		return nil, err
@@ -66,33 +90,180 @@ func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, stateDir 
 	return p, nil
 }
 
-// fund makes sure the lottery account of the signer holds enough to pay
-// with, depositing 100 faces (and 4 of escrow) from the funder when less
-// than 50 are left.
-func (p *payments) fund(ctx context.Context, cl *chain.Client, logf func(string, ...any)) error {
-	acct, _, err := cl.Account(ctx, common.Address{}, p.funder, p.signer)
+// account returns the keys of hop position pos in epoch.
+func (p *payments) account(pos int, epoch uint64) (*hopacct.Keys, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := acctSlot{pos, epoch}
+	if k := p.keys[s]; k != nil {
+		return k, nil
+	}
+	k, err := hopacct.Derive(p.master, pos, epoch)
 	if err != nil {
-		return fmt.Errorf("lottery account: %w", err)
+		return nil, err
 	}
-	// Top up below 50 faces of balance, to 100: not at every connect.
-	want := new(big.Int).Mul(p.face, big.NewInt(100))
-	if b, _ := acct.Usable(); b.Cmp(new(big.Int).Quo(want, big.NewInt(2))) >= 0 {
-		return nil
+	p.keys[s] = k
+	return k, nil
+}
+
+// fund makes sure the accounts of the first hops positions of the current
+// epoch hold enough to pay with (see hopacct.Fund), and records them in
+// the book.
+func (p *payments) fund(ctx context.Context, cl *chain.Client, hops int, logf func(string, ...any)) error {
+	return p.fundEpoch(ctx, cl, hops, p.sched.Epoch(p.now()), logf)
+}
+
+func (p *payments) fundEpoch(ctx context.Context, cl *chain.Client, hops int, epoch uint64, logf func(string, ...any)) error {
+	for pos := range min(hops, hopacct.MaxPositions) {
+		k, err := p.account(pos, epoch)
+		if err != nil {
+			return err
+		}
+		// Booked before the first transaction: money sent to an account
+		// is never out of the wallet's sight, even if the deposit fails.
+		if err := p.book.Add(k.Account, p.now()); err != nil {
+			return fmt.Errorf("hop accounts: %w", err)
+		}
+		f, err := hopacct.Fund(ctx, cl, p.master, k, hopacct.Policy{Face: p.face})
+		if err != nil {
+			return err
+		}
+		if f.Transferred != nil {
+			logf("sent %v to hop %d funder %s (epoch %d)", f.Transferred, pos, k.Funder, epoch)
+		}
+		if f.Deposited != nil {
+			logf("deposited %v (escrow %v) from hop %d funder %s for signer %s (epoch %d)", f.Deposited, f.Escrow, pos, k.Funder, k.Signer, epoch)
+		}
 	}
-	escrow := new(big.Int).Mul(p.face, big.NewInt(4))
-	if _, err := cl.Deposit(ctx, p.funderKey, common.Address{}, p.signer, new(big.Int).Add(want, escrow), escrow); err != nil {
-		return fmt.Errorf("fund lottery account: %w", err)
-	}
-	logf("deposited %v (escrow %v) for ticket signer %s", want, escrow, p.signer)
 	return nil
 }
 
-// payer returns the circuit payer for profile app; it refuses nodes whose
-// terms fail check.
+// payingEpoch is the epoch whose account pays hop position pos now: the
+// current one once it is funded, until then the newest funded one before it
+// (so a rotation waits for its deposits instead of failing circuits).
+func (p *payments) payingEpoch(pos int) (uint64, error) {
+	cur := p.sched.Epoch(p.now())
+	best, found := uint64(0), false
+	for _, e := range p.book.Entries() {
+		if e.Position == pos && e.Epoch <= cur && !e.Done && (!found || e.Epoch > best) {
+			best, found = e.Epoch, true
+		}
+	}
+	if !found {
+		return 0, fmt.Errorf("no funded account for hop %d", pos)
+	}
+	return best, nil
+}
+
+// payer returns the circuit payer for profile app: hop k of each circuit
+// is paid from the account of position k of the epoch the circuit is built
+// in. It refuses nodes whose terms fail check.
 func (p *payments) payer(n *contracts.Network, cl *chain.Client, app string, onIssue func(*contracts.Signed, int, common.Address), check *payhop.TermsCheck) hop.Payer {
-	issuer := ticket.NewIssuer(ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery}, p.funder, p.signerKey, ticket.ChainAccounts{Client: cl})
-	return payhop.Payer(issuer, payhop.ClientTerms{Face: p.face, WindowBytes: 2 << 20, Budget: p.engine, App: app,
+	issuers := func(k int) (*ticket.Issuer, error) {
+		epoch, err := p.payingEpoch(k)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := p.account(k, epoch)
+		if err != nil {
+			return nil, err
+		}
+		s := issuerSlot{acctSlot{k, epoch}, n.Addresses.Lottery, cl}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		is := p.issuers[s]
+		if is == nil {
+			for old := range p.issuers {
+				if old.cl != cl { // from an earlier session
+					delete(p.issuers, old)
+				}
+			}
+			is = ticket.NewIssuer(ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery}, keys.Funder, keys.SignerKey, ticket.ChainAccounts{Client: cl})
+			p.issuers[s] = is
+		}
+		return is, nil
+	}
+	return payhop.PerHop(issuers, payhop.ClientTerms{Face: p.face, WindowBytes: 2 << 20, Budget: p.engine, App: app,
 		Expire: time.Hour, OnIssue: onIssue, Check: check})
+}
+
+// prefundWindow is how long before a rotation the next epoch's accounts
+// are funded, so circuits built after it find them ready.
+const prefundWindow = 24 * time.Hour
+
+// maintain keeps the accounts in order while connected: it tops up the
+// current epoch's accounts, funds the next epoch's ahead of the rotation,
+// lists the master's legacy account if it holds money, and reclaims the
+// accounts of retired epochs once none of their tickets can still win.
+func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, logf func(string, ...any)) {
+	now := p.now()
+	cur := p.sched.Epoch(now)
+	if err := p.fundEpoch(ctx, cl, hops, cur, logf); err != nil {
+		logf("hop accounts: %v", err)
+	}
+	if p.sched.End(cur).Sub(now) < min(prefundWindow, p.sched.Length()/4) {
+		if err := p.fundEpoch(ctx, cl, hops, cur+1, logf); err != nil {
+			logf("hop accounts of epoch %d: %v", cur+1, err)
+		}
+	}
+	if !p.book.Has(p.legacy.Account) {
+		if a, _, err := cl.Account(ctx, common.Address{}, p.legacy.Funder, p.legacy.Signer); err == nil &&
+			new(big.Int).Add(orZero(a.Balance), orZero(a.Escrow)).Sign() > 0 {
+			if err := p.book.Add(p.legacy.Account, now); err != nil {
+				logf("hop accounts: %v", err)
+			}
+		}
+	}
+	for _, e := range p.book.Entries() {
+		if e.Done || !p.retired(e.Account, now) {
+			continue
+		}
+		k := p.legacy
+		if e.Position != hopacct.Legacy {
+			var err error
+			if k, err = p.account(e.Position, e.Epoch); err != nil {
+				continue
+			}
+		}
+		step, unlock, err := hopacct.Reclaim(ctx, cl, p.master, k, now)
+		if err != nil {
+			logf("reclaim account of hop %d epoch %d (signer %s): %v", e.Position, e.Epoch, e.Signer, err)
+			continue
+		}
+		switch step {
+		case hopacct.ReclaimWarned:
+			logf("retired account of hop %d epoch %d (signer %s) warned; back to %s after %s", e.Position, e.Epoch, e.Signer, p.funder, unlock.UTC().Format(time.RFC3339))
+		case hopacct.ReclaimWithdrew, hopacct.ReclaimNothing:
+			if step == hopacct.ReclaimWithdrew {
+				logf("retired account of hop %d epoch %d (signer %s) withdrawn to %s", e.Position, e.Epoch, e.Signer, p.funder)
+			}
+			if err := p.book.SetDone(e.Account); err != nil {
+				logf("hop accounts: %v", err)
+			}
+		}
+	}
+}
+
+// retired reports whether no ticket of account a can still win at now: its
+// epoch ended (for the legacy account: the daemon started) Retention ago.
+func (p *payments) retired(a hopacct.Account, now time.Time) bool {
+	end := p.sched.End(a.Epoch)
+	if a.Position == hopacct.Legacy {
+		end = p.started
+	}
+	return now.Sub(end) > hopacct.Retention
+}
+
+// followed are the lottery accounts whose wins the daemon follows: every
+// booked account not yet emptied, and the legacy account.
+func (p *payments) followed() []common.Hash {
+	out := []common.Hash{contracts.AccountKey(common.Address{}, p.legacy.Funder, p.legacy.Signer)}
+	for _, e := range p.book.Entries() {
+		if !e.Done && e.Position != hopacct.Legacy {
+			out = append(out, contracts.AccountKey(common.Address{}, e.Funder, e.Signer))
+		}
+	}
+	return out
 }
 
 func (p *payments) close() error {

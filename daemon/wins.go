@@ -15,7 +15,8 @@ import (
 )
 
 // wins follows what the tickets actually cost: the Lottery's Won events
-// paid from the client's account. Each is attributed to the hop, node and
+// paid from the client's accounts (every hop position's, of every epoch
+// not yet reclaimed). Each is attributed to the hop, node and
 // profile of the ticket (remembered at issue by digest) and recorded as
 // spend in the budget engine, which is what "spent" means. The block to
 // resume from is kept in the state directory, so a win is counted once
@@ -79,14 +80,13 @@ func (d *Daemon) pollWins(ctx context.Context) {
 		return
 	}
 	w := d.wins
-	account := contracts.AccountKey(common.Address{}, d.pay.funder, d.pay.signer)
 	w.mu.Lock()
 	next := w.state.Next
 	w.mu.Unlock()
 	if next == 0 {
 		return // not started (see start)
 	}
-	evs, last, err := cl.WonFrom(ctx, account, next)
+	evs, last, err := cl.WonFrom(ctx, next, d.pay.followed()...)
 	for _, ev := range evs {
 		w.mu.Lock()
 		it, known := w.issued[ev.Ticket]
@@ -124,8 +124,7 @@ func (d *Daemon) startWins(ctx context.Context, cl *chain.Client) error {
 	if next != 0 {
 		return nil
 	}
-	account := contracts.AccountKey(common.Address{}, d.pay.funder, d.pay.signer)
-	_, last, err := cl.WonFrom(ctx, account, ^uint64(0))
+	_, last, err := cl.WonFrom(ctx, ^uint64(0), d.pay.followed()...)
 	if err != nil {
 		return err
 	}

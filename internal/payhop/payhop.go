@@ -139,14 +139,28 @@ func BytesWorth(n int64, pricePerGB *big.Int) *big.Int {
 	return v.Quo(v, big.NewInt(1e9))
 }
 
-// Payer returns a hop.BuildConfig.Payer issuing tickets from issuer.
+// Payer returns a hop.BuildConfig.Payer issuing tickets from issuer for
+// every hop. Every hop then sees the same funder and signer; PerHop pays
+// each hop position from its own account.
 func Payer(issuer *ticket.Issuer, t ClientTerms) hop.Payer {
+	return PerHop(func(int) (*ticket.Issuer, error) { return issuer, nil }, t)
+}
+
+// PerHop returns a hop.BuildConfig.Payer paying hop k of a new circuit with
+// the issuer issuers(k) returns, so that each hop position can be paid from
+// its own lottery account (funder and signer) and no two hops of a circuit
+// see the same address.
+func PerHop(issuers func(hop int) (*ticket.Issuer, error), t ClientTerms) hop.Payer {
 	if t.Expire == 0 {
 		t.Expire = time.Hour
 	}
 	return func(k int, node [20]byte, terms hop.Terms) (hop.PayerSession, error) {
 		if err := t.Check.Check(k, common.Address(node), t.Face, terms); err != nil {
 			return nil, err
+		}
+		issuer, err := issuers(k)
+		if err != nil {
+			return nil, fmt.Errorf("payhop: hop %d: %w", k, err)
 		}
 		net := new(big.Int).Sub(t.Face, terms.ClaimCost)
 		if net.Sign() <= 0 {

@@ -76,6 +76,9 @@ type Schedule struct {
 	Period time.Duration
 }
 
+// Length is the length of an epoch.
+func (s Schedule) Length() time.Duration { return s.period() }
+
 func (s Schedule) period() time.Duration {
 	if s.Period <= 0 {
 		return DefaultPeriod
