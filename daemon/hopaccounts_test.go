@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"path/filepath"
@@ -28,18 +29,22 @@ import (
 )
 
 // seenBy records, at one node, the funder and signer of every ticket it
-// accepted, the signer recovered from the ticket's signature.
+// accepted, the signer recovered from the ticket's signature, by the
+// generation of the circuit that carried it (a circuit's last payments may
+// arrive after the test moved on).
 type seenBy struct {
 	lot ticket.Lottery
+	gen atomic.Int64
 
 	mu      sync.Mutex
-	funders map[common.Address]int
-	signers map[common.Address]int
+	funders map[int64]map[common.Address]int
+	signers map[int64]map[common.Address]int
 }
 
 type recordingPayee struct {
 	hop.PayeeSession
-	s *seenBy
+	s   *seenBy
+	gen int64
 }
 
 func (r recordingPayee) Accept(ctx context.Context, blob []byte) ([32]byte, error) {
@@ -51,20 +56,22 @@ func (r recordingPayee) Accept(ctx context.Context, blob []byte) ([32]byte, erro
 	if json.Unmarshal(blob, &pm) == nil && pm.Ticket != nil {
 		if signer, _, err := pm.Ticket.Signer(r.s.lot.ChainID, r.s.lot.Address); err == nil {
 			r.s.mu.Lock()
-			r.s.funders[pm.Ticket.Funder]++
-			r.s.signers[signer]++
+			if r.s.funders[r.gen] == nil {
+				r.s.funders[r.gen], r.s.signers[r.gen] = map[common.Address]int{}, map[common.Address]int{}
+			}
+			r.s.funders[r.gen][pm.Ticket.Funder]++
+			r.s.signers[r.gen][signer]++
 			r.s.mu.Unlock()
 		}
 	}
 	return next, nil
 }
 
-func (s *seenBy) take() (funders, signers map[common.Address]int) {
+// of returns what the node saw on circuits of generation gen.
+func (s *seenBy) of(gen int64) (funders, signers map[common.Address]int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	funders, signers = s.funders, s.signers
-	s.funders, s.signers = map[common.Address]int{}, map[common.Address]int{}
-	return funders, signers
+	return maps.Clone(s.funders[gen]), maps.Clone(s.signers[gen])
 }
 
 // paidNodes starts a relay, a relay and an exit on loopback, each paid
@@ -87,9 +94,9 @@ func paidNodes(t *testing.T, c *chaintest.Chain, cl *chain.Client) ([]hop.HopInf
 		}
 		window := big.NewInt(1e14)
 		mk := payhop.Payee(recv, payhop.NodeTerms{PricePerGB: big.NewInt(1e16), ClaimCost: big.NewInt(1e12), Window: window, DebtLimit: new(big.Int).Mul(window, big.NewInt(4))})
-		s := &seenBy{lot: lot, funders: map[common.Address]int{}, signers: map[common.Address]int{}}
+		s := &seenBy{lot: lot, funders: map[int64]map[common.Address]int{}, signers: map[int64]map[common.Address]int{}}
 		n, err := hoptest.Start(i == 2, hop.NodeConfig{Address: onion.Address(addr), Payee: func() hop.PayeeSession {
-			return recordingPayee{mk(), s}
+			return recordingPayee{mk(), s, s.gen.Load()}
 		}})
 		if err != nil {
 			t.Fatal(err)
@@ -136,6 +143,10 @@ func circuitSeen(t *testing.T, p *payments, n *contracts.Network, cl *chain.Clie
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	var gen int64
+	for _, s := range seen {
+		gen = s.gen.Add(1)
+	}
 	c, err := hop.Build(ctx, infos, hop.BuildConfig{Payer: p.payer(n, cl, "test", nil, nil)})
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +154,7 @@ func circuitSeen(t *testing.T, p *payments, n *contracts.Network, cl *chain.Clie
 	sinkDownload(t, ctx, c, 2<<20)
 	c.Close()
 	for k, s := range seen {
-		f, sg := s.take()
+		f, sg := s.of(gen)
 		if len(f) == 0 || len(sg) == 0 {
 			t.Fatalf("hop %d received no ticket", k)
 		}
