@@ -86,7 +86,9 @@ func NewBackend() *Backend {
 			Funder: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", Token: Currency,
 			FunderBalance: Tokens("250"), Balance: Tokens("40.5"), Escrow: Tokens("2"),
 			PendingWinners: 3, PendingAmount: Tokens("0.006"),
-			Signers: []api.Signer{{Address: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", Balance: Tokens("40.5"), Escrow: Tokens("2")}},
+			Signers: []api.Signer{{Address: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", Funder: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+				Hop: 0, Epoch: 2969, State: api.AccountCurrent, Balance: Tokens("40.5"), Escrow: Tokens("2")}},
+			Epoch: 2969, NextRotation: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC),
 		},
 	}
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/pexia-network/pexia/wallet/dir"
 )
 
-const fetchUsage = "usage: pexia fetch -network FILE [-hops N] [-key KEY] [-face AMOUNT] URL"
+const fetchUsage = "usage: pexia fetch -network FILE [-hops N] [-key KEY] [-face AMOUNT] [-accounts FILE] URL"
 
 // runFetch builds a circuit from the on-chain directory itself, without
 // pexiad, and fetches a URL through it: a check that the network works
@@ -32,6 +32,7 @@ func runFetch(ctx context.Context, args []string) error {
 	minDelay := fs.Duration("min-delay", 30*24*time.Hour, "least withdrawal delay of a picked node's stake")
 	key := fs.String("key", "", "funder key paying the nodes: hex, or devnet:ROLE (empty: pay nobody)")
 	faceStr := fs.String("face", "0.01", "ticket face value in whole tokens")
+	book := fs.String("accounts", defaultBook(), "file recording the per-hop lottery accounts funded")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func runFetch(ctx context.Context, args []string) error {
 	}
 	var payer hop.Payer
 	if *key != "" {
-		if payer, err = setupPayments(ctx, cl, n, *key, *faceStr); err != nil {
+		if payer, err = setupPayments(ctx, cl, n, *key, *faceStr, len(infos), *book); err != nil {
 			return err
 		}
 	}

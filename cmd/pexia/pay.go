@@ -4,21 +4,26 @@ import (
 	"context"
 	"fmt"
 	"math/big"
-
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/wallet/chain"
+	"github.com/pexia-network/pexia/wallet/hopacct"
 	"github.com/pexia-network/pexia/wallet/ticket"
 )
 
-// setupPayments makes sure the funder's lottery account for its ticket
-// signer holds enough to pay with, and returns a payer issuing tickets.
-func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, keySpec, faceStr string) (hop.Payer, error) {
-	funder, err := contracts.ParseKey(n, keySpec)
+// setupPayments pays each of the circuit's hops from its own lottery
+// account, derived from the funder key exactly as pexiad derives them
+// (wallet/hopacct): it funds the current epoch's accounts of the first hops
+// positions, records them in the book at bookPath (so their money stays in
+// sight after the rotation) and returns a payer issuing each hop's tickets
+// from its account.
+func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, keySpec, faceStr string, hops int, bookPath string) (hop.Payer, error) {
+	master, err := contracts.ParseKey(n, keySpec)
 	if err != nil {
 		return nil, err
 	}
@@ -29,29 +34,58 @@ func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, 
 	if faceUnits.Sign() == 0 {
 		return nil, fmt.Errorf("-face must be positive")
 	}
-	// The ticket signer is a separate hot key, derived from the funder key
-	// so the same lottery account is used run after run.
-	signerKey, err := crypto.ToECDSA(crypto.Keccak256(crypto.FromECDSA(funder), []byte("pexia ticket signer")))
+	if err := os.MkdirAll(filepath.Dir(bookPath), 0o700); err != nil {
+		return nil, err
+	}
+	book, err := hopacct.OpenBook(bookPath)
 	if err != nil {
 		return nil, err
 	}
-	signer := crypto.PubkeyToAddress(signerKey.PublicKey)
-	funderAddr := crypto.PubkeyToAddress(funder.PublicKey)
-	acct, _, err := cl.Account(ctx, common.Address{}, funderAddr, signer)
-	if err != nil {
-		return nil, err
-	}
-	// Keep at least 100 faces of balance and 2 faces of escrow per ticket.
-	want := new(big.Int).Mul(faceUnits, big.NewInt(100))
-	if b, _ := acct.Usable(); b.Cmp(want) < 0 {
-		escrow := new(big.Int).Mul(faceUnits, big.NewInt(4))
-		if _, err := cl.Deposit(ctx, funder, common.Address{}, signer, new(big.Int).Add(want, escrow), escrow); err != nil {
-			return nil, fmt.Errorf("fund lottery account: %w", err)
+	var sched hopacct.Schedule
+	epoch := sched.Epoch(time.Now())
+	lot := ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery}
+	var issuers []*ticket.Issuer
+	for pos := range min(hops, hopacct.MaxPositions) {
+		k, err := hopacct.Derive(master, pos, epoch)
+		if err != nil {
+			return nil, err
 		}
-		fmt.Printf("deposited %s tokens (escrow %s) for ticket signer %s\n", amountString(want), amountString(escrow), signer)
+		if err := book.Add(k.Account, time.Now()); err != nil {
+			return nil, err
+		}
+		f, err := hopacct.Fund(ctx, cl, master, k, hopacct.Policy{Face: faceUnits})
+		if err != nil {
+			return nil, err
+		}
+		if f.Transferred != nil {
+			fmt.Printf("sent %s tokens to hop %d funder %s\n", amountString(f.Transferred), pos, k.Funder)
+		}
+		if f.Deposited != nil {
+			fmt.Printf("deposited %s tokens (escrow %s) from hop %d funder %s for ticket signer %s\n",
+				amountString(f.Deposited), amountString(f.Escrow), pos, k.Funder, k.Signer)
+		}
+		issuers = append(issuers, ticket.NewIssuer(lot, k.Funder, k.SignerKey, ticket.ChainAccounts{Client: cl}))
 	}
-	issuer := ticket.NewIssuer(ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery}, funderAddr, signerKey, ticket.ChainAccounts{Client: cl})
-	return payhop.Payer(issuer, payhop.ClientTerms{Face: faceUnits, WindowBytes: 2 << 20}), nil
+	fmt.Printf("hop accounts of epoch %d (rotating %s) recorded in %s\n", epoch, sched.End(epoch).UTC().Format(time.RFC3339), bookPath)
+	return payhop.PerHop(func(k int) (*ticket.Issuer, error) {
+		if k >= len(issuers) {
+			return nil, fmt.Errorf("no account for hop %d", k)
+		}
+		return issuers[k], nil
+	}, payhop.ClientTerms{Face: faceUnits, WindowBytes: 2 << 20}), nil
+}
+
+// defaultBook is where pexia fetch records the hop accounts it funds.
+func defaultBook() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = "."
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "pexia", "hop-accounts.json")
 }
 
 func amountString(x *big.Int) string {

@@ -217,16 +217,24 @@ func (r renderer) wallet(w io.Writer, wl api.Wallet) {
 	fmt.Fprintf(w, "lottery balance\t%s\n", tokensUSD(wl.Balance, cur))
 	fmt.Fprintf(w, "escrow\t%s\n", tokens(wl.Escrow, cur))
 	fmt.Fprintf(w, "pending winners\t%d worth %s, not yet claimed\n", wl.PendingWinners, tokens(wl.PendingAmount, cur))
+	if !wl.NextRotation.IsZero() {
+		fmt.Fprintf(w, "hop accounts\tepoch %d, next rotation %s\n", wl.Epoch, wl.NextRotation.In(r.loc).Format("2006-01-02 15:04"))
+	}
 	if len(wl.Signers) == 0 {
 		return
 	}
-	fmt.Fprint(w, "\nSIGNER\tBALANCE\tESCROW\tWITHDRAWAL\n")
+	fmt.Fprint(w, "\nHOP\tEPOCH\tSTATE\tSIGNER\tFUNDER\tBALANCE\tESCROW\tWITHDRAWAL\n")
 	for _, s := range wl.Signers {
 		unlock := "-"
 		if !s.UnlockAt.IsZero() {
 			unlock = "unlocks " + s.UnlockAt.In(r.loc).Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Address, tokens(s.Balance, cur), tokens(s.Escrow, cur), unlock)
+		hop := fmt.Sprint(s.Hop)
+		if s.Hop < 0 {
+			hop = "-"
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", hop, s.Epoch, orDash(s.State), s.Address, orDash(s.Funder),
+			tokens(s.Balance, cur), tokens(s.Escrow, cur), unlock)
 	}
 }
 

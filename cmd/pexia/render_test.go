@@ -192,9 +192,10 @@ funder balance   250 PEX ($125.00)
 lottery balance  40.5 PEX ($20.25)
 escrow           2 PEX
 pending winners  3 worth 0.006 PEX, not yet claimed
+hop accounts     epoch 2969, next rotation 2026-12-07 00:00
 
-SIGNER                                      BALANCE   ESCROW  WITHDRAWAL
-0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC  40.5 PEX  2 PEX   unlocks 2026-04-02 12:00
+HOP  EPOCH  STATE    SIGNER                                      FUNDER                                      BALANCE   ESCROW  WITHDRAWAL
+0    2969   current  0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC  0x90F79bf6EB2c4f870365E785982E1f101E93b906  40.5 PEX  2 PEX   unlocks 2026-04-02 12:00
 `
 	if got := render(func(w io.Writer) { fixed.wallet(w, wl) }); got != want {
 		t.Errorf("wallet:\n%s\nwant:\n%s", got, want)
