@@ -45,12 +45,14 @@ for i in 0 1 2; do
 done
 sleep 0.5
 
-# client0 pays every hop with lottery tickets inside its onion layer. A
-# face of 0.001 makes some 50 winners of the demo's traffic, so every node
-# is likely to show earnings.
+# client0 pays every hop with lottery tickets inside its onion layer, each
+# hop from its own lottery account (funded by client0, recorded in
+# hop-accounts.json). A face of 0.001 makes some 50 winners of the demo's
+# traffic, so every node is likely to show earnings.
 FACE=${FACE:-0.001}
-"$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 -face "$FACE" "${SITE}"
-"$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 -face "$FACE" "${SITE}bytes/67108864"
+fetch=("$BIN/pexia" fetch -network "$NET" -hops 3 -key devnet:client0 -face "$FACE" -accounts "$DIR/hop-accounts.json")
+"${fetch[@]}" "${SITE}"
+"${fetch[@]}" "${SITE}bytes/67108864"
 # pexiad without root: a local SOCKS5/HTTP proxy whose connections ride a
 # paid circuit; names are resolved at the exit. Clients authenticate with
 # the credentials pexiad writes beside its socket (and shows in 'pexia
@@ -71,6 +73,7 @@ echo "proxy without credentials: refused"
 curl -sS --fail --max-time 60 --proxy "socks5h://${SOCKS_URL#socks5://}" "${SITE}" && echo
 curl -sS --fail --max-time 120 --proxy "$HTTP_URL" -o /dev/null -w "proxy: %{size_download} bytes at %{speed_download} bytes/s\n" "${SITE}bytes/16777216"
 "$BIN/pexia" -socket "$DIR/pexiad.sock" status
+"$BIN/pexia" -socket "$DIR/pexiad.sock" wallet
 
 echo "waiting for the nodes to claim their winning tickets on chain..."
 sleep 10
