@@ -295,6 +295,31 @@ func onlyTo(t *testing.T, what string, pkts netlab.Packets, allowed ...netip.Add
 	}
 }
 
+// hopAccounts checks that the wallet pays the hops from accounts of their
+// own: at least hops current accounts, each with its own funder (never the
+// wallet's) that deposited on chain.
+func hopAccounts(t *testing.T, cl *api.Client, hops int) {
+	t.Helper()
+	wl, err := cl.Wallet(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	funders, signers := map[string]bool{}, map[string]bool{}
+	for _, s := range wl.Signers {
+		if s.State != api.AccountCurrent {
+			continue
+		}
+		if s.Funder == "" || s.Funder == wl.Funder || funders[s.Funder] || signers[s.Address] || s.Balance.IsZero() {
+			t.Fatalf("hop account %+v (wallet funder %s, funders so far %v)", s, wl.Funder, funders)
+		}
+		funders[s.Funder], signers[s.Address] = true, true
+	}
+	if len(funders) < hops || wl.NextRotation.IsZero() {
+		t.Fatalf("%d current hop accounts for %d hops (next rotation %v): %+v", len(funders), hops, wl.NextRotation, wl.Signers)
+	}
+	t.Logf("%d hop accounts of epoch %d, each with its own funder; next rotation %v", len(funders), wl.Epoch, wl.NextRotation)
+}
+
 // TestTunnel runs the whole machine of the client host through pexiad:
 // ordinary programs over 1 and 3 hops, IPv4 and IPv6, TCP, UDP and DNS; a
 // capture on the client's outer interface shows only the first hop and the
@@ -334,6 +359,7 @@ func TestTunnel(t *testing.T) {
 				t.Fatal(err)
 			}
 			exercise(t, w, c)
+			hopAccounts(t, cl, hops)
 			if hops == 1 {
 				download(t, w, 100<<20)
 			}
