@@ -251,6 +251,14 @@ func TestHopsSeeDistinctAccounts(t *testing.T) {
 	later := p.sched.End(e0).Add(time.Minute)
 	clock.Store(&later)
 	e1 := p.sched.Epoch(later)
+	// Until the new epoch's accounts are funded, circuits keep paying from
+	// the old ones rather than failing.
+	waiting, _ := circuitSeen(t, p, n, cl, infos, seen)
+	for k := range waiting {
+		if len(waiting[k]) != 1 || waiting[k][keysFor(t, p, k, e0).Funder] == 0 {
+			t.Fatalf("before the new epoch is funded hop %d saw funders %v", k, keysOf(waiting[k:k+1]))
+		}
+	}
 	if err := p.fund(ctx, cl, 3, logf); err != nil {
 		t.Fatal(err)
 	}
@@ -320,6 +328,15 @@ func TestHopsSeeDistinctAccounts(t *testing.T) {
 	if spent.Sign() < 0 || spent.Cmp(new(big.Int).Mul(face, big.NewInt(20))) > 0 {
 		t.Fatalf("master lost %v beyond what the current accounts hold", spent)
 	}
+}
+
+func keysFor(t *testing.T, p *payments, pos int, epoch uint64) *hopacct.Keys {
+	t.Helper()
+	k, err := p.account(pos, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func keysOf(ms []map[common.Address]int) string {

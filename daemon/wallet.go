@@ -42,6 +42,7 @@ type payments struct {
 
 	mu      sync.Mutex
 	keys    map[acctSlot]*hopacct.Keys
+	ready   map[acctSlot]bool // funded by this process
 	issuers map[issuerSlot]*ticket.Issuer
 	legacy  *hopacct.Keys
 	started time.Time
@@ -69,6 +70,7 @@ func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, stateDir 
 		now:     time.Now,
 		face:    face,
 		keys:    map[acctSlot]*hopacct.Keys{},
+		ready:   map[acctSlot]bool{},
 		issuers: map[issuerSlot]*ticket.Issuer{},
 		legacy:  legacy,
 		started: time.Now(),
@@ -128,6 +130,9 @@ func (p *payments) fundEpoch(ctx context.Context, cl *chain.Client, hops int, ep
 		if err != nil {
 			return err
 		}
+		p.mu.Lock()
+		p.ready[acctSlot{pos, epoch}] = true
+		p.mu.Unlock()
 		if f.Transferred != nil {
 			logf("sent %v to hop %d funder %s (epoch %d)", f.Transferred, pos, k.Funder, epoch)
 		}
@@ -144,9 +149,11 @@ func (p *payments) fundEpoch(ctx context.Context, cl *chain.Client, hops int, ep
 func (p *payments) payingEpoch(pos int) (uint64, error) {
 	cur := p.sched.Epoch(p.now())
 	best, found := uint64(0), false
-	for _, e := range p.book.Entries() {
-		if e.Position == pos && e.Epoch <= cur && !e.Done && (!found || e.Epoch > best) {
-			best, found = e.Epoch, true
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for s := range p.ready {
+		if s.pos == pos && s.epoch <= cur && (!found || s.epoch > best) {
+			best, found = s.epoch, true
 		}
 	}
 	if !found {
@@ -224,6 +231,9 @@ func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, log
 			if k, err = p.account(e.Position, e.Epoch); err != nil {
 				continue
 			}
+			p.mu.Lock()
+			delete(p.ready, acctSlot{e.Position, e.Epoch}) // pays no circuit any more
+			p.mu.Unlock()
 		}
 		step, unlock, err := hopacct.Reclaim(ctx, cl, p.master, k, now)
 		if err != nil {
