@@ -148,6 +148,8 @@ type Daemon struct {
 	setMu    sync.Mutex
 	mu       sync.Mutex
 	settings api.Settings
+	intent   intent // the user's target state, as saved
+	intentMu sync.Mutex
 	status   api.Status
 	sess     *session
 	closed   bool
@@ -242,6 +244,11 @@ func New(cfg Config) (*Daemon, error) {
 			d.settings.Network = ""
 		}
 	}
+	in, err := loadIntent(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	d.intent = in
 	if cfg.Key == "" {
 		return nil, errors.New("no funder key configured")
 	}
@@ -274,6 +281,14 @@ func New(cfg Config) (*Daemon, error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { <-d.done; cancel() }()
 		go d.fw.follow(ctx, cfg.Logf)
+	}
+	// The user's last word was "connect": the daemon stopped without a
+	// disconnect, so it resumes (blocked meanwhile, with the kill switch).
+	if in := d.intent; in.Connected {
+		cfg.Logf("resuming the connection the user asked for")
+		if _, err := d.Connect(context.Background(), api.ConnectRequest{Hops: in.Hops, Country: in.Country}); err != nil {
+			cfg.Logf("resume: %v", err)
+		}
 	}
 	return d, nil
 }
@@ -421,6 +436,14 @@ func (d *Daemon) Connect(_ context.Context, req api.ConnectRequest) (api.Status,
 		d.mu.Unlock()
 		return api.Status{}, fmt.Errorf("%w: the daemon is shutting down", api.ErrUnavailable)
 	}
+	d.mu.Unlock()
+	// The target state is on disk before anything acts on it, so that an
+	// unexpected stop from here on leaves traffic blocked (kill switch)
+	// and the next start reconnects.
+	if err := d.setIntent(intent{Connected: true, Hops: req.Hops, Country: req.Country}); err != nil {
+		return api.Status{}, err
+	}
+	d.mu.Lock()
 	old := d.sess
 	d.sess = nil
 	set := d.settings
@@ -457,8 +480,14 @@ func (d *Daemon) Connect(_ context.Context, req api.ConnectRequest) (api.Status,
 	return d.Status(ctx)
 }
 
-// Disconnect implements api.Backend.
+// Disconnect implements api.Backend. It is the one thing that lifts the
+// kill switch's blocking after a connect (lockdown aside).
 func (d *Daemon) Disconnect(ctx context.Context) (api.Status, error) {
+	if err := d.setIntent(intent{}); err != nil {
+		// Disconnect all the same; a crash before the next save blocks
+		// again, which fails closed.
+		d.cfg.Logf("disconnect: %v", err)
+	}
 	d.mu.Lock()
 	s := d.sess
 	d.sess = nil
@@ -470,6 +499,19 @@ func (d *Daemon) Disconnect(ctx context.Context) (api.Status, error) {
 		st.Profile, st.ExitAddr, st.ExitCountry, st.ExitHost, st.ProxyAddrs = "", "", "", "", nil
 	})
 	return d.Status(ctx)
+}
+
+// setIntent saves the user's target state, then adopts it.
+func (d *Daemon) setIntent(in intent) error {
+	d.intentMu.Lock()
+	defer d.intentMu.Unlock()
+	err := saveIntent(d.cfg.StateDir, in)
+	if err == nil || !in.Connected {
+		d.mu.Lock()
+		d.intent = in
+		d.mu.Unlock()
+	}
+	return err
 }
 
 // stop ends a session and waits for its teardown.

@@ -128,8 +128,10 @@ func (t *tunMode) apply(set api.Settings) error {
 
 func (t *tunMode) proxyAddrs() []string { return nil }
 
-// close undoes the data plane in reverse order. In lockdown the kill switch
-// stays, narrowed to nothing but the daemon's own traffic.
+// close undoes the data plane in reverse order. The kill switch stays,
+// narrowed to nothing but the daemon's own traffic, in lockdown and
+// whenever the user has not disconnected (the daemon is shutting down, a
+// session failed, or another replaces it).
 func (t *tunMode) close() error {
 	var errs []error
 	if t.dns != nil {
@@ -151,26 +153,30 @@ func (t *tunMode) close() error {
 	return errors.Join(errs...)
 }
 
-// applyIdle puts the firewall in the state the settings ask for while
-// disconnected: the lockdown table, or none.
+// applyIdle puts the firewall in the state the settings and the user's
+// target state ask for while no tunnel is up: the blocking table (see
+// blocks), or none.
 func (d *Daemon) applyIdle(set api.Settings) error {
 	if d.cfg.Mode != api.ModeTUN {
 		return nil
 	}
-	if set.KillSwitch && set.Lockdown {
+	d.mu.Lock()
+	in := d.intent
+	d.mu.Unlock()
+	if blocks(set, in) {
 		return d.fw.install(d.ksPolicy(set, ""))
 	}
 	return d.fw.remove()
 }
 
 // recover undoes what a crashed run left: routes, rules, the TUN device,
-// DNS and (unless lockdown is set) the kill switch.
+// DNS and, unless traffic must stay blocked, the kill switch.
 func (d *Daemon) recover() error {
 	if d.cfg.Mode != api.ModeTUN {
 		return nil
 	}
 	var opts []tun.Option
-	if d.settings.KillSwitch && d.settings.Lockdown {
+	if blocks(d.settings, d.intent) {
 		opts = append(opts, tun.KeepKillSwitch())
 	}
 	if err := tun.Recover(context.Background(), d.cfg.StateDir, opts...); err != nil {
@@ -179,19 +185,65 @@ func (d *Daemon) recover() error {
 	return d.applyIdle(d.settings)
 }
 
-// Recover undoes what a crashed pexiad left in the network configuration,
-// for `pexiad recover` (systemd runs it around the service).
+// Recover undoes what a pexiad that stopped left in the network
+// configuration, for `pexiad recover` (systemd runs it before the service
+// starts and after it stops, however it stopped). Routes, rules, the TUN
+// and DNS go. The kill switch fails closed: if the settings and the
+// target state say traffic must stay blocked (see blocks), the blocking
+// table is kept, or installed again if it is missing; otherwise it goes.
 func Recover(cfg Config) error {
-	if cfg.StateDir == "" {
-		cfg.StateDir = "/var/lib/pexia"
-	}
-	set := defaultSettings()
-	if err := loadJSON(settingsPathIn(cfg.StateDir), &set); err != nil {
-		return err
+	cfg = withDefaults(cfg)
+	set, in, err := loadPersisted(cfg.StateDir)
+	if err != nil {
+		// Unknown intent: block rather than guess, if a table is there.
+		set, in = api.Settings{KillSwitch: true}, intent{Connected: true}
 	}
 	var opts []tun.Option
-	if set.KillSwitch && set.Lockdown {
+	if blocks(set, in) {
 		opts = append(opts, tun.KeepKillSwitch())
 	}
-	return tun.Recover(context.Background(), cfg.StateDir, opts...)
+	rerr := tun.Recover(context.Background(), cfg.StateDir, opts...)
+	var kerr error
+	if blocks(set, in) {
+		kerr = tun.KillSwitch{StateDir: cfg.StateDir}.Install(ksPolicy(set, "", cfg.TUN.Mark))
+	}
+	return errors.Join(err, rerr, kerr)
+}
+
+// EarlyBoot installs the blocking table from the persisted settings and
+// target state, if they ask for one, for `pexiad early-boot`: a unit that
+// runs before any network interface comes up, so that lockdown, and a
+// connection the user never ended, hold from boot until pexiad takes over.
+// It reports whether it installed the table.
+func EarlyBoot(cfg Config) (bool, error) {
+	cfg = withDefaults(cfg)
+	set, in, err := loadPersisted(cfg.StateDir)
+	if err != nil {
+		set, in = api.Settings{KillSwitch: true}, intent{Connected: true}
+	}
+	if !blocks(set, in) {
+		return false, nil
+	}
+	// No interface is up yet, so the LAN exemption holds only the user's
+	// lan_cidrs until pexiad installs its own policy.
+	if kerr := (tun.KillSwitch{StateDir: cfg.StateDir}).Install(ksPolicy(set, "", cfg.TUN.Mark)); kerr != nil {
+		return false, errors.Join(err, kerr)
+	}
+	return true, err
+}
+
+// Unblock is a disconnect for when pexiad is not running (`pexiad
+// unblock`, root only): it records the target state "disconnected" and
+// removes the kill-switch table unless lockdown is on. It reports whether
+// lockdown keeps the table.
+func Unblock(cfg Config) (lockdown bool, err error) {
+	cfg = withDefaults(cfg)
+	set, _, lerr := loadPersisted(cfg.StateDir)
+	if err := saveIntent(cfg.StateDir, intent{}); err != nil {
+		return false, err
+	}
+	if lerr == nil && set.KillSwitch && set.Lockdown {
+		return true, nil
+	}
+	return false, tun.KillSwitch{StateDir: cfg.StateDir}.Remove()
 }

@@ -405,7 +405,8 @@ func TestTunnel(t *testing.T) {
 	}
 
 	// A crash while connected, with the kill switch on: the restarted
-	// daemon undoes what the dead one left.
+	// daemon undoes what the dead one left, keeps blocking and reconnects,
+	// and after the user's disconnect the network is as it was.
 	set.KillSwitch = true
 	if _, err := cl.SetSettings(ctx, set); err != nil {
 		t.Fatal(err)
@@ -419,8 +420,13 @@ func TestTunnel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cl = api.NewClient(d.Socket)
+	waitState(t, cl, api.StateConnected, 90*time.Second)
+	if _, err := cl.Disconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if got := netState(t, w); got != original {
-		t.Fatalf("after SIGKILL and restart the network differs:\n%s", diff(original, got))
+		t.Fatalf("after SIGKILL, restart and disconnect the network differs:\n%s", diff(original, got))
 	}
 	if err := d.Stop(20 * time.Second); err != nil {
 		t.Fatalf("pexiad on SIGTERM: %v", err)
@@ -513,6 +519,10 @@ func TestKillSwitch(t *testing.T) {
 			}
 		})
 	}
+	if err := d.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("crash", func(t *testing.T) { crashUnderSupervision(t, w, false, "boot") })
 }
 
 // TestLockdown: with lockdown the kill switch stays while disconnected
@@ -569,6 +579,10 @@ func TestLockdown(t *testing.T) {
 	if out, err := curl(ctx, w, "--max-time", "10", "http://203.0.113.10/ip"); err != nil || out != w.Client.Addr4().String() {
 		t.Fatalf("disconnected without lockdown, traffic should go direct: %v %q", err, out)
 	}
+	if err := d.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("crash", func(t *testing.T) { crashUnderSupervision(t, w, true, "boot") })
 }
 
 func diff(a, b string) string {

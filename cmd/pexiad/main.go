@@ -19,7 +19,10 @@
 //
 //	pexiad -network /etc/pexia/network.json -key file:/etc/pexia/funder.key
 //	pexiad -config /etc/pexia/pexiad.toml -key file:/etc/pexia/funder.key
-//	pexiad recover     undo routes, DNS and firewall left by a crashed run
+//	pexiad recover     undo routes and DNS left by a stopped run; the kill
+//	                   switch stays if the user never disconnected
+//	pexiad early-boot  install the kill switch at boot if the saved state asks
+//	pexiad unblock     disconnect while pexiad is not running: lift the kill switch
 package main
 
 import (
@@ -67,7 +70,12 @@ func run(args []string) error {
 	faceStr := fs.String("face", "0.01", "ticket face value in whole tokens")
 	connect := fs.Bool("connect", false, "connect at start with the saved settings")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: pexiad [flags]        run the daemon\n       pexiad [flags] recover  undo what a crashed run left and exit")
+		fmt.Fprintln(fs.Output(), "usage: pexiad [flags]            run the daemon\n"+
+			"       pexiad [flags] recover     undo what a stopped run left (routes, DNS) and exit;\n"+
+			"                                  the kill switch stays until the user disconnects\n"+
+			"       pexiad [flags] early-boot  block traffic from boot if lockdown is on or the\n"+
+			"                                  user never disconnected (with the kill switch)\n"+
+			"       pexiad [flags] unblock     disconnect while pexiad is not running")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -92,6 +100,24 @@ func run(args []string) error {
 		TUN:  daemon.TUNConfig{Name: *tunName, MTU: *mtu, Mark: uint32(*mark), Table: *table},
 		Logf: logf,
 	}
+	if fs.NArg() == 1 {
+		switch fs.Arg(0) {
+		case "recover":
+			return daemon.Recover(cfg)
+		case "early-boot":
+			on, err := daemon.EarlyBoot(cfg)
+			if on {
+				logf("kill switch installed: traffic is blocked until pexiad connects or the user disconnects")
+			}
+			return err
+		case "unblock":
+			lockdown, err := daemon.Unblock(cfg)
+			if lockdown {
+				logf("lockdown is on: the kill switch stays (turn lockdown off with 'pexia settings lockdown=off')")
+			}
+			return err
+		}
+	}
 	cpath := *config
 	if cpath == "" {
 		cpath = defaultConfigPath
@@ -102,9 +128,6 @@ func run(args []string) error {
 	}
 	if err := ac.apply(&cfg, *network, *maxBudget); err != nil {
 		return err
-	}
-	if fs.NArg() == 1 && fs.Arg(0) == "recover" {
-		return daemon.Recover(cfg)
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

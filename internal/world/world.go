@@ -388,6 +388,10 @@ func (w *World) StartDaemon(ctx context.Context, stateDir string, extra ...strin
 	// some tickets.
 	args := append([]string{"-state-dir", stateDir, "-socket", sock, "-network", w.NetworkFile, "-key", "devnet:client0", "-group", "",
 		"-face", "0.001"}, extra...)
+	return w.startDaemon(ctx, stateDir, sock, args)
+}
+
+func (w *World) startDaemon(ctx context.Context, stateDir, sock string, args []string) (*Daemon, error) {
 	p, err := w.Start(ctx, "pexiad", w.Client, "pexiad", args...)
 	if err != nil {
 		return nil, err
