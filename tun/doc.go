@@ -25,7 +25,9 @@
 //
 // A connect installs the kill switch first, so nothing leaks while the rest
 // comes up, then the device, routes and DNS; a disconnect undoes them in
-// reverse and removes the kill switch last, or keeps it (lockdown):
+// reverse and removes the kill switch last, or keeps it (lockdown, or, in
+// the daemon, any stop the user did not ask for: see Recover's
+// KeepKillSwitch):
 //
 //	tun.Recover(ctx, stateDir)
 //	ks := tun.KillSwitch{StateDir: stateDir}
