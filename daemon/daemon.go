@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
@@ -27,6 +28,7 @@ import (
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
 	"github.com/pexia-network/pexia/wallet/hopacct"
+	"github.com/pexia-network/pexia/wallet/keys"
 )
 
 // Config configures a Daemon. Zero fields take the defaults.
@@ -46,9 +48,9 @@ type Config struct {
 	// MaxMonthlyBudget is the highest monthly budget a group member may
 	// set; nil or zero for no limit.
 	MaxMonthlyBudget *big.Int
-	// Key is the funder key: "devnet:ROLE" (a test key of the network
-	// file), hex, or "file:PATH" (hex in a file readable only by root).
-	Key string
+	// Key is where the funder key comes from: a keystore account with a
+	// passphrase file, or a development key (see keys.Source).
+	Key keys.Source
 	// Face is the ticket face value in smallest units (default 10^16).
 	Face *big.Int
 	// HopRotation is how long the per-hop lottery accounts pay before
@@ -249,13 +251,11 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	d.intent = in
-	if cfg.Key == "" {
-		return nil, errors.New("no funder key configured")
-	}
 	key, err := d.funderKey()
 	if err != nil {
 		return nil, err
 	}
+	cfg.Logf("funder %s (%s)", crypto.PubkeyToAddress(key.PublicKey), cfg.Key)
 	if d.wins, err = newWins(cfg.StateDir); err != nil {
 		return nil, err
 	}
@@ -305,22 +305,16 @@ func (d *Daemon) settingsPath() string { return settingsPathIn(d.cfg.StateDir) }
 
 func settingsPathIn(dir string) string { return filepath.Join(dir, "settings.json") }
 
+// funderKey loads the funder key; the network is read only for a
+// development key, which needs its test keys or chain ID.
 func (d *Daemon) funderKey() (_ *ecdsa.PrivateKey, err error) {
-	spec := d.cfg.Key
-	if p, ok := strings.CutPrefix(spec, "file:"); ok {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("funder key: %w", err)
-		}
-		spec = strings.TrimSpace(string(b))
-	}
 	var n *contracts.Network
-	if strings.HasPrefix(spec, "devnet:") {
+	if d.cfg.Key.Plain() {
 		if n, err = d.network(); err != nil {
 			return nil, err
 		}
 	}
-	k, err := contracts.ParseKey(n, spec)
+	k, err := d.cfg.Key.Load(n)
 	if err != nil {
 		return nil, fmt.Errorf("funder key: %w", err)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/devnet"
+	"github.com/pexia-network/pexia/wallet/keys"
 )
 
 // childOpEnv makes the test binary a one-shot API client (see apiChild):
@@ -284,7 +285,7 @@ func TestMemberCannotChooseNetwork(t *testing.T) {
 	// network through another endpoint as "alt", and members a budget of
 	// at most 20 tokens a month.
 	altRPC := strings.Replace(dn.RPC(), "127.0.0.1", "localhost", 1)
-	d, err := New(Config{StateDir: filepath.Join(t.TempDir(), "state"), NetworkFile: dn.NetworkFile(), Key: "devnet:" + devnet.ClientRole(0),
+	d, err := New(Config{StateDir: filepath.Join(t.TempDir(), "state"), NetworkFile: dn.NetworkFile(), Key: keys.Source{Key: "devnet:" + devnet.ClientRole(0)},
 		Networks:         map[string]NetworkChoice{"alt": {File: dn.NetworkFile(), RPC: altRPC}},
 		MaxMonthlyBudget: contracts.Ether(20),
 		Mode:             api.ModeProxy, ProxyAddr: "127.0.0.1:0", Logf: lg.logf})

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/wallet/keys"
 )
 
 // The configuration file.
@@ -45,11 +47,18 @@ const registryMaxPolicy = 512
 
 // Config is pexia-node's configuration.
 type Config struct {
-	Network  string `toml:"network"`   // network file (chain ID, RPC URL, contracts)
-	DataDir  string `toml:"datadir"`   // handshake key, TLS certificate, ticket store
-	Key      string `toml:"key"`       // node account: hex private key or devnet:ROLE
-	KeyFile  string `toml:"key_file"`  // file holding the key instead
-	LogLevel string `toml:"log_level"` // debug, info, warn or error
+	Network        string `toml:"network"`         // network file (chain ID, RPC URL, contracts)
+	DataDir        string `toml:"datadir"`         // handshake key, TLS certificate, ticket store
+	Keystore       string `toml:"keystore"`        // encrypted keystore of the node account; empty: DATADIR/keystore
+	Account        string `toml:"account"`         // the account in it: a label or its 0x address
+	PassphraseFile string `toml:"passphrase_file"` // keystore passphrase; empty: systemd credential keystore-passphrase
+	Key            string `toml:"key"`             // development key instead: devnet:ROLE, or hex on a development chain
+	KeyFile        string `toml:"key_file"`        // file holding a development key in hex
+	LogLevel       string `toml:"log_level"`       // debug, info, warn or error
+
+	// ImportKey is init's -import: a file holding a hex key to import into
+	// the keystore instead of creating a new key.
+	ImportKey string `toml:"-"`
 
 	Node     NodeConfig     `toml:"node"`
 	Payments PaymentsConfig `toml:"payments"`
@@ -157,6 +166,7 @@ func (a Amount) Wei() (*big.Int, error) { return contracts.ParseAmount(string(a)
 // defaultConfig is the configuration without a file or flags.
 func defaultConfig() Config {
 	return Config{
+		Account:  string(keys.RoleRecipient),
 		LogLevel: "info",
 		Node: NodeConfig{
 			Listen:  "127.0.0.1:8443",
@@ -302,6 +312,12 @@ func (c *Config) check(cmd string) error {
 	if c.Key != "" && c.KeyFile != "" {
 		add(bad("key_file", "set key or key_file, not both"))
 	}
+	if (c.Key != "" || c.KeyFile != "") && (c.Keystore != "" || c.PassphraseFile != "") {
+		add(bad("keystore", "key and key_file are development keys; set them or keystore/passphrase_file, not both"))
+	}
+	if c.Account == "" {
+		add(bad("account", "empty (want a label such as recipient, or an address)"))
+	}
 	add(checkAddr("node.listen", c.Node.Listen, false))
 	add(checkAddr("node.udp", c.Node.UDP, false))
 	add(checkAddr("metrics.listen", c.Metrics.Listen, true))
@@ -399,9 +415,6 @@ func (c *Config) check(cmd string) error {
 		if c.Network == "" {
 			add(bad("network", "not set"))
 		}
-		if c.Key == "" && c.KeyFile == "" {
-			add(bad("key", "not set (key or key_file)"))
-		}
 	}
 	return errors.Join(errs...)
 }
@@ -477,6 +490,7 @@ func (c Config) write(w io.Writer) error {
 // flagKeys maps flag names to the keys they set, for error messages.
 var flagKeys = map[string]string{
 	"network": "network", "datadir": "datadir", "key": "key", "key-file": "key_file", "log-level": "log_level",
+	"keystore": "keystore", "account": "account", "passphrase-file": "passphrase_file",
 	"listen": "node.listen", "udp": "node.udp", "url": "node.public_url", "country": "node.country", "exit": "node.roles",
 	"price": "node.price", "policy": "node.exit_policy", "dns-server": "node.dns_server", "credit-bytes": "payments.credit_bytes",
 	"metrics": "metrics.listen", "drain-timeout": "shutdown.drain_timeout", "max-circuits": "limits.max_circuits",
@@ -487,8 +501,11 @@ func globalFlags(fs *flag.FlagSet, c *Config, configPath *string) {
 	fs.StringVar(configPath, "config", defaultConfigPath, "configuration file (TOML); read if it exists unless set; \"\" for none")
 	fs.StringVar(&c.Network, "network", c.Network, "network file (chain ID, RPC URL, contracts)")
 	fs.StringVar(&c.DataDir, "datadir", c.DataDir, "directory for the node's handshake key, TLS certificate and ticket store")
-	fs.StringVar(&c.Key, "key", c.Key, "node account: hex private key, or devnet:ROLE for a devnet test key")
-	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "file holding the node account's key")
+	fs.StringVar(&c.Keystore, "keystore", c.Keystore, "encrypted keystore of the node account (default DATADIR/keystore)")
+	fs.StringVar(&c.Account, "account", c.Account, "node account in the keystore: a label or its 0x address")
+	fs.StringVar(&c.PassphraseFile, "passphrase-file", c.PassphraseFile, "file holding the keystore passphrase, readable by its owner only (default: systemd credential "+keys.CredentialName+")")
+	fs.StringVar(&c.Key, "key", c.Key, "development key instead of the keystore: devnet:ROLE, or hex on a development chain")
+	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "file holding a development key in hex (development chains only)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 }
 
@@ -512,6 +529,9 @@ func commandFlags(fs *flag.FlagSet, c *Config, command string) {
 		fs.Var((*amountFlag)(&c.Node.Price), "price", "price per GB in whole tokens; 0 serves for free")
 		fs.Var(exitFlag{&c.Node.Roles}, "exit", "offer the exit role (-exit=false: relay only)")
 		fs.StringVar(&c.Node.ExitPolicy, "policy", c.Node.ExitPolicy, "exit policy (docs/PROTOCOL.md); empty for the default")
+	}
+	if command == "init" {
+		fs.StringVar(&c.ImportKey, "import", "", "file holding a hex private key to import into the keystore instead of creating a new key")
 	}
 	if all || command == "stake" {
 		fs.Var((*amountFlag)(&c.Stake.Amount), "amount", "tokens to stake on this node")
@@ -586,4 +606,16 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// keySource is where the node account's key comes from.
+func (c *Config) keySource() keys.Source {
+	if c.Key != "" || c.KeyFile != "" {
+		return keys.Source{Key: c.Key, KeyFile: c.KeyFile}
+	}
+	ks := c.Keystore
+	if ks == "" && c.DataDir != "" {
+		ks = filepath.Join(c.DataDir, "keystore")
+	}
+	return keys.Source{Keystore: ks, Account: c.Account, PassphraseFile: c.PassphraseFile}
 }

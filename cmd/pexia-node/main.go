@@ -51,6 +51,7 @@ import (
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/atomicfile"
 	"github.com/pexia-network/pexia/wallet/dir"
+	"github.com/pexia-network/pexia/wallet/keys"
 )
 
 func main() {
@@ -78,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "handshake key %x\ntls pin       %s\n", id.noise.Public, id.pin)
-		return nil
+		return initAccount(cfg, stdout)
 	case "register":
 		return register(cfg, logger)
 	case "stake":
@@ -166,6 +167,12 @@ func setup(args []string, stderr io.Writer) (*Config, string, error) {
 	if set["key-file"] && !set["key"] {
 		cfg.Key = ""
 	}
+	if set["key"] || set["key-file"] {
+		cfg.Keystore, cfg.PassphraseFile = "", ""
+	}
+	if (set["keystore"] || set["passphrase-file"]) && !set["key"] && !set["key-file"] {
+		cfg.Key, cfg.KeyFile = "", ""
+	}
 	if err := cfg.check(cmd); err != nil {
 		return nil, "", describe(err, src, set)
 	}
@@ -230,20 +237,38 @@ func loadIdentity(dir string, create bool) (*identity, error) {
 	return id, nil
 }
 
-// loadKey returns the node account's key from key or key_file.
-func loadKey(cfg *Config, n *contracts.Network) (*ecdsa.PrivateKey, error) {
-	k := cfg.Key
-	if cfg.KeyFile != "" {
-		b, err := os.ReadFile(cfg.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("key_file: %w", err)
+// initAccount creates the node account in the keystore (or imports it),
+// unless a development key is configured.
+func initAccount(cfg *Config, stdout io.Writer) error {
+	src := cfg.keySource()
+	if src.Plain() {
+		if cfg.ImportKey != "" {
+			return errors.New("init -import: a development key (key, key_file) is configured; -import fills the keystore")
 		}
-		k = strings.TrimSpace(string(b))
+		return nil
 	}
-	if k == "" {
-		return nil, errors.New("no node account key (key or key_file)")
+	e, created, err := src.Init(keys.RoleRecipient, cfg.ImportKey)
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
 	}
-	return contracts.ParseKey(n, k)
+	fmt.Fprintf(stdout, "account       %s (%s in %s)\n", e.Address, e.Label, src.Keystore)
+	switch {
+	case created && cfg.ImportKey != "":
+		fmt.Fprintf(stdout, "imported; delete the plain-text %s now\n", cfg.ImportKey)
+	case created:
+		fmt.Fprintln(stdout, "created; back up the keystore and the passphrase")
+	}
+	return nil
+}
+
+// loadKey returns the node account's key: from the keystore, or a
+// development key (key or key_file) on a development chain.
+func loadKey(cfg *Config, n *contracts.Network) (*ecdsa.PrivateKey, error) {
+	k, err := cfg.keySource().Load(n)
+	if err != nil {
+		return nil, fmt.Errorf("node account: %w", err)
+	}
+	return k, nil
 }
 
 func dialChain(ctx context.Context, cfg *Config) (*contracts.Network, *ethclient.Client, *ecdsa.PrivateKey, error) {

@@ -84,6 +84,7 @@ func serve(cfg *Config, log *slog.Logger) error {
 			return err
 		}
 		addr = onion.Address(crypto.PubkeyToAddress(key.PublicKey))
+		log.Info("node account", "address", common.Address(addr), "from", cfg.keySource().String())
 		price, err := cfg.Node.Price.Wei()
 		if err != nil {
 			return err

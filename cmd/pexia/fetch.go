@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,9 +18,10 @@ import (
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
+	"github.com/pexia-network/pexia/wallet/keys"
 )
 
-const fetchUsage = "usage: pexia fetch -network FILE [-hops N] [-key KEY] [-face AMOUNT] [-accounts FILE] URL"
+const fetchUsage = "usage: pexia fetch -network FILE [-hops N] [-keystore DIR [-account A] -passphrase-file FILE | -key DEVKEY] [-face AMOUNT] [-accounts FILE] URL"
 
 // runFetch builds a circuit from the on-chain directory itself, without
 // pexiad, and fetches a URL through it: a check that the network works
@@ -30,7 +32,10 @@ func runFetch(ctx context.Context, args []string) error {
 	network := fs.String("network", "", "network file")
 	hops := fs.Int("hops", 3, "circuit length (1-5)")
 	minDelay := fs.Duration("min-delay", 30*24*time.Hour, "least withdrawal delay of a picked node's stake")
-	key := fs.String("key", "", "funder key paying the nodes: hex, or devnet:ROLE (empty: pay nobody)")
+	keystore := fs.String("keystore", "", "keystore holding the funder key paying the nodes (empty, and no -key: pay nobody)")
+	account := fs.String("account", string(keys.RoleFunder), "funder account in the keystore: a label or its 0x address")
+	passFile := fs.String("passphrase-file", "", "file holding the keystore passphrase, readable by its owner only")
+	key := fs.String("key", "", "development funder key instead: devnet:ROLE, or hex on a development chain")
 	faceStr := fs.String("face", "0.01", "ticket face value in whole tokens")
 	book := fs.String("accounts", defaultBook(), "file recording the per-hop lottery accounts funded")
 	if err := fs.Parse(args); err != nil {
@@ -42,6 +47,18 @@ func runFetch(ctx context.Context, args []string) error {
 	n, err := contracts.LoadNetwork(*network)
 	if err != nil {
 		return err
+	}
+	var funder *ecdsa.PrivateKey
+	switch {
+	case *key != "" && (*keystore != "" || *passFile != ""):
+		return errors.New("-key is a development key; give it or -keystore/-passphrase-file, not both")
+	case *key != "":
+		funder, err = keys.Source{Key: *key}.Load(n)
+	case *keystore != "":
+		funder, err = keys.Source{Keystore: *keystore, Account: *account, PassphraseFile: *passFile}.Load(n)
+	}
+	if err != nil {
+		return fmt.Errorf("funder key: %w", err)
 	}
 	outer := ctx // the download itself may take longer than setting up
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -63,8 +80,8 @@ func runFetch(ctx context.Context, args []string) error {
 		fmt.Printf("hop %d: %s %s (%s, %s tokens/GB)\n", i, nd.Address, nd.URL, nd.Country, amount(nd.PricePerGB))
 	}
 	var payer hop.Payer
-	if *key != "" {
-		if payer, err = setupPayments(ctx, cl, n, *key, *faceStr, len(infos), *book); err != nil {
+	if funder != nil {
+		if payer, err = setupPayments(ctx, cl, n, funder, *faceStr, len(infos), *book); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"math/big"
 	"os"
@@ -22,11 +23,7 @@ import (
 // positions, records them in the book at bookPath (so their money stays in
 // sight after the rotation) and returns a payer issuing each hop's tickets
 // from its account.
-func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, keySpec, faceStr string, hops int, bookPath string) (hop.Payer, error) {
-	master, err := contracts.ParseKey(n, keySpec)
-	if err != nil {
-		return nil, err
-	}
+func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, master *ecdsa.PrivateKey, faceStr string, hops int, bookPath string) (hop.Payer, error) {
 	faceUnits, err := contracts.ParseAmount(faceStr)
 	if err != nil {
 		return nil, fmt.Errorf("-face: %w", err)

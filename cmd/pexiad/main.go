@@ -17,12 +17,21 @@
 // proxies' URLs with them are written to -proxy-credentials, readable by
 // root and -group only.
 //
-//	pexiad -network /etc/pexia/network.json -key file:/etc/pexia/funder.key
-//	pexiad -config /etc/pexia/pexiad.toml -key file:/etc/pexia/funder.key
+//	pexiad -network /etc/pexia/network.json -passphrase-file /etc/pexia/funder.passphrase
+//	pexiad -config /etc/pexia/pexiad.toml -passphrase-file /etc/pexia/funder.passphrase
+//	pexiad -passphrase-file /etc/pexia/funder.passphrase init [-import FILE]
 //	pexiad recover     undo routes and DNS left by a stopped run; the kill
 //	                   switch stays if the user never disconnected
 //	pexiad early-boot  install the kill switch at boot if the saved state asks
 //	pexiad unblock     disconnect while pexiad is not running: lift the kill switch
+//
+// The funder key lives encrypted in a keystore (default STATE-DIR/keystore,
+// account "funder"); init creates it (or imports a hex key file) and, if the
+// passphrase file does not exist, first writes one with a random
+// passphrase. The passphrase comes from -passphrase-file or, under systemd,
+// from the credential keystore-passphrase (LoadCredential=), never from the
+// command line. -key takes a development key only: devnet:ROLE, or hex (or
+// file:PATH holding hex) on a development chain.
 package main
 
 import (
@@ -30,17 +39,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/daemon"
+	"github.com/pexia-network/pexia/wallet/keys"
 )
 
 func main() {
@@ -58,7 +70,10 @@ func run(args []string) error {
 	config := fs.String("config", "", "the admin's configuration: networks members may choose, limits (default "+defaultConfigPath+" if it exists)")
 	network := fs.String("network", "", "network file (chain, contracts): the default network, named \"default\"")
 	maxBudget := fs.String("max-monthly-budget", "", "highest monthly budget in whole tokens that group members may set (default: the configuration's, else no limit)")
-	key := fs.String("key", "", "funder key paying for circuits: devnet:ROLE, hex, or file:PATH")
+	keystore := fs.String("keystore", "", "keystore holding the funder key (default STATE-DIR/keystore)")
+	account := fs.String("account", string(keys.RoleFunder), "funder account in the keystore: a label or its 0x address")
+	passFile := fs.String("passphrase-file", "", "file holding the keystore passphrase, readable by its owner only (default: systemd credential "+keys.CredentialName+")")
+	key := fs.String("key", "", "development funder key instead of the keystore: devnet:ROLE, or hex or file:PATH on a development chain")
 	mode := fs.String("mode", "", "tun (whole machine; needs root) or proxy (local SOCKS5/HTTP proxy); default tun as root")
 	proxyAddr := fs.String("proxy", "127.0.0.1:1080", "proxy mode: SOCKS5 and HTTP listen address, on loopback unless -proxy-allow-remote")
 	proxyRemote := fs.Bool("proxy-allow-remote", false, "proxy mode: allow a listen address beyond loopback (clients still need the credentials)")
@@ -75,7 +90,8 @@ func run(args []string) error {
 			"                                  the kill switch stays until the user disconnects\n"+
 			"       pexiad [flags] early-boot  block traffic from boot if lockdown is on or the\n"+
 			"                                  user never disconnected (with the kill switch)\n"+
-			"       pexiad [flags] unblock     disconnect while pexiad is not running")
+			"       pexiad [flags] unblock     disconnect while pexiad is not running\n"+
+			"       pexiad [flags] init [-import FILE]  create (or import) the funder key in the keystore")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -95,8 +111,15 @@ func run(args []string) error {
 	if err != nil || face.Sign() <= 0 {
 		return fmt.Errorf("-face %q: want a positive amount", *faceStr)
 	}
+	src, err := keySource(*stateDir, *keystore, *account, *passFile, *key)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 && fs.Arg(0) == "init" {
+		return initKey(src, fs.Args()[1:], os.Stdout)
+	}
 	cfg := daemon.Config{
-		StateDir: *stateDir, Key: *key, Face: face, Mode: m, ProxyAddr: *proxyAddr,
+		StateDir: *stateDir, Key: src, Face: face, Mode: m, ProxyAddr: *proxyAddr,
 		TUN:  daemon.TUNConfig{Name: *tunName, MTU: *mtu, Mark: uint32(*mark), Table: *table},
 		Logf: logf,
 	}
@@ -189,4 +212,50 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// keySource turns the key flags into a key source: -key (a development
+// key) or the keystore account.
+func keySource(stateDir, keystore, account, passFile, key string) (keys.Source, error) {
+	if key != "" {
+		if keystore != "" || passFile != "" {
+			return keys.Source{}, errors.New("-key is a development key; give it or -keystore/-passphrase-file, not both")
+		}
+		if p, ok := strings.CutPrefix(key, "file:"); ok {
+			return keys.Source{KeyFile: p}, nil
+		}
+		return keys.Source{Key: key}, nil
+	}
+	if keystore == "" {
+		keystore = filepath.Join(stateDir, "keystore")
+	}
+	return keys.Source{Keystore: keystore, Account: account, PassphraseFile: passFile}, nil
+}
+
+// initKey creates the funder account in the keystore, or imports one.
+func initKey(src keys.Source, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("pexiad init", flag.ContinueOnError)
+	imp := fs.String("import", "", "file holding a hex private key to import instead of creating a new key")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("init: unexpected arguments %q", fs.Args())
+	}
+	if src.Plain() {
+		return errors.New("init: -key is a development key; init creates a keystore account (-keystore, -passphrase-file)")
+	}
+	e, created, err := src.Init(keys.RoleFunder, *imp)
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	switch {
+	case created && *imp != "":
+		fmt.Fprintf(out, "imported funder %s into %s; delete the plain-text %s now\n", e.Address, src.Keystore, *imp)
+	case created:
+		fmt.Fprintf(out, "created funder %s in %s; fund it, and back up the keystore and the passphrase\n", e.Address, src.Keystore)
+	default:
+		fmt.Fprintf(out, "funder %s is in %s already\n", e.Address, src.Keystore)
+	}
+	return nil
 }

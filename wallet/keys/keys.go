@@ -480,11 +480,13 @@ func (s *Store) decryptEntry(ix *index, label, passphrase string) (Entry, *keyst
 	if !ok {
 		return Entry{}, nil, fmt.Errorf("keys: %w: %q", ErrNotFound, label)
 	}
-	blob, err := os.ReadFile(filepath.Join(s.dir, e.File))
+	path := filepath.Join(s.dir, e.File)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return e, nil, fmt.Errorf("keys: %w: key file of %q (%s) is missing", ErrCorrupt, label, e.File)
+	}
+	// An encrypted key that others may read can be attacked offline.
+	blob, err := ReadSecretFile(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return e, nil, fmt.Errorf("keys: %w: key file of %q (%s) is missing", ErrCorrupt, label, e.File)
-		}
 		return e, nil, fmt.Errorf("keys: read %q: %w", label, err)
 	}
 	k, err := decrypt(blob, passphrase)
