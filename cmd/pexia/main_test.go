@@ -3,9 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"math/big"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/pexia-network/pexia/contracts"
 )
 
 // runArgs runs the command line with env as the environment.
@@ -69,5 +75,22 @@ func TestArguments(t *testing.T) {
 				t.Errorf("stderr = %q, want %q", errs, tc.exactError)
 			}
 		})
+	}
+}
+
+// TestFetchRefusesPlainKey: fetch refuses a hex key on the command line of
+// a chain that is not a development chain, before it contacts the chain.
+func TestFetchRefusesPlainKey(t *testing.T) {
+	a := func(b byte) common.Address { return common.BytesToAddress([]byte{b}) }
+	n := &contracts.Network{Name: "test", ChainID: big.NewInt(1), RPC: "http://127.0.0.1:1",
+		Addresses: contracts.Addresses{Lottery: a(1), Directory: a(2), Registry: a(3), Curator: a(4), Token: a(5)}}
+	path := filepath.Join(t.TempDir(), "network.json")
+	if err := n.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	hexKey := strings.Repeat("ab", 32)
+	code, _, errs := runArgs(t, nil, "fetch", "-network", path, "-key", hexKey, "http://example.com/")
+	if code == 0 || !strings.Contains(errs, "plain-text private key refused") || strings.Contains(errs, hexKey) {
+		t.Errorf("fetch with a hex key on chain 1: exit %d, stderr %q", code, errs)
 	}
 }
