@@ -17,9 +17,15 @@
 // Each key has a label derived from its role and hop ("funder", "signer",
 // "signer-hop-2", "recipient"), and the index maps labels to addresses and
 // files. Files are written atomically with mode 0600 in a directory with mode
-// 0700. The index is re-read on every operation, so several processes see
-// each other's changes; concurrent writers in different processes are not
-// serialized, only writers within one Store are.
+// 0700, and a key file that its group or others may read is refused (an
+// encrypted key can still be attacked offline). The index is re-read on
+// every operation, so several processes see each other's changes;
+// concurrent writers in different processes are not serialized, only
+// writers within one Store are.
+//
+// Source (load.go) is how every binary gets its key: a keystore account
+// unlocked with a passphrase from an owner-only file or a systemd
+// credential, or, on development chains only, a plain-text key.
 package keys
 
 import (
