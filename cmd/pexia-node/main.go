@@ -247,6 +247,11 @@ func initAccount(cfg *Config, stdout io.Writer) error {
 		}
 		return nil
 	}
+	if cfg.Network == "" && cfg.PassphraseFile == "" && cfg.ImportKey == "" && os.Getenv("CREDENTIALS_DIRECTORY") == "" {
+		// A free node without a chain needs no account.
+		fmt.Fprintln(stdout, "account       none (no network; init with -passphrase-file FILE to create one)")
+		return nil
+	}
 	e, created, err := src.Init(keys.RoleRecipient, cfg.ImportKey)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
