@@ -32,6 +32,9 @@ done
 grep -E '^(rpc|network|web):' "$DIR/devnet.log" || { cat "$DIR/devnet.log"; exit 1; }
 SITE=$(sed -n 's/^web: *//p' "$DIR/devnet.log")
 
+# devnet:ROLE names a funded test key of the devnet's network file. Off a
+# development chain the binaries take keys only from an encrypted keystore
+# with a passphrase file (packaging/README.md).
 for i in 0 1 2; do
   port=$((18443 + i))
   # The demo's web site is on loopback, which the default exit policy refuses
