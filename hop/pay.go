@@ -17,30 +17,40 @@ type Terms struct {
 	Commit     [32]byte // current ticket commitment
 	PricePerGB *big.Int // per 10^9 bytes carried, smallest units
 	ClaimCost  *big.Int // what claiming one winner costs the node
+	// MinFace is the smallest face value the node accepts; nil when the
+	// node did not say (terms of the earlier, shorter form).
+	MinFace *big.Int
 }
 
-const termsLen = 32 + 16 + 16
+// termsLen is commit ‖ price ‖ claim cost ‖ minimum face; termsLenV1, the
+// earlier form, lacks the minimum face.
+const (
+	termsLen   = 32 + 16 + 16 + 16
+	termsLenV1 = 32 + 16 + 16
+)
 
 func (t Terms) encode() []byte {
 	b := make([]byte, termsLen)
 	copy(b, t.Commit[:])
-	if t.PricePerGB != nil && t.PricePerGB.BitLen() <= 128 {
-		t.PricePerGB.FillBytes(b[32:48])
-	}
-	if t.ClaimCost != nil && t.ClaimCost.BitLen() <= 128 {
-		t.ClaimCost.FillBytes(b[48:64])
+	for i, v := range []*big.Int{t.PricePerGB, t.ClaimCost, t.MinFace} {
+		if v != nil && v.Sign() >= 0 && v.BitLen() <= 128 {
+			v.FillBytes(b[32+16*i : 48+16*i])
+		}
 	}
 	return b
 }
 
 func decodeTerms(b []byte) (Terms, bool) {
-	if len(b) != termsLen {
+	if len(b) != termsLen && len(b) != termsLenV1 {
 		return Terms{}, false
 	}
 	var t Terms
 	copy(t.Commit[:], b)
 	t.PricePerGB = new(big.Int).SetBytes(b[32:48])
 	t.ClaimCost = new(big.Int).SetBytes(b[48:64])
+	if len(b) == termsLen {
+		t.MinFace = new(big.Int).SetBytes(b[64:80])
+	}
 	return t, true
 }
 

@@ -26,7 +26,7 @@ type RefusedError struct {
 }
 
 func (e *RefusedError) Error() string {
-	return fmt.Sprintf("hop: hop %d (node %x) refused: %v", e.Hop, e.Node[:], e.Err)
+	return fmt.Sprintf("hop: hop %d: %v", e.Hop, e.Err)
 }
 
 func (e *RefusedError) Unwrap() error { return e.Err }

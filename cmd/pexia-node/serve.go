@@ -240,7 +240,10 @@ func startPayments(ctx context.Context, cfg *Config, n *contracts.Network, key *
 	p.recv, err = ticket.NewReceiver(ticket.ReceiverConfig{
 		Lottery:   ticket.Lottery{ChainID: n.ChainID, Address: n.Addresses.Lottery},
 		Recipient: me, Accounts: ticket.ChainAccounts{Client: cl}, Store: store,
-		MinFace:   minFace,
+		MinFace: minFace,
+		MinFaceNow: func() *big.Int {
+			return new(big.Int).Mul(p.claimCost(), big.NewInt(cfg.Payments.MinFaceFactor))
+		},
 		ClaimCost: p.claimCost,
 		Grace:     cfg.Payments.Grace,
 	})

@@ -66,7 +66,7 @@ func (p *payee) Terms() hop.Terms {
 	p.mu.Lock()
 	p.cost = cost
 	p.mu.Unlock()
-	return hop.Terms{Commit: p.recv.Commit(), PricePerGB: p.terms.PricePerGB, ClaimCost: cost}
+	return hop.Terms{Commit: p.recv.Commit(), PricePerGB: p.terms.PricePerGB, ClaimCost: cost, MinFace: p.recv.MinFace()}
 }
 
 func (p *payee) Carry(n int) { p.meter.Carry(n) }

@@ -65,7 +65,7 @@ type TermsCheck struct {
 type TermsError struct {
 	Node      common.Address
 	Hop       int
-	Term      string   // "registry", "token", "price", "claim cost"
+	Term      string   // "registry", "token", "price", "claim cost", "min face"
 	Announced *big.Int // the node's figure (nil for registry and token)
 	Limit     *big.Int // the most the client accepts (nil for registry and token)
 	Reason    string
@@ -109,6 +109,9 @@ func (tc *TermsCheck) Check(k int, node common.Address, face *big.Int, t hop.Ter
 	}
 	if share := new(big.Int).Quo(face, big.NewInt(MaxClaimShare)); cost.Cmp(share) > 0 {
 		return refuse("claim cost", cost, share, "1/%d of the face value %v", MaxClaimShare, face)
+	}
+	if t.MinFace != nil && t.MinFace.Cmp(face) > 0 {
+		return refuse("min face", t.MinFace, face, "the client's face value: the node would refuse its tickets")
 	}
 	if tc != nil && tc.MaxClaimCost != nil {
 		if limit := tc.MaxClaimCost(); limit != nil && cost.Cmp(limit) > 0 {

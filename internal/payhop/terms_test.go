@@ -87,6 +87,12 @@ func newMarket(t *testing.T) *market {
 // announces (and charges) price per GB and claim cost cost.
 func (m *market) start(t *testing.T, idx int, registered, price, cost *big.Int) *paidNode {
 	t.Helper()
+	return m.startMin(t, idx, registered, price, cost, nil)
+}
+
+// startMin is start for a node that accepts no face value below minFace.
+func (m *market) startMin(t *testing.T, idx int, registered, price, cost, minFace *big.Int) *paidNode {
+	t.Helper()
 	c := m.c
 	store, err := ticket.OpenStore(filepath.Join(t.TempDir(), "node.db"))
 	if err != nil {
@@ -95,7 +101,7 @@ func (m *market) start(t *testing.T, idx int, registered, price, cost *big.Int) 
 	t.Cleanup(func() { store.Close() })
 	recv, err := ticket.NewReceiver(ticket.ReceiverConfig{Lottery: ticket.Lottery{ChainID: c.ChainID, Address: c.Addrs.Lottery},
 		Recipient: c.Addr(idx), Accounts: ticket.ChainAccounts{Client: m.cl}, Store: store,
-		ClaimCost: func() *big.Int { return cost }, Grace: time.Millisecond})
+		ClaimCost: func() *big.Int { return cost }, Grace: time.Millisecond, MinFace: minFace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,13 +210,14 @@ func TestPriceAboveRegistryOrCapRefused(t *testing.T) {
 	liar := m.start(t, 3, price, inflated, claimCost)
 	dear := m.start(t, 4, inflated, inflated, claimCost)
 	cases := []struct {
-		name string
-		node *paidNode
-		cap  *big.Int
+		name       string
+		node       *paidNode
+		registered *big.Int
+		cap        *big.Int
 	}{
-		{"1000x registry, no cap", liar, nil},
-		{"1000x registry, cap at the registry price", liar, price},
-		{"above the user's cap", dear, new(big.Int).Mul(price, big.NewInt(10))},
+		{"1000x registry, no cap", liar, price, nil},
+		{"1000x registry, cap at the registry price", liar, price, price},
+		{"above the user's cap", dear, inflated, new(big.Int).Mul(price, big.NewInt(10))},
 	}
 	for _, tc := range cases {
 		payer := payhop.Payer(m.issuer, payhop.ClientTerms{Face: face, WindowBytes: 2e6,
@@ -220,7 +227,7 @@ func TestPriceAboveRegistryOrCapRefused(t *testing.T) {
 			download(ctx, c, m.dst, 1<<20)
 			c.Close()
 			t.Fatalf("%s: built a circuit through %s, announcing %v per GB (registered %v, cap %v); it was issued %d tickets",
-				tc.name, tc.node.addr, inflated, price, tc.cap, m.issuer.IssuedTo(tc.node.addr).Tickets)
+				tc.name, tc.node.addr, inflated, tc.registered, tc.cap, m.issuer.IssuedTo(tc.node.addr).Tickets)
 		}
 		var re *hop.RefusedError
 		var te *payhop.TermsError
@@ -249,6 +256,33 @@ func TestPriceAboveRegistryOrCapRefused(t *testing.T) {
 	if n, err := download(ctx, c, m.dst, 8<<20); err != nil || n != 8<<20 {
 		t.Fatalf("download: %d, %v", n, err)
 	}
+}
+
+// TestMinFaceAboveFaceRefused: a node that accepts no face value as small
+// as the client's is refused when the circuit is built (it would refuse
+// every ticket and drop the circuit as unpaid), and is paid nothing.
+func TestMinFaceAboveFaceRefused(t *testing.T) {
+	m := newMarket(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	minFace := new(big.Int).Mul(face, big.NewInt(2))
+	n := m.startMin(t, 3, price, price, claimCost, minFace)
+	payer := payhop.Payer(m.issuer, payhop.ClientTerms{Face: face, WindowBytes: 2e6, Check: &payhop.TermsCheck{Registry: m.lookup}})
+	c, err := hop.Build(ctx, []hop.HopInfo{m.info(t, n.addr)}, hop.BuildConfig{Payer: payer})
+	if err == nil {
+		got, derr := download(ctx, c, m.dst, 16<<20)
+		c.Close()
+		t.Fatalf("built a circuit through a node whose minimum face is %v, above the client's %v: %d bytes (%v), %d tickets issued to it",
+			minFace, face, got, derr, m.issuer.IssuedTo(n.addr).Tickets)
+	}
+	var te *payhop.TermsError
+	if !errors.As(err, &te) || te.Term != "min face" || te.Announced.Cmp(minFace) != 0 {
+		t.Fatalf("%v, want the node's minimum face refused", err)
+	}
+	if is := m.issuer.IssuedTo(n.addr); is.Tickets != 0 {
+		t.Fatalf("issued %d tickets to it", is.Tickets)
+	}
+	t.Log(err)
 }
 
 // TestTermsCheck: each bound on its own, with the refused term named.
@@ -281,6 +315,8 @@ func TestTermsCheck(t *testing.T) {
 		{"other token", &payhop.TermsCheck{Registry: reg(100, token)}, node, terms(100, 0), "token"},
 		{"above registry", &payhop.TermsCheck{Registry: reg(100, common.Address{})}, node, terms(101, 0), "price"},
 		{"above cap", &payhop.TermsCheck{MaxPricePerGB: big.NewInt(99)}, node, terms(100, 0), "price"},
+		{"min face at face", nil, node, hop.Terms{PricePerGB: big.NewInt(1), ClaimCost: big.NewInt(0), MinFace: face}, ""},
+		{"min face above face", nil, node, hop.Terms{PricePerGB: big.NewInt(1), ClaimCost: big.NewInt(0), MinFace: big.NewInt(1e15 + 1)}, "min face"},
 	}
 	for _, tc := range cases {
 		err := tc.check.Check(1, tc.node, face, tc.terms)

@@ -22,6 +22,9 @@ type ReceiverConfig struct {
 	// MinFace is the smallest face value accepted; below it a claim's gas
 	// eats too much of the win.
 	MinFace *big.Int
+	// MinFaceNow, if set, is the smallest face value at the moment (it
+	// follows the gas price), instead of MinFace.
+	MinFaceNow func() *big.Int
 	// ClaimCost is the expected cost of claiming one winner, deducted from
 	// each ticket's credit in proportion to its win probability.
 	ClaimCost func() *big.Int
@@ -161,6 +164,16 @@ func (r *Receiver) Commit() common.Hash {
 	return r.secrets[len(r.secrets)-1].commit
 }
 
+// MinFace is the smallest face value the receiver accepts now.
+func (r *Receiver) MinFace() *big.Int {
+	if r.cfg.MinFaceNow != nil {
+		if m := r.cfg.MinFaceNow(); m != nil {
+			return m
+		}
+	}
+	return r.cfg.MinFace
+}
+
 // Accept verifies s, sent by a client that announced signer as its ticket
 // key, and credits it. A winning ticket is on disk when Accept returns.
 func (r *Receiver) Accept(ctx context.Context, signer common.Address, s *contracts.Signed) (Receipt, error) {
@@ -182,8 +195,8 @@ func (r *Receiver) Accept(ctx context.Context, signer common.Address, s *contrac
 	if iss := time.Unix(int64(s.Issued), 0); iss.After(now.Add(cfg.MaxSkew)) {
 		return Receipt{}, fmt.Errorf("%w: issued in the future (%s)", ErrExpired, iss.UTC().Format(time.RFC3339))
 	}
-	if s.FaceValue.Cmp(cfg.MinFace) < 0 {
-		return Receipt{}, fmt.Errorf("%w: %v < %v", ErrFaceTooLow, s.FaceValue, cfg.MinFace)
+	if min := r.MinFace(); s.FaceValue.Cmp(min) < 0 {
+		return Receipt{}, fmt.Errorf("%w: %v < %v", ErrFaceTooLow, s.FaceValue, min)
 	}
 	cost := cfg.ClaimCost()
 	if s.FaceValue.Cmp(cost) <= 0 {
