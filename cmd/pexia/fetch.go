@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/link"
@@ -70,7 +72,8 @@ func runFetch(ctx context.Context, args []string) error {
 	defer cl.Close()
 	d := dir.New(cl, n.Addresses)
 	md := uint64(minDelay.Seconds())
-	nodes, err := d.Circuit(ctx, *hops, dir.Filter{Role: dir.RoleRelay, MinDelay: md}, dir.Filter{Role: dir.RoleExit, MinDelay: md})
+	var native common.Address // tickets are paid in the chain's coin
+	nodes, err := d.Circuit(ctx, *hops, dir.Filter{Role: dir.RoleRelay, MinDelay: md, Token: &native}, dir.Filter{Role: dir.RoleExit, MinDelay: md, Token: &native})
 	if err != nil {
 		return err
 	}
@@ -81,7 +84,11 @@ func runFetch(ctx context.Context, args []string) error {
 	}
 	var payer hop.Payer
 	if funder != nil {
-		if payer, err = setupPayments(ctx, cl, n, funder, *faceStr, len(infos), *book); err != nil {
+		check, err := fetchTermsCheck(ctx, cl, nodes)
+		if err != nil {
+			return err
+		}
+		if payer, err = setupPayments(ctx, cl, n, funder, *faceStr, len(infos), *book, check); err != nil {
 			return err
 		}
 	}

@@ -9,10 +9,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/wallet/chain"
+	"github.com/pexia-network/pexia/wallet/dir"
 	"github.com/pexia-network/pexia/wallet/hopacct"
 	"github.com/pexia-network/pexia/wallet/ticket"
 )
@@ -23,7 +26,7 @@ import (
 // positions, records them in the book at bookPath (so their money stays in
 // sight after the rotation) and returns a payer issuing each hop's tickets
 // from its account.
-func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, master *ecdsa.PrivateKey, faceStr string, hops int, bookPath string) (hop.Payer, error) {
+func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, master *ecdsa.PrivateKey, faceStr string, hops int, bookPath string, check *payhop.TermsCheck) (hop.Payer, error) {
 	faceUnits, err := contracts.ParseAmount(faceStr)
 	if err != nil {
 		return nil, fmt.Errorf("-face: %w", err)
@@ -69,7 +72,30 @@ func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, 
 			return nil, fmt.Errorf("no account for hop %d", k)
 		}
 		return issuers[k], nil
-	}, payhop.ClientTerms{Face: faceUnits, WindowBytes: 2 << 20}), nil
+	}, payhop.ClientTerms{Face: faceUnits, WindowBytes: 2 << 20, Check: check}), nil
+}
+
+// fetchTermsCheck holds the hops' announced terms to the registry entries
+// the circuit was picked from and to the chain's recent gas price: a node
+// asking for more is refused (the error names it and the term) before
+// anything is paid.
+func fetchTermsCheck(ctx context.Context, cl *chain.Client, nodes []dir.Node) (*payhop.TermsCheck, error) {
+	gp, err := cl.GasPriceCeiling(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limit := payhop.ClaimCostLimit(gp)
+	entries := map[common.Address]dir.Node{}
+	for _, nd := range nodes {
+		entries[nd.Address] = nd
+	}
+	return &payhop.TermsCheck{
+		Registry: func(a common.Address) (dir.Node, bool) {
+			nd, ok := entries[a]
+			return nd, ok
+		},
+		MaxClaimCost: func() *big.Int { return limit },
+	}, nil
 }
 
 // defaultBook is where pexia fetch records the hop accounts it funds.
