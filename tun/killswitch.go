@@ -7,7 +7,7 @@ import "net/netip"
 // three base chains at filter priority whose policy is drop:
 //
 //	output:  accept oif lo, oif Iface, meta mark Mark;
-//	         drop DNS (53/udp, 53/tcp, 853/tcp) to anywhere else;
+//	         drop DNS (53/udp, 53/tcp, 853/tcp, 853/udp) to anywhere else;
 //	         accept DHCPv4, DHCPv6 and the NDP/MLD messages a host sends;
 //	         accept destinations on the LAN if AllowLAN; count and drop.
 //	input:   accept iif lo, iif Iface, ct state established,related,

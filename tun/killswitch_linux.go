@@ -239,13 +239,14 @@ func forwardRules(p Policy, lan []netip.Prefix) [][]expr.Any {
 	return append(rs, countDrop())
 }
 
-// dnsDrops count and drop DNS (53/udp, 53/tcp) and DNS over TLS (853/tcp)
-// to any destination.
+// dnsDrops count and drop DNS (53/udp, 53/tcp), DNS over TLS (853/tcp)
+// and DNS over QUIC (853/udp) to any destination.
 func dnsDrops() [][]expr.Any {
 	return [][]expr.Any{
 		portIs(0, unix.IPPROTO_UDP, 0, 53, countDrop()...),
 		portIs(0, unix.IPPROTO_TCP, 0, 53, countDrop()...),
 		portIs(0, unix.IPPROTO_TCP, 0, 853, countDrop()...),
+		portIs(0, unix.IPPROTO_UDP, 0, 853, countDrop()...),
 	}
 }
 

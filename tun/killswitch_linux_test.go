@@ -283,6 +283,13 @@ func TestKillSwitchForwardedDNS(t *testing.T) {
 	sendUDP(t, box, 0, netip.AddrPortFrom(lanPeer6, 53), "leak6")
 	dns4.expectNone(t)
 	dns6.expectNone(t)
+	// DNS over QUIC too, from the container and from the host itself.
+	doq := listenUDP(t, n.PPath, netip.AddrPortFrom(lanPeer4, 853))
+	sendUDP(t, box, 0, netip.AddrPortFrom(lanPeer4, 853), "doq")
+	if err := sendUDP(t, n.CPath, 0, netip.AddrPortFrom(lanPeer4, 853), "doq"); !isEPERM(err) {
+		t.Errorf("host's DNS over QUIC to the LAN resolver: %v; want EPERM", err)
+	}
+	doq.expectNone(t)
 	// DNS over TCP and DoT are refused too: no SYN reaches the resolver.
 	for _, port := range []uint16{53, 853} {
 		for _, dst := range []netip.Addr{lanPeer4, lanPeer6} {
