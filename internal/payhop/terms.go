@@ -25,15 +25,15 @@ import (
 const MaxClaimShare = 20
 
 // ClaimGas is the gas of a steady-state claim of one ticket, as measured
-// by `make bench` (bench/results.json gas.claim_single: 46,360; the README
-// rounds it to 46,300).
-const ClaimGas = 46_360
+// by `make bench` (bench/results.json gas.claim_single: 46,914 with the
+// Lottery's re-entry lock; the README rounds it to 46,900).
+const ClaimGas = 46_914
 
 // ClaimGasSafety is the factor over ClaimGas × gas price that a node's
-// claim cost may reach: a node's first claim for a signer takes 80,548 gas
-// (1.74 × ClaimGas), nodes budget 50,000 gas a claim by default
+// claim cost may reach: a node's first claim for a signer takes 81,126 gas
+// (1.73 × ClaimGas), nodes budget 50,000 gas a claim by default
 // (wallet/chain Options.ClaimGas), and a node's gas price may be a little
-// older than the client's ceiling. 4 × 46,360 = 185,440 gas.
+// older than the client's ceiling. 4 × 46,914 = 187,656 gas.
 const ClaimGasSafety = 4
 
 // ClaimCostLimit is the highest claim cost a client accepts on a chain

@@ -330,8 +330,8 @@ func TestTermsCheck(t *testing.T) {
 			t.Errorf("%s: error names node %s hop %d", tc.name, te.Node, te.Hop)
 		}
 	}
-	if l := payhop.ClaimCostLimit(gasPrice); l.Cmp(big.NewInt(185_440e9)) != 0 {
-		t.Errorf("ClaimCostLimit(1 gwei) = %v", l)
+	if l := payhop.ClaimCostLimit(gasPrice); l.Cmp(big.NewInt(187_656e9)) != 0 { // 1 gwei × 46,914 × 4
+		t.Errorf("ClaimCostLimit(1 gwei) = %v, want 187656000000000", l)
 	}
 }
 
