@@ -46,7 +46,7 @@
 //	PUT  /v1/settings:
 //	  hops, exit_countries,          yes                         yes
 //	  price_cap_per_gb, kill_switch,
-//	  lockdown, allow_lan,
+//	  lockdown, allow_lan, lan_cidrs,
 //	  exclude_cidrs, dns_mode,
 //	  padding_kbps
 //	  monthly_budget                 up to max_monthly_budget    any
