@@ -353,7 +353,7 @@ func TestKillSwitchAllowLANOnlyLocal(t *testing.T) {
 	t.Parallel()
 	// Private hosts beyond the LAN gateway.
 	ip(t, "-n", n.P, "addr", "add", "10.200.0.1/32", "dev", "lo")
-	ip(t, "-n", n.P, "addr", "add", "fd00:99::1/128", "dev", "lo")
+	ip(t, "-n", n.P, "addr", "add", "fd00:99::1/128", "dev", "lo", "nodad")
 	routed4 := netip.MustParseAddrPort("10.200.0.1:9999")
 	routed6 := netip.MustParseAddrPort("[fd00:99::1]:9999")
 	far4 := listenUDP(t, n.PPath, routed4)

@@ -84,7 +84,7 @@ func newTestNet(t *testing.T) *testNet {
 		{"-n", n.P, "addr", "add", "192.168.77.1/24", "dev", "vp"},
 		{"-n", n.P, "addr", "add", "fd00:77::1/64", "dev", "vp", "nodad"},
 		{"-n", n.P, "addr", "add", "203.0.113.1/32", "dev", "lo"},
-		{"-n", n.P, "addr", "add", "2001:db8::1/128", "dev", "lo"},
+		{"-n", n.P, "addr", "add", "2001:db8::1/128", "dev", "lo", "nodad"},
 		{"-n", n.C, "link", "set", "vc", "up"},
 		{"-n", n.P, "link", "set", "vp", "up"},
 		{"-n", n.C, "route", "add", "default", "via", "192.168.77.1"},
