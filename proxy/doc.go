@@ -44,8 +44,9 @@
 //	timeouts (dial, ETIMEDOUT, at the exit)    0x06 TTL expired          504
 //	anything else                              0x01 general failure      502
 //
-// Circuit stream refusals ([stream.RefusedError]) carry the exit's reason
-// and are sorted the same way. A bad SOCKS address type is answered 0x08,
+// Circuit stream refusals (any [reason.Refusal] in the error chain, such as
+// hop/stream's RefusedError) carry the exit's reason and are sorted the same
+// way. A bad SOCKS address type is answered 0x08,
 // an unknown command 0x07.
 //
 // # UDP

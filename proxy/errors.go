@@ -6,7 +6,7 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/reason"
 )
 
 var (
@@ -36,9 +36,8 @@ func classify(err error) failure {
 	if errors.Is(err, ErrNotAllowed) {
 		return failNotAllowed
 	}
-	var refused *stream.RefusedError
-	if errors.As(err, &refused) {
-		return classifyReason(refused.Reason)
+	if r, ok := reason.Refused(err); ok {
+		return classifyReason(r)
 	}
 	if f, ok := classifyErrno(err); ok {
 		return f
@@ -55,15 +54,15 @@ func classify(err error) failure {
 }
 
 // classifyReason sorts the reason an exit gave for refusing a stream.
-func classifyReason(r stream.Reason) failure {
+func classifyReason(r reason.Reason) failure {
 	switch r {
-	case stream.ReasonPolicy:
+	case reason.Policy:
 		return failNotAllowed
-	case stream.ReasonConnectFailed, stream.ReasonConnReset:
+	case reason.ConnectFailed, reason.ConnReset:
 		return failRefused
-	case stream.ReasonTimeout:
+	case reason.Timeout:
 		return failTimeout
-	case stream.ReasonDNS, stream.ReasonUnreachable:
+	case reason.DNS, reason.Unreachable:
 		return failHostUnreachable
 	default:
 		return failGeneral

@@ -45,6 +45,10 @@ func (e *RefusedError) Error() string { return "stream: open refused: " + e.Reas
 // Is makes errors.Is(err, ErrRefused) true.
 func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 
+// RefusalReason makes *RefusedError a [reason.Refusal], so code that must not
+// import this package finds the reason with [reason.Refused].
+func (e *RefusedError) RefusalReason() Reason { return e.Reason }
+
 // ResetError is returned by stream operations after the stream was reset.
 // Remote says whether the peer sent the RST; a local reset (Reset, a Close
 // that discarded data, a canceled Dial) has Remote false.

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+
+	"github.com/pexia-network/pexia/internal/reason"
 )
 
 // Frame types. See the package documentation for the layout.
@@ -96,49 +98,27 @@ func kindOf(network string) (Kind, bool) {
 }
 
 // Reason says why a stream was refused or reset. It is one byte on the wire;
-// values not listed here are carried through unchanged.
-type Reason uint8
+// values not listed here are carried through unchanged. The codes live in the
+// leaf package internal/reason so that the local proxy can act on them
+// without importing this package.
+type Reason = reason.Reason
 
 // Reasons for REFUSED and RST.
 const (
-	ReasonUnspecified   Reason = 0  // no specific reason
-	ReasonClosed        Reason = 1  // the stream was closed with data still flowing towards it
-	ReasonCanceled      Reason = 2  // the opener gave up before the stream was opened
-	ReasonPolicy        Reason = 3  // refused by the exit policy
-	ReasonConnectFailed Reason = 4  // the destination refused the connection
-	ReasonTimeout       Reason = 5  // connecting to the destination timed out
-	ReasonDNS           Reason = 6  // the destination name did not resolve
-	ReasonUnreachable   Reason = 7  // network or host unreachable
-	ReasonResources     Reason = 8  // too many streams, backlog full or out of resources
-	ReasonUnsupported   Reason = 9  // stream kind not supported
-	ReasonConnReset     Reason = 10 // the destination reset the connection
-	ReasonProtocol      Reason = 11 // the stream violated the protocol
-	ReasonInternal      Reason = 12 // internal error
+	ReasonUnspecified   = reason.Unspecified   // no specific reason
+	ReasonClosed        = reason.Closed        // the stream was closed with data still flowing towards it
+	ReasonCanceled      = reason.Canceled      // the opener gave up before the stream was opened
+	ReasonPolicy        = reason.Policy        // refused by the exit policy
+	ReasonConnectFailed = reason.ConnectFailed // the destination refused the connection
+	ReasonTimeout       = reason.Timeout       // connecting to the destination timed out
+	ReasonDNS           = reason.DNS           // the destination name did not resolve
+	ReasonUnreachable   = reason.Unreachable   // network or host unreachable
+	ReasonResources     = reason.Resources     // too many streams, backlog full or out of resources
+	ReasonUnsupported   = reason.Unsupported   // stream kind not supported
+	ReasonConnReset     = reason.ConnReset     // the destination reset the connection
+	ReasonProtocol      = reason.Protocol      // the stream violated the protocol
+	ReasonInternal      = reason.Internal      // internal error
 )
-
-var reasonNames = [...]string{
-	ReasonUnspecified:   "unspecified",
-	ReasonClosed:        "closed",
-	ReasonCanceled:      "canceled",
-	ReasonPolicy:        "refused by exit policy",
-	ReasonConnectFailed: "connection refused",
-	ReasonTimeout:       "timeout",
-	ReasonDNS:           "name resolution failed",
-	ReasonUnreachable:   "unreachable",
-	ReasonResources:     "out of resources",
-	ReasonUnsupported:   "unsupported",
-	ReasonConnReset:     "connection reset by destination",
-	ReasonProtocol:      "protocol error",
-	ReasonInternal:      "internal error",
-}
-
-// String describes the reason.
-func (r Reason) String() string {
-	if int(r) < len(reasonNames) {
-		return reasonNames[r]
-	}
-	return "reason(" + strconv.Itoa(int(r)) + ")"
-}
 
 // frame is a parsed incoming frame. payload and addr alias the input.
 type frame struct {
