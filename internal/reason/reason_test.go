@@ -9,7 +9,7 @@ import (
 
 type refusal struct{ r Reason }
 
-func (e refusal) Error() string          { return "refused: " + e.r.String() }
+func (e refusal) Error() string         { return "refused: " + e.r.String() }
 func (e refusal) RefusalReason() Reason { return e.r }
 
 func TestRefused(t *testing.T) {
