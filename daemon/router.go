@@ -24,15 +24,14 @@ type router struct {
 	direct  *net.Dialer
 	exclude atomic.Pointer[[]netip.Prefix]
 
-	up, down     atomic.Int64 // bytes through circuits
-	flows        atomic.Int64 // flows opened
-	active       atomic.Int64 // flows open now
-	dnsQueries   atomic.Int64
-	directFlows  atomic.Int64
-	failedDials  atomic.Int64
-	dnsTimeout   time.Duration
-	lastDialErr  atomic.Pointer[string]
-	onCircuitErr func(error)
+	up, down    atomic.Int64 // bytes through circuits
+	flows       atomic.Int64 // flows opened
+	active      atomic.Int64 // flows open now
+	dnsQueries  atomic.Int64
+	directFlows atomic.Int64
+	failedDials atomic.Int64
+	dnsTimeout  time.Duration
+	lastDialErr atomic.Pointer[string]
 }
 
 func newRouter(pool *hop.Pool, profile hop.Profile, mark uint32, exclude []netip.Prefix) *router {

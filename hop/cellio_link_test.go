@@ -59,7 +59,6 @@ func (c sizedChannel) Write(p []byte) (int, error) {
 func TestCellsGroupedOnLinks(t *testing.T) {
 	dst := sinkServer(t)
 	const hops = 3
-	var nodes []*hoptest.Node
 	var taps []*sizeTap
 	var infos []hop.HopInfo
 	for i := range hops {
@@ -69,7 +68,7 @@ func TestCellsGroupedOnLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer n.Close()
-		nodes, taps, infos = append(nodes, n), append(taps, tap), append(infos, n.Info)
+		taps, infos = append(taps, tap), append(infos, n.Info)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

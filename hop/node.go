@@ -221,13 +221,12 @@ type circuit struct {
 	prevW *cellWriter // to prev; guarded by bmu
 	nextW *cellWriter // to next; used by serveCircuit's goroutine
 
-	pay      PayeeSession // nil for a free node
-	next     link.Channel // set once after EXTEND
-	out      *outLink     // the link next is on; released when the circuit closes
-	extended chan []byte  // the CREATED body from next, during EXTEND
-	mux      *stream.Mux
-	done     chan struct{}
-	once     sync.Once
+	pay  PayeeSession // nil for a free node
+	next link.Channel // set once after EXTEND
+	out  *outLink     // the link next is on; released when the circuit closes
+	mux  *stream.Mux
+	done chan struct{}
+	once sync.Once
 
 	// Constant-rate cells towards the client, when the client asked.
 	bpad     atomic.Pointer[padder]

@@ -44,7 +44,6 @@ var (
 )
 
 type env struct {
-	t     *testing.T
 	ns    netns.NsHandle
 	orig  netns.NsHandle
 	s     *Stack

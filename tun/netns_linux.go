@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"runtime"
 
 	"github.com/vishvananda/netlink"
@@ -83,13 +82,4 @@ func inNetNS(path string, fn func() error) error {
 		errc <- fn()
 	}()
 	return <-errc
-}
-
-// netNSExists reports whether the namespace at path is still there.
-func netNSExists(path string) bool {
-	if path == "" {
-		return true
-	}
-	_, err := os.Stat(path)
-	return err == nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,13 +142,4 @@ func waitDone(t *testing.T, l *Link, limit time.Duration) time.Duration {
 		t.Fatalf("link still up after %v", limit)
 		return 0
 	}
-}
-
-func containsAll(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
 }

@@ -19,7 +19,8 @@ import (
 type Unit struct {
 	StartPre, Start, StopPost [][]string
 	// Restart and RestartSec as the unit sets them.
-	Restart    string
+	Restart string
+	//lint:ignore ST1011 named after the systemd key whose value it holds
 	RestartSec time.Duration
 }
 

@@ -143,8 +143,6 @@ func newBatch(p Period) *batch {
 	return &batch{period: p, issued: new(big.Int), won: new(big.Int), faceSum: new(big.Int), recs: map[recKey]*record{}}
 }
 
-func (b *batch) empty() bool { return b.tickets == 0 && b.wins == 0 && len(b.recs) == 0 }
-
 // add records d under hop, node, app and day.
 func (b *batch) add(d *record, hop int, node common.Address, app, day string) {
 	for _, k := range []recKey{

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -178,7 +178,7 @@ func TestLedgerClosedErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = e.RecordWin(tokens(1), 0, nodeA, "x")
-	if !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if !errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		t.Fatalf("RecordWin on a closed ledger: %v", err)
 	}
 	t.Log(err)

@@ -589,9 +589,11 @@ func (s *Store) log(format string, args ...any) {
 // zero overwrites a private scalar that is no longer needed. Best effort:
 // big.Int may have copied it before.
 func zero(k *ecdsa.PrivateKey) {
+	//lint:ignore SA1019 secp256k1 is not a crypto/ecdsa curve: PrivateKey.Bytes and ParseRawPrivateKey serve NIST curves only, so the scalar is D
 	if k == nil || k.D == nil {
 		return
 	}
+	//lint:ignore SA1019 as above
 	b := k.D.Bits()
 	for i := range b {
 		b[i] = 0

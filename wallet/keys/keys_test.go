@@ -234,6 +234,7 @@ func TestImportExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore SA1019 secp256k1 keys have no PrivateKey.Bytes; D is the scalar
 	if crypto.PubkeyToAddress(got.PublicKey) != addr || got.D.Cmp(priv.D) != 0 {
 		t.Fatal("round trip changed the key")
 	}
