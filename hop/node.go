@@ -118,6 +118,18 @@ type Node struct {
 	peers    map[netip.Prefix]int       // links served per peer (limits.go); guarded by mu
 	draining atomic.Bool                // Shutdown was called
 
+	// The node owns every goroutine it starts (per link, per circuit, per
+	// stream, per outgoing link): each is counted in wg, and Close ends
+	// them (life ends, the served links close) and waits for them.
+	life    context.Context
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	closing bool                    // Close was called; guarded by mu
+	served  map[*link.Link]struct{} // links ServeLink serves; guarded by mu
+	// unclosed are outgoing links released while Close waited; it closes
+	// them last. Guarded by mu.
+	unclosed []*link.Link
+
 	bufs sync.Pool // message buffers of the circuits' cellWriters
 }
 
@@ -152,17 +164,53 @@ func NewNode(cfg NodeConfig) *Node {
 	if cfg.OutLinkIdle <= 0 {
 		cfg.OutLinkIdle = DefaultOutLinkIdle
 	}
-	return &Node{cfg: cfg, out: map[onion.Address]*outLink{}, circs: map[*circuit]struct{}{}, peers: map[netip.Prefix]int{}}
+	n := &Node{cfg: cfg, out: map[onion.Address]*outLink{}, circs: map[*circuit]struct{}{}, peers: map[netip.Prefix]int{},
+		served: map[*link.Link]struct{}{}}
+	n.life, n.stop = context.WithCancel(context.Background())
+	return n
+}
+
+// goOwned runs f on a goroutine that Close waits for; it reports false,
+// running nothing, once Close was called.
+func (n *Node) goOwned(f func()) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.goOwnedLocked(f)
+}
+
+// goOwnedLocked is goOwned with n.mu held.
+func (n *Node) goOwnedLocked(f func()) bool {
+	if n.closing {
+		return false
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// bound returns ctx ended early when the node closes.
+func (n *Node) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(n.life, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // Serve accepts links from l and serves them until ctx ends or l closes.
 func (n *Node) Serve(ctx context.Context, l *link.Listener) error {
+	ctx, cancel := n.bound(ctx)
+	defer cancel()
 	for {
 		lk, err := l.Accept(ctx)
 		if err != nil {
 			return err
 		}
-		go n.ServeLink(ctx, lk)
+		if !n.goOwned(func() { n.ServeLink(ctx, lk) }) {
+			lk.Close()
+			return net.ErrClosed
+		}
 	}
 }
 
@@ -170,6 +218,21 @@ func (n *Node) Serve(ctx context.Context, l *link.Listener) error {
 // each), within the node's limits (limits.go): a link from a peer that has
 // MaxLinksPerPeer links already is closed at once.
 func (n *Node) ServeLink(ctx context.Context, lk *link.Link) {
+	n.mu.Lock()
+	if n.closing {
+		n.mu.Unlock()
+		lk.Close()
+		return
+	}
+	n.served[lk] = struct{}{}
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.served, lk)
+		n.mu.Unlock()
+	}()
+	ctx, cancel := n.bound(ctx)
+	defer cancel()
 	if peer, ok := peerKey(lk.RemoteAddr()); ok {
 		if !n.addPeerLink(peer) {
 			n.cfg.Logf("link: %d links from %v already, closing another", n.cfg.MaxLinksPerPeer, peer)
@@ -196,16 +259,44 @@ func (n *Node) ServeLink(ctx context.Context, lk *link.Link) {
 		if n.cfg.Tap != nil {
 			ch = n.cfg.Tap(ch)
 		}
-		go func() {
+		if !n.goOwned(func() {
 			defer n.closeChannel(ls)
 			n.serveCircuit(ctx, ch, ls)
-		}()
+		}) {
+			ch.Close()
+			n.closeChannel(ls)
+			return
+		}
 	}
 }
 
-// Close closes the node's outgoing links.
+// Close stops the node: it closes the links it serves and its outgoing
+// links, which ends every circuit, and returns once every goroutine the
+// node started has ended. ServeLink and Serve return.
 func (n *Node) Close() {
+	n.mu.Lock()
+	n.closing = true
+	served := make([]*link.Link, 0, len(n.served))
+	for lk := range n.served {
+		served = append(served, lk)
+	}
+	n.mu.Unlock()
+	n.stop()
+	for _, lk := range served {
+		lk.Close()
+	}
 	for _, lk := range n.closeOutLinks() {
+		lk.Close()
+	}
+	for _, c := range n.circuits() {
+		c.close(onion.ReasonFinished)
+	}
+	n.wg.Wait()
+	n.mu.Lock()
+	rest := n.unclosed
+	n.unclosed = nil
+	n.mu.Unlock()
+	for _, lk := range rest {
 		lk.Close()
 	}
 }
@@ -518,7 +609,9 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 	c.setRole(RoleRelay)
 	c.n.cfg.Stats.extended(time.Since(start))
 	rd.idle = c.flushPrev
-	go c.backward(circID, rd)
+	if !c.n.goOwned(func() { c.backward(circID, rd) }) {
+		return net.ErrClosed // c.close closes next
+	}
 	p, err := onion.Extended{Handshake: created.Handshake}.Encode()
 	if err != nil {
 		return err
@@ -693,19 +786,23 @@ func (c *circuit) startExit(ctx context.Context, circID uint32) error {
 	}
 	c.mux = mux
 	c.setRole(RoleExit)
-	go func() {
+	c.n.goOwned(func() {
 		for {
 			req, err := mux.Accept(ctx)
 			if err != nil {
 				return
 			}
 			c.streams.Add(1)
-			go func() {
+			if !c.n.goOwned(func() {
 				defer c.streams.Add(-1)
 				c.n.exit(ctx, req)
-			}()
+			}) {
+				c.streams.Add(-1)
+				req.Refuse(stream.ReasonResources)
+				return
+			}
 		}
-	}()
+	})
 	return nil
 }
 
@@ -747,7 +844,7 @@ func (n *Node) exit(ctx context.Context, req *stream.Request) {
 	}
 	n.cfg.Stats.streamOpened()
 	defer n.cfg.Stats.streamClosed()
-	splice(src, dst)
+	splice(ctx, src, dst)
 }
 
 // refuse refuses a stream and counts why.
@@ -756,8 +853,14 @@ func (n *Node) refuse(req *stream.Request, reason stream.Reason) {
 	req.Refuse(reason)
 }
 
-// splice copies both ways, passing half-closes on, until both directions end.
-func splice(a, b net.Conn) {
+// splice copies both ways, passing half-closes on, until both directions
+// end or ctx (the circuit's) does.
+func splice(ctx context.Context, a, b net.Conn) {
+	stop := context.AfterFunc(ctx, func() {
+		a.Close()
+		b.Close()
+	})
+	defer stop()
 	var wg sync.WaitGroup
 	cp := func(dst, src net.Conn) {
 		defer wg.Done()
@@ -803,7 +906,7 @@ func (n *Node) exitDNS(ctx context.Context, req *stream.Request) {
 	}
 	n.cfg.Stats.streamOpened()
 	defer n.cfg.Stats.streamClosed()
-	splice(src, dst)
+	splice(ctx, src, dst)
 }
 
 // systemResolver returns the first nameserver of /etc/resolv.conf as host:53.

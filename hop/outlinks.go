@@ -3,6 +3,7 @@ package hop
 import (
 	"context"
 	"errors"
+	"net"
 	"time"
 
 	"github.com/pexia-network/pexia/hop/link"
@@ -107,13 +108,21 @@ func (n *Node) acquireLink(ctx context.Context, info HopInfo) (*outLink, error) 
 			return nil, err
 		}
 		n.cfg.Stats.linkUp()
-		go func() {
-			<-lk.Done()
+		if !n.goOwned(func() {
+			select {
+			case <-lk.Done():
+			case <-n.life.Done(): // Close closes the link
+			}
 			n.cfg.Stats.linkDown()
 			n.mu.Lock()
 			n.removeLinkLocked(o)
 			n.mu.Unlock()
-		}()
+		}) {
+			n.cfg.Stats.linkDown()
+			lk.Close()
+			n.releaseLink(o)
+			return nil, net.ErrClosed
+		}
 		return o, nil
 	}
 	o.users++
@@ -144,7 +153,7 @@ func (n *Node) releaseLink(o *outLink) {
 		return
 	}
 	if o.gone {
-		closeOutLink(o)
+		n.closeOutLinkLocked(o)
 		return
 	}
 	o.idleFrom = time.Now()
@@ -188,15 +197,18 @@ func (n *Node) removeLinkLocked(o *outLink) {
 		o.idle = nil
 	}
 	if o.users == 0 {
-		closeOutLink(o)
+		n.closeOutLinkLocked(o)
 	}
 }
 
-// closeOutLink closes o's link, if the dial made one, without waiting
-// for its teardown.
-func closeOutLink(o *outLink) {
-	if o.lk != nil {
-		go o.lk.Close()
+// closeOutLinkLocked closes o's link, if the dial made one, without
+// waiting for its teardown; n.mu is held.
+func (n *Node) closeOutLinkLocked(o *outLink) {
+	if o.lk == nil {
+		return
+	}
+	if !n.goOwnedLocked(func() { o.lk.Close() }) {
+		n.unclosed = append(n.unclosed, o.lk) // Close closes it
 	}
 }
 

@@ -146,6 +146,6 @@ func (c *circuit) startBackwardPadding(circID uint32, rate int) {
 			return c.originate(circID, onion.RelayPadding, nil)
 		})
 		c.bpad.Store(p)
-		go p.run(c.done)
+		c.n.goOwned(func() { p.run(c.done) })
 	})
 }

@@ -1,0 +1,157 @@
+package hop_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/hop/hoptest"
+)
+
+// silentServer accepts TCP on 127.0.0.1 and holds every connection open
+// without a byte, until the test ends; it returns its address.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-done; c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// goroutineStacks returns every goroutine's stack.
+func goroutineStacks() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var out []string
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		out = append(out, string(g))
+	}
+	return out
+}
+
+// createdBy lists the goroutines created by a function whose name starts
+// with one of prefixes.
+func createdBy(prefixes ...string) []string {
+	var out []string
+	for _, g := range goroutineStacks() {
+		for _, l := range strings.Split(g, "\n") {
+			by, ok := strings.CutPrefix(l, "created by ")
+			if !ok {
+				continue
+			}
+			for _, p := range prefixes {
+				if strings.HasPrefix(by, p) {
+					out = append(out, g)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// nodeStarted are the creators of the goroutines that serve circuits at a
+// node: Close must have joined every one of them when it returns.
+var nodeStarted = []string{
+	"github.com/pexia-network/pexia/hop.(*Node)",
+	"github.com/pexia-network/pexia/hop.(*circuit)",
+	"github.com/pexia-network/pexia/hop.splice",
+}
+
+// TestNodeCloseJoinsGoroutines builds two real 3-hop circuits (WebRTC
+// links on loopback), one padded from the exit back, with a stream echoing
+// and a stream held open by a destination that never speaks, and closes
+// the nodes under them: when Node.Close returns, no goroutine the node
+// started to serve links, circuits, streams or outgoing links still runs,
+// and once the client's side is closed too, none of the hop packages' is
+// left.
+func TestNodeCloseJoinsGoroutines(t *testing.T) {
+	before := len(createdBy("github.com/pexia-network/pexia/hop.", "github.com/pexia-network/pexia/hop/"))
+	echo := "127.0.0.1:" + itoa(echoServer(t))
+	silent := silentServer(t)
+	nodes, infos, err := hoptest.Circuit(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, n := range nodes {
+			n.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	padded, err := hop.Build(ctx, infos, hop.BuildConfig{PaddingRate: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer padded.Close()
+	plain, err := hop.Build(ctx, infos, hop.BuildConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	for _, c := range []*hop.Circuit{padded, plain} {
+		conn, err := c.Dial(ctx, "tcp", echo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if err := echoOnce(conn, "carried"); err != nil {
+			t.Fatal(err)
+		}
+		quiet, err := c.Dial(ctx, "tcp", silent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer quiet.Close()
+	}
+	if n := len(createdBy(nodeStarted...)); n == 0 {
+		t.Fatal("no goroutine of the nodes serves the circuits; the check below would prove nothing")
+	}
+
+	for i, n := range nodes {
+		n.Close()
+		if i < len(nodes)-1 {
+			continue
+		}
+		if gs := createdBy(nodeStarted...); len(gs) > 0 {
+			t.Fatalf("%d goroutines the nodes started still run after Close returned; the first:\n%s", len(gs), gs[0])
+		}
+	}
+	padded.Close()
+	plain.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		gs := createdBy("github.com/pexia-network/pexia/hop.", "github.com/pexia-network/pexia/hop/")
+		if len(gs) <= before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines of the hop packages left 10 s after closing every node and circuit (%d before); the first:\n%s", len(gs), before, gs[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
