@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -147,7 +148,12 @@ type Daemon struct {
 
 	// setMu serializes settings changes, so that a change is checked
 	// against the settings it replaces.
-	setMu    sync.Mutex
+	setMu sync.Mutex
+	// lifeMu serializes Connect, Disconnect and Close: they are the only
+	// ones that replace sess, and each replaces it (stopping the old
+	// session, starting the new one) as one step, so no session is ever
+	// started that nothing will stop.
+	lifeMu   sync.Mutex
 	mu       sync.Mutex
 	settings api.Settings
 	intent   intent // the user's target state, as saved
@@ -160,7 +166,18 @@ type Daemon struct {
 	chainMu sync.Mutex
 	cl      *chain.Client // for wallet reads while disconnected
 	clNet   *contracts.Network
-	done    chan struct{}
+	// hc carries every chain client's requests; its idle connections are
+	// closed with the clients, so none outlives a session or the daemon.
+	hc   *http.Client
+	done chan struct{}
+
+	// ctx ends when Close begins; wg counts every goroutine the daemon
+	// starts (tick, the account upkeep, the sessions' run, the kill
+	// switch's follower), and Close waits for it before closing the state
+	// they use.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // session is one connection: from Connect to Disconnect.
@@ -170,12 +187,12 @@ type session struct {
 	done   chan struct{}
 
 	net     *contracts.Network
-	cl      *chain.Client
+	cl      *chain.Client // written under mu by run; run reads it without
 	sel     *selector
 	pool    *hop.Pool
 	router  *router
 	profile hop.Profile
-	plane   dataplane
+	plane   dataplane // written under mu by run; run reads it without
 
 	padRate int // padding cells per second each way; 0 for none
 	hops    int // circuit length
@@ -232,6 +249,8 @@ func New(cfg Config) (*Daemon, error) {
 		}
 	}
 	d := &Daemon{cfg: cfg, feed: api.NewFeed(256), done: make(chan struct{})}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.hc = markedHTTP(cfg.TUN.Mark, 10*time.Second)
 	d.fw = &firewall{ks: tun.KillSwitch{StateDir: cfg.StateDir}}
 	var err error
 	if d.settings, err = loadSettings(d.settingsPath(), defaultSettings(), cfg.Logf); err != nil {
@@ -272,15 +291,14 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, fmt.Errorf("unknown mode %q", cfg.Mode)
 	}
 	if err := d.recover(); err != nil {
+		d.cancel()
 		d.pay.close()
 		return nil, err
 	}
 	d.status = api.Status{State: api.StateDisconnected, Since: time.Now(), Mode: cfg.Mode}
-	go d.tick()
+	d.goJoined(d.tick)
 	if cfg.Mode == api.ModeTUN {
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() { <-d.done; cancel() }()
-		go d.fw.follow(ctx, cfg.Logf)
+		d.goJoined(func() { d.fw.follow(d.ctx, cfg.Logf) })
 	}
 	// The user's last word was "connect": the daemon stopped without a
 	// disconnect, so it resumes (blocked meanwhile, with the kill switch).
@@ -357,9 +375,22 @@ func (d *Daemon) network() (*contracts.Network, error) {
 	return n, nil
 }
 
-// Close disconnects (keeping the kill switch in lockdown) and closes the
-// daemon's state.
+// goJoined runs f on a goroutine that Close waits for. Callers make sure
+// Close has not begun waiting: they run on such a goroutine themselves,
+// or hold lifeMu and checked closed.
+func (d *Daemon) goJoined(f func()) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		f()
+	}()
+}
+
+// Close disconnects (keeping the kill switch in lockdown), waits for every
+// goroutine the daemon started and closes the daemon's state.
 func (d *Daemon) Close() error {
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
@@ -372,12 +403,15 @@ func (d *Daemon) Close() error {
 	if s != nil {
 		d.stop(s)
 	}
+	d.cancel()
 	close(d.done)
+	d.wg.Wait()
 	d.chainMu.Lock()
 	if d.cl != nil {
 		d.cl.Close()
 	}
 	d.chainMu.Unlock()
+	d.hc.CloseIdleConnections()
 	d.feed.Close()
 	return d.pay.close()
 }
@@ -425,6 +459,8 @@ func (d *Daemon) Status(context.Context) (api.Status, error) {
 
 // Connect implements api.Backend: it starts a session in the background.
 func (d *Daemon) Connect(_ context.Context, req api.ConnectRequest) (api.Status, error) {
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
@@ -470,13 +506,15 @@ func (d *Daemon) Connect(_ context.Context, req api.ConnectRequest) (api.Status,
 		st.Profile = s.profile.Name
 		st.ExitAddr, st.ExitCountry, st.ExitHost = "", "", ""
 	})
-	go d.run(s, plan, set)
+	d.goJoined(func() { d.run(s, plan, set) })
 	return d.Status(ctx)
 }
 
 // Disconnect implements api.Backend. It is the one thing that lifts the
 // kill switch's blocking after a connect (lockdown aside).
 func (d *Daemon) Disconnect(ctx context.Context) (api.Status, error) {
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
 	if err := d.setIntent(intent{}); err != nil {
 		// Disconnect all the same; a crash before the next save blocks
 		// again, which fails closed.
@@ -533,10 +571,14 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	if s.net, err = d.network(); err != nil {
 		return err
 	}
-	if s.cl, err = chain.Dial(s.ctx, s.net, chain.Options{HTTPClient: markedHTTP(d.cfg.TUN.Mark, 10*time.Second),
-		Logf: func(f string, a ...any) { d.cfg.Logf("chain: "+f, a...) }}); err != nil {
+	cl, err := chain.Dial(s.ctx, s.net, chain.Options{HTTPClient: d.hc,
+		Logf: func(f string, a ...any) { d.cfg.Logf("chain: "+f, a...) }})
+	if err != nil {
 		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
 	}
+	s.mu.Lock()
+	s.cl = cl // chainClient reads it under mu
+	s.mu.Unlock()
 	if err := d.startWins(s.ctx, s.cl); err != nil {
 		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
 	}
@@ -569,10 +611,14 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	// The data plane goes up before the first circuit, so that with the
 	// kill switch nothing leaks while the circuit is being built; flows
 	// opened meanwhile wait for it.
-	if s.plane, err = d.plan(d, s, set); err != nil {
+	plane, err := d.plan(d, s, set)
+	if err != nil {
 		return err
 	}
-	if pa := s.plane.proxyAddrs(); len(pa) > 0 {
+	s.mu.Lock()
+	s.plane = plane // SetSettings reads it under mu
+	s.mu.Unlock()
+	if pa := plane.proxyAddrs(); len(pa) > 0 {
 		d.mu.Lock()
 		d.status.ProxyAddrs = pa
 		d.mu.Unlock()
@@ -678,8 +724,12 @@ func (d *Daemon) watch(s *session) {
 
 // teardown undoes a session in reverse order.
 func (d *Daemon) teardown(s *session, set api.Settings) {
-	if s.plane != nil {
-		if err := s.plane.close(); err != nil {
+	s.mu.Lock()
+	plane := s.plane
+	s.plane = nil // SetSettings applies no more to it
+	s.mu.Unlock()
+	if plane != nil {
+		if err := plane.close(); err != nil {
 			d.cfg.Logf("data plane: %v", err)
 		}
 	}
@@ -689,6 +739,7 @@ func (d *Daemon) teardown(s *session, set api.Settings) {
 	d.meter.detach(s.router)
 	if s.cl != nil {
 		s.cl.Close()
+		d.hc.CloseIdleConnections()
 	}
 	d.pay.engine.Flush()
 }
@@ -783,6 +834,7 @@ func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings,
 	if err := saveSettings(d.settingsPath(), s); err != nil {
 		return api.Settings{}, fmt.Errorf("save settings: %w", err)
 	}
+	var err error
 	d.mu.Lock()
 	d.settings = s
 	sess := d.sess
@@ -790,12 +842,24 @@ func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings,
 	if err := d.pay.engine.SetBudget(s.MonthlyBudget.Big()); err != nil {
 		return api.Settings{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
-	if sess != nil && sess.plane != nil {
-		if err := sess.plane.apply(s); err != nil {
+	applied := false
+	if sess != nil {
+		// Under the session's lock, so that teardown does not close the
+		// plane meanwhile.
+		sess.mu.Lock()
+		if sess.plane != nil {
+			applied = true
+			err = sess.plane.apply(s)
+		}
+		sess.mu.Unlock()
+		if err != nil {
 			return api.Settings{}, err
 		}
-	} else if err := d.applyIdle(s); err != nil {
-		return api.Settings{}, err
+	}
+	if !applied {
+		if err := d.applyIdle(s); err != nil {
+			return api.Settings{}, err
+		}
 	}
 	d.setState(d.currentState(), nil, nil)
 	return d.Settings(ctx)
@@ -923,19 +987,28 @@ func (d *Daemon) chainClient(ctx context.Context) (*chain.Client, error) {
 	d.mu.Lock()
 	s := d.sess
 	d.mu.Unlock()
-	if s != nil && s.cl != nil {
-		return s.cl, nil
+	if s != nil {
+		s.mu.Lock()
+		cl := s.cl
+		s.mu.Unlock()
+		if cl != nil {
+			return cl, nil
+		}
 	}
 	d.chainMu.Lock()
 	defer d.chainMu.Unlock()
 	if d.cl != nil {
 		return d.cl, nil
 	}
+	if d.ctx.Err() != nil {
+		// Close has begun; a client dialled now would outlive it.
+		return nil, errors.New("the daemon is shutting down")
+	}
 	n, err := d.network()
 	if err != nil {
 		return nil, err
 	}
-	cl, err := chain.Dial(ctx, n, chain.Options{HTTPClient: markedHTTP(d.cfg.TUN.Mark, 10*time.Second)})
+	cl, err := chain.Dial(ctx, n, chain.Options{HTTPClient: d.hc})
 	if err != nil {
 		return nil, err
 	}
@@ -954,7 +1027,7 @@ func (d *Daemon) currency() api.Currency {
 // follows the wins of the client's tickets every winsPoll while connected
 // (and for the tickets' lifetime after).
 func (d *Daemon) tick() {
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(tickPeriod)
 	defer t.Stop()
 	var lastConnected time.Time
 	for n := 1; ; n++ {
@@ -972,7 +1045,7 @@ func (d *Daemon) tick() {
 			d.maintainAccounts()
 		}
 		if n%winsPoll == 0 && !lastConnected.IsZero() && time.Since(lastConnected) < issuedRetention {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
 			d.pollWins(ctx)
 			cancel()
 		}
@@ -984,10 +1057,13 @@ func (d *Daemon) tick() {
 	}
 }
 
-// winsPoll is how often, in seconds, the daemon looks for wins.
+// tickPeriod is tick's period (tests shorten it).
+var tickPeriod = time.Second
+
+// winsPoll is how often, in ticks, the daemon looks for wins.
 const winsPoll = 10
 
-// accountsPoll is how often, in seconds, the daemon tends the per-hop
+// accountsPoll is how often, in ticks, the daemon tends the per-hop
 // accounts while connected (top-ups, rotation, reclaiming).
 const accountsPoll = 60
 
@@ -1004,12 +1080,12 @@ func (d *Daemon) maintainAccounts() {
 	if cl == nil || !s.maintaining.CompareAndSwap(false, true) {
 		return
 	}
-	go func() {
+	d.goJoined(func() { // from tick, itself joined, so before Close waits
 		defer s.maintaining.Store(false)
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Minute)
 		defer cancel()
 		d.pay.maintain(ctx, cl, s.hops, d.cfg.Logf)
-	}()
+	})
 }
 
 func orZero(x *big.Int) *big.Int {

@@ -33,9 +33,10 @@ type dataplaneFactory func(d *Daemon, s *session, set api.Settings) (dataplane, 
 // user can reach a port on loopback, but only those who may use the API
 // (Status.ProxyAddrs) or read the credentials file may spend the budget.
 type proxyMode struct {
-	srv  *proxy.Server
-	ln   net.Listener
-	user *url.Userinfo
+	srv    *proxy.Server
+	ln     net.Listener
+	user   *url.Userinfo
+	served chan struct{} // closed when Serve returned
 }
 
 func proxyPlane(d *Daemon, s *session, _ api.Settings) (dataplane, error) {
@@ -62,7 +63,7 @@ func proxyPlane(d *Daemon, s *session, _ api.Settings) (dataplane, error) {
 		srv.Close()
 		return nil, err
 	}
-	p := &proxyMode{srv: srv, ln: ln, user: url.UserPassword(ProxyUsername, pw)}
+	p := &proxyMode{srv: srv, ln: ln, user: url.UserPassword(ProxyUsername, pw), served: make(chan struct{})}
 	if f := d.cfg.ProxyCredentialsFile; f != "" {
 		if err := writeProxyCredentials(f, d.cfg.ProxyCredentialsGroup, p.proxyAddrs()); err != nil {
 			ln.Close()
@@ -70,7 +71,10 @@ func proxyPlane(d *Daemon, s *session, _ api.Settings) (dataplane, error) {
 			return nil, fmt.Errorf("proxy credentials: %w", err)
 		}
 	}
-	go srv.Serve(ln)
+	go func() {
+		defer close(p.served)
+		srv.Serve(ln)
+	}()
 	return p, nil
 }
 
@@ -91,5 +95,6 @@ func (p *proxyMode) close() error {
 	if e := p.ln.Close(); e != nil && !errors.Is(e, net.ErrClosed) && err == nil {
 		err = e
 	}
+	<-p.served
 	return err
 }
