@@ -13,6 +13,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/tun"
 	"github.com/pexia-network/pexia/wallet/dir"
 )
@@ -65,7 +66,7 @@ func (s *selector) pick(ctx context.Context, p hop.Profile) ([]hop.HopInfo, erro
 		s.last = map[onion.Address]dir.Node{}
 	}
 	for i, nd := range nodes {
-		infos[i] = hop.HopInfo{Address: onion.Address(nd.Address), URL: nd.URL, Pin: link.Pin(nd.TLSFingerprint), NoiseKey: nd.HandshakeKey}
+		infos[i] = payhop.HopInfo(nd)
 		s.last[onion.Address(nd.Address)] = nd
 	}
 	s.mu.Unlock()

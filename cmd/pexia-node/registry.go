@@ -8,8 +8,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/pexia-network/pexia/hop"
-	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/wallet/dir"
 )
 
@@ -62,7 +62,7 @@ func (r *registryLookup) lookup(ctx context.Context, addr onion.Address) (hop.Ho
 	}
 	e = registryEntry{ok: ok, at: now}
 	if ok {
-		e.info = hop.HopInfo{Address: addr, URL: nd.URL, Pin: link.Pin(nd.TLSFingerprint), NoiseKey: nd.HandshakeKey}
+		e.info = payhop.HopInfo(nd)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

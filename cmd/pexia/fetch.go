@@ -16,8 +16,7 @@ import (
 
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
-	"github.com/pexia-network/pexia/hop/link"
-	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
 	"github.com/pexia-network/pexia/wallet/keys"
@@ -79,7 +78,7 @@ func runFetch(ctx context.Context, args []string) error {
 	}
 	infos := make([]hop.HopInfo, len(nodes))
 	for i, nd := range nodes {
-		infos[i] = hop.HopInfo{Address: onion.Address(nd.Address), URL: nd.URL, Pin: link.Pin(nd.TLSFingerprint), NoiseKey: nd.HandshakeKey}
+		infos[i] = payhop.HopInfo(nd)
 		fmt.Printf("hop %d: %s %s (%s, %s tokens/GB)\n", i, nd.Address, nd.URL, nd.Country, amount(nd.PricePerGB))
 	}
 	var payer hop.Payer
