@@ -121,12 +121,7 @@ func (p *payments) fundEpoch(ctx context.Context, cl *chain.Client, hops int, ep
 		if err != nil {
 			return err
 		}
-		// Booked before the first transaction: money sent to an account
-		// is never out of the wallet's sight, even if the deposit fails.
-		if err := p.book.Add(k.Account, p.now()); err != nil {
-			return fmt.Errorf("hop accounts: %w", err)
-		}
-		f, err := hopacct.Fund(ctx, cl, p.master, k, hopacct.Policy{Face: p.face})
+		f, err := p.book.Fund(ctx, cl, p.master, k, hopacct.Policy{Face: p.face}, p.now())
 		if err != nil {
 			return err
 		}
@@ -190,7 +185,7 @@ func (p *payments) payer(n *contracts.Network, cl *chain.Client, app string, onI
 		}
 		return is, nil
 	}
-	return payhop.PerHop(issuers, payhop.ClientTerms{Face: p.face, WindowBytes: 2 << 20, Budget: p.engine, App: app,
+	return payhop.PerHop(issuers, payhop.ClientTerms{Face: p.face, WindowBytes: payhop.DefaultWindow, Budget: p.engine, App: app,
 		Expire: time.Hour, OnIssue: onIssue, Check: check})
 }
 

@@ -50,10 +50,7 @@ func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, 
 		if err != nil {
 			return nil, err
 		}
-		if err := book.Add(k.Account, time.Now()); err != nil {
-			return nil, err
-		}
-		f, err := hopacct.Fund(ctx, cl, master, k, hopacct.Policy{Face: faceUnits})
+		f, err := book.Fund(ctx, cl, master, k, hopacct.Policy{Face: faceUnits}, time.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -72,19 +69,18 @@ func setupPayments(ctx context.Context, cl *chain.Client, n *contracts.Network, 
 			return nil, fmt.Errorf("no account for hop %d", k)
 		}
 		return issuers[k], nil
-	}, payhop.ClientTerms{Face: faceUnits, WindowBytes: 2 << 20, Check: check}), nil
+	}, payhop.ClientTerms{Face: faceUnits, WindowBytes: payhop.DefaultWindow, Check: check}), nil
 }
 
 // fetchTermsCheck holds the hops' announced terms to the registry entries
-// the circuit was picked from and to the chain's recent gas price: a node
-// asking for more is refused (the error names it and the term) before
-// anything is paid.
+// the circuit was picked from and to the chain's recent gas price (the
+// same bound pexiad uses, payhop.GasBound): a node asking for more is
+// refused (the error names it and the term) before anything is paid.
 func fetchTermsCheck(ctx context.Context, cl *chain.Client, nodes []dir.Node) (*payhop.TermsCheck, error) {
-	gp, err := cl.GasPriceCeiling(ctx)
+	g, err := payhop.NewGasBound(ctx, cl, nil)
 	if err != nil {
 		return nil, err
 	}
-	limit := payhop.ClaimCostLimit(gp)
 	entries := map[common.Address]dir.Node{}
 	for _, nd := range nodes {
 		entries[nd.Address] = nd
@@ -94,7 +90,7 @@ func fetchTermsCheck(ctx context.Context, cl *chain.Client, nodes []dir.Node) (*
 			nd, ok := entries[a]
 			return nd, ok
 		},
-		MaxClaimCost: func() *big.Int { return limit },
+		MaxClaimCost: g.Limit,
 	}, nil
 }
 

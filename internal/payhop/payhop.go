@@ -110,6 +110,10 @@ func Meter(s hop.PayeeSession) *ticket.Meter {
 	return nil
 }
 
+// DefaultWindow is the traffic clients prepay each hop for (ClientTerms.
+// WindowBytes): 2 MiB at the hop's price.
+const DefaultWindow = 2 << 20
+
 // ClientTerms set how a client pays: tickets of Face, keeping each hop
 // prepaid for WindowBytes of traffic at its price.
 type ClientTerms struct {

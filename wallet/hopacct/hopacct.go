@@ -262,6 +262,17 @@ func Fund(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k *Ke
 	return f, nil
 }
 
+// Fund records k's account in the book, then funds it (see Fund). The
+// account is booked before the first transaction, so that money sent to
+// it never leaves the wallet's sight even if the deposit fails. Both
+// clients (pexiad and pexia fetch) fund their hop accounts through it.
+func (b *Book) Fund(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k *Keys, p Policy, now time.Time) (Funding, error) {
+	if err := b.Add(k.Account, now); err != nil {
+		return Funding{Account: k.Account}, fmt.Errorf("hop accounts: %w", err)
+	}
+	return Fund(ctx, cl, master, k, p)
+}
+
 // Retention is how long after its epoch ends an account may still owe
 // winners: a ticket's validity (an hour) plus the time a node takes to
 // claim it.

@@ -126,3 +126,36 @@ func TestFundAndBook(t *testing.T) {
 		t.Fatalf("book after reopen: %+v", es)
 	}
 }
+
+// TestBookFundBooksFirst checks that Book.Fund records the account before
+// any transaction, so that an account whose funding fails midway (here:
+// the chain is unreachable) is still in the book, where the wallet shows
+// it and reclaims its money.
+func TestBookFundBooksFirst(t *testing.T) {
+	c := chaintest.New(t)
+	// Nothing listens on port 1: every call is refused.
+	n := &contracts.Network{Name: "t", ChainID: c.ChainID, RPC: "http://127.0.0.1:1", Addresses: c.Addrs}
+	cl, err := chain.Dial(context.Background(), n, chain.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	k, _ := hopacct.Derive(c.Keys[1], 0, 7)
+	path := filepath.Join(t.TempDir(), "book.json")
+	b, err := hopacct.OpenBook(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := b.Fund(ctx, cl, c.Keys[1], k, hopacct.Policy{Face: big.NewInt(1e15)}, time.Now()); err == nil {
+		t.Fatal("funding through an unreachable chain succeeded")
+	}
+	b2, err := hopacct.OpenBook(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b2.Has(k.Account) {
+		t.Fatal("an account whose funding failed is not in the book")
+	}
+}
