@@ -12,7 +12,7 @@ APT_PACKAGES := nodejs npm gcc
 APT_TOOLS := curl iproute2 nftables dnsutils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build generate check-generated test unit e2e fuzz bench demo lint staticcheck package clean
+.PHONY: all deps build generate check-generated test unit e2e fuzz bench bench-check demo lint staticcheck package clean
 
 all: build
 
@@ -80,8 +80,16 @@ fuzz: deps
 
 test: deps check-generated lint unit e2e fuzz
 
+# bench runs every benchmark (as root) and replaces bench/results.json with
+# the run's metrics, stamped with the commit, date, CPU and kernel.
 bench: deps
 	$(GO) run ./bench -out bench/results.json
+
+# bench-check fails when bench/results.json does not recompute (a ratio
+# that is not its inputs' quotient, a metric without a stamped run) or a
+# figure README.md or docs/*.md takes from it differs.
+bench-check:
+	$(GO) run ./bench -check -out bench/results.json
 
 # demo starts the local world: a go-ethereum chain with the contracts
 # deployed and funded test accounts, and the local nodes staked on it.

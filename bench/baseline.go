@@ -47,13 +47,14 @@ var (
 // and the median 64-byte request/response round trip from the client host
 // to the internet host, first directly over the veth bridge, then through
 // userspace WireGuard (wireguard-go as a process in the client and in an
-// exit host that forwards to the internet host), and their ratios. The
-// daemon's tunnel benchmark measures with the same netlab.Bulk and
-// netlab.PingPong between the same hosts. Needs root.
+// exit host that forwards to the internet host); ratio.wireguard_go_* are
+// computed from them after the run. The daemon's tunnel benchmark
+// measures with the same netlab.Bulk and netlab.PingPong between the same
+// kind of hosts, in turns with wireguard-go. Needs root.
 // PEXIA_WIREGUARD_GO names a prebuilt wireguard-go to use instead of
 // building the one go.mod pins.
 func baselineSuite(res Results) error {
-	if os.Geteuid() != 0 {
+	if geteuid() != 0 {
 		return errors.New("baseline: needs root to create network namespaces")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -81,57 +82,64 @@ func baselineSuite(res Results) error {
 	client, exit, internet := hosts[0], hosts[1], hosts[2]
 	dst := internet.Addr4()
 
-	vethMbps, vethRTT, err := baselinePath(ctx, res, "veth", client, internet, dst)
-	if err != nil {
+	if _, err := baselinePath(ctx, res, "veth", client, internet, dst); err != nil {
 		return err
 	}
-	wg, err := startWireGuard(ctx, bin, client, exit, internet)
+	wg, err := startWireGuard(ctx, bin, client, exit, internet, netip.PrefixFrom(dst, 32))
 	if err != nil {
 		return err
 	}
 	defer wg.stop()
-	txBefore, err := wgTxBytes(client, wg.clientIf)
+	txBefore, err := txBytes(client, wg.clientIf)
 	if err != nil {
 		return err
 	}
-	wgMbps, wgRTT, err := baselinePath(ctx, res, "wireguard_go", client, internet, dst)
+	wgMbps, err := baselinePath(ctx, res, "wireguard_go", client, internet, dst)
 	if err != nil {
 		return errors.Join(err, wg.stderr())
 	}
 	// Guard against measuring the bare link by mistake: the bulk stream
 	// must have left through the tunnel interface.
-	txAfter, err := wgTxBytes(client, wg.clientIf)
+	txAfter, err := txBytes(client, wg.clientIf)
 	if err != nil {
 		return err
 	}
-	if sent := float64(txAfter - txBefore); sent < wgMbps*1e6/8*baselineBulk.Seconds()/2 {
-		return fmt.Errorf("baseline: only %.0f bytes left through %s for %.0f Mbit/s: traffic bypassed the tunnel", sent, wg.clientIf, wgMbps)
+	if err := wgCarried(txAfter-txBefore, wgMbps, baselineBulk, wg.clientIf); err != nil {
+		return fmt.Errorf("baseline: %w", err)
 	}
-	res.set("ratio.wireguard_go_vs_veth", wgMbps/vethMbps, "x")
-	res.set("ratio.wireguard_go_rtt_vs_veth", float64(wgRTT)/float64(vethRTT), "x")
 	return nil
 }
 
 // baselinePath records the round trip and throughput from client to dst
 // in the internet host, over whatever route is in place, and iperf3's view
 // of the throughput when it is installed.
-func baselinePath(ctx context.Context, res Results, name string, client, internet *netlab.Host, dst netip.Addr) (float64, time.Duration, error) {
+func baselinePath(ctx context.Context, res Results, name string, client, internet *netlab.Host, dst netip.Addr) (float64, error) {
 	rtt, err := netlab.PingPong(ctx, client, internet, dst, baselinePings)
 	if err != nil {
-		return 0, 0, fmt.Errorf("baseline %s: %w", name, err)
+		return 0, fmt.Errorf("baseline %s: %w", name, err)
 	}
 	mbps, err := netlab.Bulk(ctx, client, internet, dst, baselineBulk)
 	if err != nil {
-		return 0, 0, fmt.Errorf("baseline %s: %w", name, err)
+		return 0, fmt.Errorf("baseline %s: %w", name, err)
 	}
 	res.set("baseline."+name+"_mbps", mbps, "Mbit/s")
 	res.set("baseline."+name+"_rtt_us", float64(rtt)/1e3, "µs")
 	if ip, ok, err := iperf3(ctx, client, internet, dst, baselineBulk); err != nil {
-		return 0, 0, fmt.Errorf("baseline %s: %w", name, err)
+		return 0, fmt.Errorf("baseline %s: %w", name, err)
 	} else if ok {
 		res.set("baseline."+name+"_iperf3_mbps", ip, "Mbit/s")
 	}
-	return mbps, rtt, nil
+	return mbps, nil
+}
+
+// wgCarried guards against measuring the bare link by mistake: a bulk
+// stream of mbps for d must have left through the tunnel interface, which
+// sent sent bytes meanwhile.
+func wgCarried(sent uint64, mbps float64, d time.Duration, iface string) error {
+	if float64(sent) < mbps*1e6/8*d.Seconds()/2 {
+		return fmt.Errorf("only %d bytes left through %s for %.0f Mbit/s: traffic bypassed the tunnel", sent, iface, mbps)
+	}
+	return nil
 }
 
 // wireguardGo returns the wireguard-go binary: $PEXIA_WIREGUARD_GO, or
@@ -159,6 +167,7 @@ func wireguardGo(ctx context.Context) (string, error) {
 
 // wgTunnel is a wireguard-go process in the client and one in the exit.
 type wgTunnel struct {
+	client   *netlab.Host
 	clientIf string
 	procs    []*wgProc
 }
@@ -188,10 +197,11 @@ func (l *lockedBuffer) String() string {
 }
 
 // startWireGuard runs wireguard-go in client and exit, pairs them with
-// fresh keys over the bridge, and routes the client's traffic for the
-// internet host through the tunnel; the exit forwards it, and the internet
-// host routes the tunnel's addresses back via the exit.
-func startWireGuard(ctx context.Context, bin string, client, exit, internet *netlab.Host) (*wgTunnel, error) {
+// fresh keys over the bridge, and routes the client's traffic for route
+// through the tunnel (when route is valid; see wgTunnel.route); the exit
+// forwards it, and the internet host routes the tunnel's addresses back
+// via the exit.
+func startWireGuard(ctx context.Context, bin string, client, exit, internet *netlab.Host, route netip.Prefix) (*wgTunnel, error) {
 	clientKey, clientPub, err := wgKeyPair()
 	if err != nil {
 		return nil, err
@@ -207,7 +217,7 @@ func startWireGuard(ctx context.Context, bin string, client, exit, internet *net
 		return nil, err
 	}
 	cIf, eIf := "wgc"+hex.EncodeToString(sfx[:]), "wge"+hex.EncodeToString(sfx[:])
-	t := &wgTunnel{clientIf: cIf}
+	t := &wgTunnel{client: client, clientIf: cIf}
 	for _, p := range []struct {
 		h     *netlab.Host
 		iface string
@@ -232,13 +242,15 @@ func startWireGuard(ctx context.Context, bin string, client, exit, internet *net
 			return nil, errors.Join(err, t.stderr())
 		}
 	}
-	route := netip.PrefixFrom(internet.Addr4(), 32)
 	err = errors.Join(
-		wgLink(exit, eIf, wgExit, netip.Prefix{}),
-		wgLink(client, cIf, wgClient, route),
+		wgLink(exit, eIf, wgExit),
+		wgLink(client, cIf, wgClient),
 		exit.Sysctl("net.ipv4.ip_forward", "1"),
 		internet.Route(wgSubnet, exit),
 	)
+	if err == nil && route.IsValid() {
+		err = t.route(route, true)
+	}
 	if err != nil {
 		t.stop()
 		return nil, fmt.Errorf("baseline: wireguard-go: %w", err)
@@ -338,9 +350,8 @@ func wgSet(ctx context.Context, iface string, lines []string) error {
 	return nil
 }
 
-// wgLink gives the tunnel interface its address, brings it up, and, if
-// route is valid, routes it through the interface.
-func wgLink(h *netlab.Host, iface string, addr, route netip.Prefix) error {
+// wgLink gives the tunnel interface its address and brings it up.
+func wgLink(h *netlab.Host, iface string, addr netip.Prefix) error {
 	return h.Do(func() error {
 		link, err := netlink.LinkByName(iface)
 		if err != nil {
@@ -353,20 +364,37 @@ func wgLink(h *netlab.Host, iface string, addr, route netip.Prefix) error {
 		if err := netlink.LinkSetUp(link); err != nil {
 			return fmt.Errorf("%s: up: %w", iface, err)
 		}
-		if !route.IsValid() {
-			return nil
+		return nil
+	})
+}
+
+// route adds (or, with add false, removes) a route for p in the client's
+// main table through the tunnel interface. A route longer than /0 in the
+// main table wins over pexiad's default route (its rule "lookup main
+// suppress_prefixlength 0" comes first), so the client's traffic for p
+// takes wireguard-go while it is there, and pexiad's tunnel once it is gone.
+func (t *wgTunnel) route(p netip.Prefix, add bool) error {
+	return t.client.Do(func() error {
+		link, err := netlink.LinkByName(t.clientIf)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.clientIf, err)
 		}
-		dst := &net.IPNet{IP: route.Addr().AsSlice(), Mask: net.CIDRMask(route.Bits(), 32)}
+		dst := &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 		r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: dst, Scope: netlink.SCOPE_LINK}
-		if err := netlink.RouteAdd(r); err != nil {
-			return fmt.Errorf("%s: route %s: %w", iface, route, err)
+		if add {
+			err = netlink.RouteAdd(r)
+		} else {
+			err = netlink.RouteDel(r)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: route %s (add %v): %w", t.clientIf, p, add, err)
 		}
 		return nil
 	})
 }
 
-// wgTxBytes is the number of bytes sent through iface in h.
-func wgTxBytes(h *netlab.Host, iface string) (uint64, error) {
+// txBytes is the number of bytes sent through iface in h.
+func txBytes(h *netlab.Host, iface string) (uint64, error) {
 	var n uint64
 	err := h.Do(func() error {
 		link, err := netlink.LinkByName(iface)
@@ -379,7 +407,7 @@ func wgTxBytes(h *netlab.Host, iface string) (uint64, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("baseline: %s statistics: %w", iface, err)
+		return 0, fmt.Errorf("%s statistics in %s: %w", iface, h.Name(), err)
 	}
 	return n, nil
 }
