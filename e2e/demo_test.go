@@ -36,6 +36,9 @@ func TestDemo(t *testing.T) {
 				t.Fatalf("demo output lacks %q", want)
 			}
 		}
+		if strings.Contains(string(out), "not every winner is claimed yet") {
+			t.Fatal("the demo went on before the nodes had claimed their winners")
+		}
 		// The nodes were paid on chain for what they carried: 64 MiB and
 		// more through 3 hops at 0.1 or more per GB, in tickets of face
 		// 0.001, is 20 or more expected wins (P(none) < e^-20).

@@ -21,14 +21,31 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
+# wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; fail after SECONDS.
+wait_for() {
+  local limit=$1; shift
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then echo "gave up after ${limit}s waiting for: $*" >&2; return 1; fi
+    sleep 0.1
+  done
+}
+# settled PORT: the node serving metrics on PORT has claimed (or seen the
+# chain refuse) every winning ticket it stored.
+settled() {
+  curl -sf --max-time 2 "http://127.0.0.1:$1/metrics" | awk '
+    $1 == "pexia_node_winners_stored_total" { s = $2 }
+    $1 == "pexia_node_winners_claimed_total" { c = $2 }
+    $1 == "pexia_node_winners_refused_total" { r = $2 }
+    END { exit !(s != "" && c + r >= s) }'
+}
+all_settled() { for i in 0 1 2; do settled $((19478 + i)) || return 1; done; }
+
 NET="$DIR/chain/network.json"
 rm -f "$DIR/devnet.log"
 "$BIN/pexia-devnet" -datadir "$DIR/chain" -rpc-port 0 -web "$WEB" >"$DIR/devnet.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do
-  grep -q '^web:' "$DIR/devnet.log" 2>/dev/null && break
-  sleep 0.1
-done
+wait_for 10 grep -q '^web:' "$DIR/devnet.log" || true
 grep -E '^(rpc|network|web):' "$DIR/devnet.log" || { cat "$DIR/devnet.log"; exit 1; }
 SITE=$(sed -n 's/^web: *//p' "$DIR/devnet.log")
 
@@ -46,7 +63,9 @@ for i in 0 1 2; do
   "${node[@]}" run -listen "127.0.0.1:$port" -udp 127.0.0.1:0 -price 0.$((i + 1)) -metrics "127.0.0.1:$((19478 + i))" "${exit[@]}" >"$DIR/node$i.log" 2>&1 &
   pids+=($!)
 done
-sleep 0.5
+for i in 0 1 2; do
+  wait_for 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$((18443 + i))" || { cat "$DIR/node$i.log"; exit 1; }
+done
 
 # client0 pays every hop with lottery tickets inside its onion layer, each
 # hop from its own lottery account (funded by client0, recorded in
@@ -64,7 +83,7 @@ PROXY=${PROXY:-127.0.0.1:11080}
 "$BIN/pexiad" -mode proxy -proxy "$PROXY" -state-dir "$DIR/pexiad" -socket "$DIR/pexiad.sock" \
   -network "$NET" -key devnet:client1 -face "$FACE" -group "" >"$DIR/pexiad.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do [ -S "$DIR/pexiad.sock" ] && break; sleep 0.1; done
+wait_for 20 "$BIN/pexia" -socket "$DIR/pexiad.sock" status || { cat "$DIR/pexiad.log"; exit 1; }
 "$BIN/pexia" -socket "$DIR/pexiad.sock" connect -hops 3 -wait
 "$BIN/pexia" -socket "$DIR/pexiad.sock" circuit
 SOCKS_URL=$(grep '^socks5://' "$DIR/proxy-credentials")
@@ -79,7 +98,9 @@ curl -sS --fail --max-time 120 --proxy "$HTTP_URL" -o /dev/null -w "proxy: %{siz
 "$BIN/pexia" -socket "$DIR/pexiad.sock" wallet
 
 echo "waiting for the nodes to claim their winning tickets on chain..."
-sleep 10
+# Each node claims a winner within its redeem.max_wait (5 s); blocks come
+# every second.
+wait_for 60 all_settled || echo "not every winner is claimed yet"
 for i in 0 1 2; do
   "$BIN/pexia-node" -network "$NET" -datadir "$DIR/node$i" -key "devnet:node$i" earnings
 done
