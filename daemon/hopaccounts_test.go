@@ -23,6 +23,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/hopacct"
 	"github.com/pexia-network/pexia/wallet/ticket"
@@ -42,7 +43,7 @@ type seenBy struct {
 }
 
 type recordingPayee struct {
-	hop.PayeeSession
+	relay.PayeeSession
 	s   *seenBy
 	gen int64
 }
@@ -95,7 +96,7 @@ func paidNodes(t *testing.T, c *chaintest.Chain, cl *chain.Client) ([]hop.HopInf
 		window := big.NewInt(1e14)
 		mk := payhop.Payee(recv, payhop.NodeTerms{PricePerGB: big.NewInt(1e16), ClaimCost: big.NewInt(1e12), Window: window, DebtLimit: new(big.Int).Mul(window, big.NewInt(4))})
 		s := &seenBy{lot: lot, funders: map[int64]map[common.Address]int{}, signers: map[int64]map[common.Address]int{}}
-		n, err := hoptest.Start(i == 2, hop.NodeConfig{Address: onion.Address(addr), Payee: func() hop.PayeeSession {
+		n, err := hoptest.Start(i == 2, relay.NodeConfig{Address: onion.Address(addr), Payee: func() relay.PayeeSession {
 			return recordingPayee{mk(), s, s.gen.Load()}
 		}})
 		if err != nil {

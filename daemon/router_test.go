@@ -14,6 +14,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/netstack"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // echoServers starts a TCP and a UDP echo server on loopback.
@@ -74,7 +75,7 @@ func dnsServer(t *testing.T) string {
 // in-process exit that resolves names with server dnsAddr.
 func newTestRouter(t *testing.T, dnsAddr string, exclude []netip.Prefix) *router {
 	t.Helper()
-	exit, err := hoptest.Start(true, hop.NodeConfig{DNSServer: dnsAddr})
+	exit, err := hoptest.Start(true, relay.NodeConfig{DNSServer: dnsAddr})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,16 +15,13 @@ import (
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/hop/wire"
 )
 
 // HopInfo is what the client needs to reach and authenticate one node, as
-// published in the registry.
-type HopInfo struct {
-	Address  onion.Address
-	URL      string   // signaling endpoint
-	Pin      link.Pin // TLS certificate fingerprint
-	NoiseKey [32]byte // static handshake key
-}
+// published in the registry. The type is wire.HopInfo, which a node also
+// uses to check the next hops it extends circuits to.
+type HopInfo = wire.HopInfo
 
 // TruncatedError is returned by Build when a hop could not extend the
 // circuit: Hop (0 is the entry) answered the EXTEND with TRUNCATED for
@@ -49,12 +46,12 @@ type Circuit struct {
 	hops     []HopInfo
 	lk       *link.Link // closed with the circuit; nil for a shared link
 	ch       link.Channel
-	rd       *cellReader // used by build, then by the read goroutine
+	rd       *wire.CellReader // used by build, then by the read goroutine
 	circID   uint32
 	cc       *onion.ClientCircuit
 	mux      *stream.Mux
-	smu      sync.Mutex  // orders Seal with the channel write
-	w        *cellWriter // guarded by smu
+	smu      sync.Mutex       // orders Seal with the channel write
+	w        *wire.CellWriter // guarded by smu
 	done     chan struct{}
 	once     sync.Once
 	err      error
@@ -63,7 +60,7 @@ type Circuit struct {
 	payer Payer
 	pays  []*payState // per hop; nil entries for free hops
 	kick  chan struct{}
-	pad   *padder // constant-rate schedule; nil without padding
+	pad   *wire.Padder // constant-rate schedule; nil without padding
 
 	cellsUp, cellsDown atomic.Uint64
 	// Liveness (watchdog): when the last cell left and arrived, in
@@ -166,8 +163,8 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	rand.Read(id[:])
 	c := &Circuit{hops: hops, lk: owned, ch: ch, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
 		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1),
-		rd: newCellReader(ch, cfg.CellSize, make([]byte, link.MaxMessageSize)),
-		w:  newCellWriter(ch, cfg.CellSize, nil)}
+		rd: wire.NewCellReader(ch, cfg.CellSize, make([]byte, link.MaxMessageSize)),
+		w:  wire.NewCellWriter(ch, cfg.CellSize, nil)}
 	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
 	if err := c.build(); err != nil {
@@ -228,7 +225,7 @@ func (c *Circuit) build() error {
 			if err := c.write(onion.LinkCreate, body); err != nil {
 				return err
 			}
-			raw, err := c.rd.next()
+			raw, err := c.rd.Next()
 			if err != nil {
 				return fmt.Errorf("hop: CREATED from hop 0: %w", err)
 			}
@@ -273,7 +270,7 @@ func (c *Circuit) build() error {
 		if err != nil {
 			return fmt.Errorf("hop: handshake with hop %d: %w", k, err)
 		}
-		if terms, ok := decodeTerms(termsBytes); ok && c.payer != nil {
+		if terms, ok := wire.DecodeTerms(termsBytes); ok && c.payer != nil {
 			sess, err := c.payer(k, h.Address, terms)
 			if errors.Is(err, ErrTermsRefused) {
 				return &RefusedError{Hop: k, Node: h.Address, Err: err}
@@ -303,7 +300,7 @@ func (c *Circuit) write(cmd onion.LinkCmd, body []byte) error {
 // send seals payload for hop and writes it at once, behind any cells queue
 // gathered.
 func (c *Circuit) send(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []byte) error {
-	if c.pad != nil && !c.pad.take(c.done) {
+	if c.pad != nil && !c.pad.Take(c.done) {
 		return ErrCircuitClosed
 	}
 	c.smu.Lock()
@@ -311,7 +308,7 @@ func (c *Circuit) send(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []
 	if err := c.queueLocked(hop, lc, cmd, payload); err != nil {
 		return err
 	}
-	return c.w.flush()
+	return c.w.Flush()
 }
 
 // queue seals payload for hop into the message being gathered, which
@@ -336,12 +333,12 @@ func (c *Circuit) queueLocked(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, pay
 		return ErrCircuitClosed
 	default:
 	}
-	cell, err := c.w.next(c.circID, lc)
+	cell, err := c.w.Next(c.circID, lc)
 	if err != nil {
 		return err
 	}
 	if err := c.cc.SealInto(cell[onion.HeaderLen:], hop, cmd, payload); err != nil {
-		c.w.undo()
+		c.w.Undo()
 		return err
 	}
 	c.cellsUp.Add(1)
@@ -354,7 +351,7 @@ func (c *Circuit) queueLocked(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, pay
 func (c *Circuit) flush() error {
 	c.smu.Lock()
 	defer c.smu.Unlock()
-	return c.w.flush()
+	return c.w.Flush()
 }
 
 // carry charges a cell to every paid hop and wakes the payer if one is due.
@@ -428,7 +425,7 @@ func (c *Circuit) payLoop() {
 // the next call.
 func (c *Circuit) readRelay() (int, onion.RelayCmd, []byte, error) {
 	for {
-		raw, err := c.rd.next()
+		raw, err := c.rd.Next()
 		if err != nil {
 			return 0, 0, nil, err
 		}
@@ -483,7 +480,7 @@ func (c *Circuit) read() {
 					c.fail(err)
 					return
 				}
-				commit, ok := decodeCommit(paid.Receipt)
+				commit, ok := wire.DecodeCommit(paid.Receipt)
 				p.mu.Lock()
 				if ok {
 					p.commit = commit

@@ -11,6 +11,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // countingChannel counts the cells a node reads from and writes to its
@@ -38,7 +39,7 @@ func (c countingChannel) Write(p []byte) (int, error) {
 // a bulk transfer is capped at that rate.
 func TestPadding(t *testing.T) {
 	var in, out atomic.Int64
-	exit, err := hoptest.Start(true, hop.NodeConfig{
+	exit, err := hoptest.Start(true, relay.NodeConfig{
 		Tap: func(ch link.Channel) link.Channel { return countingChannel{ch, &in, &out} },
 	})
 	if err != nil {

@@ -35,6 +35,9 @@ const (
 	maxRefusals = 8
 )
 
+// Logf logs a formatted line; nil is silent.
+type Logf func(format string, args ...any)
+
 // Pool keeps a built circuit per profile, builds on first use, and rebuilds
 // as soon as a circuit dies; streams opened after that go to the new one.
 type Pool struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // TestMiddleRelayDies: a middle relay is killed mid-transfer. The stream on
@@ -20,7 +21,7 @@ func TestMiddleRelayDies(t *testing.T) {
 	dst := sinkServer(t)
 	var nodes []*hoptest.Node
 	for i := 0; i < 4; i++ {
-		n, err := hoptest.Start(i == 3, hop.NodeConfig{})
+		n, err := hoptest.Start(i == 3, relay.NodeConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}

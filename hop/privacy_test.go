@@ -19,6 +19,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // recorder keeps a copy of every byte a node reads from or writes to its
@@ -71,8 +72,8 @@ type markedPayee struct {
 func (p *markedPayee) Terms() hop.Terms {
 	return hop.Terms{Commit: p.commit, PricePerGB: big.NewInt(1), ClaimCost: big.NewInt(0)}
 }
-func (p *markedPayee) Carry(int)             {}
-func (p *markedPayee) State() hop.MeterState { return hop.MeterOK }
+func (p *markedPayee) Carry(int)               {}
+func (p *markedPayee) State() relay.MeterState { return relay.MeterOK }
 func (p *markedPayee) Accept(_ context.Context, payment []byte) ([32]byte, error) {
 	p.mu.Lock()
 	*p.got = append(*p.got, string(payment))
@@ -141,12 +142,12 @@ func TestWhatEachHopLearns(t *testing.T) {
 		r := &recorder{}
 		var addr onion.Address
 		rand.Read(addr[:])
-		cfg := hop.NodeConfig{
+		cfg := relay.NodeConfig{
 			Address: addr,
 			Tap:     func(ch link.Channel) link.Channel { return tappedChannel{ch, r} },
 		}
 		i := i
-		cfg.Payee = func() hop.PayeeSession {
+		cfg.Payee = func() relay.PayeeSession {
 			return &markedPayee{node: addr, mu: &payMu, got: &paid[i]}
 		}
 		n, err := hoptest.Start(i == hops-1, cfg)

@@ -13,6 +13,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // freePayer pays nothing.
@@ -29,7 +30,7 @@ func (freePayer) Pay(context.Context, [32]byte, *big.Int) ([]byte, error) {
 // does not build again through a sample that holds it (even from a
 // selector that ignores Profile.Avoid), and builds through another relay.
 func TestPoolAvoidsRefusedNode(t *testing.T) {
-	paid := hop.NodeConfig{Payee: func() hop.PayeeSession {
+	paid := relay.NodeConfig{Payee: func() relay.PayeeSession {
 		var mu sync.Mutex
 		return &markedPayee{mu: &mu, got: new([]string)}
 	}}

@@ -13,6 +13,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // stallingChannel is a relay's circuit channel that, once stalled, takes
@@ -37,7 +38,7 @@ func (c stallingChannel) Write(p []byte) (int, error) {
 // error rather than a hang, and new streams work on a fresh circuit.
 func TestRelayStalls(t *testing.T) {
 	dst := sinkServer(t)
-	entry, spare, exit := startNode(t, false, hop.NodeConfig{}), startNode(t, false, hop.NodeConfig{}), startNode(t, true, hop.NodeConfig{})
+	entry, spare, exit := startNode(t, false, relay.NodeConfig{}), startNode(t, false, relay.NodeConfig{}), startNode(t, true, relay.NodeConfig{})
 
 	for _, tc := range []struct {
 		name             string
@@ -54,7 +55,7 @@ func TestRelayStalls(t *testing.T) {
 			var toPrev, toNext atomic.Bool // the bad relay's directions
 			var mu sync.Mutex
 			tapped := 0
-			bad := startNode(t, false, hop.NodeConfig{Tap: func(ch link.Channel) link.Channel {
+			bad := startNode(t, false, relay.NodeConfig{Tap: func(ch link.Channel) link.Channel {
 				// A relay taps its channel from the previous hop first,
 				// then the one it dials to the next.
 				mu.Lock()
@@ -156,7 +157,7 @@ func transferVia(ctx context.Context, pool *hop.Pool, prof hop.Profile, dst stri
 }
 
 // startNode starts an in-process node that the test closes when it ends.
-func startNode(t *testing.T, exit bool, cfg hop.NodeConfig) *hoptest.Node {
+func startNode(t *testing.T, exit bool, cfg relay.NodeConfig) *hoptest.Node {
 	t.Helper()
 	n, err := hoptest.Start(exit, cfg)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // childEnv makes the test binary run a node instead of the tests (see
@@ -26,7 +27,7 @@ const childEnv = "PEXIA_HOP_TEST_NODE"
 
 func TestMain(m *testing.M) {
 	if role := os.Getenv(childEnv); role != "" {
-		n, err := hoptest.Start(role == "exit", hop.NodeConfig{})
+		n, err := hoptest.Start(role == "exit", relay.NodeConfig{})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -83,7 +84,7 @@ func startChildNode(t *testing.T, next ...hop.HopInfo) (hop.HopInfo, *exec.Cmd) 
 // hang, and a new stream rides a rebuilt circuit within 3 s of the kill.
 func TestMiddleRelayVanishes(t *testing.T) {
 	dst := sinkServer(t)
-	entry, spare, exit := startNode(t, false, hop.NodeConfig{}), startNode(t, false, hop.NodeConfig{}), startNode(t, true, hop.NodeConfig{})
+	entry, spare, exit := startNode(t, false, relay.NodeConfig{}), startNode(t, false, relay.NodeConfig{}), startNode(t, true, relay.NodeConfig{})
 	doomed, proc := startChildNode(t, exit.Info)
 
 	var killed atomic.Bool

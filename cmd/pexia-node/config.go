@@ -23,7 +23,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/pexia-network/pexia/contracts"
-	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/keys"
 )
 
@@ -77,7 +77,7 @@ type NodeConfig struct {
 	Country    string   `toml:"country"`     // ISO 3166-1 alpha-2
 	Roles      []string `toml:"roles"`       // "relay", "exit"
 	Price      Amount   `toml:"price"`       // whole tokens per GB; 0 serves for free
-	ExitPolicy string   `toml:"exit_policy"` // see docs/PROTOCOL.md; empty: hop.DefaultExitPolicyText
+	ExitPolicy string   `toml:"exit_policy"` // see docs/PROTOCOL.md; empty: relay.DefaultExitPolicyText
 	DNSServer  string   `toml:"dns_server"`  // resolver for "dns" streams; empty: /etc/resolv.conf
 }
 
@@ -103,10 +103,10 @@ type MetricsConfig struct {
 }
 
 // LimitsConfig bounds the node's work. Zero values take the defaults
-// (hop.Default*, written out in defaultConfig and the example file).
+// (relay.Default*, written out in defaultConfig and the example file).
 type LimitsConfig struct {
 	MaxCircuits           int     `toml:"max_circuits"`            // circuits through the node at once
-	MaxStreamsPerCircuit  int     `toml:"max_streams_per_circuit"` // 0: hop's default
+	MaxStreamsPerCircuit  int     `toml:"max_streams_per_circuit"` // 0: hop/stream's default
 	OffersPerSecond       float64 `toml:"offers_per_second"`       // signaling offers answered per second, all sources together
 	OfferBurst            int     `toml:"offer_burst"`
 	SourceOffersPerSecond float64 `toml:"source_offers_per_second"` // signaling offers answered per second from one IPv4 address or IPv6 /64
@@ -178,10 +178,10 @@ func defaultConfig() Config {
 		Payments: PaymentsConfig{CreditBytes: 4 << 20, DebtFactor: 4, MinFaceFactor: 20, Grace: 2 * time.Second},
 		Redeem:   RedeemConfig{Interval: time.Second, MaxWait: 5 * time.Second, BatchSize: 32, FinalClaimTimeout: 20 * time.Second},
 		Metrics:  MetricsConfig{Listen: "127.0.0.1:9478"},
-		Limits: LimitsConfig{MaxCircuits: hop.DefaultMaxCircuits, OffersPerSecond: 100, OfferBurst: 200, SourceOffersPerSecond: 2, SourceOfferBurst: 10, MaxHandshakes: 64,
-			FirstCellTimeout: hop.DefaultFirstCellTimeout, MaxPendingPerLink: hop.DefaultMaxPendingPerLink,
-			MaxChannelsPerLink: hop.DefaultMaxChannelsPerLink, MaxLinksPerPeer: hop.DefaultMaxLinksPerPeer,
-			MaxOutLinks: hop.DefaultMaxOutLinks, OutLinkIdle: hop.DefaultOutLinkIdle},
+		Limits: LimitsConfig{MaxCircuits: relay.DefaultMaxCircuits, OffersPerSecond: 100, OfferBurst: 200, SourceOffersPerSecond: 2, SourceOfferBurst: 10, MaxHandshakes: 64,
+			FirstCellTimeout: relay.DefaultFirstCellTimeout, MaxPendingPerLink: relay.DefaultMaxPendingPerLink,
+			MaxChannelsPerLink: relay.DefaultMaxChannelsPerLink, MaxLinksPerPeer: relay.DefaultMaxLinksPerPeer,
+			MaxOutLinks: relay.DefaultMaxOutLinks, OutLinkIdle: relay.DefaultOutLinkIdle},
 		Shutdown: ShutdownConfig{DrainTimeout: 10 * time.Second},
 		Stake:    StakeConfig{Amount: "1000", Delay: 90 * 24 * time.Hour},
 	}
@@ -450,11 +450,11 @@ func isUpperAlpha(s string) bool {
 }
 
 // policy returns the exit policy the node enforces and publishes.
-func (c *Config) policy() (*hop.ExitPolicy, error) {
+func (c *Config) policy() (*relay.ExitPolicy, error) {
 	if strings.TrimSpace(c.Node.ExitPolicy) == "" {
-		return hop.DefaultExitPolicy(), nil
+		return relay.DefaultExitPolicy(), nil
 	}
-	return hop.ParseExitPolicy(c.Node.ExitPolicy)
+	return relay.ParseExitPolicy(c.Node.ExitPolicy)
 }
 
 func (c *Config) hasRole(r string) bool { return slices.Contains(c.Node.Roles, r) }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/relay"
 )
 
 func writeFile(t *testing.T, body string) string {
@@ -108,7 +108,7 @@ func TestConfigFileAndFlags(t *testing.T) {
 	if !reflect.DeepEqual(*cfg, def) {
 		t.Errorf("defaults: got %+v, want %+v", *cfg, def)
 	}
-	if p, _ := cfg.policy(); p.String() != hop.DefaultExitPolicy().String() {
+	if p, _ := cfg.policy(); p.String() != relay.DefaultExitPolicy().String() {
 		t.Error("no exit_policy is not the default policy")
 	}
 }
@@ -171,8 +171,8 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := cfg.policy(); p.String() != hop.DefaultExitPolicy().String() {
-		t.Errorf("example exit policy\n%s\nis not the default\n%s", p, hop.DefaultExitPolicy())
+	if p, _ := cfg.policy(); p.String() != relay.DefaultExitPolicy().String() {
+		t.Errorf("example exit policy\n%s\nis not the default\n%s", p, relay.DefaultExitPolicy())
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -20,9 +20,9 @@ import (
 
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/contracts/lottery"
-	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/stream"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/ticket"
 )
@@ -30,7 +30,7 @@ import (
 // Metrics.
 //
 // The node's counters live where the work happens, as plain atomics with
-// a Snapshot: hop.NodeStats (circuits, streams, bytes, cells, handshakes,
+// a Snapshot: relay.NodeStats (circuits, streams, bytes, cells, handshakes,
 // links), payhop.TicketStats (tickets) and claimStats here (claims on
 // chain). One Collector turns snapshots into Prometheus metrics at scrape
 // time, on a registry of the node's own (never the global one), served on a
@@ -117,7 +117,7 @@ func (c claimer) refreshEarnings(ctx context.Context) {
 // collector exports a node's statistics. tickets and claims are nil for a
 // node that does not charge.
 type collector struct {
-	node    *hop.NodeStats
+	node    *relay.NodeStats
 	tickets *payhop.TicketStats
 	claims  *claimStats
 
@@ -128,7 +128,7 @@ type collector struct {
 	claimTx, winnersClaimed, winnersRefused, claimGas, claimFees, earned, earnings        *prometheus.Desc
 }
 
-func newCollector(node *hop.NodeStats, tickets *payhop.TicketStats, claims *claimStats) *collector {
+func newCollector(node *relay.NodeStats, tickets *payhop.TicketStats, claims *claimStats) *collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("pexia_node_"+name, help, labels, nil)
 	}

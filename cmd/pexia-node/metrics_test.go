@@ -21,6 +21,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/ticket"
 )
@@ -159,13 +160,13 @@ func TestMetricsScrape(t *testing.T) {
 	payee := payhop.Payee(recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: claimCost, Window: window,
 		DebtLimit: new(big.Int).Mul(window, big.NewInt(4)), Stats: tickets})
 
-	relay, err := hoptest.Start(false, hop.NodeConfig{})
+	mid, err := hoptest.Start(false, relay.NodeConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer relay.Close()
-	stats := new(hop.NodeStats)
-	exit, err := hoptest.Start(true, hop.NodeConfig{Address: onion.Address(c.Addr(nodeIdx)), Payee: payee, Stats: stats})
+	defer mid.Close()
+	stats := new(relay.NodeStats)
+	exit, err := hoptest.Start(true, relay.NodeConfig{Address: onion.Address(c.Addr(nodeIdx)), Payee: payee, Stats: stats})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func TestMetricsScrape(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	issuer := ticket.NewIssuer(lot, c.Addr(funderIdx), signerKey, accounts)
-	circ, err := hop.Build(ctx, []hop.HopInfo{relay.Info, exit.Info}, hop.BuildConfig{Payer: payhop.Payer(issuer, payhop.ClientTerms{Face: face, WindowBytes: 2e6})})
+	circ, err := hop.Build(ctx, []hop.HopInfo{mid.Info, exit.Info}, hop.BuildConfig{Payer: payhop.Payer(issuer, payhop.ClientTerms{Face: face, WindowBytes: 2e6})})
 	if err != nil {
 		t.Fatal(err)
 	}

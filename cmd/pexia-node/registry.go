@@ -7,8 +7,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/hop/wire"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/wallet/dir"
 )
@@ -16,7 +16,7 @@ import (
 // The registry a relay extends circuits by.
 //
 // A relay extends a circuit only to a node registered on chain with the
-// URL and certificate pin the EXTEND names (hop.NodeConfig.LookupNode).
+// URL and certificate pin the EXTEND names (relay.NodeConfig.LookupNode).
 // Entries are read from the Registry contract and kept for registryTTL, so
 // a busy relay does not ask the chain for every EXTEND and a node that
 // re-registers elsewhere is followed within that time. At most
@@ -38,7 +38,7 @@ type registryLookup struct {
 }
 
 type registryEntry struct {
-	info hop.HopInfo
+	info wire.HopInfo
 	ok   bool
 	at   time.Time
 }
@@ -47,8 +47,8 @@ func newRegistryLookup(d *dir.Directory) *registryLookup {
 	return &registryLookup{dir: d, now: time.Now, entries: map[onion.Address]registryEntry{}}
 }
 
-// lookup is a hop.NodeConfig.LookupNode.
-func (r *registryLookup) lookup(ctx context.Context, addr onion.Address) (hop.HopInfo, bool, error) {
+// lookup is a relay.NodeConfig.LookupNode.
+func (r *registryLookup) lookup(ctx context.Context, addr onion.Address) (wire.HopInfo, bool, error) {
 	now := r.now()
 	r.mu.Lock()
 	e, hit := r.entries[addr]
@@ -58,7 +58,7 @@ func (r *registryLookup) lookup(ctx context.Context, addr onion.Address) (hop.Ho
 	}
 	nd, ok, err := r.dir.Lookup(ctx, common.Address(addr))
 	if err != nil {
-		return hop.HopInfo{}, false, err
+		return wire.HopInfo{}, false, err
 	}
 	e = registryEntry{ok: ok, at: now}
 	if ok {

@@ -23,6 +23,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/dir"
 )
 
@@ -47,7 +48,7 @@ func TestRelayExtendsOnlyToRegistered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exit, err := hoptest.Start(true, hop.NodeConfig{Address: onion.Address(crypto.PubkeyToAddress(exitKey.PublicKey))})
+	exit, err := hoptest.Start(true, relay.NodeConfig{Address: onion.Address(crypto.PubkeyToAddress(exitKey.PublicKey))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ listen = ""
 	p := startRun(t, "-config", cfgPath, "run")
 	signaling := p.await(t, `signaling=(https://\S+/)`, 30*time.Second)
 	relayKey, _ := devnet.Key("node0")
-	relay := hopInfo(t, initOut, signaling, onion.Address(crypto.PubkeyToAddress(relayKey.PublicKey)))
+	mid := hopInfo(t, initOut, signaling, onion.Address(crypto.PubkeyToAddress(relayKey.PublicKey)))
 
 	// A plain listener stands for what a client would like the relay to
 	// probe.
@@ -123,7 +124,7 @@ listen = ""
 	moved := exit.Info
 	moved.URL = stranger.URL
 	for name, next := range map[string]hop.HopInfo{"unregistered": stranger, "registered, another URL": moved} {
-		c, err := hop.Build(ctx, []hop.HopInfo{relay, next}, hop.BuildConfig{})
+		c, err := hop.Build(ctx, []hop.HopInfo{mid, next}, hop.BuildConfig{})
 		if err == nil {
 			c.Close()
 			t.Errorf("%s: circuit built through the relay", name)
@@ -137,7 +138,7 @@ listen = ""
 	if n := dialled.Load(); n != 0 {
 		t.Errorf("the relay connected to the unregistered target %d times", n)
 	}
-	c, err := hop.Build(ctx, []hop.HopInfo{relay, exit.Info}, hop.BuildConfig{})
+	c, err := hop.Build(ctx, []hop.HopInfo{mid, exit.Info}, hop.BuildConfig{})
 	if err != nil {
 		t.Fatalf("registered exit through the relay: %v\n%s", err, p.logText())
 	}

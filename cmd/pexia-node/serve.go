@@ -23,10 +23,11 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/pexia-network/pexia/contracts"
-	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/hop/wire"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
 	"github.com/pexia-network/pexia/wallet/ticket"
@@ -35,7 +36,7 @@ import (
 // The run command.
 //
 // Shutdown order, on the first SIGINT or SIGTERM: stop answering offers
-// (close the signaling socket); drain the node (hop.Node.Shutdown: new
+// (close the signaling socket); drain the node (relay.Node.Shutdown: new
 // circuits and streams are refused, idle circuits are destroyed at once,
 // busy ones get the drain time, then DESTROY); close the links; stop the
 // redeemer; write the ticket receiver's pending marks; let the redeemer
@@ -44,7 +45,7 @@ import (
 // watched. A second signal exits at once with status 1; the ticket store
 // is a bbolt database, which a killed process leaves consistent.
 
-// logf adapts a logger to the printf-style Logf of hop, link, chain and
+// logf adapts a logger to the printf-style Logf of relay, link, chain and
 // ticket, at one level.
 func logf(l *slog.Logger, level slog.Level) func(string, ...any) {
 	return func(format string, args ...any) {
@@ -69,10 +70,10 @@ func serve(cfg *Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	stats := new(hop.NodeStats)
+	stats := new(relay.NodeStats)
 	var addr onion.Address
 	var pay *payments
-	var lookup func(context.Context, onion.Address) (hop.HopInfo, bool, error)
+	var lookup func(context.Context, onion.Address) (wire.HopInfo, bool, error)
 	closeRegistry := func() {}
 	if cfg.Network != "" {
 		n, err := contracts.LoadNetwork(cfg.Network)
@@ -150,7 +151,7 @@ func serve(cfg *Config, log *slog.Logger) error {
 		stopMetrics()
 		return errors.Join(err, closePay())
 	}
-	ncfg := hop.NodeConfig{Address: addr, Key: id.noise, Exit: cfg.hasRole("exit"), Policy: policy, OwnAddrs: cfg.ownAddrs(ctx, log), DNSServer: cfg.Node.DNSServer,
+	ncfg := relay.NodeConfig{Address: addr, Key: id.noise, Exit: cfg.hasRole("exit"), Policy: policy, OwnAddrs: cfg.ownAddrs(ctx, log), DNSServer: cfg.Node.DNSServer,
 		Stats: stats, MaxCircuits: cfg.Limits.MaxCircuits, MaxStreams: cfg.Limits.MaxStreamsPerCircuit, Logf: logf(log, slog.LevelDebug),
 		FirstCellTimeout: cfg.Limits.FirstCellTimeout, MaxPendingPerLink: cfg.Limits.MaxPendingPerLink,
 		MaxChannelsPerLink: cfg.Limits.MaxChannelsPerLink, MaxLinksPerPeer: cfg.Limits.MaxLinksPerPeer,
@@ -158,7 +159,7 @@ func serve(cfg *Config, log *slog.Logger) error {
 	if pay != nil {
 		ncfg.Payee = pay.payee
 	}
-	node := hop.NewNode(ncfg)
+	node := relay.NewNode(ncfg)
 	signaling := make(chan error, 1)
 	go func() { signaling <- l.Serve(tl) }()
 	go node.Serve(ctx, l)
@@ -205,7 +206,7 @@ type payments struct {
 	store   *ticket.Store
 	recv    *ticket.Receiver
 	red     *ticket.Redeemer
-	payee   func() hop.PayeeSession
+	payee   func() relay.PayeeSession
 	tickets *payhop.TicketStats
 	claims  *claimStats
 
@@ -308,7 +309,7 @@ func (p *payments) followClaimCost(ctx context.Context, log *slog.Logger) {
 // checkRegistration warns when the registry publishes another exit policy
 // than the one the node enforces: clients choose exits by what is
 // published.
-func (p *payments) checkRegistration(ctx context.Context, cfg *Config, n *contracts.Network, policy *hop.ExitPolicy, log *slog.Logger) {
+func (p *payments) checkRegistration(ctx context.Context, cfg *Config, n *contracts.Network, policy *relay.ExitPolicy, log *slog.Logger) {
 	if !cfg.hasRole("exit") {
 		return
 	}
@@ -321,7 +322,7 @@ func (p *payments) checkRegistration(ctx context.Context, cfg *Config, n *contra
 	case !ok:
 		log.Warn("node is not registered; run register")
 	default:
-		if reg, err := hop.ParseExitPolicy(node.ExitPolicy); err != nil || reg.String() != policy.String() {
+		if reg, err := relay.ParseExitPolicy(node.ExitPolicy); err != nil || reg.String() != policy.String() {
 			log.Warn("registered exit policy differs from the one enforced; run register again", "registered", node.ExitPolicy, "enforced", policy.String())
 		}
 	}

@@ -1,6 +1,7 @@
 // Package hoptest runs Pexia nodes in-process on loopback, with real
 // signaling over HTTPS, real WebRTC links and the real relay and exit
-// logic, for tests and benchmarks.
+// logic (package relay), for tests and benchmarks of the client (package
+// hop) and of the node.
 package hoptest
 
 import (
@@ -12,12 +13,13 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // Node is an in-process node.
 type Node struct {
 	Info hop.HopInfo
-	Node *hop.Node
+	Node *relay.Node
 
 	ln     *link.Listener
 	cancel context.CancelFunc
@@ -67,8 +69,8 @@ func Lookup(_ context.Context, addr onion.Address) (hop.HopInfo, bool, error) {
 // LoopbackPolicy is the exit policy of the nodes Start starts unless their
 // config sets one: the default policy, except that loopback, where tests
 // run their servers, is named and accepted.
-func LoopbackPolicy() *hop.ExitPolicy {
-	p, err := hop.ParseExitPolicy("accept 127.0.0.0/8:*; accept [::1]:*\n" + hop.DefaultExitPolicyText)
+func LoopbackPolicy() *relay.ExitPolicy {
+	p, err := relay.ParseExitPolicy("accept 127.0.0.0/8:*; accept [::1]:*\n" + relay.DefaultExitPolicyText)
 	if err != nil {
 		panic("hoptest: loopback policy: " + err.Error())
 	}
@@ -79,7 +81,7 @@ func LoopbackPolicy() *hop.ExitPolicy {
 // cfg.Address gets a random one. The node is registered (see Lookup) until
 // Close, and extends circuits to registered nodes unless cfg.LookupNode is
 // set.
-func Start(exit bool, cfg hop.NodeConfig) (*Node, error) {
+func Start(exit bool, cfg relay.NodeConfig) (*Node, error) {
 	cert, pin, err := link.NewCertificate()
 	if err != nil {
 		return nil, err
@@ -122,7 +124,7 @@ func Start(exit bool, cfg hop.NodeConfig) (*Node, error) {
 			observe(cmd, p)
 		}
 	}
-	n.Node = hop.NewNode(cfg)
+	n.Node = relay.NewNode(cfg)
 	Register(n.Info)
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -170,7 +172,7 @@ func Circuit(hops int) ([]*Node, []hop.HopInfo, error) {
 	var nodes []*Node
 	var infos []hop.HopInfo
 	for i := 0; i < hops; i++ {
-		n, err := Start(i == hops-1, hop.NodeConfig{})
+		n, err := Start(i == hops-1, relay.NodeConfig{})
 		if err != nil {
 			for _, n := range nodes {
 				n.Close()

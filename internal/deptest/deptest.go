@@ -49,19 +49,29 @@ type Rule struct {
 // "Packages" and "Trust boundaries").
 var Rules = []Rule{
 	{
-		From: []string{"hop/..."},
+		From: []string{"hop/...", "relay/..."},
 		Deny: []string{"wallet/..."},
-		Why:  "circuits pay through the payer/payee interfaces of hop; internal/payhop bridges them to wallet",
+		Why:  "circuits pay through the payer interface of hop and the payee interface of relay; internal/payhop bridges them to wallet",
 	},
 	{
 		From: []string{"wallet/..."},
-		Deny: []string{"hop/..."},
-		Why:  "the wallet knows nothing of circuits; internal/payhop bridges hop to wallet",
+		Deny: []string{"hop/...", "relay/..."},
+		Why:  "the wallet knows nothing of circuits; internal/payhop bridges hop and relay to wallet",
 	},
 	{
-		From: []string{"hop/..."},
+		From: []string{"hop/...", "relay/..."},
 		Deny: []string{"netstack/..."},
 		Why:  "circuits carry streams; the packet stack sits above them in the daemon",
+	},
+	{
+		From: []string{"hop"},
+		Deny: []string{"relay/..."},
+		Why:  "the client side of circuits never reads the node side; what both need is in hop/wire, hop/link, hop/onion and hop/stream",
+	},
+	{
+		From: []string{"relay/..."},
+		Deny: []string{"hop"},
+		Why:  "the node side of circuits never reads the client side; what both need is in hop/wire, hop/link, hop/onion and hop/stream",
 	},
 	{
 		From: []string{"netstack/..."},

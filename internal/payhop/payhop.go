@@ -1,7 +1,7 @@
 // Package payhop connects the wallet's tickets to the circuit layer: it
-// implements hop's payment sessions with wallet/ticket's Issuer, Receiver
-// and Meter. It is wiring, so that hop never imports the wallet and the
-// wallet never imports hop.
+// implements the client's payment sessions (hop) and the node's (relay)
+// with wallet/ticket's Issuer, Receiver and Meter. It is wiring, so that
+// hop and relay never import the wallet and the wallet never imports them.
 package payhop
 
 import (
@@ -16,6 +16,7 @@ import (
 
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/ticket"
 )
@@ -42,9 +43,9 @@ type NodeTerms struct {
 	Stats *TicketStats
 }
 
-// Payee returns a hop.NodeConfig.Payee crediting tickets to recv.
-func Payee(recv *ticket.Receiver, t NodeTerms) func() hop.PayeeSession {
-	return func() hop.PayeeSession {
+// Payee returns a relay.NodeConfig.Payee crediting tickets to recv.
+func Payee(recv *ticket.Receiver, t NodeTerms) func() relay.PayeeSession {
+	return func() relay.PayeeSession {
 		return &payee{recv: recv, terms: t, meter: ticket.NewMeter(t.PricePerGB, t.Window, t.DebtLimit)}
 	}
 }
@@ -71,14 +72,14 @@ func (p *payee) Terms() hop.Terms {
 
 func (p *payee) Carry(n int) { p.meter.Carry(n) }
 
-func (p *payee) State() hop.MeterState {
+func (p *payee) State() relay.MeterState {
 	switch p.meter.State() {
 	case ticket.MeterThrottle:
-		return hop.MeterThrottle
+		return relay.MeterThrottle
 	case ticket.MeterDrop:
-		return hop.MeterDrop
+		return relay.MeterDrop
 	}
-	return hop.MeterOK
+	return relay.MeterOK
 }
 
 func (p *payee) Accept(ctx context.Context, blob []byte) ([32]byte, error) {
@@ -103,7 +104,7 @@ func (p *payee) Accept(ctx context.Context, blob []byte) ([32]byte, error) {
 }
 
 // Meter exposes a session's meter (for tests and metrics).
-func Meter(s hop.PayeeSession) *ticket.Meter {
+func Meter(s relay.PayeeSession) *ticket.Meter {
 	if p, ok := s.(*payee); ok {
 		return p.meter
 	}

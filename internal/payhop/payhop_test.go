@@ -22,6 +22,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/ticket"
@@ -35,7 +36,7 @@ type world struct {
 	store  *ticket.Store
 	recv   *ticket.Receiver
 	issuer *ticket.Issuer
-	payees []hop.PayeeSession
+	payees []relay.PayeeSession
 	states stateLog // wraps the newest payee
 	dst    string
 }
@@ -43,9 +44,9 @@ type world struct {
 // stateLog is a payee session that records when the node first saw each
 // meter state (as a byte count carried and a time).
 type stateLog struct {
-	hop.PayeeSession
+	relay.PayeeSession
 	mu    sync.Mutex
-	first map[hop.MeterState]stateSeen
+	first map[relay.MeterState]stateSeen
 }
 
 type stateSeen struct {
@@ -53,20 +54,20 @@ type stateSeen struct {
 	bytes uint64
 }
 
-func (l *stateLog) State() hop.MeterState {
+func (l *stateLog) State() relay.MeterState {
 	s := l.PayeeSession.State()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.first[s]; !ok {
 		if l.first == nil {
-			l.first = map[hop.MeterState]stateSeen{}
+			l.first = map[relay.MeterState]stateSeen{}
 		}
 		l.first[s] = stateSeen{time.Now(), payhop.Meter(l.PayeeSession).Bytes()}
 	}
 	return s
 }
 
-func (l *stateLog) seen(s hop.MeterState) (stateSeen, bool) {
+func (l *stateLog) seen(s relay.MeterState) (stateSeen, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	v, ok := l.first[s]
@@ -106,7 +107,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	mk := payhop.Payee(w.recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: claimCost, Window: nodeWindow, DebtLimit: new(big.Int).Mul(nodeWindow, big.NewInt(4))})
-	if w.node, err = hoptest.Start(true, hop.NodeConfig{Address: onion.Address(c.Addr(nodeIdx)), Payee: func() hop.PayeeSession {
+	if w.node, err = hoptest.Start(true, relay.NodeConfig{Address: onion.Address(c.Addr(nodeIdx)), Payee: func() relay.PayeeSession {
 		s := mk()
 		w.payees = append(w.payees, s)
 		w.states.PayeeSession = s
@@ -253,11 +254,11 @@ func TestUnpaidCircuitThrottledThenDropped(t *testing.T) {
 	// Between falling behind and being dropped the circuit was throttled:
 	// it moved far slower than the paid download before it (which runs at
 	// tens of MB/s), but it was not cut off at once.
-	thr, ok := w.states.seen(hop.MeterThrottle)
+	thr, ok := w.states.seen(relay.MeterThrottle)
 	if !ok {
 		t.Fatal("the node never throttled the circuit")
 	}
-	drop, ok := w.states.seen(hop.MeterDrop)
+	drop, ok := w.states.seen(relay.MeterDrop)
 	if !ok {
 		t.Fatal("the node never saw the circuit past its debt limit")
 	}

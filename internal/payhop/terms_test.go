@@ -21,6 +21,7 @@ import (
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
 	"github.com/pexia-network/pexia/wallet/ticket"
@@ -49,7 +50,7 @@ type paidNode struct {
 
 // countingPayee counts the payments a node is sent.
 type countingPayee struct {
-	hop.PayeeSession
+	relay.PayeeSession
 	n *paidNode
 }
 
@@ -107,7 +108,7 @@ func (m *market) startMin(t *testing.T, idx int, registered, price, cost, minFac
 	}
 	mk := payhop.Payee(recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: cost, Window: nodeWindow, DebtLimit: new(big.Int).Mul(nodeWindow, big.NewInt(4))})
 	n := &paidNode{addr: c.Addr(idx)}
-	if n.node, err = hoptest.Start(true, hop.NodeConfig{Address: onion.Address(n.addr), Payee: func() hop.PayeeSession {
+	if n.node, err = hoptest.Start(true, relay.NodeConfig{Address: onion.Address(n.addr), Payee: func() relay.PayeeSession {
 		n.mu.Lock()
 		n.sessions++
 		n.mu.Unlock()

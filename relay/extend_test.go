@@ -1,4 +1,4 @@
-package hop_test
+package relay_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // countingListener is a plain TCP listener on loopback that counts the
@@ -44,12 +45,12 @@ func countingListener(t *testing.T) (string, *atomic.Int32) {
 // dialled: the plain listener behind the URL never sees a connection.
 func TestExtendOnlyToRegistered(t *testing.T) {
 	target, dialled := countingListener(t)
-	relay, err := hoptest.Start(false, hop.NodeConfig{})
+	mid, err := hoptest.Start(false, relay.NodeConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer relay.Close()
-	exit, err := hoptest.Start(true, hop.NodeConfig{})
+	defer mid.Close()
+	exit, err := hoptest.Start(true, relay.NodeConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestExtendOnlyToRegistered(t *testing.T) {
 		{"registered node, another URL", otherURL},
 		{"registered node, another pin", otherPin},
 	} {
-		c, err := hop.Build(ctx, []hop.HopInfo{relay.Info, tc.next}, hop.BuildConfig{})
+		c, err := hop.Build(ctx, []hop.HopInfo{mid.Info, tc.next}, hop.BuildConfig{})
 		if err == nil {
 			c.Close()
 			t.Errorf("%s: circuit built", tc.name)
@@ -91,7 +92,7 @@ func TestExtendOnlyToRegistered(t *testing.T) {
 		t.Errorf("the relay dialled the unregistered target %d times", n)
 	}
 	// The registered exit is reached through the same relay.
-	c, err := hop.Build(ctx, []hop.HopInfo{relay.Info, exit.Info}, hop.BuildConfig{})
+	c, err := hop.Build(ctx, []hop.HopInfo{mid.Info, exit.Info}, hop.BuildConfig{})
 	if err != nil {
 		t.Fatalf("registered exit: %v", err)
 	}
@@ -104,14 +105,14 @@ func TestExtendOnlyToRegistered(t *testing.T) {
 // ended is closed after OutLinkIdle.
 func TestOutLinksBounded(t *testing.T) {
 	const idle = time.Second
-	relay, err := hoptest.Start(false, hop.NodeConfig{MaxOutLinks: 2, OutLinkIdle: idle})
+	mid, err := hoptest.Start(false, relay.NodeConfig{MaxOutLinks: 2, OutLinkIdle: idle})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer relay.Close()
+	defer mid.Close()
 	var exits []*hoptest.Node
 	for i := 0; i < 3; i++ {
-		e, err := hoptest.Start(true, hop.NodeConfig{})
+		e, err := hoptest.Start(true, relay.NodeConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +122,7 @@ func TestOutLinksBounded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	build := func(e *hoptest.Node) (*hop.Circuit, error) {
-		return hop.Build(ctx, []hop.HopInfo{relay.Info, e.Info}, hop.BuildConfig{})
+		return hop.Build(ctx, []hop.HopInfo{mid.Info, e.Info}, hop.BuildConfig{})
 	}
 	c0, err := build(exits[0])
 	if err != nil {

@@ -1,4 +1,4 @@
-package hop_test
+package relay_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/stream"
 	"github.com/pexia-network/pexia/internal/netlab"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // TestExitRefusesItsPublicAddress runs an exit whose outside is a network
@@ -66,7 +67,7 @@ func TestExitRefusesItsPublicAddress(t *testing.T) {
 
 	// The exit's circuits arrive over loopback; its streams leave from its
 	// namespace.
-	exit, err := hoptest.Start(true, hop.NodeConfig{Policy: hop.DefaultExitPolicy(), Dialer: exitHost.Dialer().DialContext})
+	exit, err := hoptest.Start(true, relay.NodeConfig{Policy: relay.DefaultExitPolicy(), Dialer: exitHost.Dialer().DialContext})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package hop
+package relay
 
 import (
 	"context"
@@ -103,7 +103,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 
 func (n *Node) cutErr(cut int) error {
 	if cut > 0 {
-		return fmt.Errorf("hop: shutdown: drain time over, %d busy circuits destroyed", cut)
+		return fmt.Errorf("relay: shutdown: drain time over, %d busy circuits destroyed", cut)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package hop
+package relay
 
 import (
 	"sync/atomic"
@@ -12,7 +12,7 @@ import (
 //
 // NodeStats holds plain atomic counters that the node updates as it works;
 // whoever exports them (pexia-node's Prometheus collector) reads a
-// Snapshot. hop therefore needs no metrics library, keeps no global state,
+// Snapshot. relay therefore needs no metrics library, keeps no global state,
 // and a nil *NodeStats is valid everywhere and counts nothing, so nodes in
 // tests need not set one. Every update is one atomic add: cheap enough for
 // the per-cell path.

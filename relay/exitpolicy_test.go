@@ -1,4 +1,4 @@
-package hop_test
+package relay_test
 
 import (
 	"errors"
@@ -6,12 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/relay"
 )
 
-func mustPolicy(t testing.TB, s string) *hop.ExitPolicy {
+func mustPolicy(t testing.TB, s string) *relay.ExitPolicy {
 	t.Helper()
-	p, err := hop.ParseExitPolicy(s)
+	p, err := relay.ParseExitPolicy(s)
 	if err != nil {
 		t.Fatalf("ParseExitPolicy(%q): %v", s, err)
 	}
@@ -84,7 +84,7 @@ func TestExitPolicyMatch(t *testing.T) {
 			if (err == nil) != pr.allow {
 				t.Errorf("%q: Allow(%s, %s) = %v, want allow=%v", tt.policy, pr.network, pr.dst, err, pr.allow)
 			}
-			if err != nil && !errors.Is(err, hop.ErrExitPolicy) {
+			if err != nil && !errors.Is(err, relay.ErrExitPolicy) {
 				t.Errorf("error %v does not wrap ErrExitPolicy", err)
 			}
 		}
@@ -152,11 +152,11 @@ func TestExitPolicyErrors(t *testing.T) {
 		{"accept *:80;; reject *:*", 13, 1, "empty rule"},
 		{"accept *:80\nreject *:*\nallow *:*", 1, 3, "expected accept or reject"},
 		{"accept *:80, foo", 14, 1, "expected a port"},
-		{strings.Repeat("accept *:* ", 400), hop.MaxExitPolicyLen + 1, 1, "longer than"},
+		{strings.Repeat("accept *:* ", 400), relay.MaxExitPolicyLen + 1, 1, "longer than"},
 	}
 	for _, tt := range tests {
-		_, err := hop.ParseExitPolicy(tt.in)
-		var pe *hop.ExitPolicyError
+		_, err := relay.ParseExitPolicy(tt.in)
+		var pe *relay.ExitPolicyError
 		if !errors.As(err, &pe) {
 			t.Errorf("ParseExitPolicy(%q) = %v, want an *ExitPolicyError", tt.in, err)
 			continue
@@ -166,18 +166,18 @@ func TestExitPolicyErrors(t *testing.T) {
 		}
 	}
 	// Single-line policies report a column, multi-line ones a line too.
-	_, err := hop.ParseExitPolicy("accept *:x")
+	_, err := relay.ParseExitPolicy("accept *:x")
 	if got := err.Error(); got != `exit policy: column 10: expected a port, a port range or *, found "x"` {
 		t.Errorf("error text %q", got)
 	}
-	_, err = hop.ParseExitPolicy("reject *:25\naccept *:x")
+	_, err = relay.ParseExitPolicy("reject *:25\naccept *:x")
 	if !strings.HasPrefix(err.Error(), "exit policy: line 2, column 10: ") {
 		t.Errorf("error text %q", err)
 	}
 }
 
 func TestDefaultExitPolicy(t *testing.T) {
-	p := hop.DefaultExitPolicy()
+	p := relay.DefaultExitPolicy()
 	if n := len(p.String()); n > 512 {
 		t.Fatalf("default policy is %d bytes in canonical form; the registry holds 512", n)
 	}
@@ -206,7 +206,7 @@ func TestDefaultExitPolicy(t *testing.T) {
 
 func FuzzParseExitPolicy(f *testing.F) {
 	for _, s := range []string{
-		hop.DefaultExitPolicyText,
+		relay.DefaultExitPolicyText,
 		"reject 10.0.0.0/8:*, reject [fc00::]/7:*, accept *:80,443, accept *:1024-65535, reject *:*",
 		"accept *:80,*:443; reject *:25",
 		"accept udp [::ffff:1.2.3.4]/120:1-2,3 # c\nreject *6:*",
@@ -219,9 +219,9 @@ func FuzzParseExitPolicy(f *testing.F) {
 		netip.MustParseAddrPort("[::1]:25"), netip.MustParseAddrPort("[2001:db8::1]:65535"),
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		p, err := hop.ParseExitPolicy(s)
+		p, err := relay.ParseExitPolicy(s)
 		if err != nil {
-			var pe *hop.ExitPolicyError
+			var pe *relay.ExitPolicyError
 			if !errors.As(err, &pe) || pe.Offset < 0 || pe.Offset > len(s) || pe.Line < 1 || pe.Column < 1 {
 				t.Fatalf("bad error for %q: %#v", s, err)
 			}
@@ -229,7 +229,7 @@ func FuzzParseExitPolicy(f *testing.F) {
 		}
 		// The canonical form parses to the same policy and decides alike.
 		c := p.String()
-		q, err := hop.ParseExitPolicy(c)
+		q, err := relay.ParseExitPolicy(c)
 		if err != nil {
 			t.Fatalf("canonical form %q of %q does not parse: %v", c, s, err)
 		}
@@ -263,10 +263,10 @@ func TestExitPolicyNames(t *testing.T) {
 		{"reject 203.0.113.7:*; accept 203.0.113.0/24:*", "tcp", "203.0.113.7:22", false},
 		{"reject *:25; accept 203.0.113.7:*", "tcp", "203.0.113.7:22", true},
 		{"accept [::ffff:127.0.0.1]:*", "tcp", "127.0.0.1:80", true},
-		{hop.DefaultExitPolicyText, "tcp", "127.0.0.1:80", false},
-		{"accept 127.0.0.0/8:*\n" + hop.DefaultExitPolicyText, "tcp", "127.0.0.1:80", true},
+		{relay.DefaultExitPolicyText, "tcp", "127.0.0.1:80", false},
+		{"accept 127.0.0.0/8:*\n" + relay.DefaultExitPolicyText, "tcp", "127.0.0.1:80", true},
 	} {
-		p, err := hop.ParseExitPolicy(tc.policy)
+		p, err := relay.ParseExitPolicy(tc.policy)
 		if err != nil {
 			t.Fatal(err)
 		}

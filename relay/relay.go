@@ -1,4 +1,4 @@
-package hop
+package relay
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/hop/wire"
 )
 
 // Relaying: a circuit through this node, from the CREATE that opens it to
@@ -29,9 +30,9 @@ type circuit struct {
 	cellSize int
 	hs       *onion.HopState
 
-	bmu   sync.Mutex  // orders backward cells: Backward/Originate and the write to prev
-	prevW *cellWriter // to prev; guarded by bmu
-	nextW *cellWriter // to next; used by serveCircuit's goroutine
+	bmu   sync.Mutex       // orders backward cells: Backward/Originate and the write to prev
+	prevW *wire.CellWriter // to prev; guarded by bmu
+	nextW *wire.CellWriter // to next; used by serveCircuit's goroutine
 
 	pay  PayeeSession // nil for a free node
 	next link.Channel // set once after EXTEND
@@ -41,7 +42,7 @@ type circuit struct {
 	once sync.Once
 
 	// Constant-rate cells towards the client, when the client asked.
-	bpad     atomic.Pointer[padder]
+	bpad     atomic.Pointer[wire.Padder]
 	bpadOnce sync.Once
 
 	// For statistics and Shutdown (shutdown.go).
@@ -77,7 +78,7 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkStat
 		return
 	}
 	c.cellSize = m
-	c.prevW = newCellWriter(prev, m, &n.bufs)
+	c.prevW = wire.NewCellWriter(prev, m, &n.bufs)
 	c.id = cell.CircID
 	start := time.Now()
 	if !n.admit(c) {
@@ -96,7 +97,7 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkStat
 	var terms []byte
 	if n.cfg.Payee != nil {
 		c.pay = n.cfg.Payee()
-		terms = c.pay.Terms().encode()
+		terms = c.pay.Terms().Encode()
 	}
 	reply, hs, err := resp.Reply(terms)
 	if err != nil {
@@ -116,10 +117,10 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkStat
 	// A message holds one or more cells; what goes on to the next hop is
 	// written as the message is used up (docs/PROTOCOL.md 2.3). The
 	// message buffer is the circuit's, allocated now it exists.
-	rd := newCellReader(prev, m, make([]byte, link.MaxMessageSize))
-	rd.idle = c.flushNext
+	rd := wire.NewCellReader(prev, m, make([]byte, link.MaxMessageSize))
+	rd.Idle = c.flushNext
 	for {
-		raw, err := rd.next()
+		raw, err := rd.Next()
 		if err != nil {
 			if errors.Is(err, onion.ErrMalformed) {
 				n.cfg.Logf("circuit: %v", err)
@@ -168,7 +169,7 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkStat
 				c.malformed()
 				return
 			}
-			out, err := c.nextW.next(circID, cell.Cmd)
+			out, err := c.nextW.Next(circID, cell.Cmd)
 			if err != nil {
 				c.end(CauseNextClosed)
 				return
@@ -235,14 +236,14 @@ func (c *circuit) handle(ctx context.Context, circID uint32, lc onion.LinkCmd, c
 			// good ones do not follow.
 			c.n.cfg.Logf("circuit: payment refused: %v", err)
 		}
-		paid, err := onion.Paid{Receipt: encodeCommit(next)}.Encode()
+		paid, err := onion.Paid{Receipt: wire.EncodeCommit(next)}.Encode()
 		if err != nil {
 			return err
 		}
 		return c.originate(circID, onion.RelayPaid, paid)
 	case onion.RelayPadding:
 		// The last hop pads towards the client when asked to.
-		if rate, ok := decodePaddingRequest(payload); ok && c.next == nil {
+		if rate, ok := wire.DecodePaddingRequest(payload); ok && c.next == nil {
 			c.startBackwardPadding(circID, rate)
 		}
 		return nil
@@ -307,8 +308,8 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 		ch.Close()
 		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
 	}
-	rd := newCellReader(ch, c.cellSize, make([]byte, link.MaxMessageSize))
-	raw, err := rd.next()
+	rd := wire.NewCellReader(ch, c.cellSize, make([]byte, link.MaxMessageSize))
+	raw, err := rd.Next()
 	if err != nil {
 		ch.Close()
 		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonConnectFailed))
@@ -323,13 +324,13 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 		ch.Close()
 		return err
 	}
-	c.nextW = newCellWriter(ch, c.cellSize, &c.n.bufs)
+	c.nextW = wire.NewCellWriter(ch, c.cellSize, &c.n.bufs)
 	c.next = ch
 	c.out, kept = o, true // released by close
 	c.hs.SetNext(true)
 	c.setRole(RoleRelay)
 	c.n.cfg.Stats.extended(time.Since(start))
-	rd.idle = c.flushPrev
+	rd.Idle = c.flushPrev
 	if !c.n.goOwned(func() { c.backward(circID, rd) }) {
 		return net.ErrClosed // c.close closes next
 	}
@@ -342,11 +343,11 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 
 // backward relays cells from the next hop towards the client; rd passes
 // on the cells of each message from next as one message.
-func (c *circuit) backward(circID uint32, rd *cellReader) {
+func (c *circuit) backward(circID uint32, rd *wire.CellReader) {
 	defer c.close(onion.ReasonDestroyed)
 	defer c.end(CauseNextClosed)
 	for {
-		raw, err := rd.next()
+		raw, err := rd.Next()
 		if err != nil {
 			return
 		}
@@ -372,7 +373,7 @@ func (c *circuit) backward(circID uint32, rd *cellReader) {
 		body, err := c.hs.Backward(cell.Body)
 		var out []byte
 		if err == nil {
-			out, err = c.prevW.next(circID, onion.LinkRelay)
+			out, err = c.prevW.Next(circID, onion.LinkRelay)
 		}
 		if err == nil {
 			copy(out[onion.HeaderLen:], body)
@@ -385,20 +386,20 @@ func (c *circuit) backward(circID uint32, rd *cellReader) {
 }
 
 func (c *circuit) originate(circID uint32, cmd onion.RelayCmd, payload []byte) error {
-	if p := c.bpad.Load(); p != nil && !p.take(c.done) {
-		return ErrCircuitClosed
+	if p := c.bpad.Load(); p != nil && !p.Take(c.done) {
+		return errCircuitClosed
 	}
 	if cmd == onion.RelayData && c.pay != nil {
 		c.throttle()
 	}
 	c.bmu.Lock()
 	defer c.bmu.Unlock()
-	out, err := c.prevW.next(circID, onion.LinkRelay)
+	out, err := c.prevW.Next(circID, onion.LinkRelay)
 	if err != nil {
 		return err
 	}
 	if err := c.hs.OriginateInto(out[onion.HeaderLen:], cmd, payload); err != nil {
-		c.prevW.undo()
+		c.prevW.Undo()
 		return err
 	}
 	if c.pay != nil {
@@ -409,14 +410,14 @@ func (c *circuit) originate(circID uint32, cmd onion.RelayCmd, payload []byte) e
 		// constant-rate cells leave one by one, each in its slot.
 		return nil
 	}
-	return c.prevW.flush()
+	return c.prevW.Flush()
 }
 
 // flushPrev writes the cells gathered for the previous hop.
 func (c *circuit) flushPrev() error {
 	c.bmu.Lock()
 	defer c.bmu.Unlock()
-	return c.prevW.flush()
+	return c.prevW.Flush()
 }
 
 // flushNext writes the cells gathered for the next hop; only the goroutine
@@ -425,7 +426,7 @@ func (c *circuit) flushNext() error {
 	if c.nextW == nil {
 		return nil
 	}
-	if err := c.nextW.flush(); err != nil {
+	if err := c.nextW.Flush(); err != nil {
 		c.end(CauseNextClosed)
 		return err
 	}
@@ -465,12 +466,12 @@ func (c *circuit) writePrev(circID uint32, cmd onion.LinkCmd, body []byte) error
 // writePrevLocked writes a cell to prev at once, behind the cells gathered
 // before it.
 func (c *circuit) writePrevLocked(circID uint32, cmd onion.LinkCmd, body []byte) error {
-	out, err := c.prevW.next(circID, cmd)
+	out, err := c.prevW.Next(circID, cmd)
 	if err != nil {
 		return err
 	}
 	copy(out[onion.HeaderLen:], body)
-	return c.prevW.flush()
+	return c.prevW.Flush()
 }
 
 func (c *circuit) close(reason onion.Reason) {
@@ -493,5 +494,21 @@ func (c *circuit) close(reason onion.Reason) {
 			c.n.releaseLink(c.out)
 		}
 		c.prev.Close()
+	})
+}
+
+// errCircuitClosed is returned when a cell waits for a padding slot and
+// the circuit closes first.
+var errCircuitClosed = errors.New("relay: circuit closed")
+
+// startBackwardPadding turns on constant-rate cells from this exit towards
+// the client, at the client's request.
+func (c *circuit) startBackwardPadding(circID uint32, rate int) {
+	c.bpadOnce.Do(func() {
+		p := wire.NewPadder(rate, func() error {
+			return c.originate(circID, onion.RelayPadding, nil)
+		})
+		c.bpad.Store(p)
+		c.n.goOwned(func() { p.Run(c.done) })
 	})
 }

@@ -1,4 +1,4 @@
-package hop_test
+package relay_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // heapAndGoroutines returns the live heap and the goroutine count once the
@@ -37,8 +38,8 @@ func TestSilentChannelsClosed(t *testing.T) {
 		links      = 3  // links per peer
 		perLinkTry = 50
 	)
-	stats := new(hop.NodeStats)
-	exit, err := hoptest.Start(true, hop.NodeConfig{FirstCellTimeout: deadline, MaxPendingPerLink: perLink, MaxLinksPerPeer: links, Stats: stats})
+	stats := new(relay.NodeStats)
+	exit, err := hoptest.Start(true, relay.NodeConfig{FirstCellTimeout: deadline, MaxPendingPerLink: perLink, MaxLinksPerPeer: links, Stats: stats})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +147,10 @@ func TestSilentChannelsClosed(t *testing.T) {
 	want := uint64(len(live) * perLinkTry)
 	waitFor(t, "every silent channel counted", 5*time.Second, func() bool {
 		s := stats.Snapshot()
-		return s.CircuitsRefused[hop.RefuseChannels]+s.CircuitsRefused[hop.RefuseTimeout]+s.CircuitsRefused[hop.RefuseHandshake] >= want
+		return s.CircuitsRefused[relay.RefuseChannels]+s.CircuitsRefused[relay.RefuseTimeout]+s.CircuitsRefused[relay.RefuseHandshake] >= want
 	})
 	snap := stats.Snapshot()
-	refused, timedOut := snap.CircuitsRefused[hop.RefuseChannels], snap.CircuitsRefused[hop.RefuseTimeout]
+	refused, timedOut := snap.CircuitsRefused[relay.RefuseChannels], snap.CircuitsRefused[relay.RefuseTimeout]
 	if want := uint64(len(live) * (perLinkTry - perLink)); refused != want {
 		t.Errorf("%d channels refused at once, want %d beyond the cap of %d per link", refused, want, perLink)
 	}

@@ -1,4 +1,4 @@
-package hop_test
+package relay_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // dnsServer answers DNS-over-TCP queries for a.test with 192.0.2.7.
@@ -69,7 +70,7 @@ func query(id uint16, name string) []byte {
 // one of the client's choosing.
 func TestExitResolvesNames(t *testing.T) {
 	server := dnsServer(t)
-	exit, err := hoptest.Start(true, hop.NodeConfig{DNSServer: server})
+	exit, err := hoptest.Start(true, relay.NodeConfig{DNSServer: server})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package hop
+package relay
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/hop/wire"
 )
 
 // Links to next hops.
@@ -28,7 +29,7 @@ import (
 // the link idle longest is closed to make room; if every link is busy the
 // EXTEND is refused with reason resource.
 //
-// hop does not import wallet: LookupNode is a function the node's owner
+// relay does not import wallet: LookupNode is a function the node's owner
 // supplies (pexia-node reads the Registry contract through wallet/dir),
 // the same way payments cross the boundary through Payee.
 
@@ -40,7 +41,7 @@ const (
 
 // errOutLinksFull is returned by acquireLink when every outgoing link
 // carries circuits.
-var errOutLinksFull = errors.New("hop: every outgoing link is busy")
+var errOutLinksFull = errors.New("relay: every outgoing link is busy")
 
 // outLink is a link to a next hop; its fields other than those set at
 // creation are guarded by Node.mu.
@@ -79,7 +80,7 @@ func (o *outLink) dead() bool {
 // acquireLink returns a link to the registered node info, dialling one if
 // there is none, and counts a user of it; the caller calls releaseLink
 // when the circuit is done with it.
-func (n *Node) acquireLink(ctx context.Context, info HopInfo) (*outLink, error) {
+func (n *Node) acquireLink(ctx context.Context, info wire.HopInfo) (*outLink, error) {
 	n.mu.Lock()
 	o := n.out[info.Address]
 	if o != nil && (o.url != info.URL || o.pin != info.Pin || o.dead()) {
@@ -237,20 +238,20 @@ func (n *Node) closeOutLinks() []*link.Link {
 
 // lookupNext checks the node an EXTEND names against the registry and
 // returns its entry, or the reason to refuse the EXTEND with.
-func (n *Node) lookupNext(ctx context.Context, node onion.Address, url string, pin link.Pin) (HopInfo, onion.Reason) {
+func (n *Node) lookupNext(ctx context.Context, node onion.Address, url string, pin link.Pin) (wire.HopInfo, onion.Reason) {
 	if n.cfg.LookupNode == nil {
 		n.cfg.Logf("circuit: EXTEND refused: this node has no registry to check next hops against")
-		return HopInfo{}, onion.ReasonUnregistered
+		return wire.HopInfo{}, onion.ReasonUnregistered
 	}
 	info, ok, err := n.cfg.LookupNode(ctx, node)
 	switch {
 	case err != nil:
 		n.cfg.Logf("circuit: EXTEND: registry: %v", err)
-		return HopInfo{}, onion.ReasonInternal
+		return wire.HopInfo{}, onion.ReasonInternal
 	case !ok, info.Address != node, info.URL != url, info.Pin != pin:
 		// Not logged with the URL: the node keeps no record of where
 		// circuits go.
-		return HopInfo{}, onion.ReasonUnregistered
+		return wire.HopInfo{}, onion.ReasonUnregistered
 	}
 	return info, onion.ReasonNone
 }

@@ -1,4 +1,4 @@
-package hop_test
+package relay_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -23,31 +24,31 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 }
 
 // statsNodes starts a relay and an exit, each counting into its own stats.
-func statsNodes(t *testing.T, cfg hop.NodeConfig) (relay, exit *hoptest.Node, rs, es *hop.NodeStats) {
+func statsNodes(t *testing.T, cfg relay.NodeConfig) (mid, exit *hoptest.Node, rs, es *relay.NodeStats) {
 	t.Helper()
-	rs, es = new(hop.NodeStats), new(hop.NodeStats)
+	rs, es = new(relay.NodeStats), new(relay.NodeStats)
 	rcfg, ecfg := cfg, cfg
 	rcfg.Stats, ecfg.Stats = rs, es
 	var err error
-	if relay, err = hoptest.Start(false, rcfg); err != nil {
+	if mid, err = hoptest.Start(false, rcfg); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(relay.Close)
+	t.Cleanup(mid.Close)
 	if exit, err = hoptest.Start(true, ecfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(exit.Close)
-	return relay, exit, rs, es
+	return mid, exit, rs, es
 }
 
 // TestNodeStats: traffic through a real two-hop circuit shows in each
 // node's counters, and the circuit is counted out when it ends.
 func TestNodeStats(t *testing.T) {
 	dst := sinkServer(t)
-	relay, exit, rs, es := statsNodes(t, hop.NodeConfig{})
+	mid, exit, rs, es := statsNodes(t, relay.NodeConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := hop.Build(ctx, []hop.HopInfo{relay.Info, exit.Info}, hop.BuildConfig{})
+	c, err := hop.Build(ctx, []hop.HopInfo{mid.Info, exit.Info}, hop.BuildConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,16 +58,16 @@ func TestNodeStats(t *testing.T) {
 	}
 
 	r := rs.Snapshot()
-	if r.CircuitsCreated != 1 || r.CircuitsTotal[hop.RoleRelay] != 1 || r.CircuitsActive[hop.RoleRelay] != 1 || r.CircuitsActive[hop.RolePending] != 0 {
+	if r.CircuitsCreated != 1 || r.CircuitsTotal[relay.RoleRelay] != 1 || r.CircuitsActive[relay.RoleRelay] != 1 || r.CircuitsActive[relay.RolePending] != 0 {
 		t.Errorf("relay circuits: created %d, total %v, active %v", r.CircuitsCreated, r.CircuitsTotal, r.CircuitsActive)
 	}
 	if r.BytesIn < 2*size || r.BytesOut < 2*size {
 		t.Errorf("relay bytes in %d out %d, want at least %d each", r.BytesIn, r.BytesOut, 2*size)
 	}
-	if h := r.Handshakes[hop.HandshakeCreate]; h.Count != 1 || h.Sum <= 0 || len(h.Counts) != len(h.Bounds)+1 {
+	if h := r.Handshakes[relay.HandshakeCreate]; h.Count != 1 || h.Sum <= 0 || len(h.Counts) != len(h.Bounds)+1 {
 		t.Errorf("relay create handshakes %+v", h)
 	}
-	if h := r.Handshakes[hop.HandshakeExtend]; h.Count != 1 || h.Sum <= 0 {
+	if h := r.Handshakes[relay.HandshakeExtend]; h.Count != 1 || h.Sum <= 0 {
 		t.Errorf("relay extend handshakes %+v", h)
 	}
 	if r.LinksActive != 2 || r.LinksTotal != 2 {
@@ -77,22 +78,22 @@ func TestNodeStats(t *testing.T) {
 	}
 
 	e := es.Snapshot()
-	if e.CircuitsCreated != 1 || e.CircuitsTotal[hop.RoleExit] != 1 || e.CircuitsActive[hop.RoleExit] != 1 {
+	if e.CircuitsCreated != 1 || e.CircuitsTotal[relay.RoleExit] != 1 || e.CircuitsActive[relay.RoleExit] != 1 {
 		t.Errorf("exit circuits: created %d, total %v, active %v", e.CircuitsCreated, e.CircuitsTotal, e.CircuitsActive)
 	}
 	if e.StreamsTotal != 1 || e.BytesIn < size || e.BytesOut < size || e.LinksActive != 1 {
 		t.Errorf("exit: streams %d, bytes in %d out %d, links %d", e.StreamsTotal, e.BytesIn, e.BytesOut, e.LinksActive)
 	}
-	if e.Handshakes[hop.HandshakeExtend].Count != 0 {
+	if e.Handshakes[relay.HandshakeExtend].Count != 0 {
 		t.Error("the exit counted an extend")
 	}
 	waitFor(t, "exit stream closed", 5*time.Second, func() bool { return es.Snapshot().StreamsActive == 0 })
 
 	c.Close()
-	for name, s := range map[string]*hop.NodeStats{"relay": rs, "exit": es} {
+	for name, s := range map[string]*relay.NodeStats{"relay": rs, "exit": es} {
 		waitFor(t, name+" circuit counted out", 5*time.Second, func() bool {
 			snap := s.Snapshot()
-			return snap.CircuitsActive[hop.RoleRelay]+snap.CircuitsActive[hop.RoleExit] == 0 && snap.CircuitsDestroyed[hop.CausePeerClosed] == 1
+			return snap.CircuitsActive[relay.RoleRelay]+snap.CircuitsActive[relay.RoleExit] == 0 && snap.CircuitsDestroyed[relay.CausePeerClosed] == 1
 		})
 	}
 	if m := rs.Snapshot().CellsMalformed + es.Snapshot().CellsMalformed; m != 0 {
@@ -103,8 +104,8 @@ func TestNodeStats(t *testing.T) {
 // TestNodeLimits: a node refuses CREATE beyond MaxCircuits, and a channel
 // whose first cell is not CREATE, and counts both.
 func TestNodeLimits(t *testing.T) {
-	stats := new(hop.NodeStats)
-	exit, err := hoptest.Start(true, hop.NodeConfig{MaxCircuits: 1, Stats: stats})
+	stats := new(relay.NodeStats)
+	exit, err := hoptest.Start(true, relay.NodeConfig{MaxCircuits: 1, Stats: stats})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestNodeLimits(t *testing.T) {
 		c2.Close()
 		t.Fatal("second circuit built past MaxCircuits 1")
 	}
-	if got := stats.Snapshot().CircuitsRefused[hop.RefuseLimit]; got != 1 {
+	if got := stats.Snapshot().CircuitsRefused[relay.RefuseLimit]; got != 1 {
 		t.Errorf("%d CREATEs refused for the limit, want 1", got)
 	}
 
@@ -134,5 +135,5 @@ func TestNodeLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch.Write(make([]byte, 512)) // a PADDING cell
-	waitFor(t, "bad first cell counted", 5*time.Second, func() bool { return stats.Snapshot().CircuitsRefused[hop.RefuseHandshake] == 1 })
+	waitFor(t, "bad first cell counted", 5*time.Second, func() bool { return stats.Snapshot().CircuitsRefused[relay.RefuseHandshake] == 1 })
 }

@@ -1,4 +1,4 @@
-package hop_test
+package relay_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // echoServer echoes TCP on 127.0.0.1 and returns its port.
@@ -103,7 +104,7 @@ func TestExitPolicyEnforced(t *testing.T) {
 	allowedPort, otherPort, udpPort := echoServer(t), echoServer(t), udpEcho(t)
 	// Only these two loopback services are allowed; the rest is the
 	// default policy, which refuses loopback.
-	policy, err := hop.ParseExitPolicy("accept tcp 127.0.0.1:" + itoa(allowedPort) + "; accept udp 127.0.0.1:" + itoa(udpPort) + "\n" + hop.DefaultExitPolicyText)
+	policy, err := relay.ParseExitPolicy("accept tcp 127.0.0.1:" + itoa(allowedPort) + "; accept udp 127.0.0.1:" + itoa(udpPort) + "\n" + relay.DefaultExitPolicyText)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +115,8 @@ func TestExitPolicyEnforced(t *testing.T) {
 		// never dialled, or the dial would hang) and use the allowed one.
 		"mixed.test": {"10.255.255.1", "127.0.0.1"},
 	})
-	stats := new(hop.NodeStats)
-	exit, err := hoptest.Start(true, hop.NodeConfig{
+	stats := new(relay.NodeStats)
+	exit, err := hoptest.Start(true, relay.NodeConfig{
 		Policy:  policy,
 		Stats:   stats,
 		Resolve: func(ctx context.Context, host string) ([]netip.Addr, error) { return res.LookupNetIP(ctx, "ip", host) },

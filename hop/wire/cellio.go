@@ -1,4 +1,4 @@
-package hop
+package wire
 
 import (
 	"fmt"
@@ -25,38 +25,38 @@ import (
 // still leaves at once, only a sender with a backlog makes large messages,
 // and a cell waits at most while the rest of its group is being made.
 
-// cellsPerMessage is how many cells of size bytes one message holds.
-func cellsPerMessage(size int) int { return link.MaxMessageSize / size }
+// CellsPerMessage is how many cells of size bytes one message holds.
+func CellsPerMessage(size int) int { return link.MaxMessageSize / size }
 
-// msgBuf is a cellWriter's buffer.
+// msgBuf is a CellWriter's buffer.
 type msgBuf = [link.MaxMessageSize]byte
 
-// cellReader splits the messages of one circuit channel into cells. It is
+// CellReader splits the messages of one circuit channel into cells. It is
 // used by one goroutine.
-type cellReader struct {
+type CellReader struct {
 	ch   link.Channel
 	size int
 	buf  []byte // link.MaxMessageSize bytes
 	rest []byte // cells of the last message not yet returned
-	// idle, if set, is called when the cells of a message are used up,
+	// Idle, if set, is called when the cells of a message are used up,
 	// before the reader waits for the next: a relay writes what it
 	// gathered from the message there.
-	idle func() error
+	Idle func() error
 }
 
-// newCellReader reads cells of size bytes from ch into buf, which holds
+// NewCellReader reads cells of size bytes from ch into buf, which holds
 // link.MaxMessageSize bytes.
-func newCellReader(ch link.Channel, size int, buf []byte) *cellReader {
-	return &cellReader{ch: ch, size: size, buf: buf}
+func NewCellReader(ch link.Channel, size int, buf []byte) *CellReader {
+	return &CellReader{ch: ch, size: size, buf: buf}
 }
 
-// next returns the next cell, reading a message when the last one is used
+// Next returns the next cell, reading a message when the last one is used
 // up. The cell aliases the reader's buffer and is valid until the next call.
 // A message that is not a whole number of cells is an error.
-func (r *cellReader) next() ([]byte, error) {
+func (r *CellReader) Next() ([]byte, error) {
 	if len(r.rest) == 0 {
-		if r.idle != nil {
-			if err := r.idle(); err != nil {
+		if r.Idle != nil {
+			if err := r.Idle(); err != nil {
 				return nil, err
 			}
 		}
@@ -74,11 +74,11 @@ func (r *cellReader) next() ([]byte, error) {
 	return cell, nil
 }
 
-// cellWriter groups cells for one channel into messages. It is not safe
+// CellWriter groups cells for one channel into messages. It is not safe
 // for concurrent use: the caller serializes it, with the lock that also
 // orders the onion layer's cell counter, so cells go out in the order they
 // were sealed.
-type cellWriter struct {
+type CellWriter struct {
 	ch   link.Channel
 	size int
 	max  int        // bytes of a full message
@@ -87,19 +87,19 @@ type cellWriter struct {
 	n    int        // bytes of waiting cells in buf
 }
 
-// newCellWriter writes cells of size bytes to ch. With a pool, the writer
+// NewCellWriter writes cells of size bytes to ch. With a pool, the writer
 // holds a buffer only while cells wait to be written, so a node's idle
 // circuits cost no send buffer.
-func newCellWriter(ch link.Channel, size int, pool *sync.Pool) *cellWriter {
-	return &cellWriter{ch: ch, size: size, max: cellsPerMessage(size) * size, pool: pool}
+func NewCellWriter(ch link.Channel, size int, pool *sync.Pool) *CellWriter {
+	return &CellWriter{ch: ch, size: size, max: CellsPerMessage(size) * size, pool: pool}
 }
 
-// next makes room for one more cell, writing the waiting cells first if
+// Next makes room for one more cell, writing the waiting cells first if
 // they fill a message, and returns it with its link header set; the caller
-// fills in the body. If the body cannot be made, undo gives the room back.
-func (w *cellWriter) next(circID uint32, cmd onion.LinkCmd) ([]byte, error) {
+// fills in the body. If the body cannot be made, Undo gives the room back.
+func (w *CellWriter) Next(circID uint32, cmd onion.LinkCmd) ([]byte, error) {
 	if w.n+w.size > w.max {
-		if err := w.flush(); err != nil {
+		if err := w.Flush(); err != nil {
 			return nil, err
 		}
 	}
@@ -119,11 +119,11 @@ func (w *cellWriter) next(circID uint32, cmd onion.LinkCmd) ([]byte, error) {
 	return cell, nil
 }
 
-// undo drops the cell the last next returned.
-func (w *cellWriter) undo() { w.n -= w.size }
+// Undo drops the cell the last Next returned.
+func (w *CellWriter) Undo() { w.n -= w.size }
 
-// flush writes the waiting cells as one message.
-func (w *cellWriter) flush() error {
+// Flush writes the waiting cells as one message.
+func (w *CellWriter) Flush() error {
 	var err error
 	if w.n > 0 {
 		// The channel copies the message before Write returns.
@@ -137,5 +137,5 @@ func (w *cellWriter) flush() error {
 	return err
 }
 
-// pending reports whether cells wait to be written.
-func (w *cellWriter) pending() bool { return w.n > 0 }
+// Pending reports whether cells wait to be written.
+func (w *CellWriter) Pending() bool { return w.n > 0 }

@@ -1,4 +1,4 @@
-package hop
+package relay
 
 import (
 	"context"
@@ -10,10 +10,8 @@ import (
 
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/hop/wire"
 )
-
-// Logf logs a formatted line; nil is silent.
-type Logf func(format string, args ...any)
 
 // NodeConfig configures the relay and exit logic of a node.
 type NodeConfig struct {
@@ -69,7 +67,7 @@ type NodeConfig struct {
 	// anything else with TRUNCATED, reason unregistered, without dialling
 	// it. Nil: the node extends no circuit (it can still be an entry or an
 	// exit). pexia-node reads the on-chain Registry (wallet/dir).
-	LookupNode func(ctx context.Context, node onion.Address) (info HopInfo, ok bool, err error)
+	LookupNode func(ctx context.Context, node onion.Address) (info wire.HopInfo, ok bool, err error)
 	// DialLink opens links for EXTEND (default link.Dial with a zero DialConfig).
 	DialLink func(ctx context.Context, url string, pin link.Pin) (*link.Link, error)
 	// MaxOutLinks bounds the links the node keeps to next hops. When all
@@ -97,8 +95,9 @@ type NodeConfig struct {
 	// Tap, if set, wraps every circuit channel the node reads and writes,
 	// towards the client and towards the next hop (tests use it to record
 	// every byte a node handles).
-	Tap  func(link.Channel) link.Channel
-	Logf Logf
+	Tap func(link.Channel) link.Channel
+	// Logf logs a formatted line; nil is silent.
+	Logf func(format string, args ...any)
 }
 
 // Node runs the relay and exit side of circuits over the links it serves.

@@ -1,4 +1,4 @@
-package hop_test
+package relay_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // echoOnce writes msg on conn and reads it back.
@@ -45,8 +46,8 @@ func startShutdown(n *hoptest.Node, d time.Duration) (<-chan error, time.Time) {
 func TestShutdownDrains(t *testing.T) {
 	port := echoServer(t)
 	dst := "127.0.0.1:" + itoa(port)
-	stats := new(hop.NodeStats)
-	exit, err := hoptest.Start(true, hop.NodeConfig{Stats: stats})
+	stats := new(relay.NodeStats)
+	exit, err := hoptest.Start(true, relay.NodeConfig{Stats: stats})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,10 +113,10 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	<-busy.Done()
 	s := stats.Snapshot()
-	if s.CircuitsDestroyed[hop.CauseShutdown] != 2 || s.CircuitsRefused[hop.RefuseShutdown] != 1 || s.StreamsRefused[stream.ReasonResources] != 1 {
+	if s.CircuitsDestroyed[relay.CauseShutdown] != 2 || s.CircuitsRefused[relay.RefuseShutdown] != 1 || s.StreamsRefused[stream.ReasonResources] != 1 {
 		t.Errorf("stats: destroyed %v, refused %v, streams refused %v", s.CircuitsDestroyed, s.CircuitsRefused, s.StreamsRefused)
 	}
-	if s.CircuitsActive[hop.RoleExit]+s.CircuitsActive[hop.RolePending] != 0 {
+	if s.CircuitsActive[relay.RoleExit]+s.CircuitsActive[relay.RolePending] != 0 {
 		t.Errorf("circuits still active: %v", s.CircuitsActive)
 	}
 }
@@ -124,7 +125,7 @@ func TestShutdownDrains(t *testing.T) {
 // time is cut, and Shutdown says so.
 func TestShutdownDeadline(t *testing.T) {
 	dst := "127.0.0.1:" + itoa(echoServer(t))
-	exit, err := hoptest.Start(true, hop.NodeConfig{})
+	exit, err := hoptest.Start(true, relay.NodeConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,10 +174,10 @@ func isTimeout(err error) bool {
 // relayed circuit once no cell has crossed it for a while.
 func TestShutdownRelayIdle(t *testing.T) {
 	dst := "127.0.0.1:" + itoa(echoServer(t))
-	relay, exit, rs, _ := statsNodes(t, hop.NodeConfig{})
+	mid, exit, rs, _ := statsNodes(t, relay.NodeConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := hop.Build(ctx, []hop.HopInfo{relay.Info, exit.Info}, hop.BuildConfig{})
+	c, err := hop.Build(ctx, []hop.HopInfo{mid.Info, exit.Info}, hop.BuildConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestShutdownRelayIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	done, start := startShutdown(relay, 20*time.Second)
+	done, start := startShutdown(mid, 20*time.Second)
 	// Traffic keeps the circuit alive...
 	for i := 0; i < 8; i++ {
 		if err := echoOnce(conn, "busy"); err != nil {
@@ -214,7 +215,7 @@ func TestShutdownRelayIdle(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("client did not see the circuit end")
 	}
-	if got := rs.Snapshot().CircuitsDestroyed[hop.CauseShutdown]; got != 1 {
+	if got := rs.Snapshot().CircuitsDestroyed[relay.CauseShutdown]; got != 1 {
 		t.Errorf("relay destroyed %d circuits for shutdown, want 1", got)
 	}
 }

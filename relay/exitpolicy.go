@@ -1,4 +1,4 @@
-package hop
+package relay
 
 import (
 	"errors"
@@ -118,7 +118,7 @@ type portRange struct{ lo, hi uint16 }
 func DefaultExitPolicy() *ExitPolicy {
 	p, err := ParseExitPolicy(DefaultExitPolicyText)
 	if err != nil {
-		panic("hop: default exit policy: " + err.Error()) // a constant; tested
+		panic("relay: default exit policy: " + err.Error()) // a constant; tested
 	}
 	return p
 }

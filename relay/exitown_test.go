@@ -1,4 +1,4 @@
-package hop_test
+package relay_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/relay"
 )
 
 // ownAddr returns an address of one of this machine's interfaces other
@@ -64,7 +65,7 @@ func TestExitRefusesItsOwnAddresses(t *testing.T) {
 		dst    string
 		refuse bool
 	}{
-		{hop.DefaultExitPolicyText, netip.AddrPortFrom(own, ownPort).String(), true},
+		{relay.DefaultExitPolicyText, netip.AddrPortFrom(own, ownPort).String(), true},
 		{"accept *:*", netip.AddrPortFrom(own, ownPort).String(), true},
 		{"accept *:*", "127.0.0.1:" + itoa(int(loPort)), true},
 		{"accept *:*", "0.0.0.0:" + itoa(int(loPort)), true},
@@ -72,11 +73,11 @@ func TestExitRefusesItsOwnAddresses(t *testing.T) {
 		{"accept tcp " + own.String() + ":" + itoa(int(ownPort)) + "; accept *:*", netip.AddrPortFrom(own, ownPort).String(), false},
 		{"accept 127.0.0.0/8:*; reject *:*", "127.0.0.1:" + itoa(int(loPort)), false},
 	} {
-		policy, err := hop.ParseExitPolicy(tc.policy)
+		policy, err := relay.ParseExitPolicy(tc.policy)
 		if err != nil {
 			t.Fatal(err)
 		}
-		exit, err := hoptest.Start(true, hop.NodeConfig{Policy: policy})
+		exit, err := hoptest.Start(true, relay.NodeConfig{Policy: policy})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +103,7 @@ func TestExitRefusesItsOwnAddresses(t *testing.T) {
 
 // short names a policy in a test message.
 func short(policy string) string {
-	if policy == hop.DefaultExitPolicyText {
+	if policy == relay.DefaultExitPolicyText {
 		return "(default)"
 	}
 	return policy

@@ -1,4 +1,4 @@
-package hop
+package wire
 
 import (
 	"bytes"
@@ -58,14 +58,14 @@ func TestCellReaderSplitsMessages(t *testing.T) {
 	idle := 0
 	var idleAt []int // cells returned when idle was called
 	got := 0
-	r := newCellReader(ch, size, make([]byte, link.MaxMessageSize))
-	r.idle = func() error {
+	r := NewCellReader(ch, size, make([]byte, link.MaxMessageSize))
+	r.Idle = func() error {
 		idle++
 		idleAt = append(idleAt, got)
 		return nil
 	}
 	for {
-		cell, err := r.next()
+		cell, err := r.Next()
 		if err == io.EOF {
 			break
 		}
@@ -92,8 +92,8 @@ func TestCellReaderSplitsMessages(t *testing.T) {
 func TestCellReaderRefusesPartialCells(t *testing.T) {
 	const size = 1024
 	for _, n := range []int{0, 1, size - 1, size + 1, 3*size - 5} {
-		r := newCellReader(&msgChannel{in: [][]byte{make([]byte, n)}}, size, make([]byte, link.MaxMessageSize))
-		if _, err := r.next(); !errors.Is(err, onion.ErrMalformed) {
+		r := NewCellReader(&msgChannel{in: [][]byte{make([]byte, n)}}, size, make([]byte, link.MaxMessageSize))
+		if _, err := r.Next(); !errors.Is(err, onion.ErrMalformed) {
 			t.Errorf("%d-byte message: %v, want ErrMalformed", n, err)
 		}
 	}
@@ -101,9 +101,9 @@ func TestCellReaderRefusesPartialCells(t *testing.T) {
 
 func TestCellReaderIdleError(t *testing.T) {
 	errStop := errors.New("stop")
-	r := newCellReader(&msgChannel{in: [][]byte{make([]byte, 512)}}, 512, make([]byte, link.MaxMessageSize))
-	r.idle = func() error { return errStop }
-	if _, err := r.next(); !errors.Is(err, errStop) {
+	r := NewCellReader(&msgChannel{in: [][]byte{make([]byte, 512)}}, 512, make([]byte, link.MaxMessageSize))
+	r.Idle = func() error { return errStop }
+	if _, err := r.Next(); !errors.Is(err, errStop) {
 		t.Fatalf("next: %v, want the idle error", err)
 	}
 }
@@ -113,12 +113,12 @@ func TestCellWriterGroupsCells(t *testing.T) {
 		per := link.MaxMessageSize / size
 		var pool sync.Pool
 		ch := &msgChannel{}
-		w := newCellWriter(ch, size, &pool)
+		w := NewCellWriter(ch, size, &pool)
 		// 2.5 messages' worth: the writer sends a full message as soon as
 		// the next cell does not fit, and the rest when flushed.
 		n := 2*per + per/2
 		for i := range n {
-			cell, err := w.next(uint32(i+1), onion.LinkRelay)
+			cell, err := w.Next(uint32(i+1), onion.LinkRelay)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,16 +132,16 @@ func TestCellWriterGroupsCells(t *testing.T) {
 		if len(ch.written) != 2 {
 			t.Fatalf("size %d: %d messages written before flush, want 2", size, len(ch.written))
 		}
-		if !w.pending() {
+		if !w.Pending() {
 			t.Fatal("no cells pending before flush")
 		}
-		if err := w.flush(); err != nil {
+		if err := w.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		if w.pending() || w.buf != nil {
+		if w.Pending() || w.buf != nil {
 			t.Fatal("flush kept cells or the buffer")
 		}
-		if err := w.flush(); err != nil || len(ch.written) != 3 {
+		if err := w.Flush(); err != nil || len(ch.written) != 3 {
 			t.Fatalf("flush with nothing waiting wrote a message (%v)", err)
 		}
 		i := 0
@@ -168,18 +168,18 @@ func TestCellWriterGroupsCells(t *testing.T) {
 
 func TestCellWriterUndo(t *testing.T) {
 	ch := &msgChannel{}
-	w := newCellWriter(ch, 512, nil)
-	if _, err := w.next(1, onion.LinkRelay); err != nil {
+	w := NewCellWriter(ch, 512, nil)
+	if _, err := w.Next(1, onion.LinkRelay); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.next(2, onion.LinkRelay); err != nil {
+	if _, err := w.Next(2, onion.LinkRelay); err != nil {
 		t.Fatal(err)
 	}
-	w.undo()
-	if _, err := w.next(0, onion.LinkRelay); err == nil {
+	w.Undo()
+	if _, err := w.Next(0, onion.LinkRelay); err == nil {
 		t.Fatal("a RELAY cell on circuit 0 was accepted")
 	}
-	if err := w.flush(); err != nil {
+	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if len(ch.written) != 1 || len(ch.written[0]) != 512 {

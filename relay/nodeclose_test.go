@@ -1,4 +1,4 @@
-package hop_test
+package relay_test
 
 import (
 	"bytes"
@@ -76,9 +76,16 @@ func createdBy(prefixes ...string) []string {
 // nodeStarted are the creators of the goroutines that serve circuits at a
 // node: Close must have joined every one of them when it returns.
 var nodeStarted = []string{
-	"github.com/pexia-network/pexia/hop.(*Node)",
-	"github.com/pexia-network/pexia/hop.(*circuit)",
-	"github.com/pexia-network/pexia/hop.splice",
+	"github.com/pexia-network/pexia/relay.(*Node)",
+	"github.com/pexia-network/pexia/relay.(*circuit)",
+	"github.com/pexia-network/pexia/relay.splice",
+}
+
+// circuitPkgs are the packages of both sides of circuits.
+var circuitPkgs = []string{
+	"github.com/pexia-network/pexia/hop.",
+	"github.com/pexia-network/pexia/hop/",
+	"github.com/pexia-network/pexia/relay.",
 }
 
 // TestNodeCloseJoinsGoroutines builds two real 3-hop circuits (WebRTC
@@ -86,10 +93,10 @@ var nodeStarted = []string{
 // and a stream held open by a destination that never speaks, and closes
 // the nodes under them: when Node.Close returns, no goroutine the node
 // started to serve links, circuits, streams or outgoing links still runs,
-// and once the client's side is closed too, none of the hop packages' is
+// and once the client's side is closed too, none of the circuit packages' is
 // left.
 func TestNodeCloseJoinsGoroutines(t *testing.T) {
-	before := len(createdBy("github.com/pexia-network/pexia/hop.", "github.com/pexia-network/pexia/hop/"))
+	before := len(createdBy(circuitPkgs...))
 	echo := "127.0.0.1:" + itoa(echoServer(t))
 	silent := silentServer(t)
 	nodes, infos, err := hoptest.Circuit(3)
@@ -145,12 +152,12 @@ func TestNodeCloseJoinsGoroutines(t *testing.T) {
 	plain.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		gs := createdBy("github.com/pexia-network/pexia/hop.", "github.com/pexia-network/pexia/hop/")
+		gs := createdBy(circuitPkgs...)
 		if len(gs) <= before {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines of the hop packages left 10 s after closing every node and circuit (%d before); the first:\n%s", len(gs), before, gs[0])
+			t.Fatalf("%d goroutines of the circuit packages left 10 s after closing every node and circuit (%d before); the first:\n%s", len(gs), before, gs[0])
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
