@@ -27,7 +27,7 @@ import (
 // circuit, each hop's Receiver verifies them and stores winners, Redeemers
 // claim winners on chain in batches, and the client learns its actual spend
 // from the contract's Won events for its account. Demand is bursty and
-// exceeds what the budget buys.
+// at least twice what the budget buys.
 //
 // The month must end with the money the contract paid out of the account
 // within ±5 % of the budget, and never above budget + one face value.
@@ -277,6 +277,11 @@ func TestSimulatedMonthOnChain(t *testing.T) {
 	f := func(x *big.Int) float64 { v, _ := new(big.Rat).SetFrac(x, unit).Float64(); return v }
 	t.Logf("demand %.0f GB; %d tickets, %d winners paid on chain; spent %.4f of %.4f tokens (%+.2f %%), max face %.4f",
 		demand/1e9, tickets, wins, f(spent), f(budgetAmt), 100*(f(spent)/f(budgetAmt)-1), f(maxFace))
+	// The circuit costs 0.05 token/GB, so the budget buys 200 GB; the
+	// month's demand (a fixed draw) must be at least twice that.
+	if bought := f(budgetAmt) / 0.05 * 1e9; demand < 2*bought {
+		t.Fatalf("demand %.0f GB is not twice the %.0f GB the budget buys", demand/1e9, bought/1e9)
+	}
 	limit := new(big.Int).Add(budgetAmt, maxFace)
 	if spent.Cmp(limit) > 0 {
 		t.Fatalf("spent %v, above budget + one face %v", spent, limit)
