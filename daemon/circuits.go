@@ -38,7 +38,7 @@ type HopStatus struct {
 // selector samples circuits from the on-chain directory and remembers the
 // nodes of the last sample so the daemon can show them.
 type selector struct {
-	d    *dir.Directory
+	d    NodeDirectory
 	plan Plan
 
 	mu   sync.Mutex

@@ -24,7 +24,6 @@ import (
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/onion"
-	"github.com/pexia-network/pexia/tun"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
@@ -74,6 +73,34 @@ type Config struct {
 	TUN TUNConfig
 	// Logf receives the daemon's log.
 	Logf func(format string, args ...any)
+
+	// The seams below let a test run the real daemon in-process against
+	// an in-process chain, in-process nodes and a recording operating
+	// system. The zero value of each is what pexiad uses.
+
+	// DialChain opens a chain client on network n with opts: each
+	// session's, and the one kept for wallet reads while disconnected.
+	// Nil is chain.Dial (JSON-RPC through opts.HTTPClient, whose sockets
+	// carry the bypass mark). A test returns, for instance, chain.New over
+	// contracts/chaintest's simulated backend.
+	DialChain func(ctx context.Context, n *contracts.Network, opts chain.Options) (*chain.Client, error)
+	// Directory returns where a session picks the nodes of its circuits,
+	// given the session's chain client and network. Nil reads the
+	// on-chain directory (wallet/dir). A test lists in-process nodes
+	// (hop/hoptest). Either way the terms a picked node announces are
+	// checked against the entry the directory gave for it.
+	Directory func(cl *chain.Client, n *contracts.Network) NodeDirectory
+	// System is the operating system that TUN mode configures; nil is the
+	// machine's own (see System).
+	System System
+}
+
+// NodeDirectory picks the nodes of a circuit; wallet/dir.Directory does,
+// from the chain.
+type NodeDirectory interface {
+	// Circuit returns hops distinct nodes: the last passes exit, the
+	// others relay.
+	Circuit(ctx context.Context, hops int, relay, exit dir.Filter) ([]dir.Node, error)
 }
 
 // NetworkChoice is one network the admin allows: a network file and,
@@ -145,6 +172,7 @@ type Daemon struct {
 	wins *wins
 	plan dataplaneFactory
 	fw   *firewall
+	sys  System
 
 	// setMu serializes settings changes, so that a change is checked
 	// against the settings it replaces.
@@ -237,6 +265,15 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	if cfg.DialChain == nil {
+		cfg.DialChain = chain.Dial
+	}
+	if cfg.Directory == nil {
+		cfg.Directory = func(cl *chain.Client, n *contracts.Network) NodeDirectory { return dir.New(cl, n.Addresses) }
+	}
+	if cfg.System == nil {
+		cfg.System = osSystem{stateDir: cfg.StateDir, logf: cfg.Logf}
+	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -251,7 +288,8 @@ func New(cfg Config) (*Daemon, error) {
 	d := &Daemon{cfg: cfg, feed: api.NewFeed(256), done: make(chan struct{})}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.hc = markedHTTP(cfg.TUN.Mark, 10*time.Second)
-	d.fw = &firewall{ks: tun.KillSwitch{StateDir: cfg.StateDir}}
+	d.sys = cfg.System
+	d.fw = &firewall{sys: cfg.System, ks: cfg.System.KillSwitch()}
 	var err error
 	if d.settings, err = loadSettings(d.settingsPath(), defaultSettings(), cfg.Logf); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
@@ -571,7 +609,7 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	if s.net, err = d.network(); err != nil {
 		return err
 	}
-	cl, err := chain.Dial(s.ctx, s.net, chain.Options{HTTPClient: d.hc,
+	cl, err := d.cfg.DialChain(s.ctx, s.net, chain.Options{HTTPClient: d.hc,
 		Logf: func(f string, a ...any) { d.cfg.Logf("chain: "+f, a...) }})
 	if err != nil {
 		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
@@ -586,7 +624,7 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 		return err
 	}
 	plan.MinDelay = 0
-	s.sel = &selector{d: dir.New(s.cl, s.net.Addresses), plan: plan}
+	s.sel = &selector{d: d.cfg.Directory(s.cl, s.net), plan: plan}
 	s.padRate = paddingRate(set.PaddingKbps)
 	s.hops = plan.Hops
 	s.acctCl.Store(s.cl)
@@ -1008,7 +1046,7 @@ func (d *Daemon) chainClient(ctx context.Context) (*chain.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := chain.Dial(ctx, n, chain.Options{HTTPClient: d.hc})
+	cl, err := d.cfg.DialChain(ctx, n, chain.Options{HTTPClient: d.hc})
 	if err != nil {
 		return nil, err
 	}

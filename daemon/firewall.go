@@ -13,7 +13,8 @@ import (
 // installed again when the machine's networks change (the LAN exemption
 // covers only the networks the machine is on).
 type firewall struct {
-	ks tun.KillSwitch
+	sys System
+	ks  KillSwitch
 
 	mu sync.Mutex
 	p  *tun.Policy // nil: no table of ours
@@ -54,7 +55,7 @@ func (f *firewall) refresh() error {
 
 // follow keeps the LAN exemption up to date until ctx ends.
 func (f *firewall) follow(ctx context.Context, logf func(string, ...any)) {
-	err := tun.WatchLocalNetworks(ctx, f.ks.NetNS, func() {
+	err := f.sys.WatchLocalNetworks(ctx, func() {
 		if err := f.refresh(); err != nil {
 			logf("kill switch: follow the local networks: %v", err)
 		}

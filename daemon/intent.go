@@ -66,5 +66,11 @@ func withDefaults(cfg Config) Config {
 	if cfg.TUN.Mark == 0 {
 		cfg.TUN.Mark = 0x5078
 	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.System == nil {
+		cfg.System = osSystem{stateDir: cfg.StateDir, logf: cfg.Logf}
+	}
 	return cfg
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -26,8 +25,8 @@ type tunMode struct {
 	s      *session
 	dev    wgtun.Device
 	stack  *netstack.Stack
-	routes tun.Routes
-	dns    *tun.DNS
+	routes Routes
+	dns    DNS // nil unless set
 
 	mu  sync.Mutex
 	set api.Settings
@@ -43,7 +42,7 @@ func ksPolicy(set api.Settings, iface string, mark uint32) tun.Policy {
 
 func tunPlane(d *Daemon, s *session, set api.Settings) (_ dataplane, err error) {
 	name := d.cfg.TUN.Name
-	t := &tunMode{d: d, s: s, set: set}
+	t := &tunMode{d: d, s: s, set: set, routes: d.sys.Routes()}
 	defer func() {
 		if err != nil {
 			t.close()
@@ -55,26 +54,18 @@ func tunPlane(d *Daemon, s *session, set api.Settings) (_ dataplane, err error) 
 			return nil, err
 		}
 	}
-	if t.dev, err = tun.Create(name, d.cfg.TUN.MTU, tun.WithStateDir(d.cfg.StateDir)); err != nil {
-		return nil, err
-	}
-	if err := tun.Configure(name, []netip.Prefix{tun.DefaultAddr4, tun.DefaultAddr6}, tun.WithStateDir(d.cfg.StateDir)); err != nil {
+	if t.dev, err = d.sys.CreateTUN(name, d.cfg.TUN.MTU, []netip.Prefix{tun.DefaultAddr4, tun.DefaultAddr6}); err != nil {
 		return nil, err
 	}
 	if t.stack, err = netstack.New(t.dev, netstack.Config{Handler: s.router,
 		Logf: func(f string, a ...any) { d.cfg.Logf("netstack: "+f, a...) }}); err != nil {
 		return nil, err
 	}
-	// Like wg-quick: let reverse-path filtering take the mark into account,
-	// or strict rp_filter drops the replies to the daemon's marked sockets.
-	if err := os.WriteFile("/proc/sys/net/ipv4/conf/all/src_valid_mark", []byte("1"), 0o644); err != nil {
-		d.cfg.Logf("src_valid_mark: %v", err)
-	}
 	if err := t.routes.Up(t.routeConfig(set)); err != nil {
 		return nil, err
 	}
 	if set.DNSMode != api.DNSSystem {
-		t.dns = &tun.DNS{StateDir: d.cfg.StateDir}
+		t.dns = d.sys.DNS()
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 		defer cancel()
 		if err := t.dns.Set(ctx, name, []netip.Addr{tun.DNS4, tun.DNS6}); err != nil {
@@ -175,11 +166,7 @@ func (d *Daemon) recover() error {
 	if d.cfg.Mode != api.ModeTUN {
 		return nil
 	}
-	var opts []tun.Option
-	if blocks(d.settings, d.intent) {
-		opts = append(opts, tun.KeepKillSwitch())
-	}
-	if err := tun.Recover(context.Background(), d.cfg.StateDir, opts...); err != nil {
+	if err := d.sys.Recover(context.Background(), blocks(d.settings, d.intent)); err != nil {
 		return fmt.Errorf("recover network state: %w", err)
 	}
 	return d.applyIdle(d.settings)
@@ -198,14 +185,10 @@ func Recover(cfg Config) error {
 		// Unknown intent: block rather than guess, if a table is there.
 		set, in = api.Settings{KillSwitch: true}, intent{Connected: true}
 	}
-	var opts []tun.Option
-	if blocks(set, in) {
-		opts = append(opts, tun.KeepKillSwitch())
-	}
-	rerr := tun.Recover(context.Background(), cfg.StateDir, opts...)
+	rerr := cfg.System.Recover(context.Background(), blocks(set, in))
 	var kerr error
 	if blocks(set, in) {
-		kerr = tun.KillSwitch{StateDir: cfg.StateDir}.Install(ksPolicy(set, "", cfg.TUN.Mark))
+		kerr = cfg.System.KillSwitch().Install(ksPolicy(set, "", cfg.TUN.Mark))
 	}
 	return errors.Join(err, rerr, kerr)
 }
@@ -226,7 +209,7 @@ func EarlyBoot(cfg Config) (bool, error) {
 	}
 	// No interface is up yet, so the LAN exemption holds only the user's
 	// lan_cidrs until pexiad installs its own policy.
-	if kerr := (tun.KillSwitch{StateDir: cfg.StateDir}).Install(ksPolicy(set, "", cfg.TUN.Mark)); kerr != nil {
+	if kerr := cfg.System.KillSwitch().Install(ksPolicy(set, "", cfg.TUN.Mark)); kerr != nil {
 		return false, errors.Join(err, kerr)
 	}
 	return true, err
@@ -245,5 +228,5 @@ func Unblock(cfg Config) (lockdown bool, err error) {
 	if lerr == nil && set.KillSwitch && set.Lockdown {
 		return true, nil
 	}
-	return false, tun.KillSwitch{StateDir: cfg.StateDir}.Remove()
+	return false, cfg.System.KillSwitch().Remove()
 }
