@@ -34,6 +34,7 @@ type dataplaneFactory func(d *Daemon, s *session, set api.Settings) (dataplane, 
 // (Status.ProxyAddrs) or read the credentials file may spend the budget.
 type proxyMode struct {
 	srv    *proxy.Server
+	router *router
 	ln     net.Listener
 	user   *url.Userinfo
 	served chan struct{} // closed when Serve returned
@@ -63,7 +64,7 @@ func proxyPlane(d *Daemon, s *session, _ api.Settings) (dataplane, error) {
 		srv.Close()
 		return nil, err
 	}
-	p := &proxyMode{srv: srv, ln: ln, user: url.UserPassword(ProxyUsername, pw), served: make(chan struct{})}
+	p := &proxyMode{srv: srv, router: s.router, ln: ln, user: url.UserPassword(ProxyUsername, pw), served: make(chan struct{})}
 	if f := d.cfg.ProxyCredentialsFile; f != "" {
 		if err := writeProxyCredentials(f, d.cfg.ProxyCredentialsGroup, p.proxyAddrs()); err != nil {
 			ln.Close()
@@ -78,7 +79,13 @@ func proxyPlane(d *Daemon, s *session, _ api.Settings) (dataplane, error) {
 	return p, nil
 }
 
-func (p *proxyMode) apply(s api.Settings) error { return nil }
+// apply makes the exclusions take effect on the next connection: an
+// excluded destination is dialled straight out, bypassing the circuit, as
+// in TUN mode.
+func (p *proxyMode) apply(s api.Settings) error {
+	p.router.setExclude(parsePrefixes(s.ExcludeCIDRs))
+	return nil
+}
 
 // proxyAddrs lists the proxies as URLs with the credentials in them, as
 // curl and most libraries take them.

@@ -24,54 +24,71 @@ import (
 // with username/password authentication when user is not nil (RFC 1928,
 // RFC 1929), and checks that the connection echoes.
 func socks5Connect(addr, dst string, user *url.Userinfo) error {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := socks5Dial(addr, dst, user)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return echoes(c)
+}
+
+// socks5Dial opens a SOCKS5 CONNECT to dst through the proxy at addr, with
+// username/password authentication when user is not nil.
+func socks5Dial(addr, dst string, user *url.Userinfo) (_ net.Conn, err error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	method := byte(0x00)
 	if user != nil {
 		method = 0x02
 	}
 	if _, err := c.Write([]byte{5, 1, method}); err != nil {
-		return err
+		return nil, err
 	}
 	var b [2]byte
 	if _, err := io.ReadFull(c, b[:]); err != nil {
-		return fmt.Errorf("method reply: %w", err)
+		return nil, fmt.Errorf("method reply: %w", err)
 	}
 	if b[1] != method {
-		return fmt.Errorf("method %#x refused (reply %#x)", method, b[1])
+		return nil, fmt.Errorf("method %#x refused (reply %#x)", method, b[1])
 	}
 	if user != nil {
 		pass, _ := user.Password()
 		req := append([]byte{1, byte(len(user.Username()))}, user.Username()...)
 		req = append(append(req, byte(len(pass))), pass...)
 		if _, err := c.Write(req); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := io.ReadFull(c, b[:]); err != nil {
-			return fmt.Errorf("auth reply: %w", err)
+			return nil, fmt.Errorf("auth reply: %w", err)
 		}
 		if b[1] != 0 {
-			return fmt.Errorf("credentials refused (status %#x)", b[1])
+			return nil, fmt.Errorf("credentials refused (status %#x)", b[1])
 		}
 	}
 	ap := netip.MustParseAddrPort(dst)
 	req := append([]byte{5, 1, 0, 1}, ap.Addr().AsSlice()...)
 	req = binary.BigEndian.AppendUint16(req, ap.Port())
 	if _, err := c.Write(req); err != nil {
-		return err
+		return nil, err
 	}
 	var rep [10]byte
 	if _, err := io.ReadFull(c, rep[:]); err != nil {
-		return fmt.Errorf("connect reply: %w", err)
+		return nil, fmt.Errorf("connect reply: %w", err)
 	}
 	if rep[1] != 0 {
-		return fmt.Errorf("connect refused (reply %#x)", rep[1])
+		return nil, fmt.Errorf("connect refused (reply %#x)", rep[1])
 	}
-	return echoes(c)
+	c.SetDeadline(time.Time{})
+	return c, nil
 }
 
 func echoes(c net.Conn) error {
@@ -262,5 +279,43 @@ func TestProxyRemoteAndCredentialsFile(t *testing.T) {
 	}
 	if pw, _ := socks.User.Password(); len(pw) != 32 || socks.User.Username() != ProxyUsername {
 		t.Errorf("credentials %s: want user %s and a 128-bit password", socks.Redacted(), ProxyUsername)
+	}
+}
+
+// TestProxyPlaneAppliesExclusions changes the exclusions of a running
+// proxy plane, as SetSettings does while connected: the next flow to a
+// destination excluded now goes straight out, and once the exclusion is
+// lifted flows go through the circuit again (SetSettings promises that the
+// exclusions apply at once).
+func TestProxyPlaneAppliesExclusions(t *testing.T) {
+	tcpAddr, _ := echoServers(t)
+	r := newTestRouter(t, "127.0.0.1:1", nil)
+	d := &Daemon{cfg: Config{StateDir: t.TempDir(), ProxyAddr: "127.0.0.1:0", Logf: t.Logf}}
+	p, err := proxyPlane(d, &session{router: r}, api.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	socks, _ := proxyURLs(t, p)
+	if err := socks5Connect(socks.Host, tcpAddr, socks.User); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.apply(api.Settings{ExcludeCIDRs: []string{"127.0.0.0/8"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := socks5Connect(socks.Host, tcpAddr, socks.User); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.directFlows.Load(); n != 1 {
+		t.Errorf("%d flows went straight out after 127.0.0.0/8 was excluded, want 1", n)
+	}
+	if err := p.apply(api.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := socks5Connect(socks.Host, tcpAddr, socks.User); err != nil {
+		t.Fatal(err)
+	}
+	if n, f := r.directFlows.Load(), r.flows.Load(); n != 1 || f != 2 {
+		t.Errorf("after the exclusion was lifted: %d direct flows, %d through the circuit; want 1 and 2", n, f)
 	}
 }
