@@ -596,11 +596,12 @@ func (d *Daemon) run(s *session, plan Plan, set api.Settings) {
 	defer close(s.done)
 	err := d.open(s, plan, set)
 	if err == nil {
-		d.watch(s)
+		err = d.watch(s)
 	}
 	d.teardown(s, set)
 	if err != nil && s.ctx.Err() == nil {
-		d.setState(api.StateError, err, nil)
+		// The proxies closed with the session.
+		d.setState(api.StateError, err, func(st *api.Status) { st.ProxyAddrs = nil })
 	}
 }
 
@@ -742,20 +743,22 @@ func (d *Daemon) connected(s *session, c *hop.Circuit) {
 	}
 }
 
-// watch replaces the circuit whenever it dies, until the session ends.
-func (d *Daemon) watch(s *session) {
+// watch replaces the circuit whenever it dies, until the session ends. It
+// returns the error that ended the session: nil when it was stopped, the
+// reason a replacement was refused (the budget) otherwise.
+func (d *Daemon) watch(s *session) error {
 	for {
 		s.mu.Lock()
 		c := s.circuit
 		s.mu.Unlock()
 		select {
 		case <-s.ctx.Done():
-			return
+			return nil
 		case <-c.Done():
 		}
 		d.setState(api.StateReconnecting, c.Err(), nil)
 		if err := d.build(s, api.StateReconnecting); err != nil {
-			return
+			return err
 		}
 	}
 }

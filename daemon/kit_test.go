@@ -1,0 +1,298 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/wallet/chain"
+	"github.com/pexia-network/pexia/wallet/dir"
+	"github.com/pexia-network/pexia/wallet/ticket"
+)
+
+// The parts of the daemon's test worlds: real nodes on loopback
+// (hop/hoptest: WebRTC links, onion layers, exits) that verify every
+// ticket against the chain, a directory listing them, and checks of what
+// a connected daemon carries.
+
+// nodePrice is what the test nodes charge and register, per GB.
+var nodePrice = big.NewInt(1e15)
+
+// testNode is one in-process node with the counters of the tickets it
+// verified.
+type testNode struct {
+	*hoptest.Node
+	entry dir.Node
+	stats *payhop.TicketStats
+}
+
+// startNodes starts relays relay nodes and exits exit nodes on loopback,
+// each paid into its own ticket receiver that checks the tickets' lottery
+// accounts on the chain through cl. Their addresses are those of
+// recipients (funded keys, so they could claim).
+func startNodes(t *testing.T, lot ticket.Lottery, cl *chain.Client, recipients []common.Address, relays, exits int) []*testNode {
+	t.Helper()
+	var out []*testNode
+	for i := range relays + exits {
+		exit := i >= relays
+		store, err := ticket.OpenStore(filepath.Join(t.TempDir(), "node.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		addr := recipients[i]
+		recv, err := ticket.NewReceiver(ticket.ReceiverConfig{Lottery: lot, Recipient: addr, Accounts: ticket.ChainAccounts{Client: cl},
+			Store: store, ClaimCost: func() *big.Int { return big.NewInt(1e12) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats := &payhop.TicketStats{}
+		window := big.NewInt(1e14)
+		payee := payhop.Payee(recv, payhop.NodeTerms{PricePerGB: nodePrice, ClaimCost: big.NewInt(1e12), Window: window,
+			DebtLimit: new(big.Int).Mul(window, big.NewInt(4)), Stats: stats})
+		n, err := hoptest.Start(exit, hop.NodeConfig{Address: onion.Address(addr), Payee: payee})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(n.Close)
+		role := dir.RoleRelay
+		if exit {
+			role = dir.RoleExit
+		}
+		out = append(out, &testNode{Node: n, stats: stats, entry: dir.Node{
+			Address: addr, Staker: addr, Stake: big.NewInt(1), Delay: 86400,
+			URL: n.Info.URL, HandshakeKey: n.Info.NoiseKey, TLSFingerprint: n.Info.Pin,
+			PricePerGB: nodePrice, Country: "ZZ", Roles: role,
+		}})
+	}
+	return out
+}
+
+// accepted is the number of tickets the nodes verified and credited.
+func accepted(nodes []*testNode) (n uint64) {
+	for _, nd := range nodes {
+		n += nd.stats.Snapshot().Accepted
+	}
+	return n
+}
+
+// nodeList is a NodeDirectory of fixed nodes. It applies the filters as
+// the on-chain directory does (roles, price, country, token, exclusions,
+// distinct operators), in list order instead of by stake.
+type nodeList []dir.Node
+
+func (l nodeList) pass(n dir.Node, f dir.Filter, used map[common.Address]bool) bool {
+	switch {
+	case used[n.Address] || used[n.Staker] || f.Exclude[n.Address]:
+		return false
+	case n.Roles&f.Role != f.Role, n.Delay < f.MinDelay:
+		return false
+	case f.MaxPricePerGB != nil && n.PricePerGB.Cmp(f.MaxPricePerGB) > 0:
+		return false
+	case f.Country != "" && n.Country != f.Country:
+		return false
+	case f.Token != nil && n.Token != *f.Token:
+		return false
+	}
+	return true
+}
+
+func (l nodeList) Circuit(ctx context.Context, hops int, relay, exit dir.Filter) ([]dir.Node, error) {
+	if hops < 1 {
+		return nil, fmt.Errorf("dir: %d hops", hops)
+	}
+	used := map[common.Address]bool{}
+	out := make([]dir.Node, hops)
+	for i := hops - 1; i >= 0; i-- {
+		f := relay
+		if i == hops-1 {
+			f = exit
+		}
+		found := false
+		for _, n := range l {
+			if l.pass(n, f, used) {
+				out[i], found = n, true
+				used[n.Address], used[n.Staker] = true, true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("dir: hop %d: %w", i, dir.ErrNoNode)
+		}
+	}
+	return out, nil
+}
+
+// waitState waits up to a minute for the daemon to reach want and returns
+// its status then. It fails the test if the daemon reports an error state
+// meanwhile (unless want is that).
+func waitState(t *testing.T, d *Daemon, want api.State) api.Status {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, _ := d.Status(context.Background())
+		if st.State == want {
+			return st
+		}
+		if st.State == api.StateError {
+			t.Fatalf("state %s (%s), waiting for %s", st.State, st.Error, want)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("state %s (%s) after a minute, waiting for %s", st.State, st.Error, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitFor waits up to a minute for cond.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after a minute", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// socksURL is the SOCKS5 proxy of a status.
+func socksURL(t *testing.T, st api.Status) *url.URL {
+	t.Helper()
+	for _, a := range st.ProxyAddrs {
+		if u, err := url.Parse(a); err == nil && u.Scheme == "socks5" {
+			return u
+		}
+	}
+	t.Fatalf("no socks5 proxy in %q", st.ProxyAddrs)
+	return nil
+}
+
+// sink serves n zero bytes to every connection, on loopback, until the
+// test ends.
+func sink(t *testing.T, n int64) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				io.Copy(c, io.LimitReader(zeros{}, n))
+			})
+		}
+	})
+	return ln.Addr().String()
+}
+
+// echoServer echoes every connection on loopback until the test ends.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(time.Minute))
+				io.Copy(c, c)
+			})
+		}
+	})
+	return ln.Addr().String()
+}
+
+// fetch reads everything dst serves through the daemon's SOCKS5 proxy
+// and returns how many bytes came.
+func fetch(socks *url.URL, dst string) (int64, error) {
+	c, err := socks5Dial(socks.Host, dst, socks.User)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute))
+	return io.Copy(io.Discard, c)
+}
+
+// carries checks that the connected daemon carries traffic: an echo and a
+// download of n bytes through its proxy and circuit, for which the nodes
+// verify new tickets.
+func carries(t *testing.T, d *Daemon, nodes []*testNode, n int64) {
+	t.Helper()
+	st, _ := d.Status(context.Background())
+	socks := socksURL(t, st)
+	if err := socks5Connect(socks.Host, echoServer(t), socks.User); err != nil {
+		t.Fatalf("echo through the proxy: %v", err)
+	}
+	before := accepted(nodes)
+	got, err := fetch(socks, sink(t, n))
+	if err != nil || got != n {
+		t.Fatalf("downloaded %d of %d bytes through the proxy: %v", got, n, err)
+	}
+	// The last window's tickets may still be on their way.
+	waitFor(t, "the nodes verify tickets for the download", func() bool { return accepted(nodes) > before })
+}
+
+// connect asks d to connect with hops hops and fails the test on error.
+func connect(t *testing.T, d *Daemon, hops int) {
+	t.Helper()
+	if _, err := d.Connect(context.Background(), api.ConnectRequest{Hops: hops}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sessions counts the running sessions (their run goroutines).
+func sessions() int { return running("daemon.(*Daemon).run(") }
+
+// checkCircuit fails unless the daemon's circuit has hops hops ending at
+// one of the world's exits.
+func checkCircuit(t *testing.T, d *Daemon, nodes []*testNode, hops int) {
+	t.Helper()
+	c, err := d.Circuit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Hops) != hops {
+		t.Fatalf("circuit has %d hops, want %d", len(c.Hops), hops)
+	}
+	exit := c.Hops[hops-1]
+	for _, n := range nodes {
+		if n.entry.Address.Hex() == exit.Address {
+			if exit.Role != api.RoleExit || n.entry.Roles&2 == 0 {
+				t.Fatalf("the circuit ends at %s (%s), not an exit", exit.Address, exit.Role)
+			}
+			return
+		}
+	}
+	t.Fatalf("the circuit's exit %s is none of the test nodes", exit.Address)
+}
