@@ -36,13 +36,6 @@ import (
 // the privilege tests run it as another user.
 const childOpEnv = "PEXIA_TEST_API_OP"
 
-func TestMain(m *testing.M) {
-	if op := os.Getenv(childOpEnv); op != "" {
-		os.Exit(apiChild(os.Getenv("PEXIA_TEST_API_SOCKET"), op))
-	}
-	os.Exit(m.Run())
-}
-
 // apiOp is one request of the child client. Merge, for PUT /v1/settings,
 // is applied to the settings the child reads first, as the CLI does; Body
 // is sent as is otherwise.

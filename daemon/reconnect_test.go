@@ -84,7 +84,7 @@ func TestReconnectRefusedByBudget(t *testing.T) {
 		t.Errorf("%d sessions run in the error state", n)
 	}
 	// A connect with the budget back works.
-	set.MonthlyBudget = defaultSettings().MonthlyBudget
+	set.MonthlyBudget, set.PaddingKbps = defaultSettings().MonthlyBudget, 0
 	if _, err := d.SetSettings(ctx, set); err != nil {
 		t.Fatal(err)
 	}
