@@ -162,6 +162,7 @@ func TestChainDownDuringConnect(t *testing.T) {
 				t.Errorf("kill at request %d: %d goroutines of the failed session still run; the first:\n%s", k, len(gs), gs[0])
 			}
 		}
+		gate.down()
 		gate.up(0)
 		connect(t, d, 3)
 		waitState(t, d, api.StateConnected)

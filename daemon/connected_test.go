@@ -84,13 +84,13 @@ func TestConnectedStorm(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := sessions(); n > 1 {
+	if n := settledSessions(1); n > 1 {
 		t.Errorf("%d sessions run after the storm; at most one may", n)
 	}
 
 	connect(t, d, 2)
 	st := waitState(t, d, api.StateConnected)
-	if n := sessions(); n != 1 {
+	if n := settledSessions(1); n != 1 {
 		t.Errorf("%d sessions run when connected; want exactly one", n)
 	}
 	checkCircuit(t, d, w.nodes, 2)
@@ -102,7 +102,7 @@ func TestConnectedStorm(t *testing.T) {
 	if st, err := d.Disconnect(ctx); err != nil || st.State != api.StateDisconnected || len(st.ProxyAddrs) != 0 {
 		t.Fatalf("disconnect: %v (proxies %q), %v", st.State, st.ProxyAddrs, err)
 	}
-	if n := sessions(); n != 0 {
+	if n := settledSessions(0); n != 0 {
 		t.Errorf("%d sessions run after Disconnect; want none", n)
 	}
 	if err := socks5Connect(socks.Host, echoServer(t), socks.User); err == nil {

@@ -274,6 +274,20 @@ func connect(t *testing.T, d *Daemon, hops int) {
 // sessions counts the running sessions (their run goroutines).
 func sessions() int { return running("daemon.(*Daemon).run(") }
 
+// settledSessions waits up to 10 s until at most most sessions run, and
+// returns how many run then: a session that was stopped has closed its
+// done channel, which Disconnect waits for, a moment before its goroutine
+// returns.
+func settledSessions(most int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	n := sessions()
+	for n > most && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+		n = sessions()
+	}
+	return n
+}
+
 // checkCircuit fails unless the daemon's circuit has hops hops ending at
 // one of the world's exits.
 func checkCircuit(t *testing.T, d *Daemon, nodes []*testNode, hops int) {

@@ -253,7 +253,7 @@ func TestConnectStorm(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := running("daemon.(*Daemon).run("); n > 1 {
+	if n := settledSessions(1); n > 1 {
 		t.Errorf("%d sessions run after the storm; at most one may", n)
 	}
 	if _, err := d.Connect(ctx, api.ConnectRequest{Hops: 2}); err != nil {
@@ -270,7 +270,7 @@ func TestConnectStorm(t *testing.T) {
 	if st, err := d.Disconnect(ctx); err != nil || st.State != api.StateDisconnected {
 		t.Fatalf("disconnect: %v, %v", st.State, err)
 	}
-	if n := running("daemon.(*Daemon).run("); n != 0 {
+	if n := settledSessions(0); n != 0 {
 		t.Errorf("%d sessions run after Disconnect; want none", n)
 	}
 	if _, err := d.Connect(ctx, api.ConnectRequest{Hops: 3}); err != nil {

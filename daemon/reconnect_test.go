@@ -80,7 +80,7 @@ func TestReconnectRefusedByBudget(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if n := sessions(); n != 0 {
+	if n := settledSessions(0); n != 0 {
 		t.Errorf("%d sessions run in the error state", n)
 	}
 	// A connect with the budget back works.
