@@ -15,10 +15,10 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/pexia-network/pexia/api"
-	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
 	"github.com/pexia-network/pexia/wallet/ticket"
@@ -64,7 +64,7 @@ func startNodes(t *testing.T, lot ticket.Lottery, cl *chain.Client, recipients [
 		window := big.NewInt(1e14)
 		payee := payhop.Payee(recv, payhop.NodeTerms{PricePerGB: nodePrice, ClaimCost: big.NewInt(1e12), Window: window,
 			DebtLimit: new(big.Int).Mul(window, big.NewInt(4)), Stats: stats})
-		n, err := hoptest.Start(exit, hop.NodeConfig{Address: onion.Address(addr), Payee: payee})
+		n, err := hoptest.Start(exit, relay.NodeConfig{Address: onion.Address(addr), Payee: payee})
 		if err != nil {
 			t.Fatal(err)
 		}
