@@ -216,6 +216,14 @@ func (c *Client) Wallet(ctx context.Context) (Wallet, error) {
 	return w, err
 }
 
+// Runtime returns the daemon process's Go runtime figures (admin only:
+// ErrForbidden for a member).
+func (c *Client) Runtime(ctx context.Context) (Runtime, error) {
+	var rt Runtime
+	err := c.do(ctx, http.MethodGet, "/v1/debug/runtime", nil, &rt)
+	return rt, err
+}
+
 // Events opens the event stream. The first event is the current state.
 // The channel is closed when the stream ends: ctx done, the daemon gone
 // or shutting down, or this client too slow to keep up; cancel ctx to stop

@@ -55,6 +55,7 @@
 //	  networks, max_monthly_budget,  read-only: set in pexiad's configuration
 //	  currency
 //	PUT  /v1/budget                  up to max_monthly_budget    any
+//	GET  /v1/debug/runtime           no (403)                    yes
 //
 // The proxy credentials in Status.ProxyAddrs (proxy mode) are shown to
 // members and admins alike: whoever may use the API may use the tunnel.
@@ -77,6 +78,8 @@
 //	PUT  /v1/budget      BudgetRequest → Budget
 //	GET  /v1/wallet      Wallet
 //	GET  /v1/events      stream of Event, one JSON object per line
+//	GET  /v1/debug/runtime  Runtime: goroutines and heap of the daemon
+//	                        process (admin only; for watching leaks)
 //
 // Request bodies are limited to MaxBodyBytes and decoded strictly: unknown
 // fields, trailing data and a wrong method are errors (400, 400, 405), so a

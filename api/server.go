@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -73,14 +74,15 @@ func NewServer(b Backend, cfg ServerConfig) *Server {
 		stop:   make(chan struct{}),
 	}
 	s.routes = map[string]map[string]http.HandlerFunc{
-		"/v1/status":     {http.MethodGet: s.handleStatus},
-		"/v1/connect":    {http.MethodPost: s.handleConnect},
-		"/v1/disconnect": {http.MethodPost: s.handleDisconnect},
-		"/v1/circuit":    {http.MethodGet: s.handleCircuit},
-		"/v1/settings":   {http.MethodGet: s.handleSettings, http.MethodPut: s.handleSetSettings},
-		"/v1/budget":     {http.MethodGet: s.handleBudget, http.MethodPut: s.handleSetBudget},
-		"/v1/wallet":     {http.MethodGet: s.handleWallet},
-		"/v1/events":     {http.MethodGet: s.handleEvents},
+		"/v1/status":        {http.MethodGet: s.handleStatus},
+		"/v1/connect":       {http.MethodPost: s.handleConnect},
+		"/v1/disconnect":    {http.MethodPost: s.handleDisconnect},
+		"/v1/circuit":       {http.MethodGet: s.handleCircuit},
+		"/v1/settings":      {http.MethodGet: s.handleSettings, http.MethodPut: s.handleSetSettings},
+		"/v1/budget":        {http.MethodGet: s.handleBudget, http.MethodPut: s.handleSetBudget},
+		"/v1/wallet":        {http.MethodGet: s.handleWallet},
+		"/v1/events":        {http.MethodGet: s.handleEvents},
+		"/v1/debug/runtime": {http.MethodGet: s.handleRuntime},
 	}
 	errLog := log.New(io.Discard, "", 0)
 	if cfg.Logf != nil {
@@ -337,6 +339,26 @@ func (s *Server) handleSetBudget(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := s.b.SetBudget(r.Context(), *in.Monthly)
 	s.reply(w, r, b, err)
+}
+
+// handleRuntime answers an admin with the daemon process's Go runtime
+// figures; members get 403. They tell an operator (and the soak test)
+// whether goroutines or the heap grow over time, and say nothing about
+// the user's traffic.
+func (s *Server) handleRuntime(w http.ResponseWriter, r *http.Request) {
+	if !CallerFrom(r.Context()).Admin() {
+		s.reply(w, r, nil, fmt.Errorf("%w: /v1/debug/runtime is for root and the daemon's own user", ErrForbidden))
+		return
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	s.reply(w, r, Runtime{
+		Goroutines: runtime.NumGoroutine(),
+		HeapAlloc:  ms.HeapAlloc,
+		HeapInuse:  ms.HeapInuse,
+		Sys:        ms.Sys,
+		NumGC:      ms.NumGC,
+	}, nil)
 }
 
 func (s *Server) handleWallet(w http.ResponseWriter, r *http.Request) {

@@ -344,3 +344,16 @@ func BenchmarkStatus(b *testing.B) {
 		}
 	}
 }
+
+// TestClientRuntime: the daemon's own user is an admin and reads the
+// runtime figures over the socket.
+func TestClientRuntime(t *testing.T) {
+	_, c, _ := start(t)
+	rt, err := c.Runtime(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.Goroutines < 2 || rt.HeapAlloc == 0 {
+		t.Fatalf("runtime %+v", rt)
+	}
+}

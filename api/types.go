@@ -275,3 +275,15 @@ type Signer struct {
 	// none is pending.
 	UnlockAt time.Time `json:"unlock_at,omitzero"`
 }
+
+// Runtime is GET /v1/debug/runtime, admin only: the daemon process's Go
+// runtime figures, for watching its resource use over time.
+type Runtime struct {
+	Goroutines int `json:"goroutines"`
+	// HeapAlloc, HeapInuse and Sys are runtime.MemStats' fields of the
+	// same names, in bytes; NumGC counts completed collections.
+	HeapAlloc uint64 `json:"heap_alloc"`
+	HeapInuse uint64 `json:"heap_inuse"`
+	Sys       uint64 `json:"sys"`
+	NumGC     uint32 `json:"num_gc"`
+}
