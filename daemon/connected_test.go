@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,5 +262,92 @@ func TestCloseWhileCarrying(t *testing.T) {
 			t.Fatalf("%d hops: the download still runs a minute after Close", hops)
 		}
 		c.Close()
+	}
+}
+
+// TestCloseDuringStorm closes a connected daemon while goroutines keep
+// calling Connect, Disconnect, SetSettings and the readers: Close returns
+// and joins every goroutine the daemon started, every call made meanwhile
+// or after returns (an error at most), and no session is left.
+func TestCloseDuringStorm(t *testing.T) {
+	w := newWorld(t, 2, 1)
+	fastTicks(t, 5*time.Millisecond)
+	for round := range 2 {
+		d, err := New(w.config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		connect(t, d, 2)
+		waitState(t, d, api.StateConnected)
+		ctx := context.Background()
+		stop := make(chan struct{})
+		var ops, after atomic.Int64 // calls made, and made after Close returned
+		var isClosed atomic.Bool
+		var wg sync.WaitGroup
+		for g := range 6 {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(uint64(g), uint64(round)))
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					switch r.IntN(6) {
+					case 0:
+						d.Connect(ctx, api.ConnectRequest{Hops: 1 + r.IntN(3)})
+					case 1:
+						d.Disconnect(ctx)
+					case 2:
+						if set, err := d.Settings(ctx); err == nil {
+							set.Hops = 1 + r.IntN(3)
+							d.SetSettings(ctx, set)
+						}
+					case 3:
+						d.Wallet(ctx)
+					case 4:
+						d.Budget(ctx)
+					case 5:
+						d.Circuit(ctx)
+						d.Status(ctx)
+					}
+					ops.Add(1)
+					if isClosed.Load() {
+						after.Add(1)
+					}
+					time.Sleep(time.Duration(r.IntN(30)) * time.Millisecond)
+				}
+			})
+		}
+		// Close once calls are in flight: a few, or many.
+		waitFor(t, "calls before Close", func() bool { return ops.Load() >= int64(10+round*60) })
+		closed := make(chan error, 1)
+		go func() { closed <- d.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Errorf("round %d: close: %v", round, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("round %d: Close has not returned in a minute", round)
+		}
+		// Calls after Close return too.
+		isClosed.Store(true)
+		waitFor(t, "calls after Close", func() bool { return after.Load() >= 12 })
+		close(stop)
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatalf("round %d: calls still blocked a minute after Close", round)
+		}
+		checkJoined(t, fmt.Sprintf("round %d: close during a storm", round))
+		if n := settledSessions(0); n != 0 {
+			t.Errorf("round %d: %d sessions run after Close", round, n)
+		}
+		if _, err := d.Connect(ctx, api.ConnectRequest{}); err == nil {
+			t.Errorf("round %d: Connect after Close succeeded", round)
+		}
 	}
 }
