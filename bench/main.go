@@ -30,6 +30,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 )
 
 // geteuid is os.Geteuid; tests replace it to run the suites that need
@@ -121,7 +122,9 @@ func run(out, root, only string) error {
 		for k, v := range res {
 			before[k] = v
 		}
+		t0 := time.Now()
 		err := s.run(res)
+		fmt.Printf("-- %s took %v\n", s.name, time.Since(t0).Round(time.Second))
 		if err == nil {
 			err = s.owns(res, before)
 		}
