@@ -53,6 +53,7 @@ var suites = []suite{
 		"gas.claim_batch10_per_ticket", "gas.orchid_claim_budget", "gas.push_stake",
 		"gas.push_stake_topup", "gas.scan_10000_nodes"}},
 	{name: "tickets", run: ticketSuite, metrics: []string{"tickets.issue_per_s_core", "tickets.verify_per_s_core"}},
+	{name: "onion", run: onionSuite, metrics: []string{"onion.forward_512_us", "onion.forward_4096_us"}},
 	{name: "datachannel", run: datachannelSuite, metrics: []string{"datachannel.setup_ms", "datachannel.rtt_us"}},
 	{name: "circuit", run: circuitSuite, metrics: []string{
 		"datachannel.raw_mbps", "circuit.throughput_1hop_mbps", "circuit.build_3hop_ms",
