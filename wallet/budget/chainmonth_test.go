@@ -27,10 +27,10 @@ import (
 // circuit, each hop's Receiver verifies them and stores winners, Redeemers
 // claim winners on chain in batches, and the client learns its actual spend
 // from the contract's Won events for its account. Demand is bursty and
-// at least twice what the budget buys.
+// at least 1.5 times what the budget buys.
 //
 // The month must end with the money the contract paid out of the account
-// within ±5 % of the budget, and never above budget + one face value.
+// within ±1 % of the budget, and never above budget + one face value.
 func TestSimulatedMonthOnChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a month of tickets on the EVM takes a while; skipped with -short")
@@ -278,15 +278,19 @@ func TestSimulatedMonthOnChain(t *testing.T) {
 	t.Logf("demand %.0f GB; %d tickets, %d winners paid on chain; spent %.4f of %.4f tokens (%+.2f %%), max face %.4f",
 		demand/1e9, tickets, wins, f(spent), f(budgetAmt), 100*(f(spent)/f(budgetAmt)-1), f(maxFace))
 	// The circuit costs 0.05 token/GB, so the budget buys 200 GB; the
-	// month's demand (a fixed draw) must be at least twice that.
-	if bought := f(budgetAmt) / 0.05 * 1e9; demand < 2*bought {
-		t.Fatalf("demand %.0f GB is not twice the %.0f GB the budget buys", demand/1e9, bought/1e9)
+	// month's demand must be at least 1.5 times that. (It is about 440 GB,
+	// a little more or less with the hour the test starts at, which shifts
+	// the nights.)
+	if bought := f(budgetAmt) / 0.05 * 1e9; demand < 1.5*bought {
+		t.Fatalf("demand %.0f GB is not 1.5 times the %.0f GB the budget buys", demand/1e9, bought/1e9)
 	}
 	limit := new(big.Int).Add(budgetAmt, maxFace)
 	if spent.Cmp(limit) > 0 {
 		t.Fatalf("spent %v, above budget + one face %v", spent, limit)
 	}
-	if dev := f(spent)/f(budgetAmt) - 1; dev < -0.05 || dev > 0.05 {
-		t.Fatalf("spent %.4f tokens, %.2f %% off the budget (want within ±5 %%)", f(spent), 100*dev)
+	// Runs land within 0.1 % (the winners are random: each node's reveals
+	// are); spend never passes the budget by more than a face (0.05 %).
+	if dev := f(spent)/f(budgetAmt) - 1; dev < -0.01 || dev > 0.01 {
+		t.Fatalf("spent %.4f tokens, %.2f %% off the budget (want within ±1 %%)", f(spent), 100*dev)
 	}
 }

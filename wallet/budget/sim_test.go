@@ -22,7 +22,7 @@ import (
 // draw ≤ ratio); winners are reported 15 s to 10 min later, as a node
 // claims them; halfway through, the process restarts from the ledger.
 //
-// The month must end with the money paid for its tickets within ±5 % of
+// The month must end with the money paid for its tickets within ±1 % of
 // the budget and never above budget + one face value.
 func TestSimulatedMonth(t *testing.T) {
 	t.Parallel()
@@ -236,8 +236,9 @@ func TestSimulatedMonth(t *testing.T) {
 		formatAmount(marchSpent, tokens(1), 0, ""), formatAmount(late, tokens(1), 0, ""),
 		formatAmount(maxSpent, tokens(1), 0, ""), formatAmount(limit, tokens(1), 0, ""))
 
-	if dev < -0.05 || dev > 0.05 {
-		t.Errorf("paid %v, %.2f%% off the budget %v", paid, 100*dev, budget)
+	// The draws are seeded: this month lands at −0.46 %.
+	if dev < -0.01 || dev > 0.01 {
+		t.Errorf("paid %v, %.2f%% off the budget %v (want within ±1 %%)", paid, 100*dev, budget)
 	}
 	if paid.Cmp(limit) > 0 {
 		t.Errorf("paid %v > budget + one face %v", paid, limit)
