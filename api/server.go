@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // MaxBodyBytes is the largest request body the server reads.
@@ -37,7 +38,7 @@ type ServerConfig struct {
 	// Logf receives the server's log lines (refused peers, backend
 	// failures, dropped event streams), without a prefix: wrap it to add
 	// one. Nil discards them.
-	Logf func(format string, args ...any)
+	Logf logger.Logf
 	// EventBuffer is how many events a stream may fall behind before the
 	// server drops it; DefaultEventBuffer if zero.
 	EventBuffer int
@@ -84,16 +85,12 @@ func NewServer(b Backend, cfg ServerConfig) *Server {
 		"/v1/events":        {http.MethodGet: s.handleEvents},
 		"/v1/debug/runtime": {http.MethodGet: s.handleRuntime},
 	}
-	errLog := log.New(io.Discard, "", 0)
-	if cfg.Logf != nil {
-		errLog = log.New(logfWriter(cfg.Logf), "", 0)
-	}
 	s.hs = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          errLog,
+		ErrorLog:          logger.StdLogger(cfg.Logf),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			p := &peer{}
 			p.cred, p.err = readPeerCred(c)
@@ -125,13 +122,6 @@ func (s *Server) logf(format string, args ...any) {
 	if s.cfg.Logf != nil {
 		s.cfg.Logf(format, args...)
 	}
-}
-
-type logfWriter func(format string, args ...any)
-
-func (w logfWriter) Write(p []byte) (int, error) {
-	w("%s", strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
 }
 
 // peer is a connection's credentials and, once decided, whether they may

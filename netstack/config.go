@@ -58,7 +58,10 @@ type Config struct {
 	DialTimeout time.Duration
 	// Logf receives rare, short diagnostics about the device (lines carry
 	// no package prefix); nil discards them. Per-flow failures are only
-	// counted in Stats: the Handler knows their cause.
+	// counted in Stats: the Handler knows their cause. Its type is the
+	// module's internal/logger.Logf spelt out: netstack imports no other
+	// Pexia package (internal/deptest enforces it), and a logger.Logf is
+	// assignable to it.
 	Logf func(format string, args ...any)
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // toHTTP hands a client connection to the HTTP server, starting it on the
@@ -32,7 +33,7 @@ func (s *Server) toHTTP(c net.Conn) {
 			ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 			IdleTimeout:       keepAliveIdle,
 			MaxHeaderBytes:    maxHeaderBytes,
-			ErrorLog:          log.New(logWriter(s.vlogf), "", 0),
+			ErrorLog:          logger.StdLogger(s.vlogf),
 			BaseContext:       func(net.Listener) context.Context { return s.ctx },
 		}
 		srv, q := s.httpSrv, s.httpQueue
@@ -178,7 +179,7 @@ func (s *Server) newForwarder() (*http.Transport, *httputil.ReverseProxy) {
 			}
 		},
 		Transport:    t,
-		ErrorLog:     log.New(logWriter(s.vlogf), "", 0),
+		ErrorLog:     logger.StdLogger(s.vlogf),
 		ErrorHandler: s.forwardError,
 		BufferPool:   relayBufPool{},
 	}
@@ -203,14 +204,6 @@ type relayBufPool struct{}
 
 func (relayBufPool) Get() []byte  { return *relayBufs.Get().(*[]byte) }
 func (relayBufPool) Put(b []byte) { relayBufs.Put(&b) }
-
-// logWriter turns a log.Logger's output into log lines.
-type logWriter func(format string, args ...any)
-
-func (f logWriter) Write(p []byte) (int, error) {
-	f("%s", strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
 
 // connQueue is a net.Listener fed with connections that were accepted and
 // sniffed elsewhere.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // Dialer opens the outgoing connections. In pexiad it opens streams on a
@@ -40,7 +42,7 @@ type Config struct {
 
 	// Logf receives log lines; nil discards them. Lines about a single
 	// connection start with "[v1]".
-	Logf func(format string, args ...any)
+	Logf logger.Logf
 
 	// Username and Password, when set, are required from every client:
 	// SOCKS5 username/password authentication (RFC 1929) and HTTP Basic

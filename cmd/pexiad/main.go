@@ -52,6 +52,7 @@ import (
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/daemon"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/wallet/keys"
 )
 
@@ -97,8 +98,7 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger := log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
-	logf := logger.Printf
+	logf := logger.Logf(log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds).Printf)
 
 	m := api.Mode(*mode)
 	if m == "" {
@@ -177,7 +177,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	scfg := api.ServerConfig{Group: *group, Logf: func(f string, a ...any) { logf("api: "+f, a...) }}
+	scfg := api.ServerConfig{Group: *group, Logf: logger.WithPrefix(logf, "api: ")}
 	ln, err := api.Listen(*socket, scfg)
 	if err != nil {
 		d.Close()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/internal/netlab"
 )
 
@@ -50,7 +51,7 @@ type Options struct {
 	// Prefix names the lab's namespaces (default "pxw").
 	Prefix string
 	// Logf receives progress lines.
-	Logf func(format string, args ...any)
+	Logf logger.Logf
 }
 
 // World is a running network.
@@ -133,9 +134,7 @@ func Start(ctx context.Context, o Options) (w *World, err error) {
 	if o.Prefix == "" {
 		o.Prefix = "pxw"
 	}
-	if o.Logf == nil {
-		o.Logf = func(string, ...any) {}
-	}
+	o.Logf = logger.OrDiscard(o.Logf)
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, err
 	}

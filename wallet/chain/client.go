@@ -41,6 +41,7 @@ import (
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/contracts/lottery"
 	"github.com/pexia-network/pexia/contracts/testtoken"
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // Errors returned by Client methods, wrapped with context; test with
@@ -65,9 +66,6 @@ var (
 	// ErrInvalid is returned for malformed arguments.
 	ErrInvalid = errors.New("invalid argument")
 )
-
-// Logf logs a formatted line; nil is silent.
-type Logf func(format string, args ...any)
 
 // Options configures a Client. Zero values take the defaults.
 type Options struct {
@@ -118,7 +116,7 @@ type Options struct {
 	// Commits deadlock the simulated backend).
 	Mine func()
 	// Logf receives operational messages (nil is silent).
-	Logf Logf
+	Logf logger.Logf
 }
 
 func (o *Options) defaults() {

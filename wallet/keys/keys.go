@@ -51,6 +51,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/pexia-network/pexia/internal/atomicfile"
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // Errors returned by Store methods, wrapped with context; test with
@@ -95,9 +96,6 @@ const indexFile = "index.json"
 // indexVersion is the format version of the index.
 const indexVersion = 1
 
-// Logf logs a formatted line; nil is silent.
-type Logf func(format string, args ...any)
-
 // Entry describes one stored key. It holds no secret.
 type Entry struct {
 	Label   string         `json:"label"`
@@ -128,14 +126,14 @@ func WithScrypt(n, p int) Option {
 func LightScrypt() Option { return WithScrypt(keystore.LightScryptN, keystore.LightScryptP) }
 
 // WithLogf sets the logger (nil is silent).
-func WithLogf(l Logf) Option { return func(s *Store) { s.logf = l } }
+func WithLogf(l logger.Logf) Option { return func(s *Store) { s.logf = l } }
 
 // Store is an encrypted keystore in one directory. Its methods are safe for
 // concurrent use.
 type Store struct {
 	dir              string
 	scryptN, scryptP int
-	logf             Logf
+	logf             logger.Logf
 
 	mu sync.Mutex // serializes read-modify-write of the index
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/contracts/lottery"
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // Outcome is what the chain did with one claimed ticket.
@@ -26,9 +27,6 @@ type Outcome struct {
 type Claimer interface {
 	Claim(ctx context.Context, tickets []lottery.LotteryTicket) (map[common.Hash]Outcome, error)
 }
-
-// Logf logs a formatted line; nil is silent.
-type Logf func(format string, args ...any)
 
 // RedeemerConfig configures a Redeemer. Zero values take the defaults.
 type RedeemerConfig struct {
@@ -47,7 +45,7 @@ type RedeemerConfig struct {
 	// Interval between passes in Run (default 5 s); failures back off up to 1 minute.
 	Interval time.Duration
 	Now      func() time.Time
-	Logf     Logf
+	Logf     logger.Logf
 }
 
 // Redeemer claims stored winners.
@@ -73,9 +71,7 @@ func NewRedeemer(cfg RedeemerConfig) *Redeemer {
 	if cfg.ClaimCost == nil {
 		cfg.ClaimCost = func() *big.Int { return new(big.Int) }
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
-	}
+	cfg.Logf = logger.OrDiscard(cfg.Logf)
 	return &Redeemer{cfg: cfg}
 }
 
