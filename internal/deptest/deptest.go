@@ -28,7 +28,8 @@ type Graph map[string][]string
 
 // A Rule forbids the packages matching From to import the packages matching
 // Deny (except those matching Except, and packages that match From
-// themselves, so a package may always use its own subpackages).
+// themselves, so a package may always use its own subpackages; a From of
+// "..." exempts nothing, or it would exempt every package).
 //
 // A pattern is a module-relative path: "hop" is that package only, "hop/..."
 // is hop and everything below it, and "..." is every package of the module.
@@ -95,6 +96,16 @@ var Rules = []Rule{
 		Deny: []string{"..."},
 		Why:  "the reason codes are a leaf shared by hop/stream and proxy",
 	},
+	{
+		From: []string{"internal/logger"},
+		Deny: []string{"..."},
+		Why:  "the Logf type is a leaf every package may use",
+	},
+	{
+		From: []string{"..."},
+		Deny: []string{"internal/testutil"},
+		Why:  "internal/testutil is for tests (_test.go files) only",
+	},
 }
 
 // Violation is one forbidden import: Chain runs from a package the rule
@@ -156,7 +167,15 @@ func matchAny(patterns []string, p string) bool {
 }
 
 func (r *Rule) denies(p string) bool {
-	return matchAny(r.Deny, p) && !matchAny(r.Except, p) && !matchAny(r.From, p)
+	if !matchAny(r.Deny, p) || matchAny(r.Except, p) {
+		return false
+	}
+	for _, from := range r.From {
+		if from != "..." && match(from, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // Check returns every violation of rules in g, one per (package, denied

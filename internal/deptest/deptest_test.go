@@ -95,8 +95,10 @@ func TestCheck(t *testing.T) {
 				"netstack: gvisor.dev/gvisor/pkg/tcpip net",
 				"proxy: internal/reason net",
 				"ui: api fyne.io/fyne/v2/widget",
-				"api: net",
-				"daemon: hop wallet netstack proxy api internal/payhop",
+				"api: net internal/logger",
+				"internal/logger:",
+				"internal/testutil: internal/logger",
+				"daemon: hop wallet netstack proxy api internal/payhop internal/logger",
 				"cmd/pexia-node: relay internal/payhop wallet",
 			),
 		},
@@ -180,6 +182,19 @@ func TestCheck(t *testing.T) {
 			name:  "proxy reaches hop/stream through hop",
 			graph: graph("proxy: hop", "hop: hop/stream", "hop/stream:"),
 			want:  []string{"proxy -> hop -> hop/stream"},
+		},
+		{
+			name:  "the logger leaf imports a module package",
+			graph: graph("internal/logger: internal/reason", "internal/reason:"),
+			want:  []string{"internal/logger -> internal/reason"},
+		},
+		{
+			name: "a package of the build imports testutil",
+			graph: graph(
+				"hop/hoptest: hop internal/testutil", "hop: internal/logger", "internal/testutil: internal/logger",
+				"internal/logger:", "daemon: hop/hoptest",
+			),
+			want: []string{"hop/hoptest -> internal/testutil", "daemon -> hop/hoptest -> internal/testutil"},
 		},
 		{
 			name:  "the reason leaf imports a module package",
