@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // defaultDialTimeout bounds a Dial whose context has no earlier deadline.
@@ -45,7 +47,7 @@ type DialConfig struct {
 	// DefaultChannelWindow.
 	ChannelWindow int
 	// Logf receives diagnostics; nil is silent.
-	Logf Logf
+	Logf logger.Logf
 }
 
 // Dial opens a link to the node whose signaling endpoint is signalURL (an
@@ -58,6 +60,7 @@ type DialConfig struct {
 // the address UDPAddr names. The node learns no other address of the
 // client's (no LAN, ULA or loopback address of another interface).
 func Dial(ctx context.Context, signalURL string, pin Pin, cfg DialConfig) (*Link, error) {
+	cfg.Logf = logger.OrDiscard(cfg.Logf)
 	u, err := url.Parse(signalURL)
 	if err != nil {
 		return nil, fmt.Errorf("link: dial: %w", err)

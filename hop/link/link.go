@@ -11,6 +11,8 @@ import (
 
 	"github.com/pion/datachannel"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // ctrlLabel names the pre-negotiated channel on SCTP stream 0 whose opening
@@ -35,7 +37,7 @@ type Link struct {
 	pc     *webrtc.PeerConnection
 	mux    io.Closer // UDP mux owned by this link; nil when a Listener owns it
 	window uint64    // per-channel send window, bytes
-	logf   Logf
+	logf   logger.Logf
 
 	ready     chan struct{} // closed when the control channel opens
 	readyOnce sync.Once
@@ -52,7 +54,8 @@ type Link struct {
 // starts the goroutine that tears the link down once it dies. mux, if not
 // nil, is closed by the teardown. window is the per-channel send window
 // (0: DefaultChannelWindow).
-func newLink(api *webrtc.API, mux io.Closer, window int, logf Logf, onClosed func(*Link)) (*Link, error) {
+func newLink(api *webrtc.API, mux io.Closer, window int, logf logger.Logf, onClosed func(*Link)) (*Link, error) {
+	logf = logger.OrDiscard(logf)
 	if window <= 0 {
 		window = DefaultChannelWindow
 	}
@@ -90,7 +93,7 @@ func newLink(api *webrtc.API, mux io.Closer, window int, logf Logf, onClosed fun
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
 		case webrtc.PeerConnectionStateDisconnected:
-			logf.printf("link: peer silent, waiting before giving up")
+			logf("link: peer silent, waiting before giving up")
 		case webrtc.PeerConnectionStateFailed:
 			l.die(errPeerLost)
 		case webrtc.PeerConnectionStateClosed:
@@ -125,7 +128,7 @@ func (l *Link) die(err error) {
 func (l *Link) teardown() {
 	<-l.done
 	if err := l.pc.GracefulClose(); err != nil {
-		l.logf.printf("link: close peer connection: %v", err)
+		l.logf("link: close peer connection: %v", err)
 	}
 	if l.mux != nil {
 		_ = l.mux.Close()
@@ -242,14 +245,14 @@ func (l *Link) AcceptChannel(ctx context.Context) (Channel, error) {
 // AcceptChannel once it is open. Runs on pion's goroutines.
 func (l *Link) onDataChannel(dc *webrtc.DataChannel) {
 	if !dc.Ordered() || dc.MaxRetransmits() != nil || dc.MaxPacketLifeTime() != nil {
-		l.logf.printf("link: refusing unreliable or unordered channel %q", dc.Label())
+		l.logf("link: refusing unreliable or unordered channel %q", dc.Label())
 		_ = dc.Close()
 		return
 	}
 	dc.OnOpen(func() {
 		raw, err := dc.DetachWithDeadline()
 		if err != nil {
-			l.logf.printf("link: detach channel %q: %v", dc.Label(), err)
+			l.logf("link: detach channel %q: %v", dc.Label(), err)
 			_ = dc.Close()
 			return
 		}
@@ -272,7 +275,7 @@ func (l *Link) enqueue(c *channel) bool {
 	case l.incoming <- c:
 		return true
 	default:
-		l.logf.printf("link: %d channels waiting for AcceptChannel, refusing %q", acceptBacklog, c.label)
+		l.logf("link: %d channels waiting for AcceptChannel, refusing %q", acceptBacklog, c.label)
 		return false
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"net/netip"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // Listener defaults.
@@ -80,7 +81,7 @@ type ListenConfig struct {
 	// DefaultChannelWindow.
 	ChannelWindow int
 	// Logf receives diagnostics; nil is silent.
-	Logf Logf
+	Logf logger.Logf
 }
 
 // Listener is a node's side of links: it answers offers over HTTPS and
@@ -111,6 +112,7 @@ type Listener struct {
 // with Serve, or mount it (it is an http.Handler answering POST) on an
 // HTTPS server of your own.
 func NewListener(cfg ListenConfig) (*Listener, error) {
+	cfg.Logf = logger.OrDiscard(cfg.Logf)
 	if cfg.OffersPerSecond <= 0 {
 		cfg.OffersPerSecond = defaultOffersPerSecond
 	}
@@ -194,7 +196,7 @@ func (l *Listener) Serve(ln net.Listener) error {
 		WriteTimeout:      gatherTimeout + 10*time.Second,
 		IdleTimeout:       30 * time.Second,
 		MaxHeaderBytes:    8 << 10,
-		ErrorLog:          log.New(logWriter{l.cfg.Logf}, "", 0),
+		ErrorLog:          logger.StdLogger(logger.WithPrefix(l.cfg.Logf, "link: ")),
 	}
 	l.mu.Lock()
 	if l.closed {
@@ -237,7 +239,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	link, status, err := l.answer(w, r)
 	if err != nil {
-		l.cfg.Logf.printf("link: offer from %s: %v", r.RemoteAddr, err)
+		l.cfg.Logf("link: offer from %s: %v", r.RemoteAddr, err)
 		if status != 0 {
 			http.Error(w, err.Error(), status)
 		}
@@ -360,14 +362,14 @@ func (l *Listener) handshake(link *Link, key netip.Prefix) {
 		}
 	}()
 	if err := link.waitReady(ctx); err != nil {
-		l.cfg.Logf.printf("link: handshake: %v", err)
+		l.cfg.Logf("link: handshake: %v", err)
 		_ = link.Close()
 		return
 	}
 	select {
 	case l.backlog <- link:
 	default:
-		l.cfg.Logf.printf("link: %d links waiting for Accept, closing a new one", cap(l.backlog))
+		l.cfg.Logf("link: %d links waiting for Accept, closing a new one", cap(l.backlog))
 		_ = link.Close()
 	}
 }

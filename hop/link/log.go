@@ -5,23 +5,16 @@ import (
 	"strings"
 
 	"github.com/pion/logging"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
-
-// Logf receives diagnostic messages, printf style. A nil Logf is silent.
-type Logf func(format string, args ...any)
-
-func (f Logf) printf(format string, args ...any) {
-	if f != nil {
-		f(format, args...)
-	}
-}
 
 // pionLoggers adapts Logf to pion's logger factory. Pion's errors go to
 // Logf; its warnings (routine on every close: reads on closed sockets,
 // unspecified listen addresses, which we use on purpose) and its trace,
 // debug and info chatter are dropped unless warnings is set.
 type pionLoggers struct {
-	logf     Logf
+	logf     logger.Logf
 	warnings bool
 }
 

@@ -5,6 +5,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 const (
@@ -39,7 +41,7 @@ const (
 )
 
 // newAPI builds the pion API for links whose ICE agents read from mux.
-func newAPI(mux ice.UDPMux, logf Logf) *webrtc.API {
+func newAPI(mux ice.UDPMux, logf logger.Logf) *webrtc.API {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = pionLoggers{logf: logf}
 	se.SetICEUDPMux(mux)

@@ -3,7 +3,6 @@ package link
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -58,12 +57,4 @@ func parseSignal(s signal, want webrtc.SDPType) (webrtc.SessionDescription, erro
 		return desc, fmt.Errorf("sdp lists %d candidates, more than %d", candidates, maxCandidates)
 	}
 	return desc, nil
-}
-
-// logWriter sends net/http's error log lines to Logf.
-type logWriter struct{ logf Logf }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.logf.printf("link: %s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

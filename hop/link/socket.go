@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"github.com/pion/ice/v4"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // socketBuffer is the kernel send and receive buffer size requested for the
@@ -19,7 +21,8 @@ const defaultUDPAddr = ":0"
 
 // listenUDP opens the UDP socket pion will use, with large buffers and, if
 // mark is non-zero, the given firewall mark.
-func listenUDP(addr string, mark int, logf Logf) (*net.UDPConn, error) {
+func listenUDP(addr string, mark int, logf logger.Logf) (*net.UDPConn, error) {
+	logf = logger.OrDiscard(logf)
 	if addr == "" {
 		addr = defaultUDPAddr
 	}
@@ -41,7 +44,7 @@ func listenUDP(addr string, mark int, logf Logf) (*net.UDPConn, error) {
 
 // newUDPMux opens a socket and wraps it in the ICE mux pion reads from.
 // Closing the mux closes the socket.
-func newUDPMux(addr string, mark int, logf Logf) (*ice.UDPMuxDefault, error) {
+func newUDPMux(addr string, mark int, logf logger.Logf) (*ice.UDPMuxDefault, error) {
 	conn, err := listenUDP(addr, mark, logf)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"syscall"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // setMark sets SO_MARK (needs CAP_NET_ADMIN) so policy routing can send the
@@ -30,10 +32,10 @@ func setMark(c syscall.RawConn, mark int) error {
 // setBuffers asks for size-byte kernel buffers. The *FORCE options (root or
 // CAP_NET_ADMIN) ignore net.core.rmem_max and wmem_max; without them the
 // kernel caps the request silently, which is logged.
-func setBuffers(conn *net.UDPConn, size int, logf Logf) {
+func setBuffers(conn *net.UDPConn, size int, logf logger.Logf) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
-		logf.printf("link: udp socket buffers: %v", err)
+		logf("link: udp socket buffers: %v", err)
 		return
 	}
 	var rcv, snd int
@@ -50,7 +52,7 @@ func setBuffers(conn *net.UDPConn, size int, logf Logf) {
 		snd, _ = syscall.GetsockoptInt(s, syscall.SOL_SOCKET, syscall.SO_SNDBUF)
 	})
 	if rcv < size || snd < size {
-		logf.printf("link: udp socket buffers capped by the kernel (receive %d, send %d bytes, wanted %d); raise net.core.rmem_max and wmem_max or run with CAP_NET_ADMIN",
+		logf("link: udp socket buffers capped by the kernel (receive %d, send %d bytes, wanted %d); raise net.core.rmem_max and wmem_max or run with CAP_NET_ADMIN",
 			rcv/2, snd/2, size)
 	}
 }

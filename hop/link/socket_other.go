@@ -5,6 +5,8 @@ package link
 import (
 	"net"
 	"syscall"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // setMark does nothing: firewall marks are a Linux feature. Other systems
@@ -12,11 +14,11 @@ import (
 func setMark(syscall.RawConn, int) error { return nil }
 
 // setBuffers asks for size-byte kernel buffers; the system may cap them.
-func setBuffers(conn *net.UDPConn, size int, logf Logf) {
+func setBuffers(conn *net.UDPConn, size int, logf logger.Logf) {
 	if err := conn.SetReadBuffer(size); err != nil {
-		logf.printf("link: udp receive buffer: %v", err)
+		logf("link: udp receive buffer: %v", err)
 	}
 	if err := conn.SetWriteBuffer(size); err != nil {
-		logf.printf("link: udp send buffer: %v", err)
+		logf("link: udp send buffer: %v", err)
 	}
 }
