@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func NewSince(base map[string]string, d time.Duration) []string {
 	Until("goroutines to end", d, func() bool {
 		out = out[:0]
 		for id, g := range Stacks() {
-			if _, ok := base[id]; !ok && !strings.Contains(g, "testing.tRunner") && !strings.Contains(g, "testing.(*T).Run") && !strings.Contains(g, "runtime.Stack") {
+			if _, ok := base[id]; !ok && !strings.Contains(g, "testing.tRunner") && !strings.Contains(g, "testing.(*T).Run") && !strings.Contains(g, "internal/testutil.Stacks(") {
 				out = append(out, g)
 			}
 		}
@@ -127,17 +128,36 @@ const leakGrace = 15 * time.Second
 
 // VerifyTestMain runs the package's tests and then, if they passed, fails
 // the run when goroutines are left behind: it is [goleak.VerifyTestMain]
-// after up to 15 s for the remaining goroutines to end. opts are goleak's
-// (such as goleak.IgnoreTopFunction for a library's background goroutine);
-// each one a package passes says why in a comment.
-func VerifyTestMain(m *testing.M, opts ...goleak.Option) {
+// after up to 15 s for the remaining goroutines to end. m is usually the
+// *testing.M; a package that must clean up after its tests wraps m.Run in a
+// [RunFunc]. opts are goleak's (goleak.IgnoreTopFunction for a library's
+// background goroutine, never goleak.Cleanup); each one a package passes
+// says why in a comment.
+func VerifyTestMain(m goleak.TestingM, opts ...goleak.Option) {
+	opts = append(slices.Clone(processGlobals), opts...)
 	goleak.VerifyTestMain(settle{m, opts}, opts...)
 }
+
+// processGlobals are the goroutines that a library starts once for the
+// whole process and never stops, by design: they are no test's leak, and
+// VerifyTestMain ignores them in every package.
+var processGlobals = []goleak.Option{
+	// go-ethereum's transaction sender cache: the first core.SenderCacher()
+	// call (any simulated chain's block import) starts runtime.NumCPU()
+	// workers on a channel that is never closed (core/sender_cacher.go).
+	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/core.(*txSenderCacher).cache"),
+}
+
+// RunFunc is a func as a goleak.TestingM.
+type RunFunc func() int
+
+// Run calls f.
+func (f RunFunc) Run() int { return f() }
 
 // settle is a goleak.TestingM whose Run, after the tests, waits for the
 // goroutines goleak would report to end.
 type settle struct {
-	m    *testing.M
+	m    goleak.TestingM
 	opts []goleak.Option
 }
 

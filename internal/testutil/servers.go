@@ -22,7 +22,8 @@ type Server struct {
 	remotes chan netip.AddrPort
 	wg      sync.WaitGroup
 	mu      sync.Mutex
-	conns   map[io.Closer]struct{}
+	closed  bool
+	conns   map[io.Closer]struct{} // guarded by mu
 }
 
 // AddrPort is Addr parsed.
@@ -39,10 +40,16 @@ func newServer(addr string) *Server {
 	return &Server{Addr: addr, remotes: make(chan netip.AddrPort, 64), conns: map[io.Closer]struct{}{}}
 }
 
+// track adds c to what the cleanup closes; once the cleanup has begun, it
+// closes c instead.
 func (s *Server) track(c io.Closer) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		c.Close()
+		return
+	}
 	s.conns[c] = struct{}{}
-	s.mu.Unlock()
 }
 
 func (s *Server) untrack(c io.Closer) {
@@ -53,6 +60,7 @@ func (s *Server) untrack(c io.Closer) {
 
 func (s *Server) closeAll() {
 	s.mu.Lock()
+	s.closed = true
 	for c := range s.conns {
 		c.Close()
 	}
@@ -60,14 +68,22 @@ func (s *Server) closeAll() {
 	s.wg.Wait()
 }
 
-// serveTCP listens on addr and runs serve on each accepted connection,
-// which it closes when serve returns.
+// serveTCP listens on addr and runs serve on each accepted connection.
 func serveTCP(t testing.TB, addr string, serve func(net.Conn)) *Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listen tcp %s: %v", addr, err)
 	}
+	return Serve(t, ln, serve)
+}
+
+// Serve runs serve on each connection ln accepts, in a goroutine of its
+// own, and closes the connection when serve returns. When the test ends it
+// closes ln and the open connections and waits for the goroutines. It
+// suits a listener that [EchoTCP] cannot open itself, such as one in a
+// network namespace, and servers with a protocol of their own.
+func Serve(t testing.TB, ln net.Listener, serve func(net.Conn)) *Server {
 	s := newServer(ln.Addr().String())
 	s.track(ln)
 	s.wg.Add(1)
@@ -78,9 +94,11 @@ func serveTCP(t testing.TB, addr string, serve func(net.Conn)) *Server {
 			if err != nil {
 				return
 			}
-			select {
-			case s.remotes <- c.RemoteAddr().(*net.TCPAddr).AddrPort():
-			default:
+			if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+				select {
+				case s.remotes <- ta.AddrPort():
+				default:
+				}
 			}
 			s.track(c)
 			s.wg.Add(1)
@@ -183,4 +201,33 @@ func ServeSink(c net.Conn) {
 func SinkAnswer(data []byte) []byte {
 	sum := sha256.Sum256(data)
 	return append(binary.BigEndian.AppendUint64(nil, uint64(len(data))), sum[:]...)
+}
+
+// RoundTrip writes msg on c and reads it back, as from an echo server; it
+// fails if anything else comes back.
+func RoundTrip(c io.ReadWriter, msg string) error {
+	if _, err := io.WriteString(c, msg); err != nil {
+		return fmt.Errorf("echo: write: %w", err)
+	}
+	got := make([]byte, len(msg))
+	if n, err := io.ReadFull(c, got); err != nil {
+		return fmt.Errorf("echo: read %d of %d bytes: %w", n, len(msg), err)
+	}
+	if string(got) != msg {
+		return fmt.Errorf("echo: got %q back, want %q", got, msg)
+	}
+	return nil
+}
+
+// Download asks a [Source] on c for n bytes and reads them; it returns how
+// many it read.
+func Download(c io.ReadWriter, n int64) (int64, error) {
+	if _, err := fmt.Fprintf(c, "%d\n", n); err != nil {
+		return 0, err
+	}
+	got, err := io.Copy(io.Discard, io.LimitReader(c, n))
+	if err == nil && got != n {
+		err = fmt.Errorf("download: got %d of %d bytes: %w", got, n, io.ErrUnexpectedEOF)
+	}
+	return got, err
 }

@@ -169,3 +169,36 @@ func TestCreatedBy(t *testing.T) {
 		t.Errorf("NewSince found %d goroutines after they ended:\n%s", len(left), left[0])
 	}
 }
+
+func TestRoundTripAndDownload(t *testing.T) {
+	echo := EchoTCP(t, "127.0.0.1:0")
+	c, err := net.Dial("tcp", echo.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := RoundTrip(c, "through"); err != nil {
+		t.Fatal(err)
+	}
+	src := Source(t, "127.0.0.1:0")
+	d, err := net.Dial("tcp", src.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.SetDeadline(time.Now().Add(10 * time.Second))
+	// The source sends zeros, not what RoundTrip wrote.
+	if err := RoundTrip(d, "3\nabc"); err == nil {
+		t.Fatal("RoundTrip took zeros for an echo")
+	}
+	e, err := net.Dial("tcp", src.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.SetDeadline(time.Now().Add(10 * time.Second))
+	if n, err := Download(e, 1<<20); err != nil || n != 1<<20 {
+		t.Fatalf("Download: %d, %v", n, err)
+	}
+}
