@@ -19,6 +19,7 @@ import (
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/api/apitest"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // helperEnv makes the test binary act as an API client: it calls Status on
@@ -40,7 +41,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
 		os.Exit(runHelper())
 	}
-	os.Exit(m.Run())
+	testutil.VerifyTestMain(m)
 }
 
 func runHelper() int {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/devnet"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // helperDirEnv makes the test binary run a devnet in the directory it names
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(helperDirEnv); dir != "" {
 		os.Exit(helperDevnet(dir))
 	}
-	os.Exit(m.Run())
+	testutil.VerifyTestMain(m)
 }
 
 // helperDevnet runs a devnet for TestCrash until it is killed, or until its

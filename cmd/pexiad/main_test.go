@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -19,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/pexia-network/pexia/contracts"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/wallet/keys"
 )
 
@@ -30,11 +30,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
+	testutil.VerifyTestMain(testutil.RunFunc(func() int {
+		code := m.Run()
+		if binDir != "" {
+			os.RemoveAll(binDir)
+		}
+		return code
+	}))
 }
 
 // binary builds pexiad once per test run.
@@ -69,73 +71,29 @@ func fakeNetwork(t *testing.T, chainID int64) string {
 	return p
 }
 
-// daemon is a running pexiad (proxy mode, unprivileged) whose log is kept.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-	mu   sync.Mutex
-	log  strings.Builder
-}
-
-func start(t *testing.T, network string, extra ...string) *proc {
+// start runs pexiad (proxy mode, unprivileged) on network; its log is kept.
+func start(t *testing.T, network string, extra ...string) *testutil.Proc {
 	t.Helper()
 	state := t.TempDir()
 	args := append([]string{"-mode", "proxy", "-proxy", "127.0.0.1:0", "-state-dir", state, "-socket", filepath.Join(state, "pexiad.sock"),
 		"-group", "", "-network", network}, extra...)
-	d := &proc{cmd: exec.Command(binary(t), args...), done: make(chan struct{})}
-	stderr, err := d.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cmd.Stdout = d.cmd.Stderr
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			d.mu.Lock()
-			d.log.WriteString(sc.Text() + "\n")
-			d.mu.Unlock()
-		}
-		d.err = d.cmd.Wait()
-		close(d.done)
-	}()
-	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		<-d.done
-		if t.Failed() {
-			t.Logf("pexiad log:\n%s", d.logText())
-		}
-	})
-	return d
-}
-
-func (d *proc) logText() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.log.String()
+	return testutil.StartProc(t, "pexiad", exec.Command(binary(t), args...))
 }
 
 // outcome waits until pexiad either exits (started false) or serves its
 // API (started true), and returns the log so far.
-func (d *proc) outcome(t *testing.T) (started bool, log string) {
+func outcome(t *testing.T, d *testutil.Proc) (started bool, log string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.WaitFor(t, "pexiad to start or exit", 60*time.Second, func() bool {
 		select {
-		case <-d.done:
-			return false, d.logText()
+		case <-d.Done():
+			return true
 		default:
+			return strings.Contains(d.Log(), "local API on")
 		}
-		if l := d.logText(); strings.Contains(l, "local API on") {
-			return true, l
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("pexiad neither started nor exited within 60 s")
-	return false, ""
+	})
+	l := d.Log()
+	return strings.Contains(l, "local API on"), l
 }
 
 const testHexKey = "8a1f9a8f95be41cd7ccb6168179afb4504aefe388d1e14474d32c45c72ce7b7a"
@@ -158,7 +116,7 @@ func TestPlainKeysRefused(t *testing.T) {
 		{"key file 0644", dev, "file:" + loose, "chmod 600 " + loose},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			started, log := start(t, tc.network, "-key", tc.key).outcome(t)
+			started, log := outcome(t, start(t, tc.network, "-key", tc.key))
 			if started || !strings.Contains(log, tc.want) {
 				t.Errorf("pexiad with -key %s: started %v, want it refused with %q", tc.key, started, tc.want)
 			}
@@ -168,7 +126,7 @@ func TestPlainKeysRefused(t *testing.T) {
 		})
 	}
 	// A development chain takes a hex key.
-	if started, _ := start(t, dev, "-key", testHexKey).outcome(t); !started {
+	if started, _ := outcome(t, start(t, dev, "-key", testHexKey)); !started {
 		t.Error("pexiad refused a hex key on a development chain")
 	}
 }
@@ -207,14 +165,14 @@ func TestStartsFromKeystore(t *testing.T) {
 	}
 
 	d := start(t, fakeNetwork(t, 1), "-keystore", ks, "-passphrase-file", passFile)
-	started, log := d.outcome(t)
+	started, log := outcome(t, d)
 	if !started {
 		t.Fatal("pexiad did not start from the keystore")
 	}
 	if m := regexp.MustCompile(`funder (0x[0-9a-fA-F]{40})`).FindStringSubmatch(log); m == nil || m[1] != addr.Hex() {
 		t.Errorf("pexiad does not say it pays from %s", addr)
 	}
-	pid := d.cmd.Process.Pid
+	pid := d.Cmd.Process.Pid
 	for _, f := range []string{"cmdline", "environ"} {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, f))
 		if err != nil {
@@ -224,13 +182,13 @@ func TestStartsFromKeystore(t *testing.T) {
 			t.Errorf("/proc/%d/%s holds the key or the passphrase: %q", pid, f, b)
 		}
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-d.done:
+	case <-d.Done():
 	case <-time.After(30 * time.Second):
 		t.Fatal("pexiad did not stop")
 	}
-	if log := d.logText(); strings.Contains(strings.ToLower(log), keyHex) || strings.Contains(log, passphrase) {
+	if log := d.Log(); strings.Contains(strings.ToLower(log), keyHex) || strings.Contains(log, passphrase) {
 		t.Errorf("the log holds the key or the passphrase:\n%s", log)
 	}
 
@@ -238,7 +196,7 @@ func TestStartsFromKeystore(t *testing.T) {
 	if err := os.Chmod(passFile, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if started, log := start(t, fakeNetwork(t, 1), "-keystore", ks, "-passphrase-file", passFile).outcome(t); started || !strings.Contains(log, "chmod 600 "+passFile) {
+	if started, log := outcome(t, start(t, fakeNetwork(t, 1), "-keystore", ks, "-passphrase-file", passFile)); started || !strings.Contains(log, "chmod 600 "+passFile) {
 		t.Errorf("pexiad with a passphrase file of mode 0644: started %v", started)
 	}
 }

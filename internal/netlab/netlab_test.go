@@ -3,6 +3,8 @@ package netlab
 import (
 	"os"
 	"testing"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // testPrefix names every lab the tests make; TestMain clears what a
@@ -15,7 +17,7 @@ func TestMain(m *testing.M) {
 			os.Stderr.WriteString("netlab: cleanup of earlier runs: " + err.Error() + "\n")
 		}
 	}
-	os.Exit(m.Run())
+	testutil.VerifyTestMain(m)
 }
 
 // requireRoot skips tests that create network namespaces.
