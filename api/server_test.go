@@ -16,24 +16,13 @@ import (
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/api/apitest"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // start serves a fresh apitest.Backend and returns it with a client.
@@ -180,7 +169,7 @@ func TestBackendErrors(t *testing.T) {
 	if _, err := c.Events(ctx); !errors.Is(err, api.ErrUnavailable) {
 		t.Fatalf("Events with failing Status: %v", err)
 	}
-	waitFor(t, "the failed stream's subscription to end", func() bool { return b.Subscribers() == 0 })
+	testutil.WaitFor(t, "the failed stream's subscription to end", 5*time.Second, func() bool { return b.Subscribers() == 0 })
 }
 
 // raw sends a request over the socket without the typed client.
@@ -327,7 +316,7 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("Status after Shutdown: %v, want ErrNotRunning (socket removed)", err)
 		}
 	}()
-	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	testutil.WaitFor(t, "goroutines to end", 5*time.Second, func() bool { return runtime.NumGoroutine() <= before })
 }
 
 // BenchmarkStatus measures one GET /v1/status round trip over the socket,

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // exchange sends m on a DNS conn opened in the namespace.
@@ -126,7 +128,7 @@ func TestDNSMalformed(t *testing.T) {
 	if err != nil || r.Id != m.Id || len(r.Answer) != 2 {
 		t.Fatalf("query after garbage: %v, %v", r, err)
 	}
-	waitFor(t, "drops counted", 2*time.Second, func() bool { return e.s.Stats().Drops >= uint64(len(garbage)) })
+	testutil.WaitFor(t, "drops counted", 2*time.Second, func() bool { return e.s.Stats().Drops >= uint64(len(garbage)) })
 
 	// A resolver returning garbage makes a SERVFAIL, not a crash.
 	e.h.mu.Lock()

@@ -250,15 +250,3 @@ func (e *env) mustDial(t testing.TB, network string, dst netip.AddrPort) net.Con
 	t.Cleanup(func() { c.Close() })
 	return c
 }
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

@@ -2,7 +2,6 @@ package netstack
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // testHandler dials loopback services and answers DNS from a fixed zone.
@@ -189,8 +190,8 @@ func startServers(t testing.TB) *servers {
 	t.Helper()
 	s := &servers{ports: map[string]int{}, held: make(chan heldConn, 64)}
 	services := map[string]func(net.Conn){
-		"echo":    serveEcho,
-		"sink":    serveSink,
+		"echo":    testutil.ServeEcho,
+		"sink":    testutil.ServeSink,
 		"source":  serveSource,
 		"reset":   serveReset,
 		"hold":    s.serveHold,
@@ -271,23 +272,6 @@ func startServers(t testing.TB) *servers {
 		s.wg.Wait()
 	})
 	return s
-}
-
-func serveEcho(c net.Conn) {
-	io.Copy(c, c)
-	c.(*net.TCPConn).CloseWrite()
-	io.Copy(io.Discard, c)
-}
-
-// serveSink answers 8 bytes of length and the SHA-256 of what it read.
-func serveSink(c net.Conn) {
-	h := sha256.New()
-	n, err := io.Copy(h, c)
-	if err != nil {
-		return
-	}
-	out := binary.BigEndian.AppendUint64(nil, uint64(n))
-	c.Write(h.Sum(out))
 }
 
 // serveSource sends the requested number of bytes of pattern(seed).

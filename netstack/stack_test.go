@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +19,8 @@ import (
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 func families() []struct {
@@ -110,7 +111,7 @@ func testTCPTransfer(t *testing.T, e *env) {
 	if st.TCPTotal != 4 {
 		t.Errorf("TCPTotal = %d, want 4", st.TCPTotal)
 	}
-	waitFor(t, "flows to end", 5*time.Second, func() bool { return e.s.Stats().TCPActive == 0 })
+	testutil.WaitFor(t, "flows to end", 5*time.Second, func() bool { return e.s.Stats().TCPActive == 0 })
 }
 
 func TestOffloadPathSelection(t *testing.T) {
@@ -198,7 +199,7 @@ func testTCPParallel(t *testing.T, e *env) {
 	if got := e.s.Stats().TCPTotal; got != conns {
 		t.Errorf("TCPTotal = %d, want %d", got, conns)
 	}
-	waitFor(t, "flows to end", 5*time.Second, func() bool { return e.s.Stats().TCPActive == 0 })
+	testutil.WaitFor(t, "flows to end", 5*time.Second, func() bool { return e.s.Stats().TCPActive == 0 })
 }
 
 func TestTCPHalfClose(t *testing.T) {
@@ -285,7 +286,7 @@ func TestTCPAppReset(t *testing.T) {
 		}
 		up := e.s.Stats().BytesUp
 		c.Write([]byte("abc"))
-		waitFor(t, "data upstream", 5*time.Second, func() bool { return e.s.Stats().BytesUp >= up+3 })
+		testutil.WaitFor(t, "data upstream", 5*time.Second, func() bool { return e.s.Stats().BytesUp >= up+3 })
 		c.(*net.TCPConn).SetLinger(0)
 		c.Close()
 		select {
@@ -350,7 +351,7 @@ func TestUDPIdleExpiry(t *testing.T) {
 	if got := e.s.Stats().UDPTotal; got != 1 {
 		t.Fatalf("UDPTotal = %d during steady traffic, want 1", got)
 	}
-	waitFor(t, "idle flow to expire", 3*time.Second, func() bool { return e.s.Stats().UDPActive == 0 })
+	testutil.WaitFor(t, "idle flow to expire", 3*time.Second, func() bool { return e.s.Stats().UDPActive == 0 })
 	e.h.mu.Lock()
 	up := e.h.udpUp[0]
 	e.h.mu.Unlock()
@@ -383,7 +384,7 @@ func TestCloseFlows(t *testing.T) {
 	if _, err := u.Read(buf); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "flows up", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "flows up", 5*time.Second, func() bool {
 		st := e.s.Stats()
 		return st.TCPActive == 2 && st.UDPActive == 1 && st.BytesUp >= 3
 	})
@@ -402,7 +403,7 @@ func TestCloseFlows(t *testing.T) {
 			t.Errorf("upstream %d not closed", i)
 		}
 	}
-	waitFor(t, "flows gone", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "flows gone", 5*time.Second, func() bool {
 		st := e.s.Stats()
 		return st.TCPActive == 0 && st.UDPActive == 0
 	})
@@ -420,7 +421,7 @@ func TestCloseWithActiveFlows(t *testing.T) {
 	c := e.mustDial(t, "tcp", netip.AddrPortFrom(dst4, portHold))
 	c.Write([]byte("x"))
 	e.mustDial(t, "udp", netip.AddrPortFrom(dst6, portUDPEcho)).Write([]byte("u"))
-	waitFor(t, "flows up", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "flows up", 5*time.Second, func() bool {
 		st := e.s.Stats()
 		return st.TCPActive == 1 && st.UDPActive == 1
 	})
@@ -439,23 +440,21 @@ func TestCloseWithActiveFlows(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 	// Everything the Stack, gVisor and the TUN started has ended.
-	end := time.Now().Add(5 * time.Second)
-	for leaked := stackGoroutines(); len(leaked) > 0; leaked = stackGoroutines() {
-		if time.Now().After(end) {
-			t.Fatalf("goroutines left after Close:\n%s", strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(5 * time.Millisecond)
+	var leaked []string
+	if err := testutil.Until("the stack's goroutines to end", 5*time.Second, func() bool {
+		leaked = stackGoroutines()
+		return len(leaked) == 0
+	}); err != nil {
+		t.Fatalf("%v; left after Close:\n%s", err, strings.Join(leaked, "\n\n"))
 	}
 }
 
 // stackGoroutines returns the stacks of goroutines running code of this
 // package (tests aside), gVisor or the wireguard TUN.
 func stackGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
 	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "stackGoroutines") || strings.Contains(g, "_test.go") {
+	for _, g := range testutil.Stacks() {
+		if strings.Contains(g, "_test.go") {
 			continue
 		}
 		if strings.Contains(g, "gvisor.dev/") || strings.Contains(g, "wireguard/tun") || strings.Contains(g, "pexia/netstack.") {

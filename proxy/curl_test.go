@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // TestCurl drives the proxy with curl, a client written by someone else.
@@ -15,7 +17,7 @@ func TestCurl(t *testing.T) {
 	if err != nil {
 		t.Skip("curl not installed")
 	}
-	leakCheck(t)
+	testutil.CheckGoroutines(t)
 	up := startUpstream(t, false)
 	tlsUp := startUpstream(t, true)
 	d := newTestDialer(map[string]string{"curl.pexia.test": "127.0.0.1", "example.com": "127.0.0.1"})

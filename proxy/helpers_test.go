@@ -8,88 +8,12 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
-
-// leakCheck fails t if goroutines started during the test are still
-// running a few seconds after it (and its other cleanups) ended. Call it
-// first, so its cleanup runs last.
-func leakCheck(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= base {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutines: %d at start, %d after the test\n%s", base, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
-
-// waitFor polls cond until it is true or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// testLog sends a Server's log to t until the test's cleanups have run.
-type testLog struct {
-	t    *testing.T
-	mu   sync.Mutex
-	done bool
-	// lines keeps every line, for tests that look for one.
-	lines []string
-}
-
-func newTestLog(t *testing.T) *testLog {
-	l := &testLog{t: t}
-	t.Cleanup(func() {
-		l.mu.Lock()
-		l.done = true
-		l.mu.Unlock()
-	})
-	return l
-}
-
-func (l *testLog) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	line := fmt.Sprintf(format, args...)
-	l.lines = append(l.lines, line)
-	if !l.done {
-		l.t.Log(line)
-	}
-}
-
-func (l *testLog) has(sub string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, s := range l.lines {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}
 
 // testDialer dials with net.Dialer and records what it was asked for. It
 // resolves names from hosts only, the way an exit would resolve them, so a
@@ -146,7 +70,7 @@ func (d *testDialer) setFail(address string, err error) {
 func startServer(t *testing.T, cfg Config, m mode) (*Server, string) {
 	t.Helper()
 	if cfg.Logf == nil {
-		cfg.Logf = newTestLog(t).logf
+		cfg.Logf = testutil.NewLog(t).Logf
 	}
 	s, err := New(cfg)
 	if err != nil {
@@ -165,97 +89,6 @@ func startServer(t *testing.T, cfg Config, m mode) (*Server, string) {
 		}
 	})
 	return s, l.Addr().String()
-}
-
-// echoServer is a TCP echo server that passes half-closes on: it echoes
-// until EOF, then half-closes its side.
-type echoServer struct {
-	addr    string
-	l       net.Listener
-	remotes chan netip.AddrPort // the address of each accepted client
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-}
-
-func startEcho(t *testing.T, network, addr string) *echoServer {
-	t.Helper()
-	l, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatalf("listen %s %s: %v", network, addr, err)
-	}
-	e := &echoServer{addr: l.Addr().String(), l: l, remotes: make(chan netip.AddrPort, 64), conns: map[net.Conn]struct{}{}}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			e.mu.Lock()
-			e.conns[c] = struct{}{}
-			e.mu.Unlock()
-			select {
-			case e.remotes <- c.RemoteAddr().(*net.TCPAddr).AddrPort():
-			default:
-			}
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				defer func() {
-					e.mu.Lock()
-					delete(e.conns, c)
-					e.mu.Unlock()
-					c.Close()
-				}()
-				io.Copy(c, c)
-				c.(*net.TCPConn).CloseWrite()
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		e.mu.Lock()
-		for c := range e.conns {
-			c.Close()
-		}
-		e.mu.Unlock()
-		e.wg.Wait()
-	})
-	return e
-}
-
-func (e *echoServer) port() string {
-	_, p, _ := net.SplitHostPort(e.addr)
-	return p
-}
-
-// startUDPEcho echoes every datagram back to its sender.
-func startUDPEcho(t *testing.T, addr string) *net.UDPConn {
-	t.Helper()
-	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := pc.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteToUDPAddrPort(buf[:n], from)
-		}
-	}()
-	t.Cleanup(func() {
-		pc.Close()
-		<-done
-	})
-	return pc
 }
 
 // exchange writes msg on c and reads the same number of bytes back.

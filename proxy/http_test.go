@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // upstream is an HTTP server that records what reached it.
@@ -101,7 +103,7 @@ func get(t *testing.T, c *http.Client, method, u string, body io.Reader, hdr map
 }
 
 func TestHTTPForward(t *testing.T) {
-	leakCheck(t)
+	testutil.CheckGoroutines(t)
 	up := startUpstream(t, false)
 	d := newTestDialer(map[string]string{"example.com": "127.0.0.1"})
 	_, proxyAddr := startServer(t, Config{Dialer: d}, modeSniff)
@@ -154,7 +156,7 @@ func TestHTTPForward(t *testing.T) {
 }
 
 func TestHTTPConnect(t *testing.T) {
-	leakCheck(t)
+	testutil.CheckGoroutines(t)
 	up := startUpstream(t, true)
 	d := newTestDialer(map[string]string{"example.com": "127.0.0.1"})
 	_, proxyAddr := startServer(t, Config{Dialer: d}, modeSniff)
@@ -177,8 +179,8 @@ func TestHTTPConnect(t *testing.T) {
 // TestHTTPConnectRaw drives CONNECT by hand: early data after the request,
 // and half-close in both directions.
 func TestHTTPConnectRaw(t *testing.T) {
-	leakCheck(t)
-	echo := startEcho(t, "tcp6", "[::1]:0")
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoTCP(t, "[::1]:0")
 	_, proxyAddr := startServer(t, Config{Dialer: newTestDialer(nil)}, modeHTTP)
 	c, err := net.Dial("tcp", proxyAddr)
 	if err != nil {
@@ -186,7 +188,7 @@ func TestHTTPConnectRaw(t *testing.T) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\nearly bytes", echo.addr, echo.addr)
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\nearly bytes", echo.Addr, echo.Addr)
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -207,7 +209,7 @@ func TestHTTPConnectRaw(t *testing.T) {
 }
 
 func TestHTTPAuth(t *testing.T) {
-	leakCheck(t)
+	testutil.CheckGoroutines(t)
 	up := startUpstream(t, false)
 	tlsUp := startUpstream(t, true)
 	d := newTestDialer(nil)
@@ -254,7 +256,7 @@ func TestHTTPAuth(t *testing.T) {
 }
 
 func TestHTTPErrors(t *testing.T) {
-	leakCheck(t)
+	testutil.CheckGoroutines(t)
 	d := newTestDialer(nil)
 	d.setFail("denied.test:443", fmt.Errorf("blocked: %w", ErrNotAllowed))
 	d.setFail("denied.test:80", fmt.Errorf("blocked: %w", ErrNotAllowed))
@@ -310,7 +312,7 @@ func TestHTTPErrors(t *testing.T) {
 }
 
 func TestHTTPHeaderTimeout(t *testing.T) {
-	leakCheck(t)
+	testutil.CheckGoroutines(t)
 	_, proxyAddr := startServer(t, Config{Dialer: newTestDialer(nil), ReadHeaderTimeout: 150 * time.Millisecond}, modeSniff)
 	c, err := net.Dial("tcp", proxyAddr)
 	if err != nil {

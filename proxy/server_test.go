@@ -13,6 +13,8 @@ import (
 	"time"
 
 	xproxy "golang.org/x/net/proxy"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 func TestNewValidates(t *testing.T) {
@@ -49,8 +51,8 @@ func TestNewValidates(t *testing.T) {
 
 // TestServeModes: Serve sniffs, ServeSOCKS and ServeHTTP serve one protocol.
 func TestServeModes(t *testing.T) {
-	leakCheck(t)
-	echo := startEcho(t, "tcp4", "127.0.0.1:0")
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoTCP(t, "127.0.0.1:0")
 	up := startUpstream(t, false)
 	d := newTestDialer(nil)
 	for _, m := range []mode{modeSniff, modeSOCKS, modeHTTP} {
@@ -60,7 +62,7 @@ func TestServeModes(t *testing.T) {
 			_, proxyAddr := startServer(t, Config{Dialer: d, ReadHeaderTimeout: 300 * time.Millisecond}, m)
 
 			pd, _ := xproxy.SOCKS5("tcp", proxyAddr, nil, xproxy.Direct)
-			c, err := pd.Dial("tcp", echo.addr)
+			c, err := pd.Dial("tcp", echo.Addr)
 			if m == modeHTTP {
 				if err == nil {
 					c.Close()
@@ -96,8 +98,8 @@ func TestServeModes(t *testing.T) {
 // TestCloseEndsEverything: Close ends tunnels, associations, keep-alive
 // connections and dials in progress, and returns once they are gone.
 func TestCloseEndsEverything(t *testing.T) {
-	leakCheck(t)
-	echo := startEcho(t, "tcp4", "127.0.0.1:0")
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoTCP(t, "127.0.0.1:0")
 	up := startUpstream(t, false)
 	d := newTestDialer(nil)
 	dialing := make(chan struct{})
@@ -116,7 +118,7 @@ func TestCloseEndsEverything(t *testing.T) {
 	var clients []net.Conn
 	// A SOCKS5 tunnel.
 	pd, _ := xproxy.SOCKS5("tcp", proxyAddr, nil, xproxy.Direct)
-	c, err := pd.Dial("tcp", echo.addr)
+	c, err := pd.Dial("tcp", echo.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func TestCloseEndsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: x\r\n\r\n", echo.addr)
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: x\r\n\r\n", echo.Addr)
 	br := bufio.NewReader(c)
 	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("CONNECT: %v %v", resp, err)
@@ -183,14 +185,14 @@ func TestCloseEndsEverything(t *testing.T) {
 }
 
 func TestMaxConns(t *testing.T) {
-	leakCheck(t)
-	echo := startEcho(t, "tcp4", "127.0.0.1:0")
-	tl := newTestLog(t)
-	_, proxyAddr := startServer(t, Config{Dialer: newTestDialer(nil), MaxConns: 2, Logf: tl.logf}, modeSniff)
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoTCP(t, "127.0.0.1:0")
+	tl := testutil.NewLog(t)
+	_, proxyAddr := startServer(t, Config{Dialer: newTestDialer(nil), MaxConns: 2, Logf: tl.Logf}, modeSniff)
 	pd, _ := xproxy.SOCKS5("tcp", proxyAddr, nil, xproxy.Direct)
 	var open []net.Conn
 	for range 2 {
-		c, err := pd.Dial("tcp", echo.addr)
+		c, err := pd.Dial("tcp", echo.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,16 +200,16 @@ func TestMaxConns(t *testing.T) {
 		exchange(t, c, "in")
 		open = append(open, c)
 	}
-	if c, err := pd.Dial("tcp", echo.addr); err == nil {
+	if c, err := pd.Dial("tcp", echo.Addr); err == nil {
 		c.Close()
 		t.Fatal("third connection served with MaxConns 2")
 	}
-	if !tl.has("connection limit (2) reached") {
+	if !tl.Has("connection limit (2) reached") {
 		t.Error("no log line about the limit")
 	}
 	open[0].Close()
-	waitFor(t, 5*time.Second, "a slot to free up", func() bool {
-		c, err := pd.Dial("tcp", echo.addr)
+	testutil.WaitFor(t, "a slot to free up", 5*time.Second, func() bool {
+		c, err := pd.Dial("tcp", echo.Addr)
 		if err != nil {
 			return false
 		}
@@ -218,11 +220,11 @@ func TestMaxConns(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	leakCheck(t)
-	echo := startEcho(t, "tcp4", "127.0.0.1:0")
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoTCP(t, "127.0.0.1:0")
 	_, proxyAddr := startServer(t, Config{Dialer: newTestDialer(nil), IdleTimeout: 500 * time.Millisecond}, modeSniff)
 	pd, _ := xproxy.SOCKS5("tcp", proxyAddr, nil, xproxy.Direct)
-	c, err := pd.Dial("tcp", echo.addr)
+	c, err := pd.Dial("tcp", echo.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +247,7 @@ func TestIdleTimeout(t *testing.T) {
 // TestIdleTimeoutOneWay: a long download with nothing sent the other way
 // is not idle.
 func TestIdleTimeoutOneWay(t *testing.T) {
-	leakCheck(t)
+	testutil.CheckGoroutines(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

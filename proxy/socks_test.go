@@ -10,11 +10,13 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/vishvananda/netns"
 	xproxy "golang.org/x/net/proxy"
 )
@@ -32,20 +34,20 @@ func (f *forwardRecorder) Dial(network, addr string) (net.Conn, error) {
 }
 
 func TestSOCKSConnect(t *testing.T) {
-	leakCheck(t)
-	echo4 := startEcho(t, "tcp4", "127.0.0.1:0")
-	echo6 := startEcho(t, "tcp6", "[::1]:0")
+	testutil.CheckGoroutines(t)
+	echo4 := testutil.EchoTCP(t, "127.0.0.1:0")
+	echo6 := testutil.EchoTCP(t, "[::1]:0")
 	d := newTestDialer(map[string]string{"echo.pexia.test": "::1"})
 	_, proxyAddr := startServer(t, Config{Dialer: d}, modeSniff)
 
 	tests := []struct {
 		name   string
 		target string
-		echo   *echoServer
+		echo   *testutil.Server
 	}{
-		{"ipv4", echo4.addr, echo4},
-		{"ipv6", echo6.addr, echo6},
-		{"domain", "echo.pexia.test:" + echo6.port(), echo6},
+		{"ipv4", echo4.Addr, echo4},
+		{"ipv6", echo6.Addr, echo6},
+		{"domain", "echo.pexia.test:" + strconv.Itoa(int(echo6.Port())), echo6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +75,7 @@ func TestSOCKSConnect(t *testing.T) {
 			// BND.ADDR is the upstream connection's local address, which
 			// the echo server saw as its client.
 			bound := c.(interface{ BoundAddr() net.Addr }).BoundAddr()
-			seen := <-tt.echo.remotes
+			seen := <-tt.echo.Remotes()
 			if got := addrPortOf(bound); got != seen {
 				t.Errorf("BND.ADDR %v, want the upstream local address %v", got, seen)
 			}
@@ -99,14 +101,14 @@ func TestSOCKSConnect(t *testing.T) {
 }
 
 func TestSOCKSAuth(t *testing.T) {
-	leakCheck(t)
-	echo := startEcho(t, "tcp4", "127.0.0.1:0")
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoTCP(t, "127.0.0.1:0")
 	d := newTestDialer(nil)
 	_, proxyAddr := startServer(t, Config{Dialer: d, Username: "alice", Password: "s3cret"}, modeSOCKS)
 
 	t.Run("right credentials", func(t *testing.T) {
 		pd, _ := xproxy.SOCKS5("tcp", proxyAddr, &xproxy.Auth{User: "alice", Password: "s3cret"}, xproxy.Direct)
-		c, err := pd.Dial("tcp", echo.addr)
+		c, err := pd.Dial("tcp", echo.Addr)
 		if err != nil {
 			t.Fatalf("dial: %v", err)
 		}
@@ -121,7 +123,7 @@ func TestSOCKSAuth(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(d.calls())
 			pd, _ := xproxy.SOCKS5("tcp", proxyAddr, &xproxy.Auth{User: tt.user, Password: tt.pass}, xproxy.Direct)
-			if c, err := pd.Dial("tcp", echo.addr); err == nil {
+			if c, err := pd.Dial("tcp", echo.Addr); err == nil {
 				c.Close()
 				t.Fatal("dial succeeded with wrong credentials")
 			}
@@ -165,8 +167,8 @@ func TestSOCKSAuth(t *testing.T) {
 // TestSOCKSUserPassWithoutAuth: a client that only offers username and
 // password gets in with any credentials when none are configured.
 func TestSOCKSUserPassWithoutAuth(t *testing.T) {
-	leakCheck(t)
-	echo := startEcho(t, "tcp4", "127.0.0.1:0")
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoTCP(t, "127.0.0.1:0")
 	_, proxyAddr := startServer(t, Config{Dialer: newTestDialer(nil)}, modeSOCKS)
 	c, err := net.Dial("tcp", proxyAddr)
 	if err != nil {
@@ -181,7 +183,7 @@ func TestSOCKSUserPassWithoutAuth(t *testing.T) {
 	if _, err := io.ReadFull(c, st[:]); err != nil || st != [2]byte{1, 0} {
 		t.Fatalf("status %x, %v; want 0100", st, err)
 	}
-	if code, _ := socksCmd(t, c, cmdConnect, rawAddr(t, echo.addr)); code != repSucceeded {
+	if code, _ := socksCmd(t, c, cmdConnect, rawAddr(t, echo.Addr)); code != repSucceeded {
 		t.Fatalf("reply 0x%02x", code)
 	}
 	exchange(t, c, "in")
@@ -189,7 +191,7 @@ func TestSOCKSUserPassWithoutAuth(t *testing.T) {
 
 // TestSOCKSReplyCodes checks the reply to each kind of failure.
 func TestSOCKSReplyCodes(t *testing.T) {
-	leakCheck(t)
+	testutil.CheckGoroutines(t)
 	d := newTestDialer(nil)
 	_, proxyAddr := startServer(t, Config{Dialer: d, DialTimeout: 200 * time.Millisecond}, modeSniff)
 
@@ -273,7 +275,7 @@ func TestSOCKSNetworkUnreachable(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create a network namespace")
 	}
-	leakCheck(t)
+	testutil.CheckGoroutines(t)
 	ns := newEmptyNetns(t)
 	d := DialerFunc(func(ctx context.Context, network, address string) (net.Conn, error) {
 		type result struct {
@@ -330,7 +332,7 @@ func newEmptyNetns(t *testing.T) netns.NsHandle {
 // TestSOCKSHandshakeTimeout: a client that connects and says nothing, or
 // stops halfway, is dropped after ReadHeaderTimeout.
 func TestSOCKSHandshakeTimeout(t *testing.T) {
-	leakCheck(t)
+	testutil.CheckGoroutines(t)
 	_, proxyAddr := startServer(t, Config{Dialer: newTestDialer(nil), ReadHeaderTimeout: 150 * time.Millisecond}, modeSniff)
 	for _, tt := range []struct {
 		name string
@@ -360,8 +362,8 @@ func TestSOCKSHandshakeTimeout(t *testing.T) {
 // TestSOCKSOptimisticData: data sent right behind the request, before the
 // reply, reaches the destination.
 func TestSOCKSOptimisticData(t *testing.T) {
-	leakCheck(t)
-	echo := startEcho(t, "tcp4", "127.0.0.1:0")
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoTCP(t, "127.0.0.1:0")
 	_, proxyAddr := startServer(t, Config{Dialer: newTestDialer(nil)}, modeSniff)
 	c, err := net.Dial("tcp", proxyAddr)
 	if err != nil {
@@ -369,7 +371,7 @@ func TestSOCKSOptimisticData(t *testing.T) {
 	}
 	defer c.Close()
 	msg := []byte{5, 1, 0, 5, 1, 0}
-	msg = append(msg, rawAddr(t, echo.addr)...)
+	msg = append(msg, rawAddr(t, echo.Addr)...)
 	msg = append(msg, "early data"...)
 	c.Write(msg)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // udpClient is a hand-written SOCKS5 UDP client: it wraps datagrams in the
@@ -104,11 +106,11 @@ func countCalls(d *testDialer, call string) int {
 }
 
 func TestSOCKSUDPAssociate(t *testing.T) {
-	leakCheck(t)
-	echo4 := startUDPEcho(t, "127.0.0.1:0")
-	echo6 := startUDPEcho(t, "[::1]:0")
-	addr4 := echo4.LocalAddr().String()
-	addr6 := echo6.LocalAddr().String()
+	testutil.CheckGoroutines(t)
+	echo4 := testutil.EchoUDP(t, "127.0.0.1:0")
+	echo6 := testutil.EchoUDP(t, "[::1]:0")
+	addr4 := echo4.Addr
+	addr6 := echo6.Addr
 	_, port4, _ := net.SplitHostPort(addr4)
 	named := "udp.pexia.test:" + port4
 	d := newTestDialer(map[string]string{"udp.pexia.test": "127.0.0.1"})
@@ -160,7 +162,7 @@ func TestSOCKSUDPAssociate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer probe.Close()
-	waitFor(t, 5*time.Second, "the association's UDP socket to close", func() bool {
+	testutil.WaitFor(t, "the association's UDP socket to close", 5*time.Second, func() bool {
 		probe.Write([]byte{0, 0, 0})
 		probe.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		_, err := probe.Read(make([]byte, 16))
@@ -171,8 +173,8 @@ func TestSOCKSUDPAssociate(t *testing.T) {
 // TestSOCKSUDPRequestedPort: with a port in the request, only that port may
 // send.
 func TestSOCKSUDPRequestedPort(t *testing.T) {
-	leakCheck(t)
-	echo := startUDPEcho(t, "127.0.0.1:0")
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoUDP(t, "127.0.0.1:0")
 	_, proxyAddr := startServer(t, Config{Dialer: newTestDialer(nil)}, modeSOCKS)
 	ctl := dialSOCKS(t, proxyAddr)
 
@@ -188,7 +190,7 @@ func TestSOCKSUDPRequestedPort(t *testing.T) {
 	}
 	// A first datagram from another port must not lock the association.
 	intruder := newUDPClient(t, bnd)
-	intruder.send(0, rawAddr(t, echo.LocalAddr().String()), []byte("first!"))
+	intruder.send(0, rawAddr(t, echo.Addr), []byte("first!"))
 	if _, _, ok := intruder.recv(100 * time.Millisecond); ok {
 		t.Fatal("datagram from a port other than the requested one was relayed")
 	}
@@ -198,18 +200,18 @@ func TestSOCKSUDPRequestedPort(t *testing.T) {
 	}
 	u := &udpClient{t: t, pc: pc, bnd: bnd}
 	defer pc.Close()
-	u.roundTrip(rawAddr(t, echo.LocalAddr().String()), []byte("from the named port"))
+	u.roundTrip(rawAddr(t, echo.Addr), []byte("from the named port"))
 }
 
 // TestSOCKSUDPIdleFlow: an idle destination's flow is closed and a later
 // datagram dials it again.
 func TestSOCKSUDPIdleFlow(t *testing.T) {
-	leakCheck(t)
-	echo := startUDPEcho(t, "127.0.0.1:0")
-	dst := echo.LocalAddr().String()
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoUDP(t, "127.0.0.1:0")
+	dst := echo.Addr
 	d := newTestDialer(nil)
-	tl := newTestLog(t)
-	_, proxyAddr := startServer(t, Config{Dialer: d, Logf: tl.logf, UDPIdleTimeout: 400 * time.Millisecond}, modeSOCKS)
+	tl := testutil.NewLog(t)
+	_, proxyAddr := startServer(t, Config{Dialer: d, Logf: tl.Logf, UDPIdleTimeout: 400 * time.Millisecond}, modeSOCKS)
 	_, bnd := associate(t, proxyAddr)
 	u := newUDPClient(t, bnd)
 
@@ -221,7 +223,7 @@ func TestSOCKSUDPIdleFlow(t *testing.T) {
 	if n := countCalls(d, "udp "+dst); n != 1 {
 		t.Fatalf("dialled %d times while busy, want 1", n)
 	}
-	waitFor(t, 5*time.Second, "the idle flow to close", func() bool { return tl.has("UDP " + dst + ": idle, closed") })
+	testutil.WaitFor(t, "the idle flow to close", 5*time.Second, func() bool { return tl.Has("UDP " + dst + ": idle, closed") })
 	u.roundTrip(rawAddr(t, dst), []byte("after idle"))
 	if n := countCalls(d, "udp "+dst); n != 2 {
 		t.Errorf("dialled %d times, want 2 (a new flow after idle)", n)
@@ -231,14 +233,14 @@ func TestSOCKSUDPIdleFlow(t *testing.T) {
 // TestSOCKSUDPDialFailure: a destination that can't be dialled drops its
 // datagrams without hurting the others.
 func TestSOCKSUDPDialFailure(t *testing.T) {
-	leakCheck(t)
-	echo := startUDPEcho(t, "127.0.0.1:0")
+	testutil.CheckGoroutines(t)
+	echo := testutil.EchoUDP(t, "127.0.0.1:0")
 	d := newTestDialer(nil)
 	_, proxyAddr := startServer(t, Config{Dialer: d}, modeSOCKS)
 	_, bnd := associate(t, proxyAddr)
 	u := newUDPClient(t, bnd)
 	u.send(0, rawAddr(t, "nosuch.test:53"), []byte("query"))
-	u.roundTrip(rawAddr(t, echo.LocalAddr().String()), []byte("fine"))
+	u.roundTrip(rawAddr(t, echo.Addr), []byte("fine"))
 	if _, p, ok := u.recv(100 * time.Millisecond); ok {
 		t.Errorf("unexpected reply %q", p)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 func TestKillSwitch(t *testing.T) {
@@ -432,7 +434,7 @@ func TestKillSwitchAllowLANOnlyLocal(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the watcher did not report the new address")
 	}
-	waitFor(t, "the new network to pass", func() bool {
+	testutil.WaitFor(t, "the new network to pass", 5*time.Second, func() bool {
 		return sendUDP(t, n.CPath, 0, netip.MustParseAddrPort("10.66.0.1:9999"), "joined") == nil
 	})
 	newLAN.expect(t, "joined")

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // The root tests build a small world of two network namespaces joined by a
@@ -92,22 +94,10 @@ func newTestNet(t *testing.T) *testNet {
 	} {
 		ip(t, cmd...)
 	}
-	waitFor(t, "the uplink's link-local address", func() bool {
+	testutil.WaitFor(t, "the uplink's link-local address", 5*time.Second, func() bool {
 		return strings.Contains(ip(t, "-n", n.C, "-6", "route", "show", "table", "local", "dev", "vc"), "local fe80::")
 	})
 	return n
-}
-
-// waitFor polls cond until it holds or a few seconds pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func ip(t *testing.T, args ...string) string {
@@ -147,7 +137,7 @@ func (n *testNet) newTUN(t *testing.T, opts ...Option) *device {
 	if err := Configure(DefaultName, []netip.Prefix{DefaultAddr4, DefaultAddr6}, InNetNS(n.CPath)); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
-	waitFor(t, "the TUN's link-local address", func() bool {
+	testutil.WaitFor(t, "the TUN's link-local address", 5*time.Second, func() bool {
 		return strings.Contains(ip(t, "-n", n.C, "-6", "route", "show", "table", "local", "dev", DefaultName), "local fe80::")
 	})
 	return dev.(*device)

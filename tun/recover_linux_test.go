@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // Environment of the crash helper process.
@@ -162,7 +164,7 @@ func TestRecoverSweepsUnjournaledLeftovers(t *testing.T) {
 	ip(t, "-n", n.C, "link", "set", "pexiatwin", "up")
 	ip(t, "-n", n.C, "link", "set", DefaultName, "up")
 	for _, dev := range []string{DefaultName, "pexiatwin"} {
-		waitFor(t, dev+"'s link-local address", func() bool {
+		testutil.WaitFor(t, dev+"'s link-local address", 5*time.Second, func() bool {
 			return strings.Contains(ip(t, "-n", n.C, "-6", "route", "show", "table", "local", "dev", dev), "local fe80::")
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pexia-network/pexia/internal/netlab"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // Environment of the dialing helper process (see TestDialHelper).
@@ -95,7 +96,7 @@ func TestOfferListsOnlyTheRouteAddress(t *testing.T) {
 	}
 	var l *Listener
 	if err := nodeHost.Do(func() (err error) {
-		l, err = NewListener(ListenConfig{Certificate: cert, Logf: testLog(t)})
+		l, err = NewListener(ListenConfig{Certificate: cert, Logf: testutil.NewLog(t).Logf})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -197,7 +198,7 @@ func TestDialHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := ctxT(t, 20*time.Second)
-	lk, err := Dial(ctx, url, pin, DialConfig{Logf: testLog(t)})
+	lk, err := Dial(ctx, url, pin, DialConfig{Logf: testutil.NewLog(t).Logf})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,49 +4,11 @@ import (
 	"context"
 	"errors"
 	"net"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
-
-// testLog is a Logf that forwards to t.Logf until the test ends and is
-// silent after (pion may log from its goroutines while a test tears down).
-func testLog(t *testing.T) Logf {
-	t.Helper()
-	var mu sync.Mutex
-	live := true
-	t.Cleanup(func() {
-		mu.Lock()
-		live = false
-		mu.Unlock()
-	})
-	return func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if live {
-			t.Logf(format, args...)
-		}
-	}
-}
-
-// checkGoroutines fails the test if it leaves goroutines behind. Call it
-// first, so its cleanup runs last.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf)
-		}
-	})
-}
 
 // node is a Listener serving HTTPS on loopback.
 type node struct {
@@ -63,7 +25,7 @@ func newNode(t *testing.T, cfg ListenConfig) *node {
 	}
 	cfg.Certificate = cert
 	if cfg.Logf == nil {
-		cfg.Logf = testLog(t)
+		cfg.Logf = testutil.NewLog(t).Logf
 	}
 	l, err := NewListener(cfg)
 	if err != nil {
@@ -95,7 +57,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 func connect(t *testing.T, n *node, cfg DialConfig) (client, server *Link) {
 	t.Helper()
 	if cfg.Logf == nil {
-		cfg.Logf = testLog(t)
+		cfg.Logf = testutil.NewLog(t).Logf
 	}
 	ctx := ctxT(t, 10*time.Second)
 	client, err := Dial(ctx, n.url, n.pin, cfg)

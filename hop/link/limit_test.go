@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // TestOfferFloodFromOneSource: one source sending offers at about 20 per
@@ -22,7 +24,7 @@ import (
 // dialing; the flooder gets 429 with Retry-After. The two clients use
 // distinct loopback addresses, so the node sees two sources.
 func TestOfferFloodFromOneSource(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	const flooderIP, honestIP = "127.0.0.2", "127.0.0.3"
 
@@ -96,7 +98,7 @@ func TestOfferFloodFromOneSource(t *testing.T) {
 	var failed []string
 	for i := range dials {
 		ctx := ctxT(t, 10*time.Second)
-		client, err := Dial(ctx, n.url, n.pin, DialConfig{UDPAddr: honestIP + ":0", Logf: testLog(t)})
+		client, err := Dial(ctx, n.url, n.pin, DialConfig{UDPAddr: honestIP + ":0", Logf: testutil.NewLog(t).Logf})
 		if err != nil {
 			failed = append(failed, fmt.Sprintf("dial %d: %v", i, err))
 			continue
@@ -221,12 +223,12 @@ func TestOfferLimiter(t *testing.T) {
 // node that answers it waits for a link that never comes up.
 func deadOffer(t *testing.T, fromIP string) string {
 	t.Helper()
-	mux, err := newUDPMux(fromIP+":0", 0, testLog(t))
+	mux, err := newUDPMux(fromIP+":0", 0, testutil.NewLog(t).Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mux.Close()
-	lk, err := newLink(newAPI(mux, testLog(t)), nil, 0, testLog(t), nil)
+	lk, err := newLink(newAPI(mux, testutil.NewLog(t).Logf), nil, 0, testutil.NewLog(t).Logf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +253,7 @@ func deadOffer(t *testing.T, fromIP string) string {
 // links never come up holds at most its share of the handshake slots, so
 // another source still dials.
 func TestHandshakesPerSource(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{
 		OffersPerSecond: 1000, OfferBurst: 1000,
 		SourceOffersPerSecond: 1000, SourceOfferBurst: 1000,
@@ -284,7 +286,7 @@ func TestHandshakesPerSource(t *testing.T) {
 		t.Errorf("flooder's offers answered: %d, want %d (its share of handshakes)", statuses[http.StatusOK], defaultMaxSourceHandshakes)
 	}
 	ctx := ctxT(t, 10*time.Second)
-	client, err := Dial(ctx, n.url, n.pin, DialConfig{UDPAddr: honestIP + ":0", Logf: testLog(t)})
+	client, err := Dial(ctx, n.url, n.pin, DialConfig{UDPAddr: honestIP + ":0", Logf: testutil.NewLog(t).Logf})
 	if err != nil {
 		t.Fatalf("honest dial while another source holds handshakes: %v", err)
 	}

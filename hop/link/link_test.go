@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // message returns the i-th message of the stream seeded by seed: random
@@ -84,7 +86,7 @@ func exchange(a, b Channel, seed uint64, count int) error {
 }
 
 func TestTwoChannelsBothWays(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	client, server := connect(t, n, DialConfig{})
 
@@ -107,7 +109,7 @@ func TestTwoChannelsBothWays(t *testing.T) {
 }
 
 func TestManyChannels(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	client, server := connect(t, n, DialConfig{})
 
@@ -133,7 +135,7 @@ func TestManyChannels(t *testing.T) {
 }
 
 func TestChannelClose(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	client, server := connect(t, n, DialConfig{})
 	a, b := openPair(t, client, server, "c")
@@ -198,14 +200,14 @@ func TestChannelClose(t *testing.T) {
 }
 
 func TestPinMismatch(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	_, other, err := NewCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, pin := range []Pin{other, {}} {
-		_, err := Dial(ctxT(t, 10*time.Second), n.url, pin, DialConfig{Logf: testLog(t)})
+		_, err := Dial(ctxT(t, 10*time.Second), n.url, pin, DialConfig{Logf: testutil.NewLog(t).Logf})
 		if !errors.Is(err, ErrPinMismatch) {
 			t.Fatalf("Dial with pin %v: %v, want ErrPinMismatch", pin, err)
 		}
@@ -220,7 +222,7 @@ func TestPinMismatch(t *testing.T) {
 }
 
 func TestMalformedOffers(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	tr := &http.Transport{TLSClientConfig: pinnedTLSConfig(n.pin), DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
@@ -278,7 +280,7 @@ func TestMalformedOffers(t *testing.T) {
 }
 
 func TestOfferRateLimit(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{OffersPerSecond: 0.5, OfferBurst: 2})
 	tr := &http.Transport{TLSClientConfig: pinnedTLSConfig(n.pin), DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
@@ -302,7 +304,7 @@ func TestOfferRateLimit(t *testing.T) {
 func TestPeerClose(t *testing.T) {
 	for _, side := range []string{"client", "node"} {
 		t.Run("close "+side, func(t *testing.T) {
-			checkGoroutines(t)
+			testutil.CheckGoroutines(t)
 			n := newNode(t, ListenConfig{})
 			client, server := connect(t, n, DialConfig{})
 			a, b := openPair(t, client, server, "c")
@@ -344,7 +346,7 @@ func TestPeerClose(t *testing.T) {
 func TestPeerVanishes(t *testing.T) {
 	for _, side := range []string{"client", "node"} {
 		t.Run(side+" socket closed", func(t *testing.T) {
-			checkGoroutines(t)
+			testutil.CheckGoroutines(t)
 			n := newNode(t, ListenConfig{})
 			client, server := connect(t, n, DialConfig{})
 			a, b := openPair(t, client, server, "c")
@@ -368,12 +370,12 @@ func TestPeerVanishes(t *testing.T) {
 }
 
 func TestListenerClose(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	client, server := connect(t, n, DialConfig{})
 	_, _ = openPair(t, client, server, "c")
 	// A second link that nobody accepts.
-	pending, err := Dial(ctxT(t, 10*time.Second), n.url, n.pin, DialConfig{Logf: testLog(t)})
+	pending, err := Dial(ctxT(t, 10*time.Second), n.url, n.pin, DialConfig{Logf: testutil.NewLog(t).Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,13 +393,13 @@ func TestListenerClose(t *testing.T) {
 	}
 	waitDone(t, client, 5*time.Second)
 	waitDone(t, pending, 5*time.Second)
-	if _, err := Dial(ctxT(t, 10*time.Second), n.url, n.pin, DialConfig{Logf: testLog(t)}); err == nil {
+	if _, err := Dial(ctxT(t, 10*time.Second), n.url, n.pin, DialConfig{Logf: testutil.NewLog(t).Logf}); err == nil {
 		t.Error("Dial to a closed listener succeeded")
 	}
 }
 
 func TestDialContextCancel(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	// A TLS server that never answers.
 	cert, pin, err := NewCertificate()
 	if err != nil {
@@ -416,7 +418,7 @@ func TestDialContextCancel(t *testing.T) {
 	defer func() { close(block); _ = srv.Close() }()
 
 	start := time.Now()
-	_, err = Dial(ctxT(t, 300*time.Millisecond), "https://"+tcp.Addr().String()+"/", pin, DialConfig{Logf: testLog(t)})
+	_, err = Dial(ctxT(t, 300*time.Millisecond), "https://"+tcp.Addr().String()+"/", pin, DialConfig{Logf: testutil.NewLog(t).Logf})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Dial: %v, want context.DeadlineExceeded", err)
 	}
@@ -461,7 +463,7 @@ func TestPin(t *testing.T) {
 // TestUnreadChannel: data a channel's reader has not read yet does not
 // hold up the other channels while it fits the link's receive buffer.
 func TestUnreadChannel(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	client, server := connect(t, n, DialConfig{})
 	stuck, unread := openPair(t, client, server, "nobody reads yet")
@@ -487,7 +489,7 @@ func TestUnreadChannel(t *testing.T) {
 // TestWindow: when the peer stops acknowledging, Write blocks once the
 // channel window is full, and Close unblocks it.
 func TestWindow(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	const window = 128 << 10
 	client, server := connect(t, n, DialConfig{ChannelWindow: window})
@@ -529,7 +531,7 @@ func TestWindow(t *testing.T) {
 // TestGoroutineCleanup: links with channels mid-transfer, closed from
 // every direction, leave no goroutine behind.
 func TestGoroutineCleanup(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	for i := range 3 {
 		client, server := connect(t, n, DialConfig{})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // TestOfferCannotAimTheNode: an offer whose candidates name another
@@ -19,7 +21,7 @@ import (
 // here 127.0.0.9) makes the node send nothing there, and the link still
 // comes up from the address the client really sends from.
 func TestOfferCannotAimTheNode(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	const clientIP, targetIP = "127.0.0.2", "127.0.0.9"
 	target, err := net.ListenPacket("udp", targetIP+":0")
@@ -29,11 +31,11 @@ func TestOfferCannotAimTheNode(t *testing.T) {
 	defer target.Close()
 	targetPort := target.LocalAddr().(*net.UDPAddr).Port
 
-	mux, err := newUDPMux(clientIP+":0", 0, testLog(t))
+	mux, err := newUDPMux(clientIP+":0", 0, testutil.NewLog(t).Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lk, err := newLink(newAPI(mux, testLog(t)), mux, 0, testLog(t), nil)
+	lk, err := newLink(newAPI(mux, testutil.NewLog(t).Logf), mux, 0, testutil.NewLog(t).Logf, nil)
 	if err != nil {
 		_ = mux.Close()
 		t.Fatal(err)

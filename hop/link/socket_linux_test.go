@@ -6,6 +6,8 @@ import (
 	"os"
 	"syscall"
 	"testing"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 func sockopt(t *testing.T, fd uintptr, opt int) int {
@@ -21,7 +23,7 @@ func TestSocketOptions(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("SO_MARK and SO_RCVBUFFORCE need root")
 	}
-	conn, err := listenUDP("127.0.0.1:0", 0x5a, testLog(t))
+	conn, err := listenUDP("127.0.0.1:0", 0x5a, testutil.NewLog(t).Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func TestDialMarked(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("SO_MARK needs root")
 	}
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	n := newNode(t, ListenConfig{})
 	client, server := connect(t, n, DialConfig{Mark: 0x5a})
 	a, b := openPair(t, client, server, "marked")

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // TestFlushGroupsFrames moves data both ways over streams whose send holds
@@ -67,7 +69,7 @@ func TestFlushGroupsFrames(t *testing.T) {
 		b    *batcher
 	}{{"client", p.client, p.cb}, {"server", p.server, p.sb}} {
 		var held uint64
-		eventually(t, 5*time.Second, side.name+" frames to be flushed", func() bool {
+		testutil.WaitFor(t, side.name+" frames to be flushed", 5*time.Second, func() bool {
 			held = side.m.Stats().FramesSent
 			for _, g := range side.b.sizes() {
 				held -= uint64(g)

@@ -309,15 +309,3 @@ func fDatagram(id uint32, n int) []byte {
 	}
 	return b
 }
-
-// eventually polls cond for up to d.
-func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 func dial(t testing.TB, m *Mux, network, addr string) *Stream {
@@ -153,7 +155,7 @@ func TestParallelStreamsIntegrity(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	eventually(t, 5*time.Second, "server handlers", func() bool {
+	testutil.WaitFor(t, "server handlers", 5*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(serverRes) == streams
@@ -169,7 +171,7 @@ func TestParallelStreamsIntegrity(t *testing.T) {
 			t.Errorf("stream %d: server→client data corrupted", i)
 		}
 	}
-	eventually(t, 5*time.Second, "streams to be released", func() bool {
+	testutil.WaitFor(t, "streams to be released", 5*time.Second, func() bool {
 		return p.client.Stats().Streams == 0 && p.server.Stats().Streams == 0
 	})
 }
@@ -219,7 +221,7 @@ func TestHalfClose(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "streams to be released", func() bool {
+	testutil.WaitFor(t, "streams to be released", 5*time.Second, func() bool {
 		return p.client.Stats().Streams == 0 && p.server.Stats().Streams == 0
 	})
 }
@@ -264,7 +266,7 @@ func TestReset(t *testing.T) {
 			if err := victim.Close(); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, 5*time.Second, "streams to be released", func() bool {
+			testutil.WaitFor(t, "streams to be released", 5*time.Second, func() bool {
 				return p.client.Stats().Streams == 0 && p.server.Stats().Streams == 0
 			})
 		})
@@ -286,7 +288,7 @@ func TestCloseWithUnreadDataResets(t *testing.T) {
 		}
 	})
 	c := dial(t, p.client, "tcp", "example.com:80")
-	eventually(t, 5*time.Second, "data to arrive", func() bool {
+	testutil.WaitFor(t, "data to arrive", 5*time.Second, func() bool {
 		p.client.mu.Lock()
 		defer p.client.mu.Unlock()
 		return c.rlen > 0
@@ -403,7 +405,7 @@ func TestDeadlines(t *testing.T) {
 	}
 	// Deadline in the past fails at once, even with data waiting.
 	sc.Write([]byte("hi"))
-	eventually(t, 5*time.Second, "data", func() bool {
+	testutil.WaitFor(t, "data", 5*time.Second, func() bool {
 		p.client.mu.Lock()
 		defer p.client.mu.Unlock()
 		return c.rlen == 2
@@ -558,7 +560,7 @@ func TestDialCanceled(t *testing.T) {
 	if _, err := r.Accept(); !errors.As(err, &re) || re.Reason != ReasonCanceled {
 		t.Fatalf("Accept of withdrawn request: %v", err)
 	}
-	eventually(t, 5*time.Second, "streams to be released", func() bool {
+	testutil.WaitFor(t, "streams to be released", 5*time.Second, func() bool {
 		return p.client.Stats().Streams == 0 && p.server.Stats().Streams == 0
 	})
 }
@@ -622,7 +624,7 @@ func TestDatagrams(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("server not told about the closed flow")
 	}
-	eventually(t, 5*time.Second, "streams to be released", func() bool {
+	testutil.WaitFor(t, "streams to be released", 5*time.Second, func() bool {
 		return p.client.Stats().Streams == 0 && p.server.Stats().Streams == 0
 	})
 }
@@ -648,7 +650,7 @@ func TestDatagramDrops(t *testing.T) {
 	}
 	// The server does not read: its queue fills up and further datagrams
 	// are dropped.
-	eventually(t, 5*time.Second, "the client queue to drain", func() bool {
+	testutil.WaitFor(t, "the client queue to drain", 5*time.Second, func() bool {
 		p.client.mu.Lock()
 		defer p.client.mu.Unlock()
 		return c.dgOut.len() == 0
@@ -726,7 +728,7 @@ func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
 	for i := range slow {
 		dial(t, p.client, "tcp", fmt.Sprintf("slow%d.test:1", i))
 	}
-	eventually(t, 5*time.Second, "slow streams to fill", func() bool {
+	testutil.WaitFor(t, "slow streams to fill", 5*time.Second, func() bool {
 		return slowWritten.Load() == slow*DefaultStreamWindow
 	})
 	c := dial(t, p.client, "tcp", "fast.test:1")
@@ -838,7 +840,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 	c.SetDeadline(time.Now().Add(time.Hour)) // a pending timer
 	time.Sleep(20 * time.Millisecond)
 	p.close()
-	eventually(t, 5*time.Second, fmt.Sprintf("goroutines back to %d", base), func() bool {
+	testutil.WaitFor(t, fmt.Sprintf("goroutines back to %d", base), 5*time.Second, func() bool {
 		return runtime.NumGoroutine() <= base
 	})
 }

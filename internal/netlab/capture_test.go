@@ -2,10 +2,11 @@ package netlab
 
 import (
 	"encoding/binary"
-	"io"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // frame builds an Ethernet frame carrying payload.
@@ -140,15 +141,7 @@ func TestCaptureSeesExactlyTheTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
-		}
-	}()
+	testutil.Serve(t, ln, testutil.ServeEcho)
 
 	capture, err := client.Capture(HostInterface)
 	if err != nil {

@@ -23,6 +23,8 @@ import (
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 func TestNewRejectsBadPrefix(t *testing.T) {
@@ -113,15 +115,7 @@ func TestHostsReachEachOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
-		}
-	}()
+	testutil.Serve(t, ln, testutil.ServeEcho)
 	for _, dst := range []netip.Addr{b.Addr4(), b.Addr6()} {
 		t.Run(dst.String(), func(t *testing.T) {
 			if err := ping(a, dst); err != nil {

@@ -3,10 +3,7 @@ package payhop_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"math/big"
-	"net"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -22,6 +19,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
@@ -117,39 +115,8 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(w.node.Close)
 	w.issuer = ticket.NewIssuer(lot, c.Addr(funderIdx), signerKey, accounts)
-	w.dst = sink(t)
+	w.dst = testutil.Source(t, "127.0.0.1:0").Addr
 	return w
-}
-
-// sink sends "n\n"-requested bytes.
-func sink(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		buf := make([]byte, 32<<10)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				var n int64
-				fmt.Fscanf(c, "%d\n", &n)
-				for n > 0 {
-					k := min(n, int64(len(buf)))
-					if _, err := c.Write(buf[:k]); err != nil {
-						return
-					}
-					n -= k
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }
 
 func download(ctx context.Context, c *hop.Circuit, dst string, n int64) (int64, error) {
@@ -158,8 +125,7 @@ func download(ctx context.Context, c *hop.Circuit, dst string, n int64) (int64, 
 		return 0, err
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "%d\n", n)
-	return io.Copy(io.Discard, io.LimitReader(conn, n))
+	return testutil.Download(conn, n)
 }
 
 // TestPaidCircuit: a client pays the exit with tickets inside the circuit
@@ -336,6 +302,5 @@ func downloadCtx(ctx context.Context, c *hop.Circuit, dst string, n int64) (int6
 	}
 	defer conn.Close()
 	go func() { <-ctx.Done(); conn.Close() }()
-	fmt.Fprintf(conn, "%d\n", n)
-	return io.Copy(io.Discard, io.LimitReader(conn, n))
+	return testutil.Download(conn, n)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
@@ -80,7 +81,7 @@ func newMarket(t *testing.T) *market {
 	signerKey, _ := crypto.HexToECDSA("6666666666666666666666666666666666666666666666666666666666666666")
 	c.Tx(funderIdx, c.Addrs.Lottery, c.Lot.PackDeposit(crypto.PubkeyToAddress(signerKey.PublicKey), contracts.Ether(5)), contracts.Ether(10))
 	m.issuer = ticket.NewIssuer(ticket.Lottery{ChainID: c.ChainID, Address: c.Addrs.Lottery}, c.Addr(funderIdx), signerKey, ticket.ChainAccounts{Client: m.cl})
-	m.dst = sink(t)
+	m.dst = testutil.Source(t, "127.0.0.1:0").Addr
 	return m
 }
 

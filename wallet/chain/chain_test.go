@@ -20,6 +20,7 @@ import (
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/contracts/chaintest"
 	"github.com/pexia-network/pexia/contracts/lottery"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/wallet"
 	"github.com/pexia-network/pexia/wallet/chain"
 )
@@ -96,17 +97,6 @@ func newKey(t *testing.T) (*ecdsa.PrivateKey, common.Address) {
 
 func ether(n int64) *big.Int { return contracts.Ether(n) }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func wantAccount(t *testing.T, a wallet.Account, balance, escrow *big.Int) {
 	t.Helper()
 	if a.Balance.Cmp(balance) != 0 || a.Escrow.Cmp(escrow) != 0 {
@@ -168,7 +158,7 @@ func TestAccountFollowsEvents(t *testing.T) {
 
 	// A deposit made elsewhere reaches the cache through its Update event.
 	e.Tx(funderKey, e.Addrs.Lottery, e.Lot.PackDeposit(signerAddr, ether(1)), ether(3))
-	waitFor(t, "the Update event", func() bool {
+	testutil.WaitFor(t, "the Update event", 15*time.Second, func() bool {
 		a, st, err = cl.Account(ctx, native, funder, signerAddr)
 		return err == nil && st.Cached && a.Balance.Cmp(ether(8)) == 0
 	})
@@ -185,7 +175,7 @@ func TestAccountFollowsEvents(t *testing.T) {
 	if !res.Tickets[0].Paid || res.Tickets[0].Amount.Cmp(ether(2)) != 0 {
 		t.Fatalf("claim result %+v", res.Tickets[0])
 	}
-	waitFor(t, "the Won event", func() bool {
+	testutil.WaitFor(t, "the Won event", 15*time.Second, func() bool {
 		a, st, err = cl.Account(ctx, native, funder, signerAddr)
 		return err == nil && st.Cached && a.Balance.Cmp(ether(6)) == 0
 	})
@@ -193,7 +183,7 @@ func TestAccountFollowsEvents(t *testing.T) {
 
 	// A warn made elsewhere: Update carries warned and unlock.
 	e.Tx(funderKey, e.Addrs.Lottery, e.Lot.PackWarn(native, signerAddr, ether(1)), nil)
-	waitFor(t, "the warn", func() bool {
+	testutil.WaitFor(t, "the warn", 15*time.Second, func() bool {
 		a, st, err = cl.Account(ctx, native, funder, signerAddr)
 		return err == nil && st.Cached && a.Warned.Cmp(ether(1)) == 0
 	})
@@ -210,7 +200,7 @@ func TestAccountFollowsEvents(t *testing.T) {
 	if tr := res.Tickets[0]; !tr.Paid || tr.Amount.Cmp(ether(8)) != 0 || len(res.Burned) != 1 || res.Burned[0].Amount.Cmp(ether(3)) != 0 {
 		t.Fatalf("overdraft claim: ticket %+v burned %+v", tr, res.Burned)
 	}
-	waitFor(t, "the overdraft", func() bool {
+	testutil.WaitFor(t, "the overdraft", 15*time.Second, func() bool {
 		a, st, err = cl.Account(ctx, native, funder, signerAddr)
 		return err == nil && st.Cached && a.Balance.Sign() == 0 && a.Escrow.Sign() == 0 && a.Warned.Sign() == 0
 	})
@@ -444,7 +434,7 @@ func TestOutage(t *testing.T) {
 	if _, err := cl.Withdraw(ctx, e.Keys[funderKey], native, signerAddr, ether(1), funder); !errors.As(err, &re) || re.Name != "NotWarned" {
 		t.Fatalf("withdraw without warning: %v", err)
 	}
-	waitFor(t, "a cached answer", func() bool {
+	testutil.WaitFor(t, "a cached answer", 15*time.Second, func() bool {
 		_, st, err := cl.Account(ctx, native, funder, signerAddr)
 		return err == nil && st.Cached && st.Fresh()
 	})
@@ -452,12 +442,12 @@ func TestOutage(t *testing.T) {
 	ep.down()
 	// The chain moves on while the client cannot see it.
 	e.Tx(funderKey, e.Addrs.Lottery, e.Lot.PackDeposit(signerAddr, new(big.Int)), ether(1))
-	waitFor(t, "the outage to be noticed", func() bool { return !cl.Health().OK })
+	testutil.WaitFor(t, "the outage to be noticed", 15*time.Second, func() bool { return !cl.Health().OK })
 	h := cl.Health()
 	if h.LastError == nil || h.Failures == 0 {
 		t.Fatalf("health during outage %+v", h)
 	}
-	waitFor(t, "a stale answer", func() bool {
+	testutil.WaitFor(t, "a stale answer", 15*time.Second, func() bool {
 		a, st, err := cl.Account(ctx, native, funder, signerAddr)
 		if err != nil {
 			t.Fatalf("Account during outage: %v", err)
@@ -483,7 +473,7 @@ func TestOutage(t *testing.T) {
 	}
 
 	ep.up()
-	waitFor(t, "recovery", func() bool {
+	testutil.WaitFor(t, "recovery", 15*time.Second, func() bool {
 		a, st, err := cl.Account(ctx, native, funder, signerAddr)
 		return err == nil && st.Fresh() && st.Cached && a.Balance.Cmp(ether(4)) == 0
 	})
@@ -513,7 +503,7 @@ func TestDialWhileDown(t *testing.T) {
 		t.Fatal("health OK with the endpoint down")
 	}
 	ep.up()
-	waitFor(t, "the first poll", func() bool { h := cl.Health(); return h.OK && !h.LastPoll.IsZero() })
+	testutil.WaitFor(t, "the first poll", 15*time.Second, func() bool { h := cl.Health(); return h.OK && !h.LastPoll.IsZero() })
 	if _, _, err := cl.Account(ctx, native, e.Addr(funderKey), e.Addr(otherKey)); err != nil {
 		t.Fatal(err)
 	}
