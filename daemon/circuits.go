@@ -13,6 +13,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/tun"
 	"github.com/pexia-network/pexia/wallet/dir"
@@ -102,7 +103,7 @@ func markedHTTP(mark uint32, timeout time.Duration) *http.Client {
 
 // newPool returns a circuit pool whose links to first hops carry the
 // bypass mark.
-func newPool(sel *selector, payer hop.Payer, mark uint32, paddingRate int, logf func(string, ...any)) *hop.Pool {
+func newPool(sel *selector, payer hop.Payer, mark uint32, paddingRate int, logf logger.Logf) *hop.Pool {
 	cfg := hop.BuildConfig{
 		Payer:       payer,
 		PaddingRate: paddingRate,
@@ -110,7 +111,7 @@ func newPool(sel *selector, payer hop.Payer, mark uint32, paddingRate int, logf 
 			return link.Dial(ctx, h.URL, h.Pin, link.DialConfig{Mark: int(mark)})
 		},
 	}
-	return hop.NewPool(sel.pick, cfg, func(f string, a ...any) { logf("circuit: "+f, a...) })
+	return hop.NewPool(sel.pick, cfg, logger.WithPrefix(logf, "circuit: "))
 }
 
 func checkPlan(p Plan) error {

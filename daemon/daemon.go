@@ -24,6 +24,7 @@ import (
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
@@ -72,7 +73,7 @@ type Config struct {
 	// TUN configures the TUN mode.
 	TUN TUNConfig
 	// Logf receives the daemon's log.
-	Logf func(format string, args ...any)
+	Logf logger.Logf
 
 	// The seams below let a test run the real daemon in-process against
 	// an in-process chain, in-process nodes and a recording operating
@@ -262,9 +263,7 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.TUN.Table == 0 {
 		cfg.TUN.Table = 5078
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
-	}
+	cfg.Logf = logger.OrDiscard(cfg.Logf)
 	if cfg.DialChain == nil {
 		cfg.DialChain = chain.Dial
 	}
@@ -611,7 +610,7 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 		return err
 	}
 	cl, err := d.cfg.DialChain(s.ctx, s.net, chain.Options{HTTPClient: d.hc,
-		Logf: func(f string, a ...any) { d.cfg.Logf("chain: "+f, a...) }})
+		Logf: logger.WithPrefix(d.cfg.Logf, "chain: ")})
 	if err != nil {
 		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
 	}

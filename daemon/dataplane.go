@@ -49,7 +49,7 @@ func proxyPlane(d *Daemon, s *session, _ api.Settings) (dataplane, error) {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	srv, err := proxy.New(proxy.Config{Dialer: s.router, Username: ProxyUsername, Password: pw,
-		Logf: func(f string, a ...any) { d.cfg.Logf("proxy: "+f, a...) }})
+		Logf: d.cfg.Logf}) // the proxy prefixes its lines with "proxy: " itself
 	if err != nil {
 		return nil, err
 	}

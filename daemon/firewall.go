@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/tun"
 )
 
@@ -54,7 +55,7 @@ func (f *firewall) refresh() error {
 }
 
 // follow keeps the LAN exemption up to date until ctx ends.
-func (f *firewall) follow(ctx context.Context, logf func(string, ...any)) {
+func (f *firewall) follow(ctx context.Context, logf logger.Logf) {
 	err := f.sys.WatchLocalNetworks(ctx, func() {
 		if err := f.refresh(); err != nil {
 			logf("kill switch: follow the local networks: %v", err)

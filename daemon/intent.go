@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // intent is the user's target state: connected (with the request that
@@ -50,7 +51,7 @@ func blocks(set api.Settings, in intent) bool {
 // loadPersisted reads the settings and the target state a daemon left in
 // dir, for the commands that run without one (recover, early-boot).
 func loadPersisted(dir string) (api.Settings, intent, error) {
-	set, err := loadSettings(settingsPathIn(dir), defaultSettings(), func(string, ...any) {})
+	set, err := loadSettings(settingsPathIn(dir), defaultSettings(), logger.Discard)
 	if err != nil {
 		return set, intent{}, fmt.Errorf("settings: %w", err)
 	}
@@ -66,9 +67,7 @@ func withDefaults(cfg Config) Config {
 	if cfg.TUN.Mark == 0 {
 		cfg.TUN.Mark = 0x5078
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
-	}
+	cfg.Logf = logger.OrDiscard(cfg.Logf)
 	if cfg.System == nil {
 		cfg.System = osSystem{stateDir: cfg.StateDir, logf: cfg.Logf}
 	}

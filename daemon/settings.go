@@ -8,6 +8,7 @@ import (
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/internal/atomicfile"
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // loadJSON reads path into v; a missing file leaves v as it is.
@@ -49,7 +50,7 @@ type adminSettings struct {
 }
 
 // loadSettings reads settings.json over def; a missing file gives def.
-func loadSettings(path string, def api.Settings, logf func(string, ...any)) (api.Settings, error) {
+func loadSettings(path string, def api.Settings, logf logger.Logf) (api.Settings, error) {
 	saved := savedSettings{Settings: def}
 	if err := loadJSON(path, &saved); err != nil {
 		return api.Settings{}, err

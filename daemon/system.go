@@ -7,6 +7,7 @@ import (
 
 	wgtun "golang.zx2c4.com/wireguard/tun"
 
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/tun"
 )
 
@@ -65,7 +66,7 @@ type KillSwitch interface {
 // tun; what it changes is journaled in stateDir so Recover can undo it.
 type osSystem struct {
 	stateDir string
-	logf     func(string, ...any)
+	logf     logger.Logf
 }
 
 func (o osSystem) CreateTUN(name string, mtu int, addrs []netip.Prefix) (wgtun.Device, error) {

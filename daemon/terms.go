@@ -6,6 +6,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
@@ -19,7 +20,7 @@ import (
 
 // termsCheck returns the check of node terms for a session whose selector
 // is sel, paying in the zero-address coin.
-func termsCheck(ctx context.Context, cl *chain.Client, sel *selector, plan Plan, logf func(string, ...any)) (*payhop.TermsCheck, error) {
+func termsCheck(ctx context.Context, cl *chain.Client, sel *selector, plan Plan, logf logger.Logf) (*payhop.TermsCheck, error) {
 	g, err := payhop.NewGasBound(ctx, cl, logf)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	wgtun "golang.zx2c4.com/wireguard/tun"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/netstack"
 	"github.com/pexia-network/pexia/tun"
 )
@@ -58,7 +59,7 @@ func tunPlane(d *Daemon, s *session, set api.Settings) (_ dataplane, err error) 
 		return nil, err
 	}
 	if t.stack, err = netstack.New(t.dev, netstack.Config{Handler: s.router,
-		Logf: func(f string, a ...any) { d.cfg.Logf("netstack: "+f, a...) }}); err != nil {
+		Logf: logger.WithPrefix(d.cfg.Logf, "netstack: ")}); err != nil {
 		return nil, err
 	}
 	if err := t.routes.Up(t.routeConfig(set)); err != nil {

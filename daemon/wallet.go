@@ -14,6 +14,7 @@ import (
 
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
@@ -111,11 +112,11 @@ func (p *payments) account(pos int, epoch uint64) (*hopacct.Keys, error) {
 // fund makes sure the accounts of the first hops positions of the current
 // epoch hold enough to pay with (see hopacct.Fund), and records them in
 // the book.
-func (p *payments) fund(ctx context.Context, cl *chain.Client, hops int, logf func(string, ...any)) error {
+func (p *payments) fund(ctx context.Context, cl *chain.Client, hops int, logf logger.Logf) error {
 	return p.fundEpoch(ctx, cl, hops, p.sched.Epoch(p.now()), logf)
 }
 
-func (p *payments) fundEpoch(ctx context.Context, cl *chain.Client, hops int, epoch uint64, logf func(string, ...any)) error {
+func (p *payments) fundEpoch(ctx context.Context, cl *chain.Client, hops int, epoch uint64, logf logger.Logf) error {
 	for pos := range min(hops, hopacct.MaxPositions) {
 		k, err := p.account(pos, epoch)
 		if err != nil {
@@ -197,7 +198,7 @@ const prefundWindow = 24 * time.Hour
 // current epoch's accounts, funds the next epoch's ahead of the rotation,
 // lists the master's legacy account if it holds money, and reclaims the
 // accounts of retired epochs once none of their tickets can still win.
-func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, logf func(string, ...any)) {
+func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, logf logger.Logf) {
 	now := p.now()
 	cur := p.sched.Epoch(now)
 	if err := p.fundEpoch(ctx, cl, hops, cur, logf); err != nil {

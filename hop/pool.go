@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // Profile names a kind of circuit a client wants (hop count, country, price
@@ -35,15 +36,12 @@ const (
 	maxRefusals = 8
 )
 
-// Logf logs a formatted line; nil is silent.
-type Logf func(format string, args ...any)
-
 // Pool keeps a built circuit per profile, builds on first use, and rebuilds
 // as soon as a circuit dies; streams opened after that go to the new one.
 type Pool struct {
 	sel   Selector
 	build BuildConfig
-	logf  Logf
+	logf  logger.Logf
 
 	mu       sync.Mutex
 	closed   bool                        // guarded by mu
@@ -59,11 +57,8 @@ type poolEntry struct {
 }
 
 // NewPool returns a pool building circuits with sel and cfg.
-func NewPool(sel Selector, cfg BuildConfig, logf Logf) *Pool {
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	return &Pool{sel: sel, build: cfg, logf: logf, circuits: map[string]*poolEntry{}, refused: map[onion.Address]time.Time{}}
+func NewPool(sel Selector, cfg BuildConfig, logf logger.Logf) *Pool {
+	return &Pool{sel: sel, build: cfg, logf: logger.OrDiscard(logf), circuits: map[string]*poolEntry{}, refused: map[onion.Address]time.Time{}}
 }
 
 // Circuit returns the live circuit for p, building one if needed. Callers

@@ -11,6 +11,7 @@ import (
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/hop/wire"
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // NodeConfig configures the relay and exit logic of a node.
@@ -97,7 +98,7 @@ type NodeConfig struct {
 	// every byte a node handles).
 	Tap func(link.Channel) link.Channel
 	// Logf logs a formatted line; nil is silent.
-	Logf func(format string, args ...any)
+	Logf logger.Logf
 }
 
 // Node runs the relay and exit side of circuits over the links it serves.
@@ -142,9 +143,7 @@ func NewNode(cfg NodeConfig) *Node {
 	if cfg.Policy == nil {
 		cfg.Policy = DefaultExitPolicy()
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
-	}
+	cfg.Logf = logger.OrDiscard(cfg.Logf)
 	if cfg.FirstCellTimeout <= 0 {
 		cfg.FirstCellTimeout = DefaultFirstCellTimeout
 	}

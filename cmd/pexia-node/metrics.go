@@ -21,6 +21,7 @@ import (
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/contracts/lottery"
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
@@ -58,7 +59,7 @@ type claimer struct {
 	cl    *chain.Client
 	key   *ecdsa.PrivateKey
 	stats *claimStats
-	logf  func(string, ...any)
+	logf  logger.Logf
 }
 
 // Claim implements ticket.Claimer.

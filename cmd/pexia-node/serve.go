@@ -26,6 +26,7 @@ import (
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/hop/wire"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
@@ -47,7 +48,7 @@ import (
 
 // logf adapts a logger to the printf-style Logf of relay, link, chain and
 // ticket, at one level.
-func logf(l *slog.Logger, level slog.Level) func(string, ...any) {
+func logf(l *slog.Logger, level slog.Level) logger.Logf {
 	return func(format string, args ...any) {
 		if l.Enabled(context.Background(), level) {
 			l.Log(context.Background(), level, fmt.Sprintf(format, args...))

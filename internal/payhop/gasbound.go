@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"sync"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/logger"
 )
 
 // GasRefresh is how often a GasBound reads the chain's gas price again.
@@ -22,7 +24,7 @@ type GasPricer interface {
 type GasBound struct {
 	src  GasPricer
 	ctx  context.Context
-	logf func(format string, args ...any)
+	logf logger.Logf
 	now  func() time.Time
 
 	mu  sync.Mutex
@@ -33,11 +35,8 @@ type GasBound struct {
 // NewGasBound reads the chain's gas price once (failing if it cannot) and
 // returns the bound. ctx bounds the later reads; logf (nil for none)
 // learns of a failed refresh, after which the last bound is kept.
-func NewGasBound(ctx context.Context, src GasPricer, logf func(format string, args ...any)) (*GasBound, error) {
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	g := &GasBound{src: src, ctx: ctx, logf: logf, now: time.Now}
+func NewGasBound(ctx context.Context, src GasPricer, logf logger.Logf) (*GasBound, error) {
+	g := &GasBound{src: src, ctx: ctx, logf: logger.OrDiscard(logf), now: time.Now}
 	if err := g.refresh(); err != nil {
 		return nil, err
 	}
