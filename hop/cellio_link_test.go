@@ -11,6 +11,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
 
@@ -56,7 +57,7 @@ func (c sizedChannel) Write(p []byte) (int, error) {
 // message's worth at a time, and, under bulk load, several cells per
 // message in both directions at every hop.
 func TestCellsGroupedOnLinks(t *testing.T) {
-	dst := sinkServer(t)
+	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
 	const hops = 3
 	var taps []*sizeTap
 	var infos []hop.HopInfo
@@ -112,7 +113,7 @@ func maxOf(xs []int) int {
 // TestCellSizes moves data both ways through circuits of the smallest and
 // the largest cells: 128 and 4 of them to a full message.
 func TestCellSizes(t *testing.T) {
-	dst := sinkServer(t)
+	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
 	for _, size := range []int{onion.MinCellSize, onion.MaxCellSize} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			nodes, infos, err := hoptest.Circuit(2)

@@ -11,6 +11,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
 
@@ -46,7 +47,7 @@ func TestPadding(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer exit.Close()
-	dst := sinkServer(t)
+	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const rate = 200
@@ -89,7 +90,7 @@ func TestPadding(t *testing.T) {
 	// bytes first, so send them.
 	const n = 64 << 20
 	fmt.Fprintf(conn, "%d\n", n)
-	go io.Copy(conn, io.LimitReader(newPattern(1), n))
+	go io.Copy(conn, io.LimitReader(testutil.Pattern(1), n))
 	var got atomic.Int64
 	go func() {
 		buf := make([]byte, 64<<10)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
 
@@ -18,7 +19,7 @@ import (
 // the dead circuit gets an error instead of hanging, and a new stream rides
 // a rebuilt circuit (fresh middle) within 3 s.
 func TestMiddleRelayDies(t *testing.T) {
-	dst := sinkServer(t)
+	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
 	var nodes []*hoptest.Node
 	for i := 0; i < 4; i++ {
 		n, err := hoptest.Start(i == 3, relay.NodeConfig{})
@@ -62,7 +63,7 @@ func TestMiddleRelayDies(t *testing.T) {
 	}
 	const huge = 1 << 40
 	fmt.Fprintf(conn, "%d\n", huge)
-	go io.Copy(conn, newPattern(1))
+	go io.Copy(conn, testutil.Pattern(1))
 	readErr := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(io.Discard, conn)
@@ -91,7 +92,7 @@ func TestMiddleRelayDies(t *testing.T) {
 			err = func() error {
 				defer conn2.Close()
 				fmt.Fprintf(conn2, "%d\n", 1000)
-				io.CopyN(conn2, newPattern(1001), 1000)
+				io.CopyN(conn2, testutil.Pattern(1001), 1000)
 				buf := make([]byte, 32+1000)
 				_, err := io.ReadFull(conn2, buf)
 				return err

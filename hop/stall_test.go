@@ -13,6 +13,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
 
@@ -37,7 +38,7 @@ func (c stallingChannel) Write(p []byte) (int, error) {
 // The circuit fails with ErrStalled within seconds, its streams get an
 // error rather than a hang, and new streams work on a fresh circuit.
 func TestRelayStalls(t *testing.T) {
-	dst := sinkServer(t)
+	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
 	entry, spare, exit := startNode(t, false, relay.NodeConfig{}), startNode(t, false, relay.NodeConfig{}), startNode(t, true, relay.NodeConfig{})
 
 	for _, tc := range []struct {
@@ -92,7 +93,7 @@ func TestRelayStalls(t *testing.T) {
 			if tc.bulk {
 				// Upload and download without end.
 				fmt.Fprintf(conn, "%d\n", int64(1)<<40)
-				go io.Copy(conn, newPattern(1))
+				go io.Copy(conn, testutil.Pattern(1))
 				go func() {
 					_, err := io.Copy(io.Discard, conn)
 					readErr <- err
@@ -109,7 +110,7 @@ func TestRelayStalls(t *testing.T) {
 			toPrev.Store(tc.toClient)
 			t0 := time.Now()
 			if !tc.bulk {
-				io.CopyN(conn, newPattern(1001), 1000)
+				io.CopyN(conn, testutil.Pattern(1001), 1000)
 				go func() {
 					_, err := io.ReadFull(conn, make([]byte, 32))
 					readErr <- err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
 
@@ -41,7 +42,7 @@ func TestMain(m *testing.M) {
 			hoptest.Register(info)
 		}
 	}
-	os.Exit(m.Run())
+	testutil.VerifyTestMain(m)
 }
 
 // startChildNode runs a relay in a separate process, so that it can vanish
@@ -83,7 +84,7 @@ func startChildNode(t *testing.T, next ...hop.HopInfo) (hop.HopInfo, *exec.Cmd) 
 // checks can notice. The stream on the dead circuit gets an error, not a
 // hang, and a new stream rides a rebuilt circuit within 3 s of the kill.
 func TestMiddleRelayVanishes(t *testing.T) {
-	dst := sinkServer(t)
+	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
 	entry, spare, exit := startNode(t, false, relay.NodeConfig{}), startNode(t, false, relay.NodeConfig{}), startNode(t, true, relay.NodeConfig{})
 	doomed, proc := startChildNode(t, exit.Info)
 
@@ -106,7 +107,7 @@ func TestMiddleRelayVanishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(conn, "%d\n", int64(1)<<40)
-	go io.Copy(conn, newPattern(1))
+	go io.Copy(conn, testutil.Pattern(1))
 	readErr := make(chan error, 1)
 	var got atomic.Int64
 	go func() {
@@ -132,7 +133,7 @@ func TestMiddleRelayVanishes(t *testing.T) {
 				defer conn2.Close()
 				conn2.SetDeadline(time.Now().Add(time.Second))
 				fmt.Fprintf(conn2, "%d\n", 1000)
-				io.CopyN(conn2, newPattern(1001), 1000)
+				io.CopyN(conn2, testutil.Pattern(1001), 1000)
 				buf := make([]byte, 32+1000)
 				_, err := io.ReadFull(conn2, buf)
 				return err

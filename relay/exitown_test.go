@@ -10,6 +10,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
 
@@ -30,26 +31,6 @@ func ownAddr(t *testing.T) netip.Addr {
 	return netip.Addr{}
 }
 
-// echoOn echoes TCP on addr and returns the port.
-func echoOn(t *testing.T, addr netip.Addr) uint16 {
-	t.Helper()
-	ln, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); buf := make([]byte, 64); n, _ := c.Read(buf); c.Write(buf[:n]) }()
-		}
-	}()
-	return uint16(ln.Addr().(*net.TCPAddr).Port)
-}
-
 // TestExitRefusesItsOwnAddresses: an exit refuses streams to its own
 // addresses (loopback, and the addresses of its interfaces, which for a
 // real exit include its public one) even when its policy accepts every
@@ -57,7 +38,7 @@ func echoOn(t *testing.T, addr netip.Addr) uint16 {
 // through.
 func TestExitRefusesItsOwnAddresses(t *testing.T) {
 	own := ownAddr(t)
-	ownPort, loPort := echoOn(t, own), echoOn(t, netip.MustParseAddr("127.0.0.1"))
+	ownPort, loPort := testutil.EchoTCP(t, netip.AddrPortFrom(own, 0).String()).Port(), testutil.EchoTCP(t, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0).String()).Port()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, tc := range []struct {

@@ -16,49 +16,9 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
-
-// echoServer echoes TCP on 127.0.0.1 and returns its port.
-func echoServer(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// udpEcho echoes datagrams on 127.0.0.1 and returns its port.
-func udpEcho(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(buf[:n], from)
-		}
-	}()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
 
 // rebindDNS is a real DNS server (UDP, 127.0.0.1) with fixed A records; it
 // returns a resolver that asks only it.
@@ -101,7 +61,7 @@ func rebindDNS(t *testing.T, records map[string][]string) *net.Resolver {
 // dials, for literal addresses and for names however they resolve, and a
 // refused stream is answered at once with the policy reason.
 func TestExitPolicyEnforced(t *testing.T) {
-	allowedPort, otherPort, udpPort := echoServer(t), echoServer(t), udpEcho(t)
+	allowedPort, otherPort, udpPort := int(testutil.EchoTCP(t, "127.0.0.1:0").Port()), int(testutil.EchoTCP(t, "127.0.0.1:0").Port()), int(testutil.EchoUDP(t, "127.0.0.1:0").Port())
 	// Only these two loopback services are allowed; the rest is the
 	// default policy, which refuses loopback.
 	policy, err := relay.ParseExitPolicy("accept tcp 127.0.0.1:" + itoa(allowedPort) + "; accept udp 127.0.0.1:" + itoa(udpPort) + "\n" + relay.DefaultExitPolicyText)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
 
@@ -174,7 +175,7 @@ func TestOutLinksBounded(t *testing.T) {
 // waitLinkClosed waits until every link peers opened to n has ended.
 func waitLinkClosed(t *testing.T, n *hoptest.Node, limit time.Duration) {
 	t.Helper()
-	waitFor(t, "the relay's link to "+n.Info.URL+" closed", limit, func() bool {
+	testutil.WaitFor(t, "the relay's link to "+n.Info.URL+" closed", limit, func() bool {
 		for _, lk := range n.Links() {
 			if lk.Err() == nil {
 				return false

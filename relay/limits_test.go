@@ -12,6 +12,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
 
@@ -116,7 +117,7 @@ func TestSilentChannelsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("honest circuit with %d silent channels open: %v", len(live)*perLinkTry, err)
 	}
-	conn, err := c.Dial(ctx, "tcp", "127.0.0.1:"+itoa(echoServer(t)))
+	conn, err := c.Dial(ctx, "tcp", testutil.EchoTCP(t, "127.0.0.1:0").Addr)
 	if err == nil {
 		_, err = conn.Write([]byte("ping"))
 		if err == nil {
@@ -145,7 +146,7 @@ func TestSilentChannelsClosed(t *testing.T) {
 	}
 	// The node counts a channel as it finishes with it, just after closing it.
 	want := uint64(len(live) * perLinkTry)
-	waitFor(t, "every silent channel counted", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "every silent channel counted", 5*time.Second, func() bool {
 		s := stats.Snapshot()
 		return s.CircuitsRefused[relay.RefuseChannels]+s.CircuitsRefused[relay.RefuseTimeout]+s.CircuitsRefused[relay.RefuseHandshake] >= want
 	})

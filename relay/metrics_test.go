@@ -8,20 +8,9 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // statsNodes starts a relay and an exit, each counting into its own stats.
 func statsNodes(t *testing.T, cfg relay.NodeConfig) (mid, exit *hoptest.Node, rs, es *relay.NodeStats) {
@@ -44,7 +33,7 @@ func statsNodes(t *testing.T, cfg relay.NodeConfig) (mid, exit *hoptest.Node, rs
 // TestNodeStats: traffic through a real two-hop circuit shows in each
 // node's counters, and the circuit is counted out when it ends.
 func TestNodeStats(t *testing.T) {
-	dst := sinkServer(t)
+	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
 	mid, exit, rs, es := statsNodes(t, relay.NodeConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -87,11 +76,11 @@ func TestNodeStats(t *testing.T) {
 	if e.Handshakes[relay.HandshakeExtend].Count != 0 {
 		t.Error("the exit counted an extend")
 	}
-	waitFor(t, "exit stream closed", 5*time.Second, func() bool { return es.Snapshot().StreamsActive == 0 })
+	testutil.WaitFor(t, "exit stream closed", 5*time.Second, func() bool { return es.Snapshot().StreamsActive == 0 })
 
 	c.Close()
 	for name, s := range map[string]*relay.NodeStats{"relay": rs, "exit": es} {
-		waitFor(t, name+" circuit counted out", 5*time.Second, func() bool {
+		testutil.WaitFor(t, name+" circuit counted out", 5*time.Second, func() bool {
 			snap := s.Snapshot()
 			return snap.CircuitsActive[relay.RoleRelay]+snap.CircuitsActive[relay.RoleExit] == 0 && snap.CircuitsDestroyed[relay.CausePeerClosed] == 1
 		})
@@ -135,5 +124,5 @@ func TestNodeLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch.Write(make([]byte, 512)) // a PADDING cell
-	waitFor(t, "bad first cell counted", 5*time.Second, func() bool { return stats.Snapshot().CircuitsRefused[relay.RefuseHandshake] == 1 })
+	testutil.WaitFor(t, "bad first cell counted", 5*time.Second, func() bool { return stats.Snapshot().CircuitsRefused[relay.RefuseHandshake] == 1 })
 }

@@ -1,77 +1,14 @@
 package relay_test
 
 import (
-	"bytes"
 	"context"
-	"net"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
-
-// silentServer accepts TCP on 127.0.0.1 and holds every connection open
-// without a byte, until the test ends; it returns its address.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done); ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { <-done; c.Close() }()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-// goroutineStacks returns every goroutine's stack.
-func goroutineStacks() []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var out []string
-	for _, g := range bytes.Split(buf, []byte("\n\n")) {
-		out = append(out, string(g))
-	}
-	return out
-}
-
-// createdBy lists the goroutines created by a function whose name starts
-// with one of prefixes.
-func createdBy(prefixes ...string) []string {
-	var out []string
-	for _, g := range goroutineStacks() {
-		for _, l := range strings.Split(g, "\n") {
-			by, ok := strings.CutPrefix(l, "created by ")
-			if !ok {
-				continue
-			}
-			for _, p := range prefixes {
-				if strings.HasPrefix(by, p) {
-					out = append(out, g)
-				}
-			}
-		}
-	}
-	return out
-}
 
 // nodeStarted are the creators of the goroutines that serve circuits at a
 // node: Close must have joined every one of them when it returns.
@@ -96,9 +33,9 @@ var circuitPkgs = []string{
 // and once the client's side is closed too, none of the circuit packages' is
 // left.
 func TestNodeCloseJoinsGoroutines(t *testing.T) {
-	before := len(createdBy(circuitPkgs...))
-	echo := "127.0.0.1:" + itoa(echoServer(t))
-	silent := silentServer(t)
+	before := len(testutil.CreatedBy(circuitPkgs...))
+	echo := testutil.EchoTCP(t, "127.0.0.1:0").Addr
+	silent := testutil.Silent(t, "127.0.0.1:0").Addr
 	nodes, infos, err := hoptest.Circuit(3)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +63,7 @@ func TestNodeCloseJoinsGoroutines(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		if err := echoOnce(conn, "carried"); err != nil {
+		if err := testutil.RoundTrip(conn, "carried"); err != nil {
 			t.Fatal(err)
 		}
 		quiet, err := c.Dial(ctx, "tcp", silent)
@@ -135,7 +72,7 @@ func TestNodeCloseJoinsGoroutines(t *testing.T) {
 		}
 		defer quiet.Close()
 	}
-	if n := len(createdBy(nodeStarted...)); n == 0 {
+	if n := len(testutil.CreatedBy(nodeStarted...)); n == 0 {
 		t.Fatal("no goroutine of the nodes serves the circuits; the check below would prove nothing")
 	}
 
@@ -144,7 +81,7 @@ func TestNodeCloseJoinsGoroutines(t *testing.T) {
 		if i < len(nodes)-1 {
 			continue
 		}
-		if gs := createdBy(nodeStarted...); len(gs) > 0 {
+		if gs := testutil.CreatedBy(nodeStarted...); len(gs) > 0 {
 			t.Fatalf("%d goroutines the nodes started still run after Close returned; the first:\n%s", len(gs), gs[0])
 		}
 	}
@@ -152,7 +89,7 @@ func TestNodeCloseJoinsGoroutines(t *testing.T) {
 	plain.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		gs := createdBy(circuitPkgs...)
+		gs := testutil.CreatedBy(circuitPkgs...)
 		if len(gs) <= before {
 			break
 		}

@@ -2,7 +2,6 @@ package relay_test
 
 import (
 	"context"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -11,23 +10,9 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
-
-// echoOnce writes msg on conn and reads it back.
-func echoOnce(conn net.Conn, msg string) error {
-	if _, err := conn.Write([]byte(msg)); err != nil {
-		return err
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(conn, got); err != nil {
-		return err
-	}
-	if string(got) != msg {
-		return io.ErrUnexpectedEOF
-	}
-	return nil
-}
 
 func startShutdown(n *hoptest.Node, d time.Duration) (<-chan error, time.Time) {
 	done := make(chan error, 1)
@@ -44,7 +29,7 @@ func startShutdown(n *hoptest.Node, d time.Duration) (<-chan error, time.Time) {
 // streams, destroys an idle circuit at once, lets a busy stream finish, and
 // returns as soon as the last circuit is gone.
 func TestShutdownDrains(t *testing.T) {
-	port := echoServer(t)
+	port := int(testutil.EchoTCP(t, "127.0.0.1:0").Port())
 	dst := "127.0.0.1:" + itoa(port)
 	stats := new(relay.NodeStats)
 	exit, err := hoptest.Start(true, relay.NodeConfig{Stats: stats})
@@ -69,7 +54,7 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if err := echoOnce(conn, "before"); err != nil {
+	if err := testutil.RoundTrip(conn, "before"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -83,7 +68,7 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatal("idle circuit not destroyed")
 	}
 	// The busy stream keeps working; new streams and circuits are refused.
-	if err := echoOnce(conn, "during"); err != nil {
+	if err := testutil.RoundTrip(conn, "during"); err != nil {
 		t.Fatalf("open stream during the drain: %v", err)
 	}
 	if c, err := busy.Dial(ctx, "tcp", dst); !isRefused(err, stream.ReasonResources) {
@@ -124,7 +109,7 @@ func TestShutdownDrains(t *testing.T) {
 // TestShutdownDeadline: a stream that does not finish within the drain
 // time is cut, and Shutdown says so.
 func TestShutdownDeadline(t *testing.T) {
-	dst := "127.0.0.1:" + itoa(echoServer(t))
+	dst := testutil.EchoTCP(t, "127.0.0.1:0").Addr
 	exit, err := hoptest.Start(true, relay.NodeConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +127,7 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if err := echoOnce(conn, "x"); err != nil {
+	if err := testutil.RoundTrip(conn, "x"); err != nil {
 		t.Fatal(err)
 	}
 	const drain = 500 * time.Millisecond
@@ -173,7 +158,7 @@ func isTimeout(err error) bool {
 // TestShutdownRelayIdle: a relay sees no streams, so it destroys a
 // relayed circuit once no cell has crossed it for a while.
 func TestShutdownRelayIdle(t *testing.T) {
-	dst := "127.0.0.1:" + itoa(echoServer(t))
+	dst := testutil.EchoTCP(t, "127.0.0.1:0").Addr
 	mid, exit, rs, _ := statsNodes(t, relay.NodeConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -190,7 +175,7 @@ func TestShutdownRelayIdle(t *testing.T) {
 	done, start := startShutdown(mid, 20*time.Second)
 	// Traffic keeps the circuit alive...
 	for i := 0; i < 8; i++ {
-		if err := echoOnce(conn, "busy"); err != nil {
+		if err := testutil.RoundTrip(conn, "busy"); err != nil {
 			t.Fatalf("echo %d during the drain: %v", i, err)
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -143,12 +143,12 @@ listen = ""
 	}
 
 	p := startRun(t, "-config", cfgPath, "-passphrase-file", passFile, "run")
-	got := p.await(t, `msg="node account" address=(0x[0-9a-fA-F]{40})`, 30*time.Second)
+	got := p.Await(t, `msg="node account" address=(0x[0-9a-fA-F]{40})`, 30*time.Second)
 	if !strings.EqualFold(got, addr.Hex()) {
 		t.Fatalf("node runs as %s, want the keystore's %s", got, addr)
 	}
-	p.await(t, `signaling=(https://\S+/)`, 30*time.Second)
-	pid := p.cmd.Process.Pid
+	p.Await(t, `signaling=(https://\S+/)`, 30*time.Second)
+	pid := p.Cmd.Process.Pid
 	for _, f := range []string{"cmdline", "environ"} {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, f))
 		if err != nil {
@@ -159,11 +159,11 @@ listen = ""
 			t.Errorf("/proc/%d/%s holds the key or the passphrase: %q", pid, f, b)
 		}
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.exited(t, 30*time.Second); code != 0 {
+	p.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.Exited(t, 30*time.Second); code != 0 {
 		t.Errorf("exit code %d", code)
 	}
-	log := p.logText()
+	log := p.Log()
 	if strings.Contains(strings.ToLower(log), keyHex) || strings.Contains(log, passphrase) {
 		t.Errorf("the log holds the key or the passphrase:\n%s", log)
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -21,54 +19,20 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/ticket"
 )
 
-// sink answers "n\n" with n bytes.
-func sink(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		buf := make([]byte, 32<<10)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				var n int64
-				fmt.Fscanf(c, "%d\n", &n)
-				for n > 0 {
-					k := min(n, int64(len(buf)))
-					if _, err := c.Write(buf[:k]); err != nil {
-						return
-					}
-					n -= k
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
+// download fetches n bytes from a [testutil.Source] at dst through c.
 func download(ctx context.Context, c *hop.Circuit, dst string, n int64) error {
 	conn, err := c.Dial(ctx, "tcp", dst)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "%d\n", n)
-	got, err := io.Copy(io.Discard, io.LimitReader(conn, n))
-	if err == nil && got != n {
-		err = fmt.Errorf("got %d of %d bytes", got, n)
-	}
+	_, err = testutil.Download(conn, n)
 	return err
 }
 
@@ -197,7 +161,7 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	defer circ.Close()
 	const size = 8 << 20
-	dst := sink(t)
+	dst := testutil.Source(t, "127.0.0.1:0").Addr
 	if err := download(ctx, circ, dst, size); err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/dir"
 )
@@ -96,7 +97,7 @@ listen = ""
 		t.Fatalf("register: %v\n%s", err, out)
 	}
 	p := startRun(t, "-config", cfgPath, "run")
-	signaling := p.await(t, `signaling=(https://\S+/)`, 30*time.Second)
+	signaling := p.Await(t, `signaling=(https://\S+/)`, 30*time.Second)
 	relayKey, _ := devnet.Key("node0")
 	mid := hopInfo(t, initOut, signaling, onion.Address(crypto.PubkeyToAddress(relayKey.PublicKey)))
 
@@ -140,15 +141,15 @@ listen = ""
 	}
 	c, err := hop.Build(ctx, []hop.HopInfo{mid, exit.Info}, hop.BuildConfig{})
 	if err != nil {
-		t.Fatalf("registered exit through the relay: %v\n%s", err, p.logText())
+		t.Fatalf("registered exit through the relay: %v\n%s", err, p.Log())
 	}
 	defer c.Close()
-	conn, err := c.Dial(ctx, "tcp", echoListener(t))
+	conn, err := c.Dial(ctx, "tcp", testutil.EchoTCP(t, "127.0.0.1:0").Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if err := echo(conn, "through a registered exit"); err != nil {
+	if err := testutil.RoundTrip(conn, "through a registered exit"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +27,7 @@ import (
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/hop/stream"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
 	"github.com/pexia-network/pexia/wallet/ticket"
@@ -43,11 +41,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
+	testutil.VerifyTestMain(testutil.RunFunc(func() int {
+		code := m.Run()
+		if binDir != "" {
+			os.RemoveAll(binDir)
+		}
+		return code
+	}))
 }
 
 // binary builds pexia-node once per test run.
@@ -78,89 +78,10 @@ func pexiaNode(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// proc is a running `pexia-node run` whose log is watched.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, set before done closes
-
-	mu  sync.Mutex
-	log strings.Builder
-}
-
-func startRun(t *testing.T, args ...string) *proc {
+// startRun starts `pexia-node` with args; its log is watched.
+func startRun(t *testing.T, args ...string) *testutil.Proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary(t), args...), done: make(chan struct{})}
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.log.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-		}
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("pexia-node log:\n%s", p.logText())
-		}
-	})
-	return p
-}
-
-func (p *proc) logText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
-
-// await waits for a log line matching re and returns its first group.
-func (p *proc) await(t *testing.T, re string, d time.Duration) string {
-	t.Helper()
-	rx := regexp.MustCompile(re)
-	deadline := time.Now().Add(d)
-	for {
-		if m := rx.FindStringSubmatch(p.logText()); m != nil {
-			return m[1]
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("pexia-node exited (%v) before logging %q", p.err, re)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pexia-node did not log %q within %v", re, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// exited waits for the process to end and returns its exit code.
-func (p *proc) exited(t *testing.T, d time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(d):
-		t.Fatalf("pexia-node still running %v after the signal", d)
-	}
-	var ee *exec.ExitError
-	if errors.As(p.err, &ee) {
-		return ee.ExitCode()
-	}
-	if p.err != nil {
-		t.Fatal(p.err)
-	}
-	return 0
+	return testutil.StartProc(t, "pexia-node", exec.Command(binary(t), args...))
 }
 
 // hopInfo reads the node's keys from `init`'s output.
@@ -176,39 +97,6 @@ func hopInfo(t *testing.T, initOut, url string, addr onion.Address) hop.HopInfo 
 	copy(info.NoiseKey[:], k)
 	copy(info.Pin[:], p)
 	return info
-}
-
-func echoListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-func echo(conn net.Conn, msg string) error {
-	if _, err := conn.Write([]byte(msg)); err != nil {
-		return err
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(conn, got); err != nil {
-		return err
-	}
-	if string(got) != msg {
-		return errors.New("echo corrupted")
-	}
-	return nil
 }
 
 // TestRunGracefulShutdown runs the real pexia-node against a devnet chain
@@ -285,8 +173,8 @@ drain_timeout = "20s"
 	}
 
 	p := startRun(t, "-config", cfgPath, "run")
-	signaling := p.await(t, `signaling=(https://\S+/)`, 30*time.Second)
-	metricsURL := p.await(t, `msg="serving metrics" url=(\S+)`, time.Second)
+	signaling := p.Await(t, `signaling=(https://\S+/)`, 30*time.Second)
+	metricsURL := p.Await(t, `msg="serving metrics" url=(\S+)`, time.Second)
 
 	// A client pays the node with lottery tickets.
 	funder, err := devnet.Key("client0")
@@ -309,15 +197,15 @@ drain_timeout = "20s"
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := download(ctx, c, sink(t), 8<<20); err != nil {
+	if err := download(ctx, c, testutil.Source(t, "127.0.0.1:0").Addr, 8<<20); err != nil {
 		t.Fatal(err)
 	}
-	held, err := c.Dial(ctx, "tcp", echoListener(t))
+	held, err := c.Dial(ctx, "tcp", testutil.EchoTCP(t, "127.0.0.1:0").Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Close()
-	if err := echo(held, "before"); err != nil {
+	if err := testutil.RoundTrip(held, "before"); err != nil {
 		t.Fatal(err)
 	}
 	fams := scrape(t, metricsURL)
@@ -329,15 +217,15 @@ drain_timeout = "20s"
 	}
 
 	start := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	p.await(t, `(shutting down)`, 5*time.Second)
+	p.Await(t, `(shutting down)`, 5*time.Second)
 	// The open stream still works; a new one is refused at once.
-	if err := echo(held, "during the drain"); err != nil {
+	if err := testutil.RoundTrip(held, "during the drain"); err != nil {
 		t.Fatalf("open stream during the drain: %v", err)
 	}
-	if conn, err := c.Dial(ctx, "tcp", echoListener(t)); err == nil {
+	if conn, err := c.Dial(ctx, "tcp", testutil.EchoTCP(t, "127.0.0.1:0").Addr); err == nil {
 		conn.Close()
 		t.Error("new stream opened during the drain")
 	} else if re := new(stream.RefusedError); !errors.As(err, &re) || re.Reason != stream.ReasonResources {
@@ -347,16 +235,16 @@ drain_timeout = "20s"
 		t.Error("signaling still answers offers during the drain")
 	}
 	select {
-	case <-p.done:
+	case <-p.Done():
 		t.Fatal("pexia-node exited with a stream still open")
 	case <-time.After(200 * time.Millisecond):
 	}
 	held.Close()
-	if code := p.exited(t, 15*time.Second); code != 0 {
+	if code := p.Exited(t, 15*time.Second); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM", code)
 	}
 	t.Logf("exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
-	if !strings.Contains(p.logText(), `msg="node stopped"`) {
+	if !strings.Contains(p.Log(), `msg="node stopped"`) {
 		t.Error("no final log line")
 	}
 	select {
@@ -391,7 +279,7 @@ func TestRunSecondSignal(t *testing.T) {
 	}
 	p := startRun(t, "-config", "", "-datadir", datadir, "run", "-listen", "127.0.0.1:0", "-metrics", "", "-exit",
 		"-policy", "accept tcp 127.0.0.1:*", "-drain-timeout", "1m")
-	signaling := p.await(t, `signaling=(https://\S+/)`, 30*time.Second)
+	signaling := p.Await(t, `signaling=(https://\S+/)`, 30*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := hop.Build(ctx, []hop.HopInfo{hopInfo(t, initOut, signaling, onion.Address{})}, hop.BuildConfig{})
@@ -399,28 +287,28 @@ func TestRunSecondSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	held, err := c.Dial(ctx, "tcp", echoListener(t))
+	held, err := c.Dial(ctx, "tcp", testutil.EchoTCP(t, "127.0.0.1:0").Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Close()
-	if err := echo(held, "x"); err != nil {
+	if err := testutil.RoundTrip(held, "x"); err != nil {
 		t.Fatal(err)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.await(t, `(shutting down)`, 5*time.Second)
+	p.Cmd.Process.Signal(syscall.SIGTERM)
+	p.Await(t, `(shutting down)`, 5*time.Second)
 	select {
-	case <-p.done:
+	case <-p.Done():
 		t.Fatal("exited during the drain")
 	case <-time.After(300 * time.Millisecond):
 	}
 	start := time.Now()
-	p.cmd.Process.Signal(syscall.SIGINT)
-	if code := p.exited(t, 3*time.Second); code != 1 {
+	p.Cmd.Process.Signal(syscall.SIGINT)
+	if code := p.Exited(t, 3*time.Second); code != 1 {
 		t.Errorf("exit code %d after a second signal, want 1", code)
 	}
 	t.Logf("exited %v after the second signal", time.Since(start).Round(time.Millisecond))
-	if !strings.Contains(p.logText(), "second signal") {
+	if !strings.Contains(p.Log(), "second signal") {
 		t.Error("no log line for the second signal")
 	}
 }

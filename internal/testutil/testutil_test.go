@@ -202,3 +202,40 @@ func TestRoundTripAndDownload(t *testing.T) {
 		t.Fatalf("Download: %d, %v", n, err)
 	}
 }
+
+func TestTransfer(t *testing.T) {
+	s := Transfer(t, "127.0.0.1:0")
+	c, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := CheckTransfer(c, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSilent: a silent server sends nothing, and its connection ends with
+// the test.
+func TestSilent(t *testing.T) {
+	var c net.Conn
+	t.Run("open", func(t *testing.T) {
+		s := Silent(t, "127.0.0.1:0")
+		var err error
+		if c, err = net.Dial("tcp", s.Addr); err != nil {
+			t.Fatal(err)
+		}
+		<-s.Remotes()
+		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		var ne net.Error
+		if _, err := c.Read(make([]byte, 1)); !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("read from a silent server: %v, want a timeout", err)
+		}
+	})
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read after the server's test ended: %v, want EOF", err)
+	}
+}
