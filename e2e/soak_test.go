@@ -73,11 +73,10 @@ const (
 //   - Monotonic growth (every process): the samples after the warm-up
 //     rose at each of at least 5 in a row, by more than half the slack
 //     in all.
-//   - At rest (every process): pexiad while disconnected (before the
-//     first connect, at each reconnect, after the final disconnect) and a
-//     node whenever it holds no link, circuit or stream (and at the end,
-//     after every circuit closed) has at most 10 goroutines more than
-//     before the first connect.
+//   - At rest (every process): pexiad within 20 s of each disconnect, and
+//     pexiad and every node within 2 min of the moment the final
+//     disconnect left no link, circuit or stream at any node, is back
+//     within 10 goroutines of its count before the first connect.
 //
 // A node's goroutines under traffic follow the circuits through it (about
 // 24 per WebRTC link and 3 per exit stream here) and the exit a circuit
@@ -188,8 +187,9 @@ func TestSoak(t *testing.T) {
 	s.fl.start(*soakWorkers)
 	stopped := false
 	defer func() {
+		// A run cut short still tells what its flows did.
 		if !stopped {
-			s.fl.stop(flowDeadline + 30*time.Second)
+			s.endFlows()
 		}
 	}()
 
@@ -224,25 +224,7 @@ func TestSoak(t *testing.T) {
 	}
 
 	stopped = true
-	stuck := s.fl.stop(flowDeadline + 30*time.Second)
-	s.res.Flows = s.fl.summary(s.windows)
-	s.logFlows()
-	for _, f := range stuck {
-		t.Errorf("stuck flow: %s started at +%v has not returned %v after its deadline", f.Kind, f.Start.Round(time.Millisecond), 30*time.Second)
-	}
-	for _, f := range s.res.Flows.Stuck {
-		t.Errorf("stuck flow: %s at +%v ran into its %v deadline: %s", f.Kind, f.Start, flowDeadline, f.Err)
-	}
-	for i, f := range s.res.Flows.Unexcused {
-		if i == 20 {
-			t.Errorf("… and %d more", len(s.res.Flows.Unexcused)-20)
-			break
-		}
-		t.Errorf("flow failed outside any disruption: %s at +%v after %v: %s", f.Kind, f.Start, f.Took, f.Err)
-	}
-	if s.res.Flows.OK == 0 {
-		t.Errorf("no flow succeeded")
-	}
+	s.endFlows()
 
 	// Flows have ended: every exit stream closes (a UDP flow after the
 	// client's 60 s idle timeout).
@@ -270,8 +252,18 @@ func TestSoak(t *testing.T) {
 	}); err != nil {
 		t.Error(err)
 	}
-	s.res.IdleAfter = s.sample(ctx, time.Since(s.t0))
-	s.res.Rest = s.atRest()
+	// Back at rest, every process returns to about its count before the
+	// first connect (a closing link or an idle connection may take a
+	// moment to go).
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		s.res.IdleAfter = s.sample(ctx, time.Since(s.t0))
+		s.res.Rest = s.atRest()
+		if len(s.res.Rest) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Second)
+	}
 	for _, f := range s.res.Rest {
 		t.Error(f)
 	}
@@ -290,10 +282,30 @@ func TestSoak(t *testing.T) {
 			t.Errorf("%s: %s", sr.Name, sr.Failure)
 		}
 	}
-	for _, c := range s.res.Cycles {
-		if c.Leak != "" {
-			t.Errorf("disconnect at +%ds left the client host's network changed:\n%s", c.AtS, c.Leak)
+}
+
+// endFlows stops the flows, waits for them, and reports stuck ones and
+// those that failed outside a disruption.
+func (s *soak) endFlows() {
+	t := s.t
+	stuck := s.fl.stop(flowDeadline + 30*time.Second)
+	s.res.Flows = s.fl.summary(s.windows)
+	s.logFlows()
+	for _, f := range stuck {
+		t.Errorf("stuck flow: %s started at +%v has not returned %v after its deadline", f.Kind, f.Start.Round(time.Millisecond), 30*time.Second)
+	}
+	for _, f := range s.res.Flows.Stuck {
+		t.Errorf("stuck flow: %s at +%v ran into its %v deadline: %s", f.Kind, f.Start, flowDeadline, f.Err)
+	}
+	for i, f := range s.res.Flows.Unexcused {
+		if i == 20 {
+			t.Errorf("… and %d more", len(s.res.Flows.Unexcused)-20)
+			break
 		}
+		t.Errorf("flow failed outside any disruption: %s at +%v after %v: %s", f.Kind, f.Start, f.Took, f.Err)
+	}
+	if s.res.Flows.OK == 0 {
+		t.Errorf("no flow succeeded")
 	}
 }
 
@@ -608,17 +620,32 @@ func (s *soak) cycle(ctx context.Context, original string) error {
 	c := soakCycle{AtS: int(t0.Sub(s.t0) / time.Second)}
 	if got := netState(s.t, s.w); got != original {
 		c.Leak = diff(original, got)
+		s.t.Errorf("disconnect at +%ds left the client host's network changed:\n%s", c.AtS, c.Leak)
 	}
 	if err := s.waitSeenAs(ctx, "itself", time.Minute, func(h *netlab.Host) bool { return h == s.w.Client }); err != nil {
 		return fmt.Errorf("disconnected: %w", err)
 	}
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	rt, err := s.cl.Runtime(rctx)
-	cancel()
-	if err != nil {
-		return err
+	// Disconnected, pexiad is back to about its goroutines before the
+	// first connect (the session's last ones end a moment after).
+	rest := s.res.IdleBefore.Pexiad.Goroutines + restGoroutineMax
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rt, err := s.cl.Runtime(rctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		c.Goroutines = rt.Goroutines
+		if c.Goroutines <= rest || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	c.Goroutines = rt.Goroutines
+	if c.Goroutines > rest {
+		s.t.Errorf("pexiad disconnected at +%ds: %d goroutines 20 s after the disconnect, %d before the first connect",
+			c.AtS, c.Goroutines, s.res.IdleBefore.Pexiad.Goroutines)
+	}
 	c.RSSKiB, _ = vmRSS(s.d.Cmd.Process.Pid)
 	t1 := time.Now()
 	if err := s.connect(ctx); err != nil {
@@ -746,27 +773,20 @@ func median(v []int) int {
 	return c[(len(c)-1)/2]
 }
 
-// atRest checks the goroutines of every process at rest against its count
-// before the first connect: pexiad's while disconnected, a node's in every
-// sample where it held no link, circuit or stream.
+// atRest compares the goroutines of pexiad and every node at rest after
+// the final disconnect with their counts before the first connect.
 func (s *soak) atRest() []string {
 	var out []string
-	before := s.res.IdleBefore
+	before, after := s.res.IdleBefore, s.res.IdleAfter
 	check := func(what string, got, was int) {
 		if got > was+restGoroutineMax {
-			out = append(out, fmt.Sprintf("%s at rest: %d goroutines, %d before the first connect", what, got, was))
+			out = append(out, fmt.Sprintf("%s at rest after the soak: %d goroutines, %d before the first connect", what, got, was))
 		}
 	}
-	for _, c := range s.res.Cycles {
-		check(fmt.Sprintf("pexiad disconnected at +%ds", c.AtS), c.Goroutines, before.Pexiad.Goroutines)
-	}
-	check("pexiad after the final disconnect", s.res.IdleAfter.Pexiad.Goroutines, before.Pexiad.Goroutines)
-	for _, sm := range append(slices.Clone(s.res.Samples), s.res.IdleAfter) {
-		for name, p := range sm.Nodes {
-			if p.Links == 0 && p.Circuits == 0 && p.Streams == 0 {
-				check(fmt.Sprintf("%s (pid %d) at +%ds", name, p.PID, sm.AtS), p.Goroutines, before.Nodes[name].Goroutines)
-			}
-		}
+	check("pexiad", after.Pexiad.Goroutines, before.Pexiad.Goroutines)
+	for _, h := range s.nodeHosts() {
+		p := after.Nodes[h.Name()]
+		check(fmt.Sprintf("%s (pid %d)", h.Name(), p.PID), p.Goroutines, before.Nodes[h.Name()].Goroutines)
 	}
 	return out
 }
