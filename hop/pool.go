@@ -43,6 +43,13 @@ type Pool struct {
 	build BuildConfig
 	logf  logger.Logf
 
+	// ctx ends when the pool closes, stopping the builds under way; wg
+	// counts the goroutines the pool started (builds and watches), which
+	// Close waits for.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
 	mu       sync.Mutex
 	closed   bool                        // guarded by mu
 	circuits map[string]*poolEntry       // guarded by mu
@@ -58,7 +65,9 @@ type poolEntry struct {
 
 // NewPool returns a pool building circuits with sel and cfg.
 func NewPool(sel Selector, cfg BuildConfig, logf logger.Logf) *Pool {
-	return &Pool{sel: sel, build: cfg, logf: logger.OrDiscard(logf), circuits: map[string]*poolEntry{}, refused: map[onion.Address]time.Time{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Pool{sel: sel, build: cfg, logf: logger.OrDiscard(logf), ctx: ctx, cancel: cancel,
+		circuits: map[string]*poolEntry{}, refused: map[onion.Address]time.Time{}}
 }
 
 // Circuit returns the live circuit for p, building one if needed. Callers
@@ -91,8 +100,12 @@ func (pl *Pool) Circuit(ctx context.Context, p Profile) (*Circuit, error) {
 		if e == nil {
 			e = &poolEntry{ready: make(chan struct{})}
 			pl.circuits[p.Name] = e
+			pl.wg.Add(1) // under mu, with closed false: Close waits for it
 			pl.mu.Unlock()
-			go pl.run(p, e)
+			go func() {
+				defer pl.wg.Done()
+				pl.run(p, e)
+			}()
 		} else {
 			pl.mu.Unlock()
 		}
@@ -115,7 +128,7 @@ func (pl *Pool) Circuit(ctx context.Context, p Profile) (*Circuit, error) {
 // whose terms were refused does not use up an attempt (up to maxRefusals
 // of them): the node is avoided and another sample drawn.
 func (pl *Pool) run(p Profile, e *poolEntry) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(pl.ctx, 30*time.Second)
 	defer cancel()
 	var err error
 	refusals := 0
@@ -148,17 +161,23 @@ func (pl *Pool) run(p Profile, e *poolEntry) {
 		}
 		pl.logf("pool: built %s in %v", p.Name, time.Since(start).Round(time.Millisecond))
 		pl.mu.Lock()
-		closed := pl.closed
-		pl.mu.Unlock()
-		if closed {
+		if pl.closed {
+			pl.mu.Unlock()
 			c.Close()
 			err = ErrCircuitClosed
 			break
 		}
+		// Under mu, so that Close either finds the circuit ready and closes
+		// it, or comes before and is seen above.
 		e.c = c
 		e.at = time.Now()
 		close(e.ready)
-		go pl.watch(p, e)
+		pl.wg.Add(1)
+		pl.mu.Unlock()
+		go func() {
+			defer pl.wg.Done()
+			pl.watch(p, e)
+		}()
 		return
 	}
 	e.err = fmt.Errorf("hop: build %s circuit: %w", p.Name, err)
@@ -217,10 +236,10 @@ func (pl *Pool) Dial(ctx context.Context, p Profile, network, address string) (n
 	return c.Dial(ctx, network, address)
 }
 
-// Close closes every circuit.
+// Close closes every circuit, stops the builds under way, and returns once
+// every goroutine the pool started has ended.
 func (pl *Pool) Close() {
 	pl.mu.Lock()
-	defer pl.mu.Unlock()
 	pl.closed = true
 	for name, e := range pl.circuits {
 		select {
@@ -232,4 +251,7 @@ func (pl *Pool) Close() {
 		}
 		delete(pl.circuits, name)
 	}
+	pl.mu.Unlock()
+	pl.cancel()
+	pl.wg.Wait()
 }
