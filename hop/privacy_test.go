@@ -19,6 +19,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 )
 
@@ -114,21 +115,7 @@ func payMarker(node [20]byte) string { return "pay-for-" + hex.EncodeToString(no
 //     hop's payment in the clear.
 func TestWhatEachHopLearns(t *testing.T) {
 	// A destination that echoes: the marker goes up and comes back down.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	dst := ln.Addr().String()
+	dst := testutil.EchoTCP(t, "127.0.0.1:0").Addr
 
 	const hops = 3
 	var (
