@@ -62,11 +62,30 @@ type Circuit struct {
 	kick  chan struct{}
 	pad   *wire.Padder // constant-rate schedule; nil without padding
 
-	cellsUp, cellsDown atomic.Uint64
-	// Liveness (watchdog): when the last cell left and arrived, in
-	// nanoseconds since the Unix epoch, and the last PONG's nonce.
-	lastSent, lastRecv atomic.Int64
-	pong               atomic.Uint64
+	cellsUp, cellsDown atomic.Uint64 // cellsUp is written under smu
+	// Liveness (watchdog): when the last cell, and the last cell for the
+	// streams, arrived, in nanoseconds since the Unix epoch.
+	lastRecv, lastData atomic.Int64
+
+	// Acknowledgements (watchdog.go): a PING carries the count of cells
+	// sent up to and including it, and the exit's PONG echoes it.
+	pinged  atomic.Uint64 // count carried by the last PING; written under smu
+	acked   atomic.Uint64 // highest count the exit acknowledged; written by read
+	ackedAt atomic.Int64  // when acked last moved (Unix ns)
+	ackWake chan struct{} // signalled when acked moves
+	window  uint64        // send window, cells
+	every   uint64        // cells between PINGs
+	backlog uint64        // cells that may arrive ahead of a PONG
+	amu     sync.Mutex
+	probes  []probe       // PINGs not yet answered, oldest first; guarded by amu
+	exitRTT time.Duration // latest PING to PONG; guarded by amu
+}
+
+// probe is a PING in flight.
+type probe struct {
+	n    uint64    // cells it acknowledges
+	at   time.Time // when it left
+	down uint64    // cells received when it left
 }
 
 // payState is the client's payment state for one hop.
@@ -162,7 +181,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	var id [4]byte
 	rand.Read(id[:])
 	c := &Circuit{hops: hops, lk: owned, ch: ch, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
-		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1),
+		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1), ackWake: make(chan struct{}, 1),
 		rd: wire.NewCellReader(ch, cfg.CellSize, make([]byte, link.MaxMessageSize)),
 		w:  wire.NewCellWriter(ch, cfg.CellSize, nil)}
 	stop := context.AfterFunc(ctx, func() { ch.Close() })
@@ -180,6 +199,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	if cfg.PaddingRate > 0 {
 		c.pad = c.clientPadder(cfg.PaddingRate)
 	}
+	c.window, c.every, c.backlog = windowCells(cfg.CellSize)
 	c.mux, err = stream.New(stream.Config{
 		Role:          stream.RoleClient,
 		MaxFrame:      cc.MaxPayload(),
@@ -197,6 +217,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 		return nil, err
 	}
 	c.lastRecv.Store(time.Now().UnixNano())
+	c.ackedAt.Store(time.Now().UnixNano())
 	go c.read()
 	go c.payLoop()
 	go c.watchdog(cfg.StallTimeout)
@@ -315,14 +336,106 @@ func (c *Circuit) send(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []
 // flush (or a full message, or the next send) writes: the stream layer
 // queues its frames and flushes when it has no more ready
 // (docs/PROTOCOL.md 2.3). With padding, every cell leaves on its own, in
-// its slot.
+// its slot. queue carries the stream layer's cells: it waits while a send
+// window of cells is unacknowledged, and asks for an acknowledgement
+// every eighth of it (watchdog.go). Control cells (PING, PAY) go through
+// send and never wait for the window, so they overtake the data waiting
+// here.
 func (c *Circuit) queue(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []byte) error {
+	if err := c.waitWindow(); err != nil {
+		return err
+	}
 	if c.pad != nil {
-		return c.send(hop, lc, cmd, payload)
+		if err := c.send(hop, lc, cmd, payload); err != nil {
+			return err
+		}
+	} else {
+		c.smu.Lock()
+		err := c.queueLocked(hop, lc, cmd, payload)
+		c.smu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	if c.cellsUp.Load()-c.pinged.Load() >= c.every {
+		return c.probe(false)
+	}
+	return nil
+}
+
+// waitWindow waits until fewer than the send window's cells are
+// unacknowledged, writing the cells gathered first (they hold the PING
+// whose answer opens the window).
+func (c *Circuit) waitWindow() error {
+	for c.cellsUp.Load()-c.acked.Load() >= c.window {
+		if err := c.flush(); err != nil {
+			return err
+		}
+		select {
+		case <-c.ackWake:
+		case <-c.done:
+			return ErrCircuitClosed
+		}
+	}
+	return nil
+}
+
+// probe seals a PING for the last hop carrying the count of cells sent up
+// to and including it; the PONG acknowledges them all (cells reach the
+// exit in order). With now set it is written at once, else with the cells
+// gathered.
+func (c *Circuit) probe(now bool) error {
+	if c.pad != nil && !c.pad.Take(c.done) {
+		return ErrCircuitClosed
 	}
 	c.smu.Lock()
 	defer c.smu.Unlock()
-	return c.queueLocked(hop, lc, cmd, payload)
+	n := c.cellsUp.Load() + 1
+	var p [8]byte
+	binary.BigEndian.PutUint64(p[:], n)
+	if err := c.queueLocked(len(c.hops)-1, onion.LinkRelay, onion.RelayPing, p[:]); err != nil {
+		return err
+	}
+	c.pinged.Store(n)
+	c.amu.Lock()
+	c.probes = append(c.probes, probe{n: n, at: time.Now(), down: c.cellsDown.Load()})
+	c.amu.Unlock()
+	if now || c.pad != nil {
+		return c.w.Flush()
+	}
+	return nil
+}
+
+// acknowledged records the exit's PONG for the first n cells.
+func (c *Circuit) acknowledged(n uint64) {
+	if n <= c.acked.Load() || n > c.pinged.Load() {
+		return // stale, or not a count this client sent
+	}
+	now := time.Now()
+	c.amu.Lock()
+	for len(c.probes) > 0 && c.probes[0].n <= n {
+		if c.probes[0].n == n {
+			c.exitRTT = now.Sub(c.probes[0].at)
+		}
+		c.probes = c.probes[1:]
+	}
+	c.amu.Unlock()
+	c.acked.Store(n)
+	c.ackedAt.Store(now.UnixNano())
+	select {
+	case c.ackWake <- struct{}{}:
+	default:
+	}
+}
+
+// oldestProbe returns the oldest unanswered PING.
+func (c *Circuit) oldestProbe() (probe, bool) {
+	c.amu.Lock()
+	defer c.amu.Unlock()
+	if len(c.probes) == 0 {
+		return probe{}, false
+	}
+	return c.probes[0], true
 }
 
 // queueLocked seals a cell into the writer. Sealing and writing happen in
@@ -342,7 +455,6 @@ func (c *Circuit) queueLocked(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, pay
 		return err
 	}
 	c.cellsUp.Add(1)
-	c.lastSent.Store(time.Now().UnixNano())
 	c.carry(len(cell))
 	return nil
 }
@@ -466,6 +578,7 @@ func (c *Circuit) read() {
 		c.carry(c.cc.CellSize())
 		switch {
 		case cmd == onion.RelayData && hop == last:
+			c.lastData.Store(time.Now().UnixNano())
 			if err := c.mux.Deliver(payload); err != nil {
 				c.fail(err)
 				return
@@ -498,7 +611,7 @@ func (c *Circuit) read() {
 		case cmd == onion.RelayPadding:
 		case cmd == onion.RelayPong && hop == last:
 			if len(payload) == 8 {
-				c.pong.Store(binary.BigEndian.Uint64(payload))
+				c.acknowledged(binary.BigEndian.Uint64(payload))
 			}
 		default:
 			c.fail(fmt.Errorf("hop: unexpected %v from hop %d", cmd, hop))

@@ -14,7 +14,11 @@ type CircuitStats struct {
 	// hop carries all of them, CellSize bytes each.
 	CellsUp, CellsDown uint64
 	CellSize           int
-	Hops               []HopStats
+	// ExitRTT is the latest round trip to the last hop through the
+	// circuit: from a PING to its PONG, both queued behind the circuit's
+	// other cells (zero before the first).
+	ExitRTT time.Duration
+	Hops    []HopStats
 }
 
 // HopStats is one hop's share.
@@ -31,6 +35,9 @@ type HopStats struct {
 func (c *Circuit) Stats() CircuitStats {
 	st := CircuitStats{CellsUp: c.cellsUp.Load(), CellsDown: c.cellsDown.Load(), CellSize: c.cc.CellSize(),
 		Hops: make([]HopStats, len(c.hops))}
+	c.amu.Lock()
+	st.ExitRTT = c.exitRTT
+	c.amu.Unlock()
 	for k, p := range c.pays {
 		st.Hops[k].Paid = new(big.Int)
 		if p == nil {

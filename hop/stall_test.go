@@ -1,10 +1,13 @@
 package hop_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,4 +169,97 @@ func startNode(t *testing.T, exit bool, cfg relay.NodeConfig) *hoptest.Node {
 	}
 	t.Cleanup(n.Close)
 	return n
+}
+
+// TestStallWhileWaitingForCredit: a stream's writer waits for credit that
+// only the exit can give (the server stopped reading), and the last cell
+// the client got came after the last one it sent. Then the middle relay
+// drops the circuit's cells both ways. The client sends nothing more, so a
+// watchdog that only probes after a cell it sent goes unanswered never
+// notices; the circuit must still fail with ErrStalled, since the stream
+// waits on the exit. This is the state "both ways, bulk" of TestRelayStalls
+// ends in whenever the last cell before the stall is a WINDOW that gives no
+// stream credit; here it is made on purpose.
+func TestStallWhileWaitingForCredit(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	speak, quit := make(chan struct{}), make(chan struct{})
+	defer close(quit)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			return
+		}
+		// Reads no more: the client's upload runs out of credit.
+		select {
+		case <-speak:
+		case <-quit:
+			return
+		}
+		c.Write(make([]byte, 100))
+		<-quit
+	}()
+
+	var drop atomic.Bool
+	entry, exit := startNode(t, false, relay.NodeConfig{}), startNode(t, true, relay.NodeConfig{})
+	bad := startNode(t, false, relay.NodeConfig{Tap: func(ch link.Channel) link.Channel {
+		return stallingChannel{ch, &drop}
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := hop.Build(ctx, []hop.HopInfo{entry.Info, bad.Info, exit.Info}, hop.BuildConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	conn, err := c.Dial(ctx, "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "hold\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Upload until no credit comes for a while: the exit's socket and
+	// stream window are full.
+	chunk := make([]byte, 64<<10)
+	for {
+		conn.SetWriteDeadline(time.Now().Add(1500 * time.Millisecond))
+		n, err := conn.Write(chunk)
+		if errors.Is(err, os.ErrDeadlineExceeded) && n == 0 {
+			break
+		}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatal(err)
+		}
+		if ctx.Err() != nil {
+			t.Fatal("upload never ran out of credit")
+		}
+	}
+	conn.SetWriteDeadline(time.Time{})
+	go io.Copy(conn, testutil.Pattern(1)) // waits for credit
+	// The last cells now come from the exit: 100 bytes, too few to make
+	// the client return credit.
+	close(speak)
+	if _, err := io.ReadFull(conn, make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	drop.Store(true)
+	t0 := time.Now()
+	select {
+	case <-c.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("stalled circuit not detected within 15 s")
+	}
+	if !errors.Is(c.Err(), hop.ErrStalled) {
+		t.Fatalf("circuit ended with %v, want ErrStalled", c.Err())
+	}
+	t.Logf("stall found after %v: %v", time.Since(t0).Round(time.Millisecond), c.Err())
 }

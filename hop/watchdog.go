@@ -1,12 +1,9 @@
 package hop
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/pexia-network/pexia/hop/onion"
 )
 
 // ErrStalled is the error of a circuit that stopped carrying cells while
@@ -21,17 +18,34 @@ const DefaultStallTimeout = 4 * time.Second
 // hop that loses its neighbour tears the circuit down towards the client.
 // What neither sees is a hop whose links are fine but which no longer
 // passes the circuit's cells on, or no longer answers its payments. The
-// watchdog finds those:
+// watchdog finds those by progress, not by silence (docs/PROTOCOL.md 2.8):
 //
-//   - When the client has sent a cell and nothing at all came back for a
-//     quarter of the stall timeout, it sends the last hop a PING (one cell;
-//     an idle circuit, which sends nothing, is never probed). Any cell
-//     arriving proves the way back alive, the PONG the way there too.
-//   - With a PING out, stall timeout of total silence fails the circuit.
-//   - A PING unanswered for pongTimeouts stall timeouts fails it even if
-//     other cells arrive (cells already queued towards the client, or
-//     padding, can keep coming from a circuit whose forward half is dead);
-//     the margin is for a PONG queued behind a full window of downloads.
+//   - Every cell the client sends is acknowledged by the exit: a PING to
+//     the last hop carries the count of cells sent up to and including it,
+//     and its PONG, which can only come after all of them (cells stay in
+//     order on every hop), acknowledges that many. The client asks after
+//     every eighth of the send window, and at the next tick for cells no PING covers
+//     yet; an idle circuit, which sends nothing, is never probed.
+//   - The stream layer's cells stop while a send window of cells is
+//     unacknowledged, so what one circuit can have queued on the relays
+//     towards the exit is bounded, and a PING (or PAY), which never waits
+//     for the window, is behind at most that much: a flood of datagrams
+//     is dropped at the client instead of filling every relay's buffers,
+//     and a busy circuit keeps answering.
+//   - When a stream waits on the exit (an answer to an OPEN, or credit to
+//     send) and nothing arrived for a quarter of the stall timeout, the
+//     client probes even though it sent nothing: the exit owes it cells.
+//   - With a PING unanswered, 1.25 stall timeouts without any
+//     acknowledgement and without any cell arriving fail the circuit (the
+//     silence an answer-less PING used to need: a quarter before it was
+//     sent, a whole stall timeout after).
+//   - Without an acknowledgement for pongTimeouts stall timeouts it fails
+//     even if other cells arrive (cells already queued towards the client,
+//     or padding, can keep coming from a circuit whose forward half is
+//     dead), unless stream data keeps arriving and fewer than twice the
+//     client's circuit window of cells arrived since the PING left: the
+//     PONG then waits behind a download, which the send window does not
+//     bound.
 //   - A PAY unanswered for paidTimeouts stall timeouts fails it: the hop
 //     (or one before it) no longer serves the paying client.
 //
@@ -41,6 +55,26 @@ const (
 	paidTimeouts = 4
 )
 
+// The send window: the stream layer's cells stop while this many bytes of
+// cells are unacknowledged by the exit, and the client asks for an
+// acknowledgement after every eighth of it. It is below the link's
+// per-channel window (link.DefaultChannelWindow, 1 MiB), so the stream
+// layer's cells never block in the channel's write, where they would hold
+// up the PING and PAY cells that must overtake them; 768 KiB a round trip
+// is 63 Mbit/s at 100 ms. A PING every 24 cells of 4096 bytes costs 4 %
+// more cells up and as many PONGs down, only while the client sends.
+const sendWindowBytes = 768 << 10
+
+// windowCells returns, in cells of size bytes, the send window, the
+// acknowledgement interval, and the most cells an honest circuit may have
+// queued towards the client ahead of a PONG (twice the client's circuit
+// window: more than that arriving without the PONG means the PING was
+// lost).
+func windowCells(size int) (window, every, backlog uint64) {
+	window = uint64(max(sendWindowBytes/size, 16))
+	return window, window / 8, uint64(2 * clientCircuitWindow / size)
+}
+
 // watchdog runs until the circuit ends.
 func (c *Circuit) watchdog(stall time.Duration) {
 	if stall <= 0 {
@@ -49,11 +83,8 @@ func (c *Circuit) watchdog(stall time.Duration) {
 	probeAfter := stall / 4
 	tick := time.NewTicker(stall / 16)
 	defer tick.Stop()
-	last := len(c.hops) - 1
-	var (
-		nonce   uint64
-		probeAt time.Time // when the PING in flight left; zero: none
-	)
+	last := len(c.hops)
+	var waitProbe time.Time // when the watchdog last probed for a waiting stream
 	for {
 		select {
 		case <-c.done:
@@ -62,28 +93,34 @@ func (c *Circuit) watchdog(stall time.Duration) {
 		}
 		now := time.Now()
 		recv := time.Unix(0, c.lastRecv.Load())
-		sent := time.Unix(0, c.lastSent.Load())
-		if !probeAt.IsZero() && c.pong.Load() == nonce {
-			probeAt = time.Time{}
-		}
+		var err error
 		switch {
-		case probeAt.IsZero():
-			if sent.After(recv) && now.Sub(recv) >= probeAfter {
-				nonce++
-				var p [8]byte
-				binary.BigEndian.PutUint64(p[:], nonce)
-				probeAt = now
-				if err := c.send(last, onion.LinkRelay, onion.RelayPing, p[:]); err != nil {
-					c.fail(err)
-					return
-				}
+		case c.cellsUp.Load() > c.pinged.Load():
+			err = c.probe(true)
+		case c.acked.Load() == c.pinged.Load() && now.Sub(recv) >= probeAfter &&
+			now.Sub(waitProbe) >= probeAfter && c.mux.Waiting():
+			waitProbe = now
+			err = c.probe(true)
+		}
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if oldest, ok := c.oldestProbe(); ok {
+			since := laterOf(oldest.at, time.Unix(0, c.ackedAt.Load()))
+			if quiet := now.Sub(laterOf(since, recv)); quiet >= stall+probeAfter {
+				c.fail(fmt.Errorf("%w: nothing from the circuit for %v", ErrStalled, quiet.Round(time.Millisecond)))
+				return
 			}
-		case now.Sub(laterOf(recv, probeAt)) >= stall:
-			c.fail(fmt.Errorf("%w: nothing from the circuit for %v", ErrStalled, now.Sub(laterOf(recv, probeAt)).Round(time.Millisecond)))
-			return
-		case now.Sub(probeAt) >= pongTimeouts*stall:
-			c.fail(fmt.Errorf("%w: hop %d did not answer a PING for %v", ErrStalled, last+1, now.Sub(probeAt).Round(time.Millisecond)))
-			return
+			// A PONG behind a download arrives once what was queued
+			// ahead of it has: while stream data keeps coming, and less
+			// than the most an honest circuit queues, it is not late.
+			downloading := now.Sub(time.Unix(0, c.lastData.Load())) < stall &&
+				c.cellsDown.Load()-oldest.down < c.backlog
+			if d := now.Sub(since); d >= pongTimeouts*stall && !downloading {
+				c.fail(fmt.Errorf("%w: hop %d acknowledged nothing for %v", ErrStalled, last, d.Round(time.Millisecond)))
+				return
+			}
 		}
 		for k, p := range c.pays {
 			if p == nil {
