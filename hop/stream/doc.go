@@ -18,8 +18,13 @@
 //     MaxFrame-5 bytes, else [ErrDatagramTooLarge]) and every Read returns
 //     one datagram (truncated if the buffer is too small, like a UDP
 //     socket). Datagrams are not flow controlled: each direction has a
-//     bounded queue per flow, and a datagram that does not fit is dropped and
-//     counted in [Stats]. Write never blocks.
+//     bounded queue per flow (Config.DatagramQueue datagrams and
+//     Config.DatagramQueueBytes bytes) inside a bound for all flows
+//     (Config.DatagramBytes), and a datagram that does not fit is dropped
+//     and counted in [Stats] and in the flow's [FlowStats]. When the bound
+//     for all flows is reached, the flow holding the most bytes loses its
+//     oldest datagram, so a flood never pushes out another flow's
+//     datagrams. Write never blocks.
 //   - "dns": a byte stream like "tcp", for name resolution at the exit. The
 //     mux does not interpret its content; the intended use is DNS messages
 //     in RFC 1035 §4.2.2 TCP framing (2-byte length prefix), answered by the
@@ -100,7 +105,10 @@
 // round-robins one frame at a time over the streams that have data,
 // datagrams or a FIN ready, so a bulk stream cannot starve an interactive
 // one: a newly ready stream waits for at most one frame of every other
-// active stream. Write hands its buffer to that goroutine and returns once
+// active stream. A frame travels in one cell, the circuit's unit of cost,
+// so this is deficit round robin with one cell as the quantum: a udp flood
+// gets one cell per round like every other flow or tcp stream, and the
+// excess waits in its own queue or is dropped there. Write hands its buffer to that goroutine and returns once
 // every byte has been framed; no data is copied into intermediate buffers.
 // Because send is called synchronously, a slow circuit backs up into the
 // scheduler, where fairness applies, rather than into a FIFO below it.

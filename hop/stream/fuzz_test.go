@@ -160,12 +160,22 @@ func checkInvariants(t *testing.T, m *Mux) {
 			t.Fatalf("stream %d: negative credit %d/%d", s.id, s.recvWin, s.sendCredit)
 		}
 		total += s.rlen
+		in, out := 0, 0
+		for _, d := range s.dgIn.buf[s.dgIn.head:] {
+			in += len(d) + datagramOverhead
+		}
+		for _, d := range s.dgOut.buf[s.dgOut.head:] {
+			out += len(d) + datagramOverhead
+		}
+		if in != s.dgInQ || out != s.dgOutQ || in > m.cfg.DatagramQueueBytes || out > m.cfg.DatagramQueueBytes {
+			t.Fatalf("stream %d: datagram queues hold %d/%d bytes, counted %d/%d, limit %d", s.id, in, out, s.dgInQ, s.dgOutQ, m.cfg.DatagramQueueBytes)
+		}
 	}
 	if total > m.cfg.CircuitWindow {
 		t.Fatalf("circuit holds %d bytes, window %d", total, m.cfg.CircuitWindow)
 	}
-	if m.connRecv < 0 || m.connSend < 0 || m.dgInBytes < 0 || m.dgInBytes > m.dgInLimit {
-		t.Fatalf("bad accounting: recv %d send %d dgIn %d", m.connRecv, m.connSend, m.dgInBytes)
+	if m.connRecv < 0 || m.connSend < 0 || m.dgInBytes < 0 || m.dgInBytes > m.dgInLimit || m.dgOutBytes < 0 || m.dgOutBytes > m.dgOutLimit {
+		t.Fatalf("bad accounting: recv %d send %d dgIn %d dgOut %d", m.connRecv, m.connSend, m.dgInBytes, m.dgOutBytes)
 	}
 	if len(m.streams) > m.cfg.MaxStreams {
 		t.Fatalf("%d streams, max %d", len(m.streams), m.cfg.MaxStreams)

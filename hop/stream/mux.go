@@ -1,10 +1,12 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 )
 
@@ -27,6 +29,12 @@ const (
 	DefaultMaxStreams    = 1024      // streams open at once
 	DefaultAcceptBacklog = 256       // requests waiting for Accept
 	DefaultDatagramQueue = 128       // datagrams queued per flow and direction
+	// DefaultDatagramQueueBytes bounds the bytes queued per flow and
+	// direction (see Config.DatagramQueueBytes for the reasoning).
+	DefaultDatagramQueueBytes = 256 << 10
+	// DefaultDatagramBytes bounds the bytes of datagrams queued per Mux and
+	// direction (see Config.DatagramBytes).
+	DefaultDatagramBytes = 2 << 20
 	// InitialCircuitWindow is the circuit-level credit each side has before
 	// the peer's first WINDOW(0); CircuitWindow may not be smaller.
 	InitialCircuitWindow = 64 << 10
@@ -34,8 +42,8 @@ const (
 	MaxWindow = 1 << 30
 )
 
-// datagramOverhead is charged per queued incoming datagram against the
-// circuit's datagram byte limit, so empty datagrams cost memory too.
+// datagramOverhead is charged per queued datagram against the byte
+// limits, so empty datagrams cost memory too.
 const datagramOverhead = 64
 
 // Config configures a Mux. Zero fields take the defaults above, except Role,
@@ -63,6 +71,23 @@ type Config struct {
 	// DatagramQueue bounds the datagrams queued per udp flow and direction;
 	// datagrams beyond it are dropped and counted.
 	DatagramQueue int
+	// DatagramQueueBytes bounds the bytes (payload plus 64 bytes of
+	// bookkeeping per datagram) queued per udp flow and direction; a
+	// datagram that does not fit is dropped and counted. At least MaxFrame.
+	// The default, max(256 KiB, 2*MaxFrame), holds about 180 datagrams of
+	// a 1500-byte MTU: 40 ms at 50 Mbit/s, as long as a jitter buffer
+	// waits. A queue is where a flow's excess waits for its turn, so
+	// under overload every queued byte is delay for that flow alone;
+	// UDP applications (QUIC, WebRTC, games) react to loss, not to delay.
+	DatagramQueueBytes int
+	// DatagramBytes bounds the bytes of datagrams queued on the whole Mux
+	// per direction (default max(2 MiB, DatagramQueueBytes), the size of a
+	// circuit's stream window at the exit): eight flows can fill their
+	// queues before it applies. When a datagram would exceed it, the flow
+	// holding the most bytes loses its oldest datagram (or, if that is the
+	// writing flow itself, the new one is dropped), so flows that queue
+	// little never pay for those that flood. At least DatagramQueueBytes.
+	DatagramBytes int
 	// Flush, if set, lets send hold frames back to pass several on to the
 	// circuit together: the sending goroutine calls Flush after a run of
 	// frames, as soon as it has nothing more to send at once (before it
@@ -86,6 +111,8 @@ func (c *Config) normalize() error {
 	def(&c.MaxStreams, DefaultMaxStreams)
 	def(&c.AcceptBacklog, DefaultAcceptBacklog)
 	def(&c.DatagramQueue, DefaultDatagramQueue)
+	def(&c.DatagramQueueBytes, max(DefaultDatagramQueueBytes, 2*c.MaxFrame))
+	def(&c.DatagramBytes, max(DefaultDatagramBytes, c.DatagramQueueBytes))
 	switch {
 	case c.MaxFrame < MinFrame || c.MaxFrame > MaxFrameLimit:
 		return fmt.Errorf("stream: MaxFrame %d out of range [%d, %d]", c.MaxFrame, MinFrame, MaxFrameLimit)
@@ -95,6 +122,10 @@ func (c *Config) normalize() error {
 		return fmt.Errorf("stream: CircuitWindow %d out of range [%d, %d]", c.CircuitWindow, InitialCircuitWindow, MaxWindow)
 	case c.MaxStreams < 1 || c.AcceptBacklog < 1 || c.DatagramQueue < 1:
 		return errors.New("stream: MaxStreams, AcceptBacklog and DatagramQueue must be positive")
+	case c.DatagramQueueBytes < c.MaxFrame:
+		return fmt.Errorf("stream: DatagramQueueBytes %d is less than MaxFrame %d", c.DatagramQueueBytes, c.MaxFrame)
+	case c.DatagramBytes < c.DatagramQueueBytes:
+		return fmt.Errorf("stream: DatagramBytes %d is less than DatagramQueueBytes %d", c.DatagramBytes, c.DatagramQueueBytes)
 	}
 	return nil
 }
@@ -108,6 +139,26 @@ type Stats struct {
 	BytesReceived       uint64 // frame bytes accepted by Deliver
 	DatagramsDroppedIn  uint64 // incoming datagrams dropped because a queue was full
 	DatagramsDroppedOut uint64 // outgoing datagrams dropped because a queue was full
+	DatagramBytesIn     int    // bytes of received datagrams not yet read, overhead included
+	DatagramBytesOut    int    // bytes of datagrams waiting to be sent, overhead included
+}
+
+// FlowStats are the counters of one udp flow. Datagram counts are since the
+// flow opened; the queue sizes are now.
+type FlowStats struct {
+	ID      uint32
+	Address string // the destination, as given to Dial
+	// Sent counts datagrams passed to the circuit; DroppedOut those
+	// written but dropped because the flow's queue (or the circuit's) was
+	// full.
+	Sent, DroppedOut uint64
+	// Received counts datagrams that arrived and were queued for Read;
+	// DroppedIn those that arrived and were dropped because the reader was
+	// behind.
+	Received, DroppedIn uint64
+	// QueuedOut and QueuedIn are the bytes waiting in the flow's queues,
+	// with 64 bytes of bookkeeping per datagram.
+	QueuedOut, QueuedIn int
 }
 
 // ctrl is a queued control frame. WINDOW entries carry no amount: the
@@ -130,6 +181,7 @@ type Mux struct {
 	maxPayload int
 	ctrlLimit  int
 	dgInLimit  int
+	dgOutLimit int
 
 	done       chan struct{} // closed by Close
 	senderDone chan struct{} // closed when the sending goroutine exits
@@ -155,9 +207,10 @@ type Mux struct {
 	acceptq    fifo[*Request]
 	acceptWait waitq
 
-	dgInBytes int
-	free      [][]byte // receive chunk buffers for reuse
-	stats     Stats
+	dgInBytes  int      // bytes of all streams' dgIn, overhead included
+	dgOutBytes int      // bytes of all streams' dgOut, overhead included
+	free       [][]byte // receive chunk buffers for reuse
+	stats      Stats
 }
 
 // New returns a Mux that sends frames with send and starts its sending
@@ -179,7 +232,8 @@ func New(cfg Config, send func(frame []byte) error) (*Mux, error) {
 		send:       send,
 		maxPayload: cfg.MaxFrame - HeaderLen,
 		ctrlLimit:  4*cfg.MaxStreams + 1024,
-		dgInLimit:  max(cfg.CircuitWindow, 16*cfg.MaxFrame),
+		dgInLimit:  cfg.DatagramBytes,
+		dgOutLimit: cfg.DatagramBytes,
 		done:       make(chan struct{}),
 		senderDone: make(chan struct{}),
 		kick:       make(chan struct{}, 1),
@@ -221,7 +275,22 @@ func (m *Mux) Stats() Stats {
 	defer m.mu.Unlock()
 	s := m.stats
 	s.Streams = len(m.streams)
+	s.DatagramBytesIn, s.DatagramBytesOut = m.dgInBytes, m.dgOutBytes
 	return s
+}
+
+// Flows returns the counters of the udp flows open on the Mux, by ID.
+func (m *Mux) Flows() []FlowStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []FlowStats
+	for _, s := range m.streams {
+		if s.kind == KindUDP && s.state == stateOpen {
+			out = append(out, s.flowStatsLocked())
+		}
+	}
+	slices.SortFunc(out, func(a, b FlowStats) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 // Close closes the Mux and every stream on it: blocked and later calls
@@ -538,11 +607,14 @@ func (m *Mux) handleLocked(f *frame) error {
 			return protoErr("DATAGRAM after FIN on stream %d", s.id)
 		}
 		cost := len(f.payload) + datagramOverhead
-		if s.dgIn.len() >= m.cfg.DatagramQueue || m.dgInBytes+cost > m.dgInLimit {
+		if !m.roomInLocked(s, cost) {
+			s.dgDropIn++
 			m.stats.DatagramsDroppedIn++
 			return nil
 		}
 		m.dgInBytes += cost
+		s.dgInQ += cost
+		s.dgRecv++
 		s.dgIn.push(append([]byte(nil), f.payload...))
 		s.rwait.broadcast()
 		return nil
@@ -554,7 +626,7 @@ func (m *Mux) handleLocked(f *frame) error {
 		if s.kind == KindUDP {
 			// FIN closes a datagram flow in both directions.
 			m.removeLocked(s)
-			s.dgOut.reset()
+			s.discardSendLocked()
 			s.finSent = true // the flow is gone; no FIN back
 			s.wakeLocked()
 			return nil

@@ -55,6 +55,7 @@ type Stream struct {
 	remoteFin  bool        // peer sent FIN
 	readClosed bool        // Close was called: incoming data is answered with RST
 	dgIn       fifo[[]byte]
+	dgInQ      int // bytes in dgIn, overhead included
 	rwait      waitq
 
 	sendCredit int64  // DATA bytes we may still send
@@ -62,8 +63,12 @@ type Stream struct {
 	finQueued  bool
 	finSent    bool
 	dgOut      fifo[[]byte]
+	dgOutQ     int  // bytes in dgOut, overhead included
 	inReady    bool // on m.ready
 	wwait      waitq
+
+	// udp flow counters, in datagrams (see FlowStats)
+	dgSent, dgDropOut, dgRecv, dgDropIn uint64
 }
 
 func newStream(m *Mux, id uint32, kind Kind, addr string) *Stream {
@@ -128,9 +133,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 		}
 		if s.kind == KindUDP {
 			if s.dgIn.len() > 0 {
-				d := s.dgIn.pop()
-				m.dgInBytes -= len(d) + datagramOverhead
-				return copy(p, d), nil
+				return copy(p, s.popInLocked()), nil
 			}
 		} else {
 			if len(p) == 0 {
@@ -164,7 +167,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 // passes; on a deadline it returns the bytes already taken and
 // os.ErrDeadlineExceeded. On a udp flow it queues b as one datagram and
 // never blocks; a datagram that finds the queue full is dropped (counted in
-// Stats) and still reported as written, as UDP would.
+// Stats and FlowStats) and still reported as written, as UDP would.
 func (s *Stream) Write(b []byte) (int, error) {
 	if s.kind == KindUDP {
 		return s.writeDatagram(b)
@@ -260,11 +263,15 @@ func (s *Stream) writeDatagram(b []byte) (int, error) {
 	if isClosed(s.wdl.wait()) {
 		return 0, os.ErrDeadlineExceeded
 	}
-	if s.dgOut.len() >= m.cfg.DatagramQueue {
+	cost := len(b) + datagramOverhead
+	if !m.roomOutLocked(s, cost) {
+		s.dgDropOut++
 		m.stats.DatagramsDroppedOut++
 		return len(b), nil
 	}
 	s.dgOut.push(append(make([]byte, 0, len(b)), b...))
+	s.dgOutQ += cost
+	m.dgOutBytes += cost
 	m.schedule(s)
 	return len(b), nil
 }
@@ -463,7 +470,7 @@ func (s *Stream) discardRecvLocked() {
 	s.rlen = 0
 	m.returnConnCreditLocked(n)
 	for s.dgIn.len() > 0 {
-		m.dgInBytes -= len(s.dgIn.pop()) + datagramOverhead
+		s.popInLocked()
 	}
 	s.dgIn.reset()
 }
@@ -473,7 +480,7 @@ func (s *Stream) discardRecvLocked() {
 // failed and reports how much was taken.
 func (s *Stream) discardLocked() {
 	s.discardRecvLocked()
-	s.dgOut.reset()
+	s.discardSendLocked()
 }
 
 // takeFrameLocked encodes the stream's next frame (DATA, DATAGRAM or FIN)
@@ -487,7 +494,8 @@ func (s *Stream) takeFrameLocked(buf []byte) (n int, more bool) {
 	finDue := s.finQueued && !s.finSent
 	if s.kind == KindUDP {
 		if s.dgOut.len() > 0 {
-			d := s.dgOut.pop()
+			d := s.popOutLocked()
+			s.dgSent++
 			putHeader(buf, frameDatagram, s.id)
 			n = HeaderLen + copy(buf[HeaderLen:], d)
 			return n, s.dgOut.len() > 0 || finDue

@@ -1,0 +1,101 @@
+package stream
+
+// Datagram queues. A udp flow has a queue per direction, bounded in
+// datagrams (Config.DatagramQueue) and bytes (Config.DatagramQueueBytes),
+// and all flows of a Mux share a byte limit per direction
+// (Config.DatagramBytes). Datagrams are never flow controlled: one that
+// does not fit is dropped and counted on its flow, and nothing blocks.
+//
+// Sending is fair between flows because the sending goroutine takes one
+// frame from each ready stream in turn, and a frame travels in one cell
+// of the circuit: every flow, and every tcp stream, gets the same number of
+// cells per round whatever its datagrams' sizes, which is deficit round
+// robin with the cell, the circuit's unit of cost, as the quantum. The
+// shared limit keeps that fairness: when it is reached, the flow holding
+// the most bytes sheds its oldest datagram, so a flood fills only its own
+// queue and a flow that queues little is never dropped for it.
+
+// roomOutLocked makes room for a datagram of cost bytes on s's send queue,
+// dropping the oldest datagrams of fatter flows if the Mux's limit needs
+// it. It reports false if the datagram itself must be dropped.
+func (m *Mux) roomOutLocked(s *Stream, cost int) bool {
+	if s.dgOut.len() >= m.cfg.DatagramQueue || s.dgOutQ+cost > m.cfg.DatagramQueueBytes {
+		return false
+	}
+	for m.dgOutBytes+cost > m.dgOutLimit {
+		var fat *Stream
+		for _, f := range m.ready.buf[m.ready.head:] {
+			if f.dgOut.len() > 0 && (fat == nil || f.dgOutQ > fat.dgOutQ) {
+				fat = f
+			}
+		}
+		if fat == nil || fat == s || fat.dgOutQ < s.dgOutQ+cost {
+			return false
+		}
+		fat.popOutLocked()
+		fat.dgDropOut++
+		m.stats.DatagramsDroppedOut++
+	}
+	return true
+}
+
+// roomInLocked is roomOutLocked for a received datagram.
+func (m *Mux) roomInLocked(s *Stream, cost int) bool {
+	if s.dgIn.len() >= m.cfg.DatagramQueue || s.dgInQ+cost > m.cfg.DatagramQueueBytes {
+		return false
+	}
+	for m.dgInBytes+cost > m.dgInLimit {
+		var fat *Stream
+		for _, f := range m.streams {
+			if f.dgIn.len() > 0 && (fat == nil || f.dgInQ > fat.dgInQ) {
+				fat = f
+			}
+		}
+		if fat == nil || fat == s || fat.dgInQ < s.dgInQ+cost {
+			return false
+		}
+		fat.popInLocked()
+		fat.dgDropIn++
+		m.stats.DatagramsDroppedIn++
+	}
+	return true
+}
+
+// popInLocked takes the oldest received datagram off s's queue.
+func (s *Stream) popInLocked() []byte {
+	d := s.dgIn.pop()
+	c := len(d) + datagramOverhead
+	s.dgInQ -= c
+	s.m.dgInBytes -= c
+	return d
+}
+
+// popOutLocked takes the oldest datagram to send off s's queue.
+func (s *Stream) popOutLocked() []byte {
+	d := s.dgOut.pop()
+	c := len(d) + datagramOverhead
+	s.dgOutQ -= c
+	s.m.dgOutBytes -= c
+	return d
+}
+
+// discardSendLocked drops the datagrams waiting to be sent. They are not
+// counted as drops: the flow ended.
+func (s *Stream) discardSendLocked() {
+	s.m.dgOutBytes -= s.dgOutQ
+	s.dgOutQ = 0
+	s.dgOut.reset()
+}
+
+// FlowStats returns the counters of a udp flow (zero counts for other
+// kinds).
+func (s *Stream) FlowStats() FlowStats {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	return s.flowStatsLocked()
+}
+
+func (s *Stream) flowStatsLocked() FlowStats {
+	return FlowStats{ID: s.id, Address: s.addr, Sent: s.dgSent, DroppedOut: s.dgDropOut,
+		Received: s.dgRecv, DroppedIn: s.dgDropIn, QueuedOut: s.dgOutQ, QueuedIn: s.dgInQ}
+}
