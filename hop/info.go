@@ -3,6 +3,8 @@ package hop
 import (
 	"math/big"
 	"time"
+
+	"github.com/pexia-network/pexia/hop/stream"
 )
 
 // Hops returns the hops of the circuit, entry first.
@@ -52,3 +54,8 @@ func (c *Circuit) Stats() CircuitStats {
 	}
 	return st
 }
+
+// Flows returns the counters of the udp flows open on the circuit, by
+// stream ID: datagrams sent and received, and those dropped because the
+// flow's queue was full (see package stream, "Datagram queues").
+func (c *Circuit) Flows() []stream.FlowStats { return c.mux.Flows() }

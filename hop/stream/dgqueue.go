@@ -15,6 +15,16 @@ package stream
 // the most bytes sheds its oldest datagram, so a flood fills only its own
 // queue and a flow that queues little is never dropped for it.
 
+// A flow that writes faster than the circuit takes would otherwise take
+// the Mux's lock for every datagram it writes, and the lock is what the
+// sending goroutine and Deliver need for every frame: a writer in a tight
+// loop would slow the whole circuit down for every flow on it. So once a
+// datagram of a flow has been dropped, the flow is marked full (dgFull)
+// and its further datagrams are dropped without the lock, until the
+// sending goroutine takes one of its datagrams or the stream changes state
+// (wakeLocked). Taking the lock is thus bounded by what the circuit sends,
+// not by what the flood writes.
+
 // roomOutLocked makes room for a datagram of cost bytes on s's send queue,
 // dropping the oldest datagrams of fatter flows if the Mux's limit needs
 // it. It reports false if the datagram itself must be dropped.
@@ -33,8 +43,7 @@ func (m *Mux) roomOutLocked(s *Stream, cost int) bool {
 			return false
 		}
 		fat.popOutLocked()
-		fat.dgDropOut++
-		m.stats.DatagramsDroppedOut++
+		fat.droppedOut()
 	}
 	return true
 }
@@ -70,8 +79,15 @@ func (s *Stream) popInLocked() []byte {
 	return d
 }
 
+// droppedOut counts a datagram written on s and dropped. It needs no lock.
+func (s *Stream) droppedOut() {
+	s.dgDropOut.Add(1)
+	s.m.dgDropOut.Add(1)
+}
+
 // popOutLocked takes the oldest datagram to send off s's queue.
 func (s *Stream) popOutLocked() []byte {
+	s.dgFull.Store(false)
 	d := s.dgOut.pop()
 	c := len(d) + datagramOverhead
 	s.dgOutQ -= c
@@ -82,6 +98,7 @@ func (s *Stream) popOutLocked() []byte {
 // discardSendLocked drops the datagrams waiting to be sent. They are not
 // counted as drops: the flow ended.
 func (s *Stream) discardSendLocked() {
+	s.dgFull.Store(false)
 	s.m.dgOutBytes -= s.dgOutQ
 	s.dgOutQ = 0
 	s.dgOut.reset()
@@ -96,6 +113,6 @@ func (s *Stream) FlowStats() FlowStats {
 }
 
 func (s *Stream) flowStatsLocked() FlowStats {
-	return FlowStats{ID: s.id, Address: s.addr, Sent: s.dgSent, DroppedOut: s.dgDropOut,
+	return FlowStats{ID: s.id, Address: s.addr, Sent: s.dgSent, DroppedOut: s.dgDropOut.Load(),
 		Received: s.dgRecv, DroppedIn: s.dgDropIn, QueuedOut: s.dgOutQ, QueuedIn: s.dgInQ}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Role says which end of a circuit a Mux serves.
@@ -207,9 +208,10 @@ type Mux struct {
 	acceptq    fifo[*Request]
 	acceptWait waitq
 
-	dgInBytes  int      // bytes of all streams' dgIn, overhead included
-	dgOutBytes int      // bytes of all streams' dgOut, overhead included
-	free       [][]byte // receive chunk buffers for reuse
+	dgInBytes  int           // bytes of all streams' dgIn, overhead included
+	dgOutBytes int           // bytes of all streams' dgOut, overhead included
+	dgDropOut  atomic.Uint64 // Stats.DatagramsDroppedOut, counted without the lock
+	free       [][]byte      // receive chunk buffers for reuse
 	stats      Stats
 }
 
@@ -276,6 +278,7 @@ func (m *Mux) Stats() Stats {
 	s := m.stats
 	s.Streams = len(m.streams)
 	s.DatagramBytesIn, s.DatagramBytesOut = m.dgInBytes, m.dgOutBytes
+	s.DatagramsDroppedOut = m.dgDropOut.Load()
 	return s
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,7 +69,9 @@ type Stream struct {
 	wwait      waitq
 
 	// udp flow counters, in datagrams (see FlowStats)
-	dgSent, dgDropOut, dgRecv, dgDropIn uint64
+	dgSent, dgRecv, dgDropIn uint64
+	dgDropOut                atomic.Uint64
+	dgFull                   atomic.Bool // drop further datagrams without the lock; see dgqueue.go
 }
 
 func newStream(m *Mux, id uint32, kind Kind, addr string) *Stream {
@@ -255,6 +258,10 @@ func (s *Stream) writeDatagram(b []byte) (int, error) {
 	if len(b) > m.maxPayload {
 		return 0, ErrDatagramTooLarge
 	}
+	if s.dgFull.Load() && !isClosed(s.wdl.wait()) {
+		s.droppedOut()
+		return len(b), nil
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := s.writeErrLocked(); err != nil {
@@ -265,8 +272,8 @@ func (s *Stream) writeDatagram(b []byte) (int, error) {
 	}
 	cost := len(b) + datagramOverhead
 	if !m.roomOutLocked(s, cost) {
-		s.dgDropOut++
-		m.stats.DatagramsDroppedOut++
+		s.droppedOut()
+		s.dgFull.Store(true)
 		return len(b), nil
 	}
 	s.dgOut.push(append(make([]byte, 0, len(b)), b...))
@@ -393,6 +400,7 @@ func (s *Stream) SetWriteDeadline(t time.Time) error {
 // The methods below need s.m.mu held.
 
 func (s *Stream) wakeLocked() {
+	s.dgFull.Store(false)
 	s.rwait.broadcast()
 	s.wwait.broadcast()
 	s.openWait.broadcast()
