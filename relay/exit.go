@@ -89,6 +89,9 @@ func (n *Node) exit(ctx context.Context, req *stream.Request) {
 	n.cfg.Stats.streamOpened()
 	defer n.cfg.Stats.streamClosed()
 	splice(ctx, src, dst)
+	if s, ok := src.(*stream.Stream); ok && s.Kind() == stream.KindUDP {
+		n.cfg.Stats.flowEnded(s.FlowStats())
+	}
 }
 
 // refuse refuses a stream and counts why.

@@ -155,6 +155,8 @@ type NodeStats struct {
 
 	bytesIn, bytesOut atomic.Uint64
 	cellsDropped      atomic.Uint64
+	dgDropBack        atomic.Uint64
+	dgDropFwd         atomic.Uint64
 	cellsMalformed    atomic.Uint64
 
 	handshakes [numHandshakes]histogram
@@ -191,6 +193,12 @@ type NodeSnapshot struct {
 	BytesIn, BytesOut uint64 // cell bytes read from and written to links
 	CellsDropped      uint64 // cells discarded without effect (padding, stray commands)
 	CellsMalformed    uint64 // cells that failed to decode or authenticate
+	// DatagramsDroppedBack counts datagrams of exit UDP flows dropped on
+	// the way back to the client, because the circuit could not take
+	// more (the flow's queue was full); DatagramsDroppedForward those
+	// from the client dropped because the destination socket was not
+	// written in time. Counted when a flow ends.
+	DatagramsDroppedBack, DatagramsDroppedForward uint64
 
 	Handshakes map[HandshakeKind]Histogram
 
@@ -234,6 +242,7 @@ func (s *NodeStats) Snapshot() NodeSnapshot {
 	}
 	snap.BytesIn, snap.BytesOut = s.bytesIn.Load(), s.bytesOut.Load()
 	snap.CellsDropped, snap.CellsMalformed = s.cellsDropped.Load(), s.cellsMalformed.Load()
+	snap.DatagramsDroppedBack, snap.DatagramsDroppedForward = s.dgDropBack.Load(), s.dgDropFwd.Load()
 	for k := range numHandshakes {
 		h := &s.handshakes[k]
 		out := Histogram{Bounds: append([]float64(nil), latencyBounds[:]...), Counts: make([]uint64, len(h.counts))}
@@ -299,6 +308,14 @@ func (s *NodeStats) streamOpened() {
 func (s *NodeStats) streamClosed() {
 	if s != nil {
 		s.streamsActive.Add(-1)
+	}
+}
+
+// flowEnded counts what an exit UDP flow dropped.
+func (s *NodeStats) flowEnded(f stream.FlowStats) {
+	if s != nil {
+		s.dgDropBack.Add(f.DroppedOut)
+		s.dgDropFwd.Add(f.DroppedIn)
 	}
 }
 

@@ -125,6 +125,7 @@ type collector struct {
 	circuitsCreated, circuitsActive, circuitsTotal, circuitsRefused, circuitsDestroyed    *prometheus.Desc
 	streamsActive, streamsTotal, streamsRefused                                           *prometheus.Desc
 	bytes, cellsDropped, cellsMalformed, handshake, linksActive, linksTotal, linksRefused *prometheus.Desc
+	datagramsDropped                                                                      *prometheus.Desc
 	ticketsAccepted, ticketsRefused, winnersStored                                        *prometheus.Desc
 	claimTx, winnersClaimed, winnersRefused, claimGas, claimFees, earned, earnings        *prometheus.Desc
 }
@@ -146,6 +147,7 @@ func newCollector(node *relay.NodeStats, tickets *payhop.TicketStats, claims *cl
 		bytes:             d("relayed_bytes_total", "Cell bytes read from (in) and written to (out) links.", "direction"),
 		cellsDropped:      d("cells_dropped_total", "Cells discarded without effect (padding, stray commands)."),
 		cellsMalformed:    d("cells_malformed_total", "Cells that failed to decode or authenticate (each ends its circuit)."),
+		datagramsDropped:  d("datagrams_dropped_total", "Datagrams of exit UDP flows dropped, counted when a flow ends: back (to the client; the circuit could not take more) or forward (to the destination).", "direction"),
 		handshake:         d("handshake_duration_seconds", "Time to answer a CREATE (create) and to complete an EXTEND (extend).", "kind"),
 		linksActive:       d("links_active", "WebRTC links up, from peers and to next hops."),
 		linksTotal:        d("links_total", "WebRTC links set up."),
@@ -166,7 +168,7 @@ func newCollector(node *relay.NodeStats, tickets *payhop.TicketStats, claims *cl
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.circuitsCreated, c.circuitsActive, c.circuitsTotal, c.circuitsRefused, c.circuitsDestroyed,
-		c.streamsActive, c.streamsTotal, c.streamsRefused, c.bytes, c.cellsDropped, c.cellsMalformed, c.handshake, c.linksActive, c.linksTotal, c.linksRefused} {
+		c.streamsActive, c.streamsTotal, c.streamsRefused, c.bytes, c.cellsDropped, c.cellsMalformed, c.datagramsDropped, c.handshake, c.linksActive, c.linksTotal, c.linksRefused} {
 		ch <- d
 	}
 	if c.tickets != nil {
@@ -212,6 +214,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.bytes, s.BytesOut, "out")
 	counter(c.cellsDropped, s.CellsDropped)
 	counter(c.cellsMalformed, s.CellsMalformed)
+	counter(c.datagramsDropped, s.DatagramsDroppedBack, "back")
+	counter(c.datagramsDropped, s.DatagramsDroppedForward, "forward")
 	for k, h := range s.Handshakes {
 		buckets := make(map[float64]uint64, len(h.Bounds))
 		var cum uint64
