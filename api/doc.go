@@ -59,6 +59,9 @@
 //
 // The proxy credentials in Status.ProxyAddrs (proxy mode) are shown to
 // members and admins alike: whoever may use the API may use the tunnel.
+// The destinations of Status.UDPFlows are shown to admins only: they tell
+// where every user of the machine sends datagrams; members see the flows'
+// counters.
 // A member's PUT /v1/settings must carry the admin-only fields as it read
 // them; the Server refuses a change (CheckChange, 403 "forbidden") and so
 // does the daemon, atomically with the change. A network_file set by an

@@ -82,6 +82,31 @@ type Status struct {
 	// "socks5://pexia:5f0c…@127.0.0.1:1080"; empty when none run. Only API
 	// users see them: whoever may use the API may use the tunnel.
 	ProxyAddrs []string `json:"proxy_addrs,omitempty"`
+	// UDPFlows lists the UDP flows open on the circuit, with what each
+	// lost: a circuit that cannot take more drops datagrams rather than
+	// queue them, each flow in a small queue of its own. Only GET
+	// /v1/status fills it; "state" events leave it out.
+	UDPFlows []UDPFlow `json:"udp_flows,omitempty"`
+}
+
+// UDPFlow is one UDP flow through the circuit: the datagrams between one
+// local socket and one destination. Counts are datagrams since the flow
+// opened.
+type UDPFlow struct {
+	// Destination is the address the flow goes to ("host:port"); only
+	// admins see it, members get an empty string.
+	Destination string `json:"destination,omitempty"`
+	// Sent counts datagrams that entered the circuit, Received those that
+	// came back from the exit.
+	Sent     uint64 `json:"sent"`
+	Received uint64 `json:"received"`
+	// DroppedUp counts datagrams dropped here before entering the
+	// circuit, because the flow sent faster than its share of the
+	// circuit; DroppedDown those that arrived and were dropped because
+	// the application did not read them in time. Datagrams the exit drops
+	// on the way back are not seen here.
+	DroppedUp   uint64 `json:"dropped_up"`
+	DroppedDown uint64 `json:"dropped_down"`
 }
 
 // ConnectRequest is the body of POST /v1/connect. Zero fields take the

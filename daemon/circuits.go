@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
@@ -129,4 +130,21 @@ func paddingRate(kbps int) int {
 	}
 	r := (kbps*1000/8 + onion.DefaultCellSize - 1) / onion.DefaultCellSize
 	return min(max(r, 1), hop.MaxPaddingRate)
+}
+
+// udpFlows lists the udp flows open on c with their counters, for Status;
+// withDst keeps their destinations.
+func udpFlows(c *hop.Circuit, withDst bool) []api.UDPFlow {
+	if c == nil {
+		return nil
+	}
+	var out []api.UDPFlow
+	for _, f := range c.Flows() {
+		u := api.UDPFlow{Sent: f.Sent, Received: f.Received, DroppedUp: f.DroppedOut, DroppedDown: f.DroppedIn}
+		if withDst {
+			u.Destination = f.Address
+		}
+		out = append(out, u)
+	}
+	return out
 }

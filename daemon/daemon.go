@@ -488,10 +488,17 @@ func (d *Daemon) snapshotLocked() api.Status {
 }
 
 // Status implements api.Backend.
-func (d *Daemon) Status(context.Context) (api.Status, error) {
+func (d *Daemon) Status(ctx context.Context) (api.Status, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.snapshotLocked(), nil
+	st, s := d.snapshotLocked(), d.sess
+	d.mu.Unlock()
+	if s != nil {
+		s.mu.Lock()
+		c := s.circuit
+		s.mu.Unlock()
+		st.UDPFlows = udpFlows(c, api.CallerFrom(ctx).Access == api.AccessAdmin)
+	}
+	return st, nil
 }
 
 // Connect implements api.Backend: it starts a session in the background.

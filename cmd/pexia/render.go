@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,6 +154,42 @@ func (r renderer) status(w io.Writer, st api.Status) {
 		ks += ", lockdown"
 	}
 	fmt.Fprintf(w, "kill switch\t%s\n", ks)
+	udpFlows(w, st.UDPFlows)
+}
+
+// udpFlows lists the UDP flows and what each lost: the flows that dropped
+// datagrams first, most drops first, then the others up to maxFlowRows.
+func udpFlows(w io.Writer, flows []api.UDPFlow) {
+	if len(flows) == 0 {
+		return
+	}
+	const maxFlowRows = 10
+	drops := func(f api.UDPFlow) uint64 { return f.DroppedUp + f.DroppedDown }
+	flows = slices.Clone(flows)
+	slices.SortStableFunc(flows, func(a, b api.UDPFlow) int { return cmp.Compare(drops(b), drops(a)) })
+	var total uint64
+	for _, f := range flows {
+		total += drops(f)
+	}
+	fmt.Fprintf(w, "udp flows\t%d open, %d datagrams dropped\n", len(flows), total)
+	fmt.Fprint(w, "\nUDP FLOW\tSENT\tRECEIVED\tDROPPED UP\tDROPPED DOWN\n")
+	for i, f := range flows {
+		if i == maxFlowRows {
+			fmt.Fprintf(w, "(%d more)\n", len(flows)-i)
+			break
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\n", orDash(f.Destination), f.Sent, f.Received,
+			lossOf(f.DroppedUp, f.Sent), lossOf(f.DroppedDown, f.Received))
+	}
+}
+
+// lossOf shows dropped datagrams and their share of the flow's datagrams
+// (delivered plus dropped) in that direction.
+func lossOf(dropped, delivered uint64) string {
+	if dropped == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%.1f%%)", dropped, 100*float64(dropped)/float64(dropped+delivered))
 }
 
 func (r renderer) circuit(w io.Writer, c api.Circuit) {

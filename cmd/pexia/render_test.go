@@ -138,6 +138,31 @@ kill switch  off
 	}
 }
 
+// TestRenderStatusUDPFlows: the flows that lost datagrams come first, with
+// their share of loss each way.
+func TestRenderStatusUDPFlows(t *testing.T) {
+	st := api.Status{State: api.StateConnected, Mode: api.ModeTUN, UDPFlows: []api.UDPFlow{
+		{Destination: "192.0.2.7:443", Sent: 40, Received: 38},
+		{Destination: "198.51.100.1:5201", Sent: 9000, Received: 2, DroppedUp: 1000, DroppedDown: 0},
+		{Sent: 10, Received: 10, DroppedDown: 10},
+	}}
+	got := render(func(w io.Writer) { fixed.status(w, st) })
+	for _, line := range []string{
+		"udp flows    3 open, 1010 datagrams dropped",
+		"UDP FLOW           SENT  RECEIVED  DROPPED UP    DROPPED DOWN",
+		"198.51.100.1:5201  9000  2         1000 (10.0%)  0",
+		"-                  10    10        0             10 (50.0%)",
+		"192.0.2.7:443      40    38        0             0",
+	} {
+		if !strings.Contains(got, line+"\n") {
+			t.Errorf("status lacks %q:\n%s", line, got)
+		}
+	}
+	if i, j := strings.Index(got, "198.51.100.1"), strings.Index(got, "192.0.2.7"); i < 0 || j < i {
+		t.Errorf("flows not ordered by drops:\n%s", got)
+	}
+}
+
 func TestRenderCircuit(t *testing.T) {
 	c := api.Circuit{Profile: "default", BuiltAt: time.Date(2026, 3, 22, 15, 0, 53, 0, time.UTC), BuildMS: 840, Currency: apitest.Currency,
 		Hops: []api.Hop{
