@@ -230,7 +230,7 @@ func TestUDPFloodSparesModestFlow(t *testing.T) {
 		t.Run(fmt.Sprintf("%dhop_%s", hops, tc.way), func(t *testing.T) {
 			srv := startUDPServer(t)
 			c, exitStats := buildCircuit(t, hops)
-			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Second)
 			defer cancel()
 			dial := func() net.Conn {
 				conn, err := c.Dial(ctx, "udp", srv.pc.LocalAddr().String())
@@ -243,11 +243,15 @@ func TestUDPFloodSparesModestFlow(t *testing.T) {
 			up, down, modest := dial(), dial(), dial()
 
 			// Alone first, for the round trip of an idle circuit.
-			const rounds = 40
+			// The flood fills the link's window ahead of the modest
+			// flow's datagrams, which a busy machine drains slowly: each
+			// gets up to 30 s. What is asserted is that they are not
+			// dropped, not how long they take.
+			const rounds, wait = 10, 30 * time.Second
 			if got, _ := pingPong(modest, 5, 5*time.Second); got < 5 {
 				t.Fatalf("idle circuit: %d of 5 datagrams echoed", got)
 			}
-			_, idle := pingPong(modest, rounds, 5*time.Second)
+			_, idle := pingPong(modest, rounds, wait)
 
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
@@ -280,7 +284,7 @@ func TestUDPFloodSparesModestFlow(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			before := flowOf(t, c, modest)
-			got, rtt := pingPong(modest, rounds, 5*time.Second)
+			got, rtt := pingPong(modest, rounds, wait)
 			upFlow, modestFlow := flowOf(t, c, up), flowOf(t, c, modest)
 			close(stop)
 			srv.halt()
@@ -309,8 +313,9 @@ func TestUDPFloodSparesModestFlow(t *testing.T) {
 				}
 				return
 			}
+			counted := time.Now().Add(60 * time.Second)
 			for exitStats.Snapshot().DatagramsDroppedBack == 0 {
-				if ctx.Err() != nil {
+				if time.Now().After(counted) {
 					t.Fatalf("the exit counted no drops of a flow blasted at %d datagrams (%d reached the client)", srv.blasted.Load(), downGot.Load())
 				}
 				time.Sleep(10 * time.Millisecond)
