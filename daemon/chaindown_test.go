@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // rpcGate is the daemon's JSON-RPC endpoint: it passes requests to the
@@ -64,13 +65,11 @@ func (g *rpcGate) up(killAt int64) {
 	}
 	var ln net.Listener
 	var err error
-	for range 50 { // the port was just closed; it may linger a moment
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
+	// The port was just closed; it may linger a moment.
+	if testutil.Until("the chain's port to be free", time.Second, func() bool {
+		ln, err = net.Listen("tcp", addr)
+		return err == nil
+	}) != nil {
 		g.t.Fatal(err)
 	}
 	g.addr = ln.Addr().String()
@@ -184,17 +183,14 @@ func TestChainDownDuringConnect(t *testing.T) {
 // the error state.
 func waitDone(t *testing.T, d *Daemon) api.Status {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		st, _ := d.Status(context.Background())
-		if st.State == api.StateConnected || st.State == api.StateError {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %s (%s) two minutes after the chain died", st.State, st.Error)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var st api.Status
+	if testutil.Until("the connect to end", 2*time.Minute, func() bool {
+		st, _ = d.Status(context.Background())
+		return st.State == api.StateConnected || st.State == api.StateError
+	}) != nil {
+		t.Fatalf("still %s (%s) two minutes after the chain died", st.State, st.Error)
 	}
+	return st
 }
 
 // sessionGoroutines waits up to 10 s for the goroutines of a session to
@@ -202,10 +198,10 @@ func waitDone(t *testing.T, d *Daemon) api.Status {
 // what the daemon started for it) and returns those still running then.
 // The daemon's own (tick, the kill switch's follower) are not counted.
 func sessionGoroutines() []string {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var out []string
-		for _, g := range stacks() {
+	var out []string
+	testutil.Until("the session's goroutines to end", 10*time.Second, func() bool {
+		out = out[:0]
+		for _, g := range testutil.Stacks() {
 			own := strings.Contains(g, "daemon.(*Daemon).tick") || strings.Contains(g, "daemon.(*firewall).follow")
 			mine := strings.Contains(g, "created by github.com/pexia-network/pexia/daemon.") && !strings.Contains(g, "_test.go")
 			for _, fn := range []string{"pexia/daemon.(*Daemon).run(", "pexia/proxy.", "pexia/hop.(*Pool)", "pexia/hop.(*Circuit)", "pexia/wallet/chain."} {
@@ -215,9 +211,7 @@ func sessionGoroutines() []string {
 				out = append(out, g)
 			}
 		}
-		if len(out) == 0 || time.Now().After(deadline) {
-			return out
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(out) == 0
+	})
+	return out
 }

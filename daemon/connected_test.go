@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // TestConnectedStorm runs a real daemon in proxy mode against a real chain
@@ -106,7 +107,7 @@ func TestConnectedStorm(t *testing.T) {
 	if n := settledSessions(0); n != 0 {
 		t.Errorf("%d sessions run after Disconnect; want none", n)
 	}
-	if err := socks5Connect(socks.Host, echoServer(t), socks.User); err == nil {
+	if err := socks5Connect(socks.Host, testutil.EchoTCP(t, "127.0.0.1:0").Addr, socks.User); err == nil {
 		t.Error("the proxy still carries traffic after Disconnect")
 	}
 	connect(t, d, 3)
@@ -180,7 +181,7 @@ func TestProxyExclusionsApplyAtOnce(t *testing.T) {
 	connect(t, d, 1)
 	st := waitState(t, d, api.StateConnected)
 	socks := socksURL(t, st)
-	echo := echoServer(t)
+	echo := testutil.EchoTCP(t, "127.0.0.1:0").Addr
 	d.mu.Lock()
 	r := d.sess.router
 	d.mu.Unlock()
@@ -219,7 +220,7 @@ func TestProxyExclusionsApplyAtOnce(t *testing.T) {
 // started, and the download ends with an error rather than hanging.
 func TestCloseWhileCarrying(t *testing.T) {
 	w := newWorld(t, 2, 1)
-	src := sink(t, 1<<40)
+	src := testutil.Source(t, "127.0.0.1:0").Addr
 	for hops := 1; hops <= 3; hops++ {
 		d, err := New(w.config())
 		if err != nil {
@@ -230,6 +231,10 @@ func TestCloseWhileCarrying(t *testing.T) {
 		socks := socksURL(t, st)
 		c, err := socks5Dial(socks.Host, src, socks.User)
 		if err != nil {
+			d.Close()
+			t.Fatal(err)
+		}
+		if _, err := fmt.Fprintf(c, "%d\n", int64(1<<40)); err != nil {
 			d.Close()
 			t.Fatal(err)
 		}
@@ -247,7 +252,7 @@ func TestCloseWhileCarrying(t *testing.T) {
 			}
 		}()
 		// The download is under way.
-		waitFor(t, "bytes through the circuit", func() bool {
+		testutil.WaitFor(t, "bytes through the circuit", time.Minute, func() bool {
 			st, _ := d.Status(context.Background())
 			return st.BytesDown > 1<<20
 		})
@@ -320,7 +325,7 @@ func TestCloseDuringStorm(t *testing.T) {
 			})
 		}
 		// Close once calls are in flight: a few, or many.
-		waitFor(t, "calls before Close", func() bool { return ops.Load() >= int64(10+round*60) })
+		testutil.WaitFor(t, "calls before Close", time.Minute, func() bool { return ops.Load() >= int64(10+round*60) })
 		closed := make(chan error, 1)
 		go func() { closed <- d.Close() }()
 		select {
@@ -333,7 +338,7 @@ func TestCloseDuringStorm(t *testing.T) {
 		}
 		// Calls after Close return too.
 		isClosed.Store(true)
-		waitFor(t, "calls after Close", func() bool { return after.Load() >= 12 })
+		testutil.WaitFor(t, "calls after Close", time.Minute, func() bool { return after.Load() >= 12 })
 		close(stop)
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()

@@ -15,6 +15,7 @@ import (
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/contracts/registry"
 	"github.com/pexia-network/pexia/devnet"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/keys"
 	"github.com/pexia-network/pexia/wallet/ticket"
@@ -28,7 +29,7 @@ import (
 type devWorld struct {
 	dn    *devnet.Devnet
 	nodes []*testNode
-	lg    *syncLog
+	lg    *testutil.Log
 }
 
 // newDevWorld starts the devnet and two relays and an exit registered as
@@ -39,8 +40,7 @@ func newDevWorld(t *testing.T) *devWorld {
 	defer cancel()
 	dn := lifeChain(t)
 	n := dn.Network()
-	w := &devWorld{dn: dn, lg: &syncLog{t: t}}
-	t.Cleanup(w.lg.stop)
+	w := &devWorld{dn: dn, lg: testutil.NewLog(t)}
 	cl, err := chain.Dial(ctx, n, chain.Options{PollInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func (w *devWorld) config(t *testing.T, rpc string) Config {
 	return Config{StateDir: filepath.Join(t.TempDir(), "state"),
 		Networks: map[string]NetworkChoice{"dev": {File: w.dn.NetworkFile(), RPC: rpc}},
 		Key:      keys.Source{Key: "devnet:" + devnet.ClientRole(0)}, Mode: api.ModeProxy, ProxyAddr: "127.0.0.1:0",
-		Logf: w.lg.logf}
+		Logf: w.lg.Logf}
 }
 
 // daemon starts a daemon on cfg and closes it at the end of the test.

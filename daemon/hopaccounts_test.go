@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"math/big"
-	"net"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -23,6 +21,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/hopacct"
@@ -109,34 +108,17 @@ func paidNodes(t *testing.T, c *chaintest.Chain, cl *chain.Client) ([]hop.HopInf
 	return infos, seen
 }
 
-// download fetches n bytes from a loopback sink through c.
+// sinkDownload fetches n bytes from a loopback [testutil.Source] through c.
 func sinkDownload(t *testing.T, ctx context.Context, c *hop.Circuit, n int64) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		io.Copy(conn, io.LimitReader(zeros{}, n))
-	}()
-	conn, err := c.Dial(ctx, "tcp", ln.Addr().String())
+	conn, err := c.Dial(ctx, "tcp", testutil.Source(t, "127.0.0.1:0").Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if got, err := io.Copy(io.Discard, conn); err != nil || got != n {
+	if got, err := testutil.Download(conn, n); err != nil || got != n {
 		t.Fatalf("downloaded %d of %d bytes: %v", got, n, err)
 	}
 }
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 // circuitSeen builds a paid 3-hop circuit, downloads through it and
 // returns the funders and signers each hop received tickets from.

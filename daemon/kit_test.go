@@ -3,12 +3,9 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/big"
-	"net"
 	"net/url"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/relay"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
@@ -142,32 +140,17 @@ func (l nodeList) Circuit(ctx context.Context, hops int, relay, exit dir.Filter)
 // meanwhile (unless want is that).
 func waitState(t *testing.T, d *Daemon, want api.State) api.Status {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		st, _ := d.Status(context.Background())
-		if st.State == want {
-			return st
-		}
-		if st.State == api.StateError {
-			t.Fatalf("state %s (%s), waiting for %s", st.State, st.Error, want)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("state %s (%s) after a minute, waiting for %s", st.State, st.Error, want)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var st api.Status
+	if testutil.Until(string(want), time.Minute, func() bool {
+		st, _ = d.Status(context.Background())
+		return st.State == want || st.State == api.StateError
+	}) != nil {
+		t.Fatalf("state %s (%s) after a minute, waiting for %s", st.State, st.Error, want)
 	}
-}
-
-// waitFor waits up to a minute for cond.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after a minute", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if st.State != want {
+		t.Fatalf("state %s (%s), waiting for %s", st.State, st.Error, want)
 	}
+	return st
 }
 
 // socksURL is the SOCKS5 proxy of a status.
@@ -182,66 +165,16 @@ func socksURL(t *testing.T, st api.Status) *url.URL {
 	return nil
 }
 
-// sink serves n zero bytes to every connection, on loopback, until the
-// test ends.
-func sink(t *testing.T, n int64) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				io.Copy(c, io.LimitReader(zeros{}, n))
-			})
-		}
-	})
-	return ln.Addr().String()
-}
-
-// echoServer echoes every connection on loopback until the test ends.
-func echoServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(time.Minute))
-				io.Copy(c, c)
-			})
-		}
-	})
-	return ln.Addr().String()
-}
-
-// fetch reads everything dst serves through the daemon's SOCKS5 proxy
-// and returns how many bytes came.
-func fetch(socks *url.URL, dst string) (int64, error) {
-	c, err := socks5Dial(socks.Host, dst, socks.User)
+// fetch downloads n bytes from src, a [testutil.Source], through the
+// daemon's SOCKS5 proxy and returns how many bytes came.
+func fetch(socks *url.URL, src string, n int64) (int64, error) {
+	c, err := socks5Dial(socks.Host, src, socks.User)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(time.Minute))
-	return io.Copy(io.Discard, c)
+	return testutil.Download(c, n)
 }
 
 // carries checks that the connected daemon carries traffic: an echo and a
@@ -251,16 +184,16 @@ func carries(t *testing.T, d *Daemon, nodes []*testNode, n int64) {
 	t.Helper()
 	st, _ := d.Status(context.Background())
 	socks := socksURL(t, st)
-	if err := socks5Connect(socks.Host, echoServer(t), socks.User); err != nil {
+	if err := socks5Connect(socks.Host, testutil.EchoTCP(t, "127.0.0.1:0").Addr, socks.User); err != nil {
 		t.Fatalf("echo through the proxy: %v", err)
 	}
 	before := accepted(nodes)
-	got, err := fetch(socks, sink(t, n))
+	got, err := fetch(socks, testutil.Source(t, "127.0.0.1:0").Addr, n)
 	if err != nil || got != n {
 		t.Fatalf("downloaded %d of %d bytes through the proxy: %v", got, n, err)
 	}
 	// The last window's tickets may still be on their way.
-	waitFor(t, "the nodes verify tickets for the download", func() bool { return accepted(nodes) > before })
+	testutil.WaitFor(t, "the nodes verify tickets for the download", time.Minute, func() bool { return accepted(nodes) > before })
 }
 
 // connect asks d to connect with hops hops and fails the test on error.
@@ -272,19 +205,15 @@ func connect(t *testing.T, d *Daemon, hops int) {
 }
 
 // sessions counts the running sessions (their run goroutines).
-func sessions() int { return running("daemon.(*Daemon).run(") }
+func sessions() int { return testutil.Running("daemon.(*Daemon).run(") }
 
 // settledSessions waits up to 10 s until at most most sessions run, and
 // returns how many run then: a session that was stopped has closed its
 // done channel, which Disconnect waits for, a moment before its goroutine
 // returns.
 func settledSessions(most int) int {
-	deadline := time.Now().Add(10 * time.Second)
-	n := sessions()
-	for n > most && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-		n = sessions()
-	}
+	var n int
+	testutil.Until("sessions to stop", 10*time.Second, func() bool { n = sessions(); return n <= most })
 	return n
 }
 

@@ -1,13 +1,10 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/devnet"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/wallet/keys"
 )
 
@@ -35,10 +33,10 @@ func lifeChain(t *testing.T) *devnet.Devnet {
 }
 
 // proxyDaemon starts a real daemon in proxy mode on dn.
-func proxyDaemon(t *testing.T, dn *devnet.Devnet, lg *syncLog) *Daemon {
+func proxyDaemon(t *testing.T, dn *devnet.Devnet, lg *testutil.Log) *Daemon {
 	t.Helper()
 	d, err := New(Config{StateDir: filepath.Join(t.TempDir(), "state"), NetworkFile: dn.NetworkFile(),
-		Key: keys.Source{Key: "devnet:" + devnet.ClientRole(0)}, Mode: api.ModeProxy, ProxyAddr: "127.0.0.1:0", Logf: lg.logf})
+		Key: keys.Source{Key: "devnet:" + devnet.ClientRole(0)}, Mode: api.ModeProxy, ProxyAddr: "127.0.0.1:0", Logf: lg.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,31 +51,11 @@ func fastTicks(t *testing.T, p time.Duration) {
 	t.Cleanup(func() { tickPeriod = old })
 }
 
-// stacks returns every goroutine's stack, by goroutine header line.
-func stacks() map[string]string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	out := map[string]string{}
-	for _, g := range bytes.Split(buf, []byte("\n\n")) {
-		head, _, _ := strings.Cut(string(g), "\n")
-		id, _, _ := strings.Cut(head, " [")
-		out[id] = string(g)
-	}
-	return out
-}
-
 // daemonStarted lists the running goroutines that the daemon's code (not
 // its tests) started. It does not wait: Close must have joined them.
 func daemonStarted() []string {
 	var out []string
-	for _, g := range stacks() {
+	for _, g := range testutil.Stacks() {
 		lines := strings.Split(g, "\n")
 		for i, l := range lines {
 			if strings.HasPrefix(l, "created by github.com/pexia-network/pexia/daemon.") && i+1 < len(lines) && !strings.Contains(lines[i+1], "_test.go") {
@@ -88,61 +66,10 @@ func daemonStarted() []string {
 	return out
 }
 
-// running counts the goroutines with fn on their stack.
-func running(fn string) int {
-	n := 0
-	for _, g := range stacks() {
-		if strings.Contains(g, fn) {
-			n++
-		}
-	}
-	return n
-}
-
-// leaked waits up to 10 s for the goroutines not in base to end and returns
-// the ones still running then.
-func leaked(base map[string]string) []string {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var out []string
-		for id, g := range stacks() {
-			if _, ok := base[id]; !ok && !strings.Contains(g, "testing.tRunner") && !strings.Contains(g, "runtime.Stack") {
-				out = append(out, g)
-			}
-		}
-		if len(out) == 0 || time.Now().After(deadline) {
-			return out
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// openFiles is the number of the process's open file descriptors.
-func openFiles(t *testing.T) int {
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	return len(fds)
-}
-
-// filesBackTo waits up to 10 s for the open file descriptors to be at most
-// base and returns how many are open then.
-func filesBackTo(t *testing.T, base int) int {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := openFiles(t)
-		if n <= base || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // warmUp runs one connect to the end of funding and closes, so that the
 // chain's own lazily started goroutines and the funded hop accounts exist
 // before a baseline is taken.
-func warmUp(t *testing.T, dn *devnet.Devnet, lg *syncLog) {
+func warmUp(t *testing.T, dn *devnet.Devnet, lg *testutil.Log) {
 	t.Helper()
 	d := proxyDaemon(t, dn, lg)
 	defer d.Close()
@@ -150,16 +77,12 @@ func warmUp(t *testing.T, dn *devnet.Devnet, lg *syncLog) {
 	if _, err := d.Connect(ctx, api.ConnectRequest{Hops: 3}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		st, _ := d.Status(ctx)
-		if len(st.ProxyAddrs) > 0 || st.State == api.StateError {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("warm-up connect got nowhere in a minute: %+v", st)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var st api.Status
+	if err := testutil.Until("the warm-up connect to get somewhere", time.Minute, func() bool {
+		st, _ = d.Status(ctx)
+		return len(st.ProxyAddrs) > 0 || st.State == api.StateError
+	}); err != nil {
+		t.Fatalf("%v: %+v", err, st)
 	}
 	if _, err := d.Wallet(ctx); err != nil {
 		t.Fatal(err)
@@ -175,10 +98,10 @@ func checkJoined(t *testing.T, when string) {
 
 func checkNoLeak(t *testing.T, base map[string]string, files int) {
 	t.Helper()
-	if gs := leaked(base); len(gs) > 0 {
+	if gs := testutil.NewSince(base, 10*time.Second); len(gs) > 0 {
 		t.Errorf("%d goroutines leaked; the first:\n%s", len(gs), gs[0])
 	}
-	if n := filesBackTo(t, files); n > files {
+	if n := testutil.FilesBackTo(t, files, 10*time.Second); n > files {
 		t.Errorf("%d file descriptors open after Close, %d before the daemon started", n, files)
 	}
 }
@@ -192,11 +115,10 @@ func checkNoLeak(t *testing.T, base map[string]string, files int) {
 // the session's chain client while the session sets it up.
 func TestConnectStorm(t *testing.T) {
 	dn := lifeChain(t)
-	lg := &syncLog{t: t}
-	t.Cleanup(lg.stop)
+	lg := testutil.NewLog(t)
 	fastTicks(t, 5*time.Millisecond)
 	warmUp(t, dn, lg)
-	base, files := stacks(), openFiles(t)
+	base, files := testutil.Stacks(), testutil.OpenFiles(t)
 
 	d := proxyDaemon(t, dn, lg)
 	closed := false
@@ -260,10 +182,8 @@ func TestConnectStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The new session's goroutine may not have begun yet.
-	n, deadline := 0, time.Now().Add(5*time.Second)
-	for n = running("daemon.(*Daemon).run("); n == 0 && time.Now().Before(deadline); n = running("daemon.(*Daemon).run(") {
-		time.Sleep(time.Millisecond)
-	}
+	n := 0
+	testutil.Until("the new session to begin", 5*time.Second, func() bool { n = sessions(); return n > 0 })
 	if n != 1 {
 		t.Errorf("%d sessions run after a Connect; want exactly one", n)
 	}
@@ -294,11 +214,10 @@ func TestConnectStorm(t *testing.T) {
 // wallet read after Close dials no new client.
 func TestCloseDuringConnect(t *testing.T) {
 	dn := lifeChain(t)
-	lg := &syncLog{t: t}
-	t.Cleanup(lg.stop)
+	lg := testutil.NewLog(t)
 	fastTicks(t, time.Millisecond)
 	warmUp(t, dn, lg)
-	base, files := stacks(), openFiles(t)
+	base, files := testutil.Stacks(), testutil.OpenFiles(t)
 	ctx := context.Background()
 
 	for i := range 8 {

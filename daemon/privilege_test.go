@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +28,7 @@ import (
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/devnet"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/wallet/keys"
 )
 
@@ -206,27 +206,6 @@ func (c *apiCaller) call(as *testUser, op apiOp) (int, string) {
 	return n, body
 }
 
-// syncLog is a log func that stops logging when the test ends.
-type syncLog struct {
-	mu   sync.Mutex
-	t    *testing.T
-	done bool
-}
-
-func (l *syncLog) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.done {
-		l.t.Logf(format, args...)
-	}
-}
-
-func (l *syncLog) stop() {
-	l.mu.Lock()
-	l.done = true
-	l.mu.Unlock()
-}
-
 // deployOther deploys a second set of the contracts on the devnet's chain
 // and writes a network file naming them: a network the admin did not
 // configure.
@@ -272,8 +251,7 @@ func TestMemberCannotChooseNetwork(t *testing.T) {
 	admin := dn.Network()
 	other := deployOther(t, ctx, dn, filepath.Join(pub, "other.json"))
 
-	lg := &syncLog{t: t}
-	t.Cleanup(lg.stop)
+	lg := testutil.NewLog(t)
 	// The admin allows the devnet's network as "default" and the same
 	// network through another endpoint as "alt", and members a budget of
 	// at most 20 tokens a month.
@@ -281,12 +259,12 @@ func TestMemberCannotChooseNetwork(t *testing.T) {
 	d, err := New(Config{StateDir: filepath.Join(t.TempDir(), "state"), NetworkFile: dn.NetworkFile(), Key: keys.Source{Key: "devnet:" + devnet.ClientRole(0)},
 		Networks:         map[string]NetworkChoice{"alt": {File: dn.NetworkFile(), RPC: altRPC}},
 		MaxMonthlyBudget: contracts.Ether(20),
-		Mode:             api.ModeProxy, ProxyAddr: "127.0.0.1:0", Logf: lg.logf})
+		Mode:             api.ModeProxy, ProxyAddr: "127.0.0.1:0", Logf: lg.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(pub, "run", "pexiad.sock")
-	scfg := api.ServerConfig{Group: member.group, Logf: lg.logf}
+	scfg := api.ServerConfig{Group: member.group, Logf: lg.Logf}
 	ln, err := api.Listen(sock, scfg)
 	if err != nil {
 		d.Close()

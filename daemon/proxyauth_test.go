@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // socks5Connect opens a SOCKS5 CONNECT to dst through the proxy at addr,
@@ -30,7 +31,7 @@ func socks5Connect(addr, dst string, user *url.Userinfo) error {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(20 * time.Second))
-	return echoes(c)
+	return testutil.RoundTrip(c, "through the proxy")
 }
 
 // socks5Dial opens a SOCKS5 CONNECT to dst through the proxy at addr, with
@@ -91,18 +92,6 @@ func socks5Dial(addr, dst string, user *url.Userinfo) (_ net.Conn, err error) {
 	return c, nil
 }
 
-func echoes(c net.Conn) error {
-	msg := []byte("through the proxy")
-	if _, err := c.Write(msg); err != nil {
-		return err
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil || string(got) != string(msg) {
-		return fmt.Errorf("echo %q, %v", got, err)
-	}
-	return nil
-}
-
 // httpConnect opens an HTTP CONNECT tunnel to dst through the proxy at
 // addr, with Basic credentials when user is not nil, and checks that it
 // echoes.
@@ -132,7 +121,7 @@ func httpConnect(addr, dst string, user *url.Userinfo) error {
 	if br.Buffered() > 0 {
 		return errors.New("data after the CONNECT response")
 	}
-	return echoes(c)
+	return testutil.RoundTrip(c, "through the proxy")
 }
 
 // proxyURLs returns the SOCKS5 and HTTP URLs a proxy plane reports.
@@ -161,7 +150,7 @@ func proxyURLs(t *testing.T, p dataplane) (socks, web *url.URL) {
 // SOCKS5 nor HTTP carries anything, with them both do, and a listen
 // address beyond loopback is refused.
 func TestProxyNeedsCredentials(t *testing.T) {
-	tcpAddr, _ := echoServers(t)
+	tcpAddr := testutil.EchoTCP(t, "127.0.0.1:0").Addr
 	r := newTestRouter(t, "127.0.0.1:1", nil)
 	d := &Daemon{cfg: Config{StateDir: t.TempDir(), ProxyAddr: "127.0.0.1:0", Logf: t.Logf}}
 	p, err := proxyPlane(d, &session{router: r}, api.Settings{})
@@ -225,7 +214,7 @@ func TestProxyRemoteAndCredentialsFile(t *testing.T) {
 		}
 	}
 
-	tcpAddr, _ := echoServers(t)
+	tcpAddr := testutil.EchoTCP(t, "127.0.0.1:0").Addr
 	r := newTestRouter(t, "127.0.0.1:1", nil)
 	state, run := t.TempDir(), t.TempDir()
 	group := ""
@@ -288,7 +277,7 @@ func TestProxyRemoteAndCredentialsFile(t *testing.T) {
 // lifted flows go through the circuit again (SetSettings promises that the
 // exclusions apply at once).
 func TestProxyPlaneAppliesExclusions(t *testing.T) {
-	tcpAddr, _ := echoServers(t)
+	tcpAddr := testutil.EchoTCP(t, "127.0.0.1:0").Addr
 	r := newTestRouter(t, "127.0.0.1:1", nil)
 	d := &Daemon{cfg: Config{StateDir: t.TempDir(), ProxyAddr: "127.0.0.1:0", Logf: t.Logf}}
 	p, err := proxyPlane(d, &session{router: r}, api.Settings{})

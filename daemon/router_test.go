@@ -13,44 +13,10 @@ import (
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/netstack"
 	"github.com/pexia-network/pexia/relay"
 )
-
-// echoServers starts a TCP and a UDP echo server on loopback.
-func echoServers(t *testing.T) (tcp, udp string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		b := make([]byte, 2048)
-		for {
-			n, a, err := pc.ReadFrom(b)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(b[:n], a)
-		}
-	}()
-	return ln.Addr().String(), pc.LocalAddr().String()
-}
 
 // dnsServer answers every A query with 192.0.2.1 over TCP.
 func dnsServer(t *testing.T) string {
@@ -92,7 +58,7 @@ func newTestRouter(t *testing.T, dnsAddr string, exclude []netip.Prefix) *router
 }
 
 func TestRouterFlows(t *testing.T) {
-	tcpAddr, udpAddr := echoServers(t)
+	tcpAddr, udpAddr := testutil.EchoTCP(t, "127.0.0.1:0").Addr, testutil.EchoUDP(t, "127.0.0.1:0").Addr
 	r := newTestRouter(t, dnsServer(t), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -162,7 +128,7 @@ func TestRouterExclude(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the bypass mark (SO_MARK) needs root")
 	}
-	tcpAddr, _ := echoServers(t)
+	tcpAddr := testutil.EchoTCP(t, "127.0.0.1:0").Addr
 	r := newTestRouter(t, "127.0.0.1:1", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 	"net/netip"
@@ -12,6 +14,7 @@ import (
 	wgtun "golang.zx2c4.com/wireguard/tun"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/tun"
 )
 
@@ -287,7 +290,7 @@ func TestTUNModeSystem(t *testing.T) {
 	if !r.excluded(netip.MustParseAddr("198.51.100.7")) || r.excluded(netip.MustParseAddr("192.0.2.7")) {
 		t.Fatal("the router does not follow the exclusions")
 	}
-	waitFor(t, "the local-network watch", func() bool { sys.mu.Lock(); defer sys.mu.Unlock(); return sys.changed != nil })
+	testutil.WaitFor(t, "the local-network watch", time.Minute, func() bool { sys.mu.Lock(); defer sys.mu.Unlock(); return sys.changed != nil })
 	sys.mu.Lock()
 	before, changed := sys.installs, sys.changed
 	sys.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/contracts/chaintest"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/keys"
 	"github.com/pexia-network/pexia/wallet/ticket"
@@ -33,15 +34,14 @@ type world struct {
 	netFile string
 	nodes   []*testNode
 	mineMu  sync.Mutex // the simulated backend deadlocks on concurrent Commits
-	lg      *syncLog
+	lg      *testutil.Log
 }
 
 // newWorld starts a chaintest chain and relays+exits paid nodes. The
 // client's funder is chaintest key 1; the nodes are paid to keys 2 on.
 func newWorld(t *testing.T, relays, exits int) *world {
 	t.Helper()
-	w := &world{t: t, c: chaintest.New(t), lg: &syncLog{t: t}}
-	t.Cleanup(w.lg.stop)
+	w := &world{t: t, c: chaintest.New(t), lg: testutil.NewLog(t)}
 	w.net = &contracts.Network{Name: "test", ChainID: w.c.ChainID, RPC: "http://127.0.0.1:1", Addresses: w.c.Addrs,
 		Keys: []contracts.TestKey{{Role: "client0", Address: w.c.Addr(1), Private: chaintest.TestKeys[1]}}}
 	w.netFile = filepath.Join(t.TempDir(), "network.json")
@@ -90,7 +90,7 @@ func (w *world) directory(*chain.Client, *contracts.Network) NodeDirectory {
 func (w *world) config() Config {
 	return Config{StateDir: filepath.Join(w.t.TempDir(), "state"), NetworkFile: w.netFile,
 		Key: keys.Source{Key: "devnet:client0"}, Mode: api.ModeProxy, ProxyAddr: "127.0.0.1:0",
-		Logf: w.lg.logf, DialChain: w.dial, Directory: w.directory}
+		Logf: w.lg.Logf, DialChain: w.dial, Directory: w.directory}
 }
 
 // daemon starts a daemon on cfg and closes it at the end of the test.
