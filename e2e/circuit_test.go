@@ -13,24 +13,12 @@ import (
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
-// xorshift is a deterministic byte stream seeded per stream.
-type xorshift struct{ s uint64 }
-
-func (x *xorshift) Read(b []byte) (int, error) {
-	for i := range b {
-		x.s ^= x.s << 13
-		x.s ^= x.s >> 7
-		x.s ^= x.s << 17
-		b[i] = byte(x.s)
-	}
-	return len(b), nil
-}
-
-func digest(seed uint64, n int64) []byte {
+func digest(seed int64, n int64) []byte {
 	h := sha256.New()
-	io.CopyN(h, &xorshift{seed}, n)
+	io.CopyN(h, testutil.Pattern(seed), n)
 	return h.Sum(nil)
 }
 
@@ -41,33 +29,21 @@ func hashServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				var seed uint64
-				var n int64
-				if _, err := fmt.Fscanf(c, "%d %d\n", &seed, &n); err != nil {
-					return
-				}
-				done := make(chan struct{})
-				go func() {
-					io.CopyN(c, &xorshift{seed + 1}, n)
-					close(done)
-				}()
-				h := sha256.New()
-				io.CopyN(h, c, n)
-				<-done
-				c.Write(h.Sum(nil))
-			}()
+	return testutil.Serve(t, ln, func(c net.Conn) {
+		var seed, n int64
+		if _, err := fmt.Fscanf(c, "%d %d\n", &seed, &n); err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		done := make(chan struct{})
+		go func() {
+			io.CopyN(c, testutil.Pattern(seed+1), n)
+			close(done)
+		}()
+		h := sha256.New()
+		io.CopyN(h, c, n)
+		<-done
+		c.Write(h.Sum(nil))
+	}).Addr
 }
 
 // TestCircuit100MiB moves 100 MiB each way through 1-, 3- and 5-hop circuits
@@ -98,7 +74,7 @@ func TestCircuit100MiB(t *testing.T) {
 			start := time.Now()
 			errs := make(chan error, streams)
 			for i := 0; i < streams; i++ {
-				go func(seed uint64) {
+				go func(seed int64) {
 					errs <- func() error {
 						conn, err := c.Dial(ctx, "tcp", dst)
 						if err != nil {
@@ -106,7 +82,7 @@ func TestCircuit100MiB(t *testing.T) {
 						}
 						defer conn.Close()
 						fmt.Fprintf(conn, "%d %d\n", seed, per)
-						go io.CopyN(conn, &xorshift{seed}, per)
+						go io.CopyN(conn, testutil.Pattern(seed), per)
 						h := sha256.New()
 						if _, err := io.CopyN(h, conn, per); err != nil {
 							return fmt.Errorf("download: %w", err)
@@ -123,7 +99,7 @@ func TestCircuit100MiB(t *testing.T) {
 						}
 						return nil
 					}()
-				}(uint64(1000*i + 7))
+				}(int64(1000*i + 7))
 			}
 			for i := 0; i < streams; i++ {
 				if err := <-errs; err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/contracts/lottery"
 	"github.com/pexia-network/pexia/contracts/testtoken"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // buildBinary compiles one of the project's commands into dir.
@@ -72,24 +73,29 @@ func (p *devnetProc) stop(t *testing.T) {
 // eth_chainId answers, and returns the loaded network.
 func waitReady(t *testing.T, p *devnetProc, file string, limit time.Duration) (*contracts.Network, *ethclient.Client) {
 	t.Helper()
-	for {
-		if time.Since(p.started) > limit {
-			t.Fatalf("pexia-devnet not answering JSON-RPC within %v", limit)
+	var n *contracts.Network
+	var c *ethclient.Client
+	if testutil.Until("pexia-devnet to answer JSON-RPC", limit-time.Since(p.started), func() bool {
+		var err error
+		if n, err = contracts.LoadNetwork(file); err != nil {
+			return false
 		}
-		if n, err := contracts.LoadNetwork(file); err == nil {
-			if c, err := ethclient.Dial(n.RPC); err == nil {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				id, err := c.ChainID(ctx)
-				cancel()
-				if err == nil && id.Cmp(n.ChainID) == 0 {
-					t.Logf("pexia-devnet answered eth_chainId %v after %v", id, time.Since(p.started).Round(time.Millisecond))
-					return n, c
-				}
-				c.Close()
-			}
+		if c, err = ethclient.Dial(n.RPC); err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		id, err := c.ChainID(ctx)
+		cancel()
+		if err == nil && id.Cmp(n.ChainID) == 0 {
+			t.Logf("pexia-devnet answered eth_chainId %v after %v", id, time.Since(p.started).Round(time.Millisecond))
+			return true
+		}
+		c.Close()
+		return false
+	}) != nil {
+		t.Fatalf("pexia-devnet not answering JSON-RPC within %v", limit)
 	}
+	return n, c
 }
 
 // TestDevnetProcess starts the real pexia-devnet binary, then, as a second

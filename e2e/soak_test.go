@@ -30,6 +30,7 @@ import (
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/internal/netlab"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/internal/world"
 )
 
@@ -149,11 +150,7 @@ func TestSoak(t *testing.T) {
 	if err := w.SetClientResolver(w.Internet.Addr4()); err != nil {
 		t.Fatal(err)
 	}
-	echo, err := serveTCPEcho(w.Internet, echoPort)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { echo.Close() })
+	serveTCPEcho(t, w.Internet, echoPort)
 
 	s := &soak{t: t, w: w, dur: dur, warm: warm, res: &soakResults{Duration: dur.String(), Warmup: warm.String()}}
 	s.res.Commit = gitCommit()
@@ -855,26 +852,16 @@ func (s *soak) logFlows() {
 }
 
 // serveTCPEcho echoes every TCP connection to port on host h (every
-// address), each for at most two minutes.
-func serveTCPEcho(h *netlab.Host, port int) (net.Listener, error) {
+// address), each for at most two minutes, until the test ends.
+func serveTCPEcho(t *testing.T, h *netlab.Host, port int) {
 	ln, err := h.Listen("tcp", fmt.Sprintf(":%d", port))
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(2 * time.Minute))
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln, nil
+	testutil.Serve(t, ln, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(2 * time.Minute))
+		testutil.ServeEcho(c)
+	})
 }
 
 // flows runs the traffic: workers each opening one flow after another.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/internal/netlab"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/internal/world"
 )
 
@@ -111,22 +112,18 @@ func connect(t *testing.T, cl *api.Client, hops int) api.Circuit {
 
 func waitState(t *testing.T, cl *api.Client, want api.State, limit time.Duration) api.Status {
 	t.Helper()
-	deadline := time.Now().Add(limit)
 	var st api.Status
-	for {
-		var err error
+	var err error
+	if testutil.Until("state "+string(want), limit, func() bool {
 		st, err = cl.Status(context.Background())
-		if err == nil && st.State == want {
-			return st
-		}
-		if err == nil && st.State == api.StateError && want != api.StateError {
-			t.Fatalf("state error: %s", st.Error)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("state %q (%s), want %q after %v (%v)", st.State, st.Error, want, limit, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return err == nil && (st.State == want || st.State == api.StateError)
+	}) != nil {
+		t.Fatalf("state %q (%s), want %q after %v (%v)", st.State, st.Error, want, limit, err)
 	}
+	if st.State != want {
+		t.Fatalf("state error: %s", st.Error)
+	}
+	return st
 }
 
 // curl runs curl in the client host.
