@@ -30,6 +30,18 @@
 //     in RFC 1035 §4.2.2 TCP framing (2-byte length prefix), answered by the
 //     exit's own resolver. The address names the resolver the client aimed
 //     at ("host:53") and is advisory.
+//   - "icmp": an ICMP echo ("ping") flow to one IP address, carried like a
+//     "udp" flow (every frame a DATAGRAM, same queues and limits; "udp
+//     flow" below covers it). The address is the destination IP alone
+//     ("192.0.2.1", "2001:db8::1"), never a name. Each datagram is
+//     sequence(2) ‖ echo data: client→exit one echo request, exit→client
+//     the data of one echo reply from that address with its sequence
+//     number. The exit sends the requests from an unprivileged ping socket
+//     of its own, whose kernel picks the identifier; the client keeps the
+//     app's identifier and restores it in the replies, so the exit learns
+//     the destination, the sequence numbers, the echo data and the timing
+//     (what the destination itself sees), and nothing of the app's
+//     identifier.
 //
 // # Stream IDs
 //
@@ -60,7 +72,7 @@
 //	0x07 WINDOW   increment(4), > 0                                9
 //	0x08 DATAGRAM payload (may be empty)                           5..MaxFrame
 //
-// kind: 1 = tcp, 2 = udp, 3 = dns. An unknown kind is refused with
+// kind: 1 = tcp, 2 = udp, 3 = dns, 4 = icmp. An unknown kind is refused with
 // [ReasonUnsupported], not treated as malformed. addr is "host:port"
 // (UTF-8, no terminator). window in OPEN and OPENED is the sender's initial
 // per-stream receive window: the peer may send that many DATA bytes on the

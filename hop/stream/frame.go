@@ -60,13 +60,14 @@ type Kind uint8
 
 // Stream kinds.
 const (
-	KindTCP Kind = 1 // reliable byte stream to a TCP destination
-	KindUDP Kind = 2 // datagram flow to a UDP destination
-	KindDNS Kind = 3 // byte stream for name resolution at the exit
+	KindTCP  Kind = 1 // reliable byte stream to a TCP destination
+	KindUDP  Kind = 2 // datagram flow to a UDP destination
+	KindDNS  Kind = 3 // byte stream for name resolution at the exit
+	KindICMP Kind = 4 // ICMP echo ("ping") flow to one IP address
 )
 
 // Network returns the network name of the kind as used by Dial and
-// Request.Network: "tcp", "udp" or "dns".
+// Request.Network: "tcp", "udp", "dns" or "icmp".
 func (k Kind) Network() string {
 	switch k {
 	case KindTCP:
@@ -75,6 +76,8 @@ func (k Kind) Network() string {
 		return "udp"
 	case KindDNS:
 		return "dns"
+	case KindICMP:
+		return "icmp"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -82,7 +85,11 @@ func (k Kind) Network() string {
 // String returns the network name of the kind.
 func (k Kind) String() string { return k.Network() }
 
-func (k Kind) valid() bool { return k >= KindTCP && k <= KindDNS }
+func (k Kind) valid() bool { return k >= KindTCP && k <= KindICMP }
+
+// datagram reports whether streams of the kind carry DATAGRAM frames
+// rather than DATA.
+func (k Kind) datagram() bool { return k == KindUDP || k == KindICMP }
 
 // kindOf maps a Dial network name to a kind.
 func kindOf(network string) (Kind, bool) {
@@ -93,6 +100,8 @@ func kindOf(network string) (Kind, bool) {
 		return KindUDP, true
 	case "dns":
 		return KindDNS, true
+	case "icmp":
+		return KindICMP, true
 	}
 	return 0, false
 }

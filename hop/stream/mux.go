@@ -257,7 +257,7 @@ func New(cfg Config, send func(frame []byte) error) (*Mux, error) {
 // Role returns the role the Mux was configured with.
 func (m *Mux) Role() Role { return m.cfg.Role }
 
-// MaxDatagram returns the largest datagram a udp flow can carry.
+// MaxDatagram returns the largest datagram a udp or icmp flow can carry.
 func (m *Mux) MaxDatagram() int { return m.maxPayload }
 
 // Done returns a channel that is closed when the Mux is closed.
@@ -599,7 +599,7 @@ func (m *Mux) handleLocked(f *frame) error {
 	if s.state != stateOpen {
 		return protoErr("%s for stream %d before it was opened", frameName(f.typ), f.id)
 	}
-	if f.typ != frameFin && (s.kind == KindUDP) != (f.typ == frameDatagram) {
+	if f.typ != frameFin && (s.kind.datagram()) != (f.typ == frameDatagram) {
 		return protoErr("%s on a %s stream", frameName(f.typ), s.kind)
 	}
 	switch f.typ {
@@ -626,7 +626,7 @@ func (m *Mux) handleLocked(f *frame) error {
 			return protoErr("second FIN on stream %d", s.id)
 		}
 		s.remoteFin = true
-		if s.kind == KindUDP {
+		if s.kind.datagram() {
 			// FIN closes a datagram flow in both directions.
 			m.removeLocked(s)
 			s.discardSendLocked()
@@ -714,7 +714,8 @@ func (m *Mux) handleOpenLocked(f *frame) error {
 
 // Dial opens a stream to address through the exit and waits for the exit's
 // answer. network is "tcp" (also "tcp4", "tcp6"), "udp" (also "udp4",
-// "udp6") or "dns"; address is "host:port", at most MaxAddressLen bytes.
+// "udp6"), "dns" or "icmp"; address is "host:port" (for "icmp" an IP
+// address alone), at most MaxAddressLen bytes.
 // The returned net.Conn is a *Stream. A refusal returns a *RefusedError;
 // when ctx ends first, the open is withdrawn (RST with ReasonCanceled) and
 // ctx's error is returned.
@@ -735,7 +736,8 @@ func (m *Mux) DialStream(ctx context.Context, network, address string) (*Stream,
 	if len(address) == 0 || len(address) > MaxAddressLen {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("stream: address length %d not in [1, %d]", len(address), MaxAddressLen)}
 	}
-	if _, _, err := net.SplitHostPort(address); err != nil {
+	// An icmp address is an IP alone, which the exit checks.
+	if _, _, err := net.SplitHostPort(address); err != nil && kind != KindICMP {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
 	if m.cfg.Role != RoleClient {
@@ -827,7 +829,7 @@ func (m *Mux) Accept(ctx context.Context) (*Request, error) {
 
 // Request is a stream the client asked the exit to open.
 type Request struct {
-	// Network is "tcp", "udp" or "dns".
+	// Network is "tcp", "udp", "dns" or "icmp".
 	Network string
 	// Address is the destination "host:port" as the client sent it; it is
 	// not validated beyond being 1..255 bytes.

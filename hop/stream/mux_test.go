@@ -565,12 +565,27 @@ func TestDialCanceled(t *testing.T) {
 	})
 }
 
+// TestDatagrams runs a udp flow and an icmp (echo) flow, which the mux
+// carries alike.
 func TestDatagrams(t *testing.T) {
+	for _, tt := range []struct {
+		network, addr string
+		kind          Kind
+	}{
+		{"udp", "8.8.8.8:53", KindUDP},
+		{"icmp", "192.0.2.1", KindICMP},
+		{"icmp", "2001:db8::1", KindICMP},
+	} {
+		t.Run(tt.network+" "+tt.addr, func(t *testing.T) { testDatagrams(t, tt.network, tt.addr, tt.kind) })
+	}
+}
+
+func testDatagrams(t *testing.T, network, addr string, kind Kind) {
 	p := newPair(t, Config{}, Config{}, pipeOpts{})
 	serverEOF := make(chan error, 1)
 	p.serve(func(r *Request) {
-		if r.Network != "udp" || r.Kind() != KindUDP {
-			t.Errorf("request network %q", r.Network)
+		if r.Network != network || r.Kind() != kind || r.Address != addr {
+			t.Errorf("request %q %q (kind %v)", r.Network, r.Address, r.Kind())
 		}
 		c := accept(r)
 		buf := make([]byte, 65536)
@@ -583,7 +598,7 @@ func TestDatagrams(t *testing.T) {
 			c.Write(buf[:n])
 		}
 	})
-	c := dial(t, p.client, "udp", "8.8.8.8:53")
+	c := dial(t, p.client, network, addr)
 	max := p.client.MaxDatagram()
 	sizes := []int{0, 1, 2, 100, 1200, max - 1, max, 7, 0}
 	for i, n := range sizes {

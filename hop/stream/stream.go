@@ -97,7 +97,7 @@ func (s *Stream) Address() string { return s.addr }
 
 // Addr is the net.Addr of a stream end.
 type Addr struct {
-	Net     string // "tcp", "udp", "dns", or "stream" for LocalAddr
+	Net     string // "tcp", "udp", "dns", "icmp", or "stream" for LocalAddr
 	Address string
 }
 
@@ -134,7 +134,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 		case isClosed(s.rdl.wait()):
 			return 0, os.ErrDeadlineExceeded
 		}
-		if s.kind == KindUDP {
+		if s.kind.datagram() {
 			if s.dgIn.len() > 0 {
 				return copy(p, s.popInLocked()), nil
 			}
@@ -172,7 +172,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 // never blocks; a datagram that finds the queue full is dropped (counted in
 // Stats and FlowStats) and still reported as written, as UDP would.
 func (s *Stream) Write(b []byte) (int, error) {
-	if s.kind == KindUDP {
+	if s.kind.datagram() {
 		return s.writeDatagram(b)
 	}
 	s.wmu.Lock()
@@ -229,7 +229,7 @@ const (
 // messages; io.Copy to a Stream uses it. On a udp flow it is plain io.Copy:
 // every read is one datagram, as with Write.
 func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
-	if s.kind == KindUDP {
+	if s.kind.datagram() {
 		return io.Copy(struct{ io.Writer }{s}, r)
 	}
 	frames := max(1, min(readFromFrames, readFromMax/s.m.maxPayload))
@@ -291,7 +291,7 @@ func (s *Stream) writeErrLocked() error {
 		return s.err
 	case s.finQueued:
 		return ErrWriteClosed
-	case s.kind == KindUDP && s.remoteFin:
+	case s.kind.datagram() && s.remoteFin:
 		return errFlowClosed
 	case s.m.closed:
 		return s.m.err
@@ -307,7 +307,7 @@ func (s *Stream) CloseWrite() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
-	case s.kind == KindUDP:
+	case s.kind.datagram():
 		return ErrNotSupported
 	case s.closed:
 		return net.ErrClosed
@@ -340,7 +340,7 @@ func (s *Stream) Close() error {
 		s.discardLocked()
 		return nil
 	}
-	if s.kind == KindUDP {
+	if s.kind.datagram() {
 		s.discardRecvLocked()
 		if !s.remoteFin && !s.finQueued {
 			s.finQueued = true
@@ -500,7 +500,7 @@ func (s *Stream) takeFrameLocked(buf []byte) (n int, more bool) {
 		return 0, false
 	}
 	finDue := s.finQueued && !s.finSent
-	if s.kind == KindUDP {
+	if s.kind.datagram() {
 		if s.dgOut.len() > 0 {
 			d := s.popOutLocked()
 			s.dgSent++
