@@ -17,7 +17,8 @@ import (
 // The exit: the last hop of a circuit whose client opens streams. Its
 // frames ride in DATA cells; each stream is checked against the exit
 // policy and dialled (exitdial.go, exitpolicy.go), or carries DNS to the
-// exit's resolver, and is spliced to its connection.
+// exit's resolver, or ICMP echo to a ping socket (exitecho.go), and is
+// spliced to its connection.
 
 // startExit makes this hop the circuit's exit: a stream mux whose frames
 // ride in DATA cells to and from the client.
@@ -59,6 +60,10 @@ func (n *Node) exit(ctx context.Context, req *stream.Request) {
 	}
 	if network == "dns" {
 		n.exitDNS(ctx, req)
+		return
+	}
+	if network == "icmp" {
+		n.exitEcho(ctx, req)
 		return
 	}
 	if network != "tcp" && network != "udp" {

@@ -93,7 +93,7 @@ type ExitPolicy struct {
 
 type exitRule struct {
 	accept  bool
-	proto   string // "", "tcp" or "udp"
+	proto   string // "", "tcp", "udp" or "icmp"
 	targets []exitTarget
 }
 
@@ -132,12 +132,14 @@ func ParseExitPolicy(s string) (*ExitPolicy, error) {
 	return p.policy()
 }
 
-// Allow says whether the exit may connect to dst over network ("tcp" or
-// "udp"; "tcp4", "udp6" and the like count as their protocol). It returns
-// nil or an error wrapping ErrExitPolicy that names the deciding rule.
+// Allow says whether the exit may connect to dst over network ("tcp",
+// "udp" or "icmp"; "tcp4", "udp6" and the like count as their protocol).
+// An icmp (echo) destination has no port: dst's port is ignored and only
+// targets whose ports are "*" match it. It returns nil or an error
+// wrapping ErrExitPolicy that names the deciding rule.
 func (p *ExitPolicy) Allow(network string, dst netip.AddrPort) error {
-	proto := strings.TrimRight(network, "46")
-	if proto != "tcp" && proto != "udp" {
+	proto, dst, ok := policyProto(network, dst)
+	if !ok {
 		return fmt.Errorf("%w: network %q", ErrExitPolicy, network)
 	}
 	addr := dst.Addr().Unmap().WithZone("")
@@ -153,6 +155,20 @@ func (p *ExitPolicy) Allow(network string, dst netip.AddrPort) error {
 		}
 	}
 	return fmt.Errorf("%w: %s %s matches no rule", ErrExitPolicy, proto, netip.AddrPortFrom(addr, dst.Port()))
+}
+
+// policyProto returns the protocol network names for a policy and dst as
+// the policy sees it: an icmp destination has port 0, which no port range
+// contains.
+func policyProto(network string, dst netip.AddrPort) (string, netip.AddrPort, bool) {
+	proto := strings.TrimRight(network, "46")
+	switch proto {
+	case "tcp", "udp":
+		return proto, dst, true
+	case "icmp":
+		return proto, netip.AddrPortFrom(dst.Addr(), 0), true
+	}
+	return proto, dst, false
 }
 
 func (r exitRule) matches(proto string, addr netip.Addr, port uint16) bool {
@@ -427,7 +443,7 @@ func (p *policyParser) rule() (exitRule, error) {
 		return r, err
 	}
 	switch w := p.word(p.i); {
-	case strings.EqualFold(w, "tcp"), strings.EqualFold(w, "udp"):
+	case strings.EqualFold(w, "tcp"), strings.EqualFold(w, "udp"), strings.EqualFold(w, "icmp"):
 		r.proto = strings.ToLower(w)
 		p.i += len(w)
 		if err := p.space(); err != nil {
@@ -638,9 +654,9 @@ func (p *policyParser) port() (uint16, error) {
 // is an accept rule. An exit serves its own addresses only if its policy
 // names them (see NodeConfig.Policy).
 func (p *ExitPolicy) Names(network string, dst netip.AddrPort) bool {
-	proto := strings.TrimRight(network, "46")
+	proto, dst, ok := policyProto(network, dst)
 	addr := dst.Addr().Unmap().WithZone("")
-	if !addr.IsValid() || (proto != "tcp" && proto != "udp") {
+	if !addr.IsValid() || !ok {
 		return false
 	}
 	for _, r := range p.rules {

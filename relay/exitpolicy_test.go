@@ -72,6 +72,29 @@ func TestExitPolicyMatch(t *testing.T) {
 			{"tcp", "8.8.8.8:8080", true},
 			{"tcp", "8.8.8.8:80", false},
 		}},
+		// ICMP echo has no port: only targets with every port match it.
+		{example, []probe{
+			{"icmp", "93.184.216.34:0", false},
+			{"icmp", "10.1.2.3:0", false},
+		}},
+		{"reject 10.0.0.0/8:*; reject *:25; accept *:*", []probe{
+			{"icmp", "10.1.2.3:0", false},
+			{"icmp", "93.184.216.34:0", true},
+			{"icmp", "93.184.216.34:25", true}, // the port is ignored
+			{"icmp", "[2001:db8::1]:0", true},
+		}},
+		{"reject icmp *:*; accept *:*", []probe{
+			{"icmp", "1.1.1.1:0", false},
+			{"tcp", "1.1.1.1:443", true},
+			{"udp", "1.1.1.1:443", true},
+		}},
+		{"accept icmp *6:*; accept tcp *:*; reject *:*", []probe{
+			{"icmp", "[2606:4700::1111]:0", true},
+			{"icmp", "1.1.1.1:0", false},
+			{"udp", "[2606:4700::1111]:53", false},
+		}},
+		{"accept udp *:*; reject *:*", []probe{{"icmp", "1.1.1.1:0", false}}},
+		{"accept *:*", []probe{{"sctp", "1.1.1.1:80", false}}},
 		// No rule matches: refused.
 		{"accept *:80", []probe{{"tcp", "1.1.1.1:81", false}}},
 		// Host bits are masked.
@@ -97,6 +120,7 @@ func TestExitPolicyString(t *testing.T) {
 			"reject 10.0.0.0/8:*; reject [fc00::]/7:*; accept *:80,443; accept *:1024-65535; reject *:*"},
 		{"accept *:80,*:443; reject *:25", "accept *:80,*:443; reject *:25"},
 		{"  ACCEPT  UDP  *:443 ;reject *:*  ", "accept udp *:443; reject *:*"},
+		{"Reject ICMP 10.0.0.0/8:* ; accept *:*", "reject icmp 10.0.0.0/8:*; accept *:*"},
 		{"accept 10.1.2.3/8:*", "accept 10.0.0.0/8:*"},
 		{"accept 10.1.2.3/32:*", "accept 10.1.2.3:*"},
 		{"accept [::1]/128:1-1", "accept [::1]:1"},

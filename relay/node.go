@@ -85,6 +85,14 @@ type NodeConfig struct {
 	DNSServer string
 	// Dialer makes the exit's connections (default a net.Dialer with a 10 s timeout).
 	Dialer func(ctx context.Context, network, address string) (net.Conn, error)
+	// ListenICMP opens the unprivileged ping socket ("udp4" or "udp6"
+	// ICMP, as golang.org/x/net/icmp.ListenPacket opens it) an "icmp"
+	// stream's echo requests leave from, one per stream. The default,
+	// ListenPing, opens one in the node's network namespace; the kernel allows it only if
+	// net.ipv4.ping_group_range (which covers IPv6 too) contains the
+	// node's group, and otherwise the error wraps ErrPingNotPermitted
+	// (logged once) and icmp streams are refused as unsupported.
+	ListenICMP func(network string) (net.PacketConn, error)
 	// Payee, if set, opens a payment session for each circuit: its terms
 	// go to the client in the handshake, PAY cells are credited to it, and
 	// a circuit that falls behind is throttled and then dropped. Nil serves
@@ -124,6 +132,8 @@ type Node struct {
 	unclosed []*link.Link
 
 	bufs sync.Pool // message buffers of the circuits' cellWriters
+
+	pingErrOnce sync.Once // the first failure to open a ping socket is logged
 }
 
 // NewNode returns a node; feed it links with ServeLink.
@@ -139,6 +149,9 @@ func NewNode(cfg NodeConfig) *Node {
 	}
 	if cfg.Resolve == nil {
 		cfg.Resolve = defaultResolve
+	}
+	if cfg.ListenICMP == nil {
+		cfg.ListenICMP = ListenPing
 	}
 	if cfg.Policy == nil {
 		cfg.Policy = DefaultExitPolicy()
