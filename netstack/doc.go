@@ -82,8 +82,16 @@
 // least NamesMinTTL, at most NamesMaxTTL), so domain rules can map a flow's
 // destination back to names.
 //
-// ICMP: echo requests are not answered and no ICMP is relayed; gVisor drops
-// them. An app's ping therefore times out while the tunnel is up.
+// ICMP echo: if the Handler implements EchoDialer, the link reader takes
+// unfragmented ICMP and ICMPv6 echo requests before gVisor sees them; each
+// (source, destination, identifier) is an echo flow with its own upstream
+// connection from DialEcho (ended after UDPIdleTimeout without a request
+// or reply), and each reply read from it is written to the TUN as the
+// destination's echo reply, with the app's identifier and the reply's
+// sequence number and data. Nothing is answered locally, so ping reports
+// the real round trip (the first request of a flow also waits for the
+// dial). Without EchoDialer gVisor drops echo requests. Other ICMP from
+// apps is dropped by gVisor.
 //
 // CloseFlows resets every flow at once (the daemon calls it when the circuit
 // under them dies), so apps see resets rather than hangs; new flows are

@@ -27,6 +27,8 @@ type testHandler struct {
 	flows   []Flow
 	udpUp   []*trackedConn
 	resolve func(ctx context.Context, f Flow, q []byte) ([]byte, error) // optional override
+	// dialEcho carries echo flows (echo_test.go); nil refuses them.
+	dialEcho func(ctx context.Context, f Flow) (net.Conn, error)
 
 	dnsFlows []Flow
 }
@@ -98,6 +100,23 @@ func (h *testHandler) DialUDP(ctx context.Context, f Flow) (net.Conn, error) {
 	h.udpUp = append(h.udpUp, tc)
 	h.mu.Unlock()
 	return tc, nil
+}
+
+func (h *testHandler) setDialEcho(dial func(ctx context.Context, f Flow) (net.Conn, error)) {
+	h.mu.Lock()
+	h.dialEcho = dial
+	h.mu.Unlock()
+}
+
+func (h *testHandler) DialEcho(ctx context.Context, f Flow) (net.Conn, error) {
+	h.record(f)
+	h.mu.Lock()
+	dial := h.dialEcho
+	h.mu.Unlock()
+	if dial == nil {
+		return nil, errRefused
+	}
+	return dial(ctx, f)
 }
 
 func (h *testHandler) ResolveDNS(ctx context.Context, f Flow, q []byte) ([]byte, error) {

@@ -40,6 +40,11 @@ type link struct {
 	c     *counters
 	logf  func(string, ...any)
 
+	// echo, if set, takes the ICMP echo requests read from the device
+	// before gVisor sees them (echo.go); it reports whether it took pkt.
+	// Set before start.
+	echo func(pkt []byte) bool
+
 	dmu        sync.RWMutex
 	dispatcher stack.NetworkDispatcher // guarded by dmu
 
@@ -192,6 +197,9 @@ func (l *link) deliverOne(pkt []byte) {
 		l.c.drops.Add(1)
 		return
 	}
+	if l.echo != nil && l.echo(pkt) {
+		return
+	}
 	pb := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(pkt)})
 	pb.NetworkProtocolNumber = proto
 	pb.RXChecksumValidated = true
@@ -226,6 +234,9 @@ func (l *link) deliver(g *gro.GRO, bufs [][]byte, sizes []int) {
 			l.c.drops.Add(1)
 			continue
 		}
+		if l.echo != nil && l.echo(pkt) {
+			continue
+		}
 		pb := stack.NewPacketBuffer(stack.PacketBufferOptions{
 			Payload: buffer.MakeWithData(pkt),
 		})
@@ -258,6 +269,24 @@ func (l *link) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 	}
 	l.kick()
 	return n, nil
+}
+
+// inject queues pkt, a complete IP packet built outside gVisor, for the
+// writer. Unlike WritePackets it never waits: when the queue is full or
+// closed pkt is dropped and counted, and inject reports false.
+func (l *link) inject(pkt []byte) bool {
+	pb := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(pkt)})
+	l.qmu.Lock()
+	if l.qclosed || len(l.queue) >= maxQueued {
+		l.qmu.Unlock()
+		pb.DecRef()
+		l.c.drops.Add(1)
+		return false
+	}
+	l.queue = append(l.queue, pb)
+	l.qmu.Unlock()
+	l.kick()
+	return true
 }
 
 func (l *link) writeLoop() {

@@ -46,6 +46,9 @@ type Stack struct {
 	ctx    context.Context // canceled by Close
 	cancel context.CancelCauseFunc
 
+	echoMu sync.Mutex
+	echoes map[echoKey]*echoFlow // guarded by echoMu (echo.go)
+
 	mu     sync.Mutex
 	closed bool                  // guarded by mu
 	flows  map[resetter]struct{} // guarded by mu
@@ -66,9 +69,10 @@ func New(dev tun.Device, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	s := &Stack{
-		cfg:   cfg,
-		names: newNames(time.Now),
-		flows: make(map[resetter]struct{}),
+		cfg:    cfg,
+		names:  newNames(time.Now),
+		flows:  make(map[resetter]struct{}),
+		echoes: make(map[echoKey]*echoFlow),
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.ns = stack.New(stack.Options{
@@ -81,6 +85,9 @@ func New(dev tun.Device, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	s.link = newLink(dev, cfg.MTU, &s.c, cfg.Logf)
+	if _, ok := cfg.Handler.(EchoDialer); ok {
+		s.link.echo = s.handleEcho
+	}
 	// Handlers are installed before the NIC exists so no packet can reach
 	// a stack without them.
 	tcpFwd := tcp.NewForwarder(s.ns, tcpRecvBufDefault, maxSynInFlight, s.handleTCP)

@@ -1,0 +1,276 @@
+package netstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// The upstream of echo flows in these tests: a namespace of its own whose
+// loopback answers pings, reached through unprivileged ping sockets (as an
+// exit sends them). The handler sends every echo flow to its loopback,
+// whatever the destination.
+
+// upstreamNS makes a namespace with loopback up and ping sockets allowed
+// to every group.
+func upstreamNS(t *testing.T) netns.NsHandle {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	ns, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = func() error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkSetUp(lo); err != nil {
+			return err
+		}
+		return os.WriteFile("/proc/sys/net/ipv4/ping_group_range", []byte("0 2147483647"), 0o644)
+	}()
+	if serr := netns.Set(orig); serr != nil {
+		runtime.LockOSThread() // the thread stays in ns and dies with the goroutine
+		t.Fatal(serr)
+	}
+	if err != nil {
+		ns.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	return ns
+}
+
+// pingConn is an echo connection over a ping socket: Write sends
+// sequence(2) ‖ data as an echo request to dst, Read returns the replies
+// from dst in the same form.
+type pingConn struct {
+	net.Conn // nil; only the methods below are used
+	pc       *icmp.PacketConn
+	dst      *net.UDPAddr
+	v6       bool
+}
+
+func (c *pingConn) Write(p []byte) (int, error) {
+	typ := icmp.Type(ipv4.ICMPTypeEcho)
+	if c.v6 {
+		typ = ipv6.ICMPTypeEchoRequest
+	}
+	m := icmp.Message{Type: typ, Body: &icmp.Echo{Seq: int(binary.BigEndian.Uint16(p)), Data: p[2:]}}
+	b, err := m.Marshal(nil)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := c.pc.WriteTo(b, c.dst); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (c *pingConn) Read(p []byte) (int, error) {
+	proto := 1
+	if c.v6 {
+		proto = 58
+	}
+	buf := make([]byte, 65535)
+	for {
+		n, from, err := c.pc.ReadFrom(buf)
+		if err != nil {
+			return 0, err
+		}
+		if !from.(*net.UDPAddr).IP.Equal(c.dst.IP) {
+			continue
+		}
+		m, err := icmp.ParseMessage(proto, buf[:n])
+		if err != nil {
+			continue
+		}
+		e, ok := m.Body.(*icmp.Echo)
+		if !ok || (m.Type != ipv4.ICMPTypeEchoReply && m.Type != ipv6.ICMPTypeEchoReply) {
+			continue
+		}
+		binary.BigEndian.PutUint16(p, uint16(e.Seq))
+		return 2 + copy(p[2:], e.Data), nil
+	}
+}
+
+func (c *pingConn) Close() error { return c.pc.Close() }
+
+// echoEnv is an env whose handler carries echo flows to upstreamNS.
+func echoEnv(t *testing.T) *env {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates network namespaces and a TUN device")
+	}
+	up := upstreamNS(t)
+	e := newEnv(t, 1500, Config{})
+	e.h.setDialEcho(func(ctx context.Context, f Flow) (net.Conn, error) {
+		network, addr, dst := "udp4", "0.0.0.0", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
+		if f.Dst.Addr().Is6() {
+			network, addr, dst = "udp6", "::", &net.UDPAddr{IP: net.IPv6loopback}
+		}
+		var pc *icmp.PacketConn
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			return nil, err
+		}
+		defer orig.Close()
+		if err := netns.Set(up); err != nil {
+			return nil, err
+		}
+		pc, err = icmp.ListenPacket(network, addr)
+		if serr := netns.Set(orig); serr != nil {
+			runtime.LockOSThread() // leave the thread locked: it dies
+			return nil, serr
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &pingConn{pc: pc, dst: dst, v6: f.Dst.Addr().Is6()}, nil
+	})
+	return e
+}
+
+// TestEchoThroughHandler sends echo requests from a raw socket in the
+// app's namespace and checks each reply: from the address pinged, with the
+// app's identifier, sequence number and data, and only after the upstream
+// really answered (a destination the upstream cannot reach gets no reply).
+func TestEchoThroughHandler(t *testing.T) {
+	e := echoEnv(t)
+	for _, dst := range []netip.Addr{dst4, dst6} {
+		t.Run(dst.String(), func(t *testing.T) {
+			network, proto := "ip4:icmp", 1
+			reqType, replyType := icmp.Type(ipv4.ICMPTypeEcho), icmp.Type(ipv4.ICMPTypeEchoReply)
+			if dst.Is6() {
+				network, proto = "ip6:ipv6-icmp", 58
+				reqType, replyType = ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply
+			}
+			var pc *icmp.PacketConn
+			if err := e.inNS(func() (err error) {
+				pc, err = icmp.ListenPacket(network, "")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer pc.Close()
+			const id = 0xbeef
+			for seq := 1; seq <= 5; seq++ {
+				data := []byte(fmt.Sprintf("pexia echo %d to %v", seq, dst))
+				m := icmp.Message{Type: reqType, Body: &icmp.Echo{ID: id, Seq: seq, Data: data}}
+				var psh []byte
+				if dst.Is6() {
+					psh = icmp.IPv6PseudoHeader(app6.AsSlice(), dst.AsSlice())
+				}
+				b, err := m.Marshal(psh)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := pc.WriteTo(b, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
+					t.Fatal(err)
+				}
+				pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+				for {
+					buf := make([]byte, 1500)
+					n, from, err := pc.ReadFrom(buf)
+					if err != nil {
+						t.Fatalf("seq %d: no echo reply from %v: %v", seq, dst, err)
+					}
+					r, err := icmp.ParseMessage(proto, buf[:n])
+					if err != nil || r.Type != replyType {
+						continue // our own request, or other ICMP
+					}
+					if got := from.(*net.IPAddr).IP; !got.Equal(dst.AsSlice()) {
+						t.Fatalf("reply from %v, want %v", got, dst)
+					}
+					echo := r.Body.(*icmp.Echo)
+					if echo.ID != id || echo.Seq != seq || !bytes.Equal(echo.Data, data) {
+						t.Fatalf("reply id %#x seq %d data %q, want %#x %d %q", echo.ID, echo.Seq, echo.Data, id, seq, data)
+					}
+					break
+				}
+			}
+		})
+	}
+	if st := e.s.Stats(); st.EchoReplies < 10 || st.EchoTotal != 2 {
+		t.Errorf("stats: %d echo flows, %d replies; want 2 flows and at least 10 replies", st.EchoTotal, st.EchoReplies)
+	}
+}
+
+// TestEchoNoFakeReplies: when the upstream gets no answer, the app gets
+// none either.
+func TestEchoNoFakeReplies(t *testing.T) {
+	e := echoEnv(t)
+	// The upstream sends to an address nothing in its namespace answers.
+	inner := e.h.dialEcho
+	e.h.setDialEcho(func(ctx context.Context, f Flow) (net.Conn, error) {
+		c, err := inner(ctx, f)
+		if err == nil {
+			c.(*pingConn).dst = &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1)}
+		}
+		return c, err
+	})
+	out, err := e.ping(t, "-c", "3", "-i", "0.2", "-W", "1", dst4.String())
+	if err == nil || !regexp.MustCompile(`100% packet loss`).MatchString(out) {
+		t.Fatalf("ping to an unanswering upstream: %v\n%s", err, out)
+	}
+}
+
+// TestEchoPing runs the system's ping in the app's namespace.
+func TestEchoPing(t *testing.T) {
+	e := echoEnv(t)
+	for _, dst := range []netip.Addr{dst4, dst6} {
+		out, err := e.ping(t, "-c", "5", "-i", "0.2", "-W", "5", dst.String())
+		if err != nil {
+			t.Fatalf("ping %v: %v\n%s", dst, err, out)
+		}
+		if !regexp.MustCompile(`\b0% packet loss`).MatchString(out) {
+			t.Fatalf("ping %v lost packets:\n%s", dst, out)
+		}
+		m := regexp.MustCompile(`rtt min/avg/max/mdev = ([0-9.]+)/([0-9.]+)/`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("ping %v reported no round trip:\n%s", dst, out)
+		}
+		if avg, _ := strconv.ParseFloat(m[2], 64); avg <= 0 {
+			t.Fatalf("ping %v: average rtt %s ms", dst, m[2])
+		}
+		t.Logf("ping %v through the stack: rtt min/avg %s/%s ms", dst, m[1], m[2])
+	}
+}
+
+// ping runs ping(8) in the app's namespace.
+func (e *env) ping(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("ping(8) is not installed (Debian: iputils-ping)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nsPath := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(e.ns))
+	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + nsPath, "ping"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
