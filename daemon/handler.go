@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"net"
 
+	"github.com/pexia-network/pexia/hop/stream"
 	"github.com/pexia-network/pexia/netstack"
 )
 
@@ -22,4 +24,31 @@ func (r *router) DialUDP(ctx context.Context, f netstack.Flow) (net.Conn, error)
 
 func (r *router) ResolveDNS(ctx context.Context, _ netstack.Flow, query []byte) ([]byte, error) {
 	return r.resolve(ctx, query)
+}
+
+var _ netstack.EchoDialer = (*router)(nil)
+
+// DialEcho carries an app's pings as an "icmp" stream to the exit, which
+// sends them from its own ping socket. Excluded destinations never reach
+// the TUN (their routes bypass it), so every echo flow goes through the
+// circuit.
+func (r *router) DialEcho(ctx context.Context, f netstack.Flow) (net.Conn, error) {
+	c, err := r.dialCircuit(ctx, "icmp", f.Dst.Addr().String())
+	if err != nil {
+		return nil, err
+	}
+	return echoConn{c}, nil
+}
+
+// echoConn drops an echo request too large for one datagram of the
+// circuit, as a network drops a packet over its MTU, instead of ending
+// the flow.
+type echoConn struct{ net.Conn }
+
+func (c echoConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if errors.Is(err, stream.ErrDatagramTooLarge) {
+		return len(p), nil
+	}
+	return n, err
 }
