@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 
 	"github.com/pexia-network/pexia/hop/stream"
@@ -19,7 +20,40 @@ func (r *router) DialTCP(ctx context.Context, f netstack.Flow) (net.Conn, error)
 }
 
 func (r *router) DialUDP(ctx context.Context, f netstack.Flow) (net.Conn, error) {
-	return r.dial(ctx, "udp", f.Dst)
+	c, err := r.dial(ctx, "udp", f.Dst)
+	if err != nil {
+		return nil, err
+	}
+	return udpConn{c}, nil
+}
+
+// udpConn turns the exit's report of an ICMP error for a udp flow (the
+// stream's reset reason) into the error that makes the netstack tell the
+// app, as its own network would have.
+type udpConn struct{ net.Conn }
+
+func (c udpConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	return n, icmpErr(err)
+}
+
+func (c udpConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	return n, icmpErr(err)
+}
+
+func icmpErr(err error) error {
+	var re *stream.ResetError
+	if !errors.As(err, &re) || !re.Remote {
+		return err
+	}
+	switch re.Reason {
+	case stream.ReasonConnectFailed:
+		return fmt.Errorf("%w: %w", netstack.ErrPortUnreachable, err)
+	case stream.ReasonUnreachable:
+		return fmt.Errorf("%w: %w", netstack.ErrHostUnreachable, err)
+	}
+	return err
 }
 
 func (r *router) ResolveDNS(ctx context.Context, _ netstack.Flow, query []byte) ([]byte, error) {

@@ -93,6 +93,11 @@
 // dial). Without EchoDialer gVisor drops echo requests. Other ICMP from
 // apps is dropped by gVisor.
 //
+// ICMP errors for UDP flows: when a UDP flow's upstream fails with
+// ErrPortUnreachable or ErrHostUnreachable (or ECONNREFUSED, EHOSTUNREACH,
+// ENETUNREACH), the app gets the ICMP destination unreachable its network
+// would have sent, quoting the flow's headers, and the flow ends (icmperr.go).
+//
 // CloseFlows resets every flow at once (the daemon calls it when the circuit
 // under them dies), so apps see resets rather than hangs; new flows are
 // dialled afresh.

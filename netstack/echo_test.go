@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -273,4 +275,31 @@ func (e *env) ping(t *testing.T, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + nsPath, "ping"}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// TestUDPUnreachable: the upstream of a UDP flow reports port unreachable
+// (a real loopback socket whose destination port is closed, which the
+// kernel answers with ICMP); the app's connected UDP socket gets
+// "connection refused", as on a plain network.
+func TestUDPUnreachable(t *testing.T) {
+	e := newEnv(t, 1500, Config{})
+	for _, dst := range []netip.Addr{dst4, dst6} {
+		c := e.mustDial(t, "udp", netip.AddrPortFrom(dst, portClosed))
+		var err error
+		for i := 0; i < 50; i++ {
+			if _, err = c.Write([]byte("anyone?")); err != nil {
+				break
+			}
+			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			if _, err = c.Read(make([]byte, 64)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("udp to a closed port at %v: %v, want connection refused", dst, err)
+		}
+	}
+	if st := e.s.Stats(); st.ICMPErrors < 2 {
+		t.Errorf("stats: %d ICMP errors written, want 2", st.ICMPErrors)
+	}
 }

@@ -87,11 +87,17 @@ func (h *testHandler) DialTCP(ctx context.Context, f Flow) (net.Conn, error) {
 
 func (h *testHandler) DialUDP(ctx context.Context, f Flow) (net.Conn, error) {
 	h.record(f)
-	if f.Dst.Port() != portUDPEcho {
+	port := 0
+	switch f.Dst.Port() {
+	case portUDPEcho:
+		port = h.srv.udpPort(f.Dst.Addr())
+	case portClosed:
+		port = closedUDPPort(loopbackFor(f.Dst.Addr()))
+	default:
 		return nil, fmt.Errorf("test: no udp service on port %d", f.Dst.Port())
 	}
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "udp", net.JoinHostPort(loopbackFor(f.Dst.Addr()), strconv.Itoa(h.srv.udpPort(f.Dst.Addr()))))
+	c, err := d.DialContext(ctx, "udp", net.JoinHostPort(loopbackFor(f.Dst.Addr()), strconv.Itoa(port)))
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +106,17 @@ func (h *testHandler) DialUDP(ctx context.Context, f Flow) (net.Conn, error) {
 	h.udpUp = append(h.udpUp, tc)
 	h.mu.Unlock()
 	return tc, nil
+}
+
+// closedUDPPort returns a loopback UDP port nothing listens on: one the
+// kernel just gave out and took back.
+func closedUDPPort(host string) int {
+	c, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 1
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
 func (h *testHandler) setDialEcho(dial func(ctx context.Context, f Flow) (net.Conn, error)) {

@@ -15,6 +15,7 @@ type Stats struct {
 	EchoTotal    uint64 // echo flows opened
 	EchoRequests uint64 // ICMP echo requests read from the TUN
 	EchoReplies  uint64 // echo replies written to the TUN
+	ICMPErrors   uint64 // ICMP destination unreachable written to the TUN for UDP flows
 
 	BytesUp   uint64 // payload bytes from apps to upstream connections
 	BytesDown uint64 // payload bytes from upstream connections to apps
@@ -34,7 +35,7 @@ type counters struct {
 	tcpTotal, udpTotal, dnsQueries atomic.Uint64
 	dialErrors                     atomic.Uint64
 	echoTotal, echoRequests        atomic.Uint64
-	echoReplies                    atomic.Uint64
+	echoReplies, icmpErrors        atomic.Uint64
 	bytesUp, bytesDown             atomic.Uint64
 	packetsIn, packetsOut          atomic.Uint64
 	drops                          atomic.Uint64
@@ -51,6 +52,7 @@ func (c *counters) snapshot() Stats {
 		EchoTotal:    c.echoTotal.Load(),
 		EchoRequests: c.echoRequests.Load(),
 		EchoReplies:  c.echoReplies.Load(),
+		ICMPErrors:   c.icmpErrors.Load(),
 		BytesUp:      c.bytesUp.Load(),
 		BytesDown:    c.bytesDown.Load(),
 		PacketsIn:    c.packetsIn.Load(),

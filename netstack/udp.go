@@ -48,6 +48,7 @@ func (s *Stack) handleUDP(r *udp.ForwarderRequest) {
 // udpFlow splices one app datagram flow and its upstream datagram conn.
 type udpFlow struct {
 	s    *Stack
+	f    Flow
 	app  *udpApp
 	up   net.Conn
 	idle time.Duration
@@ -69,7 +70,7 @@ func (s *Stack) serveUDP(app *udpApp, f Flow) {
 		app.Close()
 		return
 	}
-	u := &udpFlow{s: s, app: app, up: up, idle: s.cfg.UDPIdleTimeout, start: time.Now()}
+	u := &udpFlow{s: s, f: f, app: app, up: up, idle: s.cfg.UDPIdleTimeout, start: time.Now()}
 	// Armed only once the field is set: checkIdle reads it.
 	u.timer = time.AfterFunc(time.Duration(1<<62), u.checkIdle)
 	u.timer.Reset(u.idle)
@@ -111,7 +112,9 @@ func (u *udpFlow) upload() {
 		n, err := u.app.Read(buf[:])
 		if err == nil {
 			u.touch()
-			_, err = u.up.Write(buf[:n])
+			if _, err = u.up.Write(buf[:n]); err != nil {
+				u.s.unreachable(u.f, err)
+			}
 		}
 		copyBufs.Put(buf)
 		if err != nil {
@@ -130,6 +133,11 @@ func (u *udpFlow) download() {
 	for {
 		n, err := u.up.Read(buf[:])
 		if err != nil {
+			// An ICMP error for the flow reaches the app before the
+			// flow ends.
+			if !u.ended.Load() {
+				u.s.unreachable(u.f, err)
+			}
 			u.reset()
 			return
 		}

@@ -93,6 +93,10 @@ func (n *Node) exit(ctx context.Context, req *stream.Request) {
 	}
 	n.cfg.Stats.streamOpened()
 	defer n.cfg.Stats.streamClosed()
+	if network == "udp" {
+		spliceUDP(ctx, src, dst)
+		return
+	}
 	splice(ctx, src, dst)
 	if s, ok := src.(*stream.Stream); ok && s.Kind() == stream.KindUDP {
 		n.cfg.Stats.flowEnded(s.FlowStats())

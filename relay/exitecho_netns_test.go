@@ -26,7 +26,8 @@ import (
 // in its namespace and returns the web host's replies with their sequence
 // numbers and data; its own address and private networks are refused by
 // the default policy, and without ping_group_range the stream is refused
-// as unsupported with a clear error. Needs root.
+// as unsupported with a clear error. A udp flow to a closed port is reset
+// with the reason that the destination refused it. Needs root.
 func TestExitEcho(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create network namespaces")
@@ -147,5 +148,29 @@ func TestExitEcho(t *testing.T) {
 			}
 			t.Errorf("icmp stream to %q: %v, want refused by policy", dst, err)
 		}
+	}
+
+	// A udp flow to a port nothing listens on: the web host answers with
+	// ICMP port unreachable, and the exit resets the stream with the
+	// reason that says so, for the client to tell its app.
+	for _, dst := range []string{"198.51.100.10:9", "[2001:db8:100::10]:9"} {
+		conn, err := c.Dial(ctx, "udp", dst)
+		if err != nil {
+			t.Fatalf("udp stream to %s: %v", dst, err)
+		}
+		var rerr error
+		for i := 0; i < 50 && rerr == nil; i++ {
+			conn.Write([]byte("anyone?"))
+			conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			_, rerr = conn.Read(make([]byte, 64))
+			if errors.Is(rerr, os.ErrDeadlineExceeded) {
+				rerr = nil
+			}
+		}
+		var re *stream.ResetError
+		if !errors.As(rerr, &re) || !re.Remote || re.Reason != stream.ReasonConnectFailed {
+			t.Fatalf("udp to a closed port %s: %v, want a reset by the exit with reason %v", dst, rerr, stream.ReasonConnectFailed)
+		}
+		conn.Close()
 	}
 }

@@ -1,0 +1,82 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+
+	"github.com/pexia-network/pexia/hop/stream"
+)
+
+// ICMP errors for udp flows. The exit's connected UDP socket reports the
+// ICMP errors the destination's network sends back for the flow: port
+// unreachable as ECONNREFUSED, host and network unreachable as
+// EHOSTUNREACH and ENETUNREACH. Each ends the flow with a RST whose reason
+// says which (ReasonConnectFailed, ReasonUnreachable), so the client can
+// tell the app as the network would have (an ICMP destination unreachable
+// on its TUN). Other errors end the flow as before. Packet too big is not
+// carried: the exit's kernel fragments what it sends.
+
+// udpErrReason maps an error of a connected UDP socket to the reason the
+// flow is reset with, or 0 when it was no ICMP error.
+func udpErrReason(err error) stream.Reason {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return stream.ReasonConnectFailed
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return stream.ReasonUnreachable
+	}
+	return 0
+}
+
+// spliceUDP is splice for a udp flow: datagrams both ways until either
+// side ends or ctx (the circuit's) does; an ICMP error reported by dst
+// resets src with its reason.
+func spliceUDP(ctx context.Context, src, dst net.Conn) {
+	var once sync.Once
+	end := func(err error) {
+		once.Do(func() {
+			if r := udpErrReason(err); r != 0 {
+				if rs, ok := src.(interface{ Reset(stream.Reason) error }); ok {
+					rs.Reset(r)
+				}
+			}
+			src.Close()
+			dst.Close()
+		})
+	}
+	stop := context.AfterFunc(ctx, func() { end(nil) })
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 65535)
+		for {
+			n, err := dst.Read(buf)
+			if err != nil {
+				end(err)
+				return
+			}
+			if _, err := src.Write(buf[:n]); err != nil && !errors.Is(err, stream.ErrDatagramTooLarge) {
+				end(nil)
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 65535)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			end(nil)
+			break
+		}
+		if _, err := dst.Write(buf[:n]); err != nil && udpErrReason(err) != 0 {
+			end(err)
+			break
+		}
+	}
+	wg.Wait()
+}
