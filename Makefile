@@ -9,7 +9,7 @@ DEVNET_DIR ?= $(CURDIR)/.devnet
 APT_PACKAGES := nodejs npm gcc
 # Tools the end-to-end tests and benchmarks drive (network namespaces,
 # firewall listing, ordinary clients).
-APT_TOOLS := curl iproute2 nftables dnsutils
+APT_TOOLS := curl iproute2 nftables dnsutils iputils-ping
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build generate check-generated test unit e2e soak fuzz bench bench-check demo lint staticcheck package clean

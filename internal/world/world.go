@@ -38,6 +38,10 @@ var (
 	EchoPort = 7
 )
 
+// PingGroupRange is net.ipv4.ping_group_range in the nodes' namespaces:
+// every group may open ping sockets, as pexia-node's exit needs.
+const PingGroupRange = "0 2147483647"
+
 // Options configures Start.
 type Options struct {
 	// Bin is the directory holding pexia-devnet, pexia-node, pexiad and
@@ -261,6 +265,12 @@ func (w *World) startNodes(ctx context.Context) error {
 	hosts := append(append([]*netlab.Host{}, w.Relays...), w.Exits...)
 	for i, h := range hosts {
 		exit := i >= len(w.Relays)
+		// Exits send their clients' pings from unprivileged ping sockets,
+		// which the kernel allows only to the groups in this range; a new
+		// namespace allows none.
+		if err := h.Sysctl("net.ipv4.ping_group_range", PingGroupRange); err != nil {
+			return err
+		}
 		addr := h.Addr4().String()
 		url := "https://" + addr + ":8443/"
 		base := w.nodeArgs(i)
