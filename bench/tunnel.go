@@ -139,7 +139,27 @@ func tunnelSuite(res Results) error {
 		return fmt.Errorf("3-hop bulk: %w", err)
 	}
 	res.set("tunnel.throughput_3hop_mbps", mbps3, "Mbit/s")
+	icmp3, err := tunnelPing(ctx, w.Client, world.Web4, 20)
+	if err != nil {
+		return fmt.Errorf("3-hop ping: %w", err)
+	}
+	res.set("tunnel.icmp_rtt_3hop_us", float64(icmp3.Avg.Nanoseconds())/1000, "µs")
 	return tunnelDisconnect(ctx, cl)
+}
+
+// tunnelPing runs ping(8) from h to dst n times, 0.2 s apart, and returns
+// its summary; a lost reply fails it.
+func tunnelPing(ctx context.Context, h *netlab.Host, dst netip.Addr, n int) (world.PingResult, error) {
+	args := []string{"-c", strconv.Itoa(n), "-i", "0.2", "-W", "5", "-n", dst.String()}
+	if dst.Is6() {
+		args = append([]string{"-6"}, args...)
+	}
+	out, err := h.Command(ctx, "ping", args...).CombinedOutput()
+	r, perr := world.ParsePing(string(out))
+	if err != nil || perr != nil || r.Received != n || r.Avg <= 0 {
+		return r, fmt.Errorf("ping %s: %v %v: %s", strings.Join(args, " "), err, perr, out)
+	}
+	return r, nil
 }
 
 // tunnelBulk measures one bulk transfer from the client host to the web
