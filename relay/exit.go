@@ -95,9 +95,9 @@ func (n *Node) exit(ctx context.Context, req *stream.Request) {
 	defer n.cfg.Stats.streamClosed()
 	if network == "udp" {
 		spliceUDP(ctx, src, dst)
-		return
+	} else {
+		splice(ctx, src, dst)
 	}
-	splice(ctx, src, dst)
 	if s, ok := src.(*stream.Stream); ok && s.Kind() == stream.KindUDP {
 		n.cfg.Stats.flowEnded(s.FlowStats())
 	}
