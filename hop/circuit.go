@@ -43,16 +43,20 @@ var ErrCircuitClosed = errors.New("hop: circuit closed")
 
 // Circuit is a built circuit: streams opened on it leave at its last hop.
 type Circuit struct {
-	hops     []HopInfo
-	lk       *link.Link // closed with the circuit; nil for a shared link
-	ch       link.Channel
-	rd       *wire.CellReader // used by build, then by the read goroutine
-	circID   uint32
-	cc       *onion.ClientCircuit
-	mux      *stream.Mux
-	smu      sync.Mutex       // orders Seal with the channel write
-	w        *wire.CellWriter // guarded by smu
-	done     chan struct{}
+	hops   []HopInfo
+	lk     *link.Link // closed with the circuit; nil for a shared link
+	ch     link.Channel
+	rd     *wire.CellReader // used by build, then by the read goroutine
+	circID uint32
+	cc     *onion.ClientCircuit
+	mux    *stream.Mux
+	smu    sync.Mutex       // orders Seal with the channel write
+	w      *wire.CellWriter // guarded by smu
+	done   chan struct{}
+	// ctx ends with the circuit (stop is called by fail): the context of
+	// the circuit's own waits, such as a payment held by the budget.
+	ctx      context.Context
+	stop     context.CancelFunc
 	once     sync.Once
 	err      error
 	observer func(hop int, cmd onion.RelayCmd, payload []byte)
@@ -184,9 +188,11 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1), ackWake: make(chan struct{}, 1),
 		rd: wire.NewCellReader(ch, cfg.CellSize, make([]byte, link.MaxMessageSize)),
 		w:  wire.NewCellWriter(ch, cfg.CellSize, nil)}
+	c.ctx, c.stop = context.WithCancel(context.Background())
 	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
 	if err := c.build(); err != nil {
+		c.stop()
 		ch.Close()
 		if owned != nil {
 			owned.Close()
@@ -487,8 +493,7 @@ func (c *Circuit) carry(n int) {
 func (c *Circuit) payLoop() {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := c.ctx // a payment waiting on the budget ends with the circuit
 	for {
 		for k, p := range c.pays {
 			if p == nil {
@@ -624,6 +629,7 @@ func (c *Circuit) fail(err error) {
 	c.once.Do(func() {
 		c.err = err // read only after done is closed
 		close(c.done)
+		c.stop()
 		c.ch.Close() // unblocks a send stuck in Write
 		if c.mux != nil {
 			c.mux.Close(fmt.Errorf("%w: %v", ErrCircuitClosed, err))
