@@ -45,6 +45,7 @@ import (
 	"math/big"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -255,7 +256,7 @@ func Fund(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k *Ke
 			f.Transferred = send
 		}
 	}
-	if _, err := cl.Deposit(ctx, k.FunderKey, common.Address{}, k.Signer, amount, escrow); err != nil {
+	if err := depositAfterTransfer(ctx, cl, k, amount, escrow, f.Transferred != nil); err != nil {
 		return f, fmt.Errorf("fund lottery account of hop %d: %w", k.Position, err)
 	}
 	f.Deposited, f.Escrow = amount, escrow
@@ -271,6 +272,26 @@ func (b *Book) Fund(ctx context.Context, cl *chain.Client, master *ecdsa.Private
 		return Funding{Account: k.Account}, fmt.Errorf("hop accounts: %w", err)
 	}
 	return Fund(ctx, cl, master, k, p)
+}
+
+// depositAfterTransfer deposits for k. Right after the transfer that paid
+// for it has been mined, an endpoint's transaction pool may still judge the
+// deposit against the state before that block ("insufficient funds"): the
+// pool follows the chain's head a moment after the block is served. The
+// deposit is then tried again for a short while, since the money is there.
+func depositAfterTransfer(ctx context.Context, cl *chain.Client, k *Keys, amount, escrow *big.Int, transferred bool) error {
+	const tries, pause = 10, 200 * time.Millisecond
+	for i := 0; ; i++ {
+		_, err := cl.Deposit(ctx, k.FunderKey, common.Address{}, k.Signer, amount, escrow)
+		if err == nil || !transferred || i == tries-1 || !strings.Contains(err.Error(), "insufficient funds") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
 }
 
 // Retention is how long after its epoch ends an account may still owe
