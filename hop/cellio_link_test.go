@@ -116,22 +116,10 @@ func TestCellSizes(t *testing.T) {
 	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
 	for _, size := range []int{onion.MinCellSize, onion.MaxCellSize} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			nodes, infos, err := hoptest.Circuit(2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				for _, n := range nodes {
-					n.Close()
-				}
-			}()
+			_, infos := hoptest.StartCircuit(t, 2)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			c, err := hop.Build(ctx, infos, hop.BuildConfig{CellSize: size})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := hoptest.Build(t, ctx, infos, hop.BuildConfig{CellSize: size})
 			if err := transfer(ctx, c, dst, 256<<10); err != nil {
 				t.Fatal(err)
 			}

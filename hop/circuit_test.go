@@ -27,15 +27,7 @@ func TestCircuits(t *testing.T) {
 	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
 	for _, hops := range []int{1, 3, 5} {
 		t.Run(fmt.Sprintf("%dhop", hops), func(t *testing.T) {
-			nodes, infos, err := hoptest.Circuit(hops)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				for _, n := range nodes {
-					n.Close()
-				}
-			}()
+			nodes, infos := hoptest.StartCircuit(t, hops)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			start := time.Now()

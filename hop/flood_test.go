@@ -67,22 +67,10 @@ func TestUDPFloodKeepsCircuit(t *testing.T) {
 	const stall = hop.DefaultStallTimeout
 	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
 	sink, got := udpSink(t)
-	nodes, infos, err := hoptest.Circuit(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, n := range nodes {
-			n.Close()
-		}
-	}()
+	_, infos := hoptest.StartCircuit(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := hop.Build(ctx, infos, hop.BuildConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := hoptest.Build(t, ctx, infos, hop.BuildConfig{})
 	idle, err := exchange(ctx, c, dst)
 	if err != nil {
 		t.Fatal(err)

@@ -70,18 +70,10 @@ func query(id uint16, name string) []byte {
 // one of the client's choosing.
 func TestExitResolvesNames(t *testing.T) {
 	server := dnsServer(t)
-	exit, err := hoptest.Start(true, relay.NodeConfig{DNSServer: server})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exit.Close()
+	exit := hoptest.StartExit(t, relay.NodeConfig{DNSServer: server})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := hop.Build(ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := hoptest.Build(t, ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
 	conn, err := c.Dial(ctx, "dns", "ignored.invalid:53")
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/hoptest"
 	"github.com/pexia-network/pexia/hop/stream"
-	"github.com/pexia-network/pexia/internal/netlab"
 	"github.com/pexia-network/pexia/relay"
 )
 
@@ -29,32 +27,9 @@ import (
 // as unsupported with a clear error. A udp flow to a closed port is reset
 // with the reason that the destination refused it. Needs root.
 func TestExitEcho(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	lab, err := netlab.New("hopecho")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lab.Close()
-	exitHost, err := lab.Host("exit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	web, err := lab.Host("web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, exitHost, _ := exitLab(t, "hopecho", "198.51.100.0/24", "2001:db8:100::/64")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if out, err := exitHost.Command(ctx, "ip", "addr", "add", "203.0.113.7/32", "dev", "eth0").CombinedOutput(); err != nil {
-		t.Fatalf("add the exit's public address: %v: %s", err, out)
-	}
-	for _, p := range []string{"198.51.100.0/24", "2001:db8:100::/64"} {
-		if err := web.Announce(netip.MustParsePrefix(p)); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// Before the sysctl: the namespace's default range admits no group.
 	var listenErr error
@@ -79,16 +54,8 @@ func TestExitEcho(t *testing.T) {
 		})
 		return pc, err
 	}
-	exit, err := hoptest.Start(true, relay.NodeConfig{Policy: relay.DefaultExitPolicy(), Dialer: exitHost.Dialer().DialContext, ListenICMP: listen})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exit.Close()
-	c, err := hop.Build(ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	exit := hoptest.StartExit(t, relay.NodeConfig{Policy: relay.DefaultExitPolicy(), Dialer: exitHost.Dialer().DialContext, ListenICMP: listen})
+	c := hoptest.Build(t, ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
 
 	if _, err := c.Dial(ctx, "icmp", "198.51.100.10"); !isRefused(err, stream.ReasonUnsupported) {
 		t.Fatalf("icmp stream while ping sockets are not permitted: %v, want refused as unsupported", err)

@@ -3,8 +3,6 @@ package relay_test
 import (
 	"context"
 	"net"
-	"net/netip"
-	"os"
 	"testing"
 	"time"
 
@@ -21,30 +19,9 @@ import (
 // default exit policy the exit serves the web host and refuses its own
 // public address, where its host's services listen. Needs root.
 func TestExitRefusesItsPublicAddress(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	lab, err := netlab.New("hopexit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lab.Close()
-	exitHost, err := lab.Host("exit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	web, err := lab.Host("web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, exitHost, web := exitLab(t, "hopexit", "198.51.100.0/24")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if out, err := exitHost.Command(ctx, "ip", "addr", "add", "203.0.113.7/32", "dev", "eth0").CombinedOutput(); err != nil {
-		t.Fatalf("add the exit's public address: %v: %s", err, out)
-	}
-	if err := web.Announce(netip.MustParsePrefix("198.51.100.0/24")); err != nil {
-		t.Fatal(err)
-	}
 	serve := func(h *netlab.Host, addr string) uint16 {
 		ln, err := h.Listen("tcp", addr)
 		if err != nil {
@@ -67,16 +44,8 @@ func TestExitRefusesItsPublicAddress(t *testing.T) {
 
 	// The exit's circuits arrive over loopback; its streams leave from its
 	// namespace.
-	exit, err := hoptest.Start(true, relay.NodeConfig{Policy: relay.DefaultExitPolicy(), Dialer: exitHost.Dialer().DialContext})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exit.Close()
-	c, err := hop.Build(ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	exit := hoptest.StartExit(t, relay.NodeConfig{Policy: relay.DefaultExitPolicy(), Dialer: exitHost.Dialer().DialContext})
+	c := hoptest.Build(t, ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
 	conn, err := c.Dial(ctx, "tcp", "198.51.100.10:"+itoa(int(webPort)))
 	if err != nil {
 		t.Fatalf("public destination: %v", err)

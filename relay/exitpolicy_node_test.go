@@ -76,22 +76,14 @@ func TestExitPolicyEnforced(t *testing.T) {
 		"mixed.test": {"10.255.255.1", "127.0.0.1"},
 	})
 	stats := new(relay.NodeStats)
-	exit, err := hoptest.Start(true, relay.NodeConfig{
+	exit := hoptest.StartExit(t, relay.NodeConfig{
 		Policy:  policy,
 		Stats:   stats,
 		Resolve: func(ctx context.Context, host string) ([]netip.Addr, error) { return res.LookupNetIP(ctx, "ip", host) },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exit.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := hop.Build(ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := hoptest.Build(t, ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
 
 	echo := func(network, addr string) error {
 		conn, err := c.Dial(ctx, network, addr)

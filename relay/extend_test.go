@@ -46,16 +46,8 @@ func countingListener(t *testing.T) (string, *atomic.Int32) {
 // dialled: the plain listener behind the URL never sees a connection.
 func TestExtendOnlyToRegistered(t *testing.T) {
 	target, dialled := countingListener(t)
-	mid, err := hoptest.Start(false, relay.NodeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mid.Close()
-	exit, err := hoptest.Start(true, relay.NodeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exit.Close()
+	mid := hoptest.StartRelay(t, relay.NodeConfig{})
+	exit := hoptest.StartExit(t, relay.NodeConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -106,19 +98,10 @@ func TestExtendOnlyToRegistered(t *testing.T) {
 // ended is closed after OutLinkIdle.
 func TestOutLinksBounded(t *testing.T) {
 	const idle = time.Second
-	mid, err := hoptest.Start(false, relay.NodeConfig{MaxOutLinks: 2, OutLinkIdle: idle})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mid.Close()
+	mid := hoptest.StartRelay(t, relay.NodeConfig{MaxOutLinks: 2, OutLinkIdle: idle})
 	var exits []*hoptest.Node
 	for i := 0; i < 3; i++ {
-		e, err := hoptest.Start(true, relay.NodeConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer e.Close()
-		exits = append(exits, e)
+		exits = append(exits, hoptest.StartExit(t, relay.NodeConfig{}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

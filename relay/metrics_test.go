@@ -18,16 +18,7 @@ func statsNodes(t *testing.T, cfg relay.NodeConfig) (mid, exit *hoptest.Node, rs
 	rs, es = new(relay.NodeStats), new(relay.NodeStats)
 	rcfg, ecfg := cfg, cfg
 	rcfg.Stats, ecfg.Stats = rs, es
-	var err error
-	if mid, err = hoptest.Start(false, rcfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(mid.Close)
-	if exit, err = hoptest.Start(true, ecfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(exit.Close)
-	return mid, exit, rs, es
+	return hoptest.StartRelay(t, rcfg), hoptest.StartExit(t, ecfg), rs, es
 }
 
 // TestNodeStats: traffic through a real two-hop circuit shows in each
@@ -94,18 +85,10 @@ func TestNodeStats(t *testing.T) {
 // whose first cell is not CREATE, and counts both.
 func TestNodeLimits(t *testing.T) {
 	stats := new(relay.NodeStats)
-	exit, err := hoptest.Start(true, relay.NodeConfig{MaxCircuits: 1, Stats: stats})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exit.Close()
+	exit := hoptest.StartExit(t, relay.NodeConfig{MaxCircuits: 1, Stats: stats})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := hop.Build(ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	hoptest.Build(t, ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
 	if c2, err := hop.Build(ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{}); err == nil {
 		c2.Close()
 		t.Fatal("second circuit built past MaxCircuits 1")

@@ -32,23 +32,11 @@ func TestShutdownDrains(t *testing.T) {
 	port := int(testutil.EchoTCP(t, "127.0.0.1:0").Port())
 	dst := "127.0.0.1:" + itoa(port)
 	stats := new(relay.NodeStats)
-	exit, err := hoptest.Start(true, relay.NodeConfig{Stats: stats})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exit.Close()
+	exit := hoptest.StartExit(t, relay.NodeConfig{Stats: stats})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	busy, err := hop.Build(ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	idle, err := hop.Build(ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
+	busy := hoptest.Build(t, ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
+	idle := hoptest.Build(t, ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
 	conn, err := busy.Dial(ctx, "tcp", dst)
 	if err != nil {
 		t.Fatal(err)
@@ -110,18 +98,10 @@ func TestShutdownDrains(t *testing.T) {
 // time is cut, and Shutdown says so.
 func TestShutdownDeadline(t *testing.T) {
 	dst := testutil.EchoTCP(t, "127.0.0.1:0").Addr
-	exit, err := hoptest.Start(true, relay.NodeConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exit.Close()
+	exit := hoptest.StartExit(t, relay.NodeConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := hop.Build(ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := hoptest.Build(t, ctx, []hop.HopInfo{exit.Info}, hop.BuildConfig{})
 	conn, err := c.Dial(ctx, "tcp", dst)
 	if err != nil {
 		t.Fatal(err)

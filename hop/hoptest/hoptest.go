@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"net"
 	"sync"
+	"testing"
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/link"
@@ -183,4 +184,56 @@ func Circuit(hops int) ([]*Node, []hop.HopInfo, error) {
 		infos = append(infos, n.Info)
 	}
 	return nodes, infos, nil
+}
+
+// The helpers below start nodes and build circuits for a test and close
+// them when it ends (t.Cleanup, so a circuit closes before its nodes).
+
+// StartExit starts an exit with cfg (see Start), failing t if it cannot.
+func StartExit(t testing.TB, cfg relay.NodeConfig) *Node {
+	t.Helper()
+	return startT(t, true, cfg)
+}
+
+// StartRelay starts a node that relays but is no exit.
+func StartRelay(t testing.TB, cfg relay.NodeConfig) *Node {
+	t.Helper()
+	return startT(t, false, cfg)
+}
+
+func startT(t testing.TB, exit bool, cfg relay.NodeConfig) *Node {
+	t.Helper()
+	n, err := Start(exit, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
+}
+
+// StartCircuit starts hops nodes, the last an exit (see Circuit), failing
+// t if it cannot.
+func StartCircuit(t testing.TB, hops int) ([]*Node, []hop.HopInfo) {
+	t.Helper()
+	nodes, infos, err := Circuit(hops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, n := range nodes {
+			n.Close()
+		}
+	})
+	return nodes, infos
+}
+
+// Build builds a circuit through infos, failing t if it cannot.
+func Build(t testing.TB, ctx context.Context, infos []hop.HopInfo, cfg hop.BuildConfig) *hop.Circuit {
+	t.Helper()
+	c, err := hop.Build(ctx, infos, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
