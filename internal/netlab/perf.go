@@ -25,16 +25,38 @@ const (
 // from connection set-up to reading the stream's end. Sender and receiver
 // are goroutines of this process, with sockets in their hosts' namespaces.
 func Bulk(ctx context.Context, from, to *Host, dst netip.Addr, d time.Duration) (float64, error) {
+	return bulk(ctx, from, to, dst, d, false)
+}
+
+// Download is Bulk the other way: client connects to a listener on
+// server's wildcard address at dst (as for Bulk), and the server writes for
+// d. The result is payload megabits per second as counted by the client,
+// from connection set-up to reading the stream's end.
+func Download(ctx context.Context, client, server *Host, dst netip.Addr, d time.Duration) (float64, error) {
+	return bulk(ctx, client, server, dst, d, true)
+}
+
+// bulk connects from to to and sends for d, from the connecting side or,
+// when down, from the accepting side.
+func bulk(ctx context.Context, from, to *Host, dst netip.Addr, d time.Duration, down bool) (float64, error) {
+	what := "bulk"
+	if down {
+		what = "download"
+	}
 	if d <= 0 {
-		return 0, fmt.Errorf("netlab: bulk: invalid duration %v", d)
+		return 0, fmt.Errorf("netlab: %s: invalid duration %v", what, d)
 	}
 	client, server, err := connect(ctx, from, to, dst)
 	if err != nil {
-		return 0, fmt.Errorf("netlab: bulk: %w", err)
+		return 0, fmt.Errorf("netlab: %s: %w", what, err)
 	}
 	defer client.Close()
 	defer server.Close()
 	defer context.AfterFunc(ctx, func() { expire(client, server) })()
+	writer, reader := client, server
+	if down {
+		writer, reader = server, client
+	}
 
 	start := time.Now()
 	type result struct {
@@ -44,28 +66,28 @@ func Bulk(ctx context.Context, from, to *Host, dst netip.Addr, d time.Duration) 
 	}
 	done := make(chan result, 1)
 	go func() {
-		n, err := io.CopyBuffer(io.Discard, server, make([]byte, bulkChunk))
+		n, err := io.CopyBuffer(io.Discard, reader, make([]byte, bulkChunk))
 		done <- result{n, time.Since(start), err}
 	}()
 	buf := make([]byte, bulkChunk)
 	var werr error
 	for end := start.Add(d); time.Now().Before(end); {
-		if _, werr = client.Write(buf); werr != nil {
+		if _, werr = writer.Write(buf); werr != nil {
 			break
 		}
 	}
 	if werr == nil {
-		werr = client.(*net.TCPConn).CloseWrite()
+		werr = writer.(*net.TCPConn).CloseWrite()
 	}
 	if werr != nil {
-		expire(server) // the reader would otherwise wait for an end that never comes
+		expire(reader) // the reader would otherwise wait for an end that never comes
 	}
 	r := <-done
 	if err := errors.Join(werr, r.err); err != nil {
-		return 0, fmt.Errorf("netlab: bulk %s → %s: %w", from.name, to.name, ctxErr(ctx, err))
+		return 0, fmt.Errorf("netlab: %s %s → %s: %w", what, from.name, to.name, ctxErr(ctx, err))
 	}
 	if r.n == 0 || r.el <= 0 {
-		return 0, fmt.Errorf("netlab: bulk %s → %s: nothing received", from.name, to.name)
+		return 0, fmt.Errorf("netlab: %s %s → %s: nothing received", what, from.name, to.name)
 	}
 	return float64(r.n) * 8 / r.el.Seconds() / 1e6, nil
 }
