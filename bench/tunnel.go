@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +31,11 @@ const tunnelRounds = 5
 // baselines. Its 1-hop throughput and wireguard-go's, between the same
 // client and internet hosts through the world's exit host, are measured
 // in turns (tunnelRounds rounds, medians), so that the machine's drift hits
-// both alike. Needs root: without it the suite fails.
+// both alike. Over 3 hops it also measures UDP as the e2e tests
+// TestUDPHalfCapacity and TestUDPFlood do: the loss at half the circuit's
+// UDP capacity (the larger of the two directions) and what a TCP download
+// keeps of its rate while a UDP flood at twice the upload capacity runs.
+// Needs root: without it the suite fails.
 func tunnelSuite(res Results) error {
 	if geteuid() != 0 {
 		return errors.New("needs root (network namespaces and a TUN device)")
@@ -144,7 +149,87 @@ func tunnelSuite(res Results) error {
 		return fmt.Errorf("3-hop ping: %w", err)
 	}
 	res.set("tunnel.icmp_rtt_3hop_us", float64(icmp3.Avg.Nanoseconds())/1000, "µs")
+	loss, err := tunnelUDPHalf(ctx, w)
+	if err != nil {
+		return fmt.Errorf("3-hop udp at half capacity: %w", err)
+	}
+	res.set("tunnel.udp_loss_pct_half_capacity", loss.pct, "%")
+	share, err := tunnelTCPShare(ctx, w, cl, loss.capUp)
+	if err != nil {
+		return fmt.Errorf("3-hop tcp under a udp flood: %w", err)
+	}
+	res.set("tunnel.tcp_share_under_udp_flood", share, "x")
 	return tunnelDisconnect(ctx, cl)
+}
+
+const (
+	// udpRampStart and udpRampStep are the first rate and the duration
+	// of each rate of a UDP capacity ramp (netlab.UDPCapacity).
+	udpRampStart = 8
+	udpRampStep  = 2 * time.Second
+	// udpHalfFor is how long UDP is sent at half the capacity.
+	udpHalfFor = 10 * time.Second
+	// floodFor is how long the flood of tunnelTCPShare lasts; the TCP
+	// downloads take tcpShareFor each.
+	floodFor    = 20 * time.Second
+	tcpShareFor = 8 * time.Second
+)
+
+type udpHalf struct {
+	pct   float64 // the larger loss of the two directions, percent
+	capUp float64 // the upload capacity, Mbit/s
+}
+
+// tunnelUDPHalf measures the circuit's UDP capacity each way with a paced
+// ramp, then sends UDP at half of it for udpHalfFor each way and returns
+// the larger of the two losses, as the e2e test TestUDPHalfCapacity does.
+func tunnelUDPHalf(ctx context.Context, w *world.World) (udpHalf, error) {
+	var out udpHalf
+	for _, dir := range []netlab.UDPDirection{netlab.UDPUp, netlab.UDPDown} {
+		capacity, _, err := netlab.UDPCapacity(ctx, w.Client, w.Internet, world.Web4, netlab.UDPOptions{Dir: dir, Mbps: udpRampStart, Duration: udpRampStep})
+		if err != nil {
+			return out, err
+		}
+		r, err := netlab.UDP(ctx, w.Client, w.Internet, world.Web4, netlab.UDPOptions{Dir: dir, Mbps: capacity / 2, Duration: udpHalfFor})
+		if err != nil {
+			return out, err
+		}
+		fmt.Printf("  udp %s: capacity %.1f Mbit/s; at half of it: %v\n", dir, capacity, r)
+		out.pct = max(out.pct, r.LossPct())
+		if dir == netlab.UDPUp {
+			out.capUp = capacity
+		}
+	}
+	return out, nil
+}
+
+// tunnelTCPShare measures a TCP download alone, then during a UDP flood
+// from the client host at twice the circuit's upload capacity, and
+// returns the second over the first, as the e2e test TestUDPFlood does.
+// The download starts once the flood's flow drops datagrams.
+func tunnelTCPShare(ctx context.Context, w *world.World, cl *api.Client, capUp float64) (float64, error) {
+	alone, err := netlab.Download(ctx, w.Client, w.Internet, world.Web4, tcpShareFor)
+	if err != nil {
+		return 0, err
+	}
+	flood, err := netlab.StartUDP(ctx, w.Client, w.Internet, world.Web4, netlab.UDPOptions{Dir: netlab.UDPUp, Mbps: 2 * capUp, Duration: floodFor})
+	if err != nil {
+		return 0, err
+	}
+	dst := flood.Server().String()
+	var during float64
+	_, err = tunnelWait(ctx, cl, 30*time.Second, func(st api.Status) bool {
+		return slices.ContainsFunc(st.UDPFlows, func(f api.UDPFlow) bool { return f.Destination == dst && f.DroppedUp > 0 })
+	})
+	if err == nil {
+		during, err = netlab.Download(ctx, w.Client, w.Internet, world.Web4, tcpShareFor)
+	}
+	r, ferr := flood.Wait()
+	if err = errors.Join(err, ferr); err != nil {
+		return 0, err
+	}
+	fmt.Printf("  tcp download: %.1f Mbit/s alone, %.1f Mbit/s during a flood of %.1f Mbit/s (%v)\n", alone, during, 2*capUp, r)
+	return during / alone, nil
 }
 
 // tunnelPing runs ping(8) from h to dst n times, 0.2 s apart, and returns
