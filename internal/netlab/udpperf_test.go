@@ -25,7 +25,7 @@ func TestUDP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%v %v", dst, r)
+			t.Logf("to %v: %v", r.Server, r)
 			// 20 Mbit/s of 1200-byte datagrams for 0.5 s: 1042.
 			if r.Sent < 1000 || r.Sent > 1100 || r.SendErrors != 0 {
 				t.Errorf("%v %v: sent %d (%d refused), want about 1042", dst, dir, r.Sent, r.SendErrors)
