@@ -235,6 +235,7 @@ func TestUDPHalfCapacity(t *testing.T) {
 			rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 			defer cancel()
 			dirs := []netlab.UDPDirection{netlab.UDPUp, netlab.UDPDown}
+			ramp0 := exitDrops(t, w)
 			connect(t, cl, hops)
 			capacity := map[netlab.UDPDirection]float64{}
 			for _, dir := range dirs {
@@ -244,6 +245,8 @@ func TestUDPHalfCapacity(t *testing.T) {
 			// runs' own (an exit counts drops when a flow ends).
 			disconnect(t, cl)
 			drops0 := exitDrops(t, w)
+			t.Logf("%d hops: during the capacity ramps the exit dropped %d datagrams on their way to the destination, %d on their way back",
+				hops, drops0.forward-ramp0.forward, drops0.back-ramp0.back)
 			c := connect(t, cl, hops)
 			exit := hostOf(w, c.Hops[len(c.Hops)-1].Host)
 			hosts := []*netlab.Host{w.Client, exit, w.Internet}
