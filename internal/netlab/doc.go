@@ -1,10 +1,10 @@
 // Package netlab builds small networks out of Linux network namespaces on
 // one machine, for Pexia's end-to-end tests and benchmarks: a client
 // namespace (TUN and pexiad), relay and exit namespaces (pexia-node), an
-// "internet" namespace with HTTP(S), DNS and UDP echo servers, and whatever
-// else a test needs, all on one virtual LAN. Nothing it creates is visible
-// from, or changes, the machine's own network: it needs root, and nothing
-// leaves the machine.
+// "internet" namespace with HTTP(S) (HTTP/1.1, HTTP/2 and HTTP/3), DNS and
+// UDP echo servers, and whatever else a test needs, all on one virtual LAN.
+// Nothing it creates is visible from, or changes, the machine's own
+// network: it needs root, and nothing leaves the machine.
 //
 // # Topology
 //

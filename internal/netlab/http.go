@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -21,24 +22,35 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/quic-go/quic-go/http3"
 )
 
 // HTTPServer serves one handler on port 80 and, with TLS, port 443 of
-// every address of a host.
+// every address of a host: HTTP/1.1 and HTTP/2 over TCP, HTTP/3 over QUIC
+// on UDP.
 type HTTPServer struct {
 	// Roots holds the certificate authority that signs every certificate
 	// the server presents; clients verify against it.
 	Roots *x509.CertPool
+	// RootsPEM is the same authority's certificate in PEM, for clients in
+	// other processes (curl --cacert, say).
+	RootsPEM []byte
 
 	plain, secure *http.Server
+	h3            *http3.Server
+	h3conns       []net.PacketConn
 	wg            sync.WaitGroup
 }
 
 // ServeHTTP serves handler on the host's wildcard address, plain HTTP on
-// :80 and HTTPS on :443. For HTTPS it makes a certificate authority of its
-// own and issues a certificate for whatever name the client asks for (SNI),
-// or for the address it connected to when it sends none, so any name or
-// announced address verifies against Roots.
+// :80, HTTPS on TCP :443 and HTTP/3 on UDP :443 (IPv4 and IPv6). For
+// HTTPS and HTTP/3 it makes a certificate authority of its own and issues
+// a certificate for whatever name the client asks for (SNI), or for the
+// address it connected to when it sends none, so any name or announced
+// address verifies against Roots. HTTP/3 replies leave from the address
+// each packet was sent to (quic-go reads IP_PKTINFO on a wildcard socket),
+// so it answers on announced prefixes too.
 func ServeHTTP(h *Host, handler http.Handler) (*HTTPServer, error) {
 	ca, err := newCertAuthority()
 	if err != nil {
@@ -59,8 +71,9 @@ func ServeHTTP(h *Host, handler http.Handler) (*HTTPServer, error) {
 	// One http.Server per listener: a server's HTTP/2 set-up differs for
 	// plain and TLS listeners and is done once.
 	s := &HTTPServer{
-		Roots: ca.pool,
-		plain: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet},
+		Roots:    ca.pool,
+		RootsPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}),
+		plain:    &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet},
 		secure: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -68,16 +81,42 @@ func ServeHTTP(h *Host, handler http.Handler) (*HTTPServer, error) {
 			TLSConfig:         &tls.Config{GetCertificate: ca.certificate},
 		},
 	}
-	s.wg.Add(2)
+	s.h3 = &http3.Server{
+		Handler:   handler,
+		TLSConfig: &tls.Config{GetCertificate: ca.certificate},
+	}
+	for _, network := range []string{"udp4", "udp6"} {
+		pc, err := h.ListenPacket(network, ":443")
+		if err != nil {
+			plain.Close()
+			secure.Close()
+			return nil, errors.Join(fmt.Errorf("netlab: %s: http/3: %w", h.name, err), s.closeQUIC())
+		}
+		s.h3conns = append(s.h3conns, pc)
+	}
+	s.wg.Add(2 + len(s.h3conns))
 	go func() { defer s.wg.Done(); _ = s.plain.Serve(plain) }()
 	go func() { defer s.wg.Done(); _ = s.secure.ServeTLS(secure, "", "") }()
+	for _, pc := range s.h3conns {
+		go func() { defer s.wg.Done(); _ = s.h3.Serve(pc) }()
+	}
 	return s, nil
 }
 
 // Close stops the server, closing its listeners and connections.
 func (s *HTTPServer) Close() error {
-	err := errors.Join(s.plain.Close(), s.secure.Close())
+	err := errors.Join(s.plain.Close(), s.secure.Close(), s.closeQUIC())
 	s.wg.Wait()
+	return err
+}
+
+// closeQUIC closes the HTTP/3 server's connections, then its sockets,
+// which http3.Server.Serve leaves open.
+func (s *HTTPServer) closeQUIC() error {
+	err := s.h3.Close()
+	for _, pc := range s.h3conns {
+		err = errors.Join(err, pc.Close())
+	}
 	return err
 }
 

@@ -2,13 +2,21 @@ package netlab
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 )
 
 func TestBytesAreDeterministic(t *testing.T) {
@@ -105,5 +113,116 @@ func TestServeHTTPDownloadIsExact(t *testing.T) {
 	}
 	if _, err := hc.Get("http://203.0.113.7/ip"); err == nil {
 		t.Error("server answers after Close")
+	}
+}
+
+// TestServeHTTP3 fetches over HTTP/3 from another host, trusting the
+// server's RootsPEM: the server answers on announced IPv4 and IPv6
+// addresses and its bridge address, from the address asked (the client's
+// QUIC connection would not accept replies from another), sees the
+// client's address, and serves Bytes exactly. After Close it answers no
+// more.
+func TestServeHTTP3(t *testing.T) {
+	_, hs := newTestLab(t, "client", "internet")
+	client, inet := hs[0], hs[1]
+	for _, p := range []string{"203.0.113.0/24", "2001:db8::/64"} {
+		if err := inet.Announce(netip.MustParsePrefix(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := ServeHTTP(inet, Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(srv.RootsPEM) {
+		t.Fatalf("RootsPEM holds no certificate: %q", srv.RootsPEM)
+	}
+	get := func(url string) (*http.Response, error) {
+		hc, done := h3Client(t, client, roots)
+		defer done()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := hc.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, err
+	}
+	for _, tc := range []struct {
+		url  string
+		want netip.Addr
+	}{
+		{"https://203.0.113.7/ip", client.Addr4()},
+		{"https://[2001:db8::1234]/ip", client.Addr6()},
+		{fmt.Sprintf("https://%s/ip", inet.Addr4()), client.Addr4()},
+		{fmt.Sprintf("https://[%s]/ip", inet.Addr6()), client.Addr6()},
+	} {
+		resp, err := get(tc.url)
+		if err != nil {
+			t.Errorf("%s: %v", tc.url, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.ProtoMajor != 3 {
+			t.Errorf("%s: protocol %s, want HTTP/3", tc.url, resp.Proto)
+		}
+		if got, err := netip.ParseAddr(string(body)); err != nil || got != tc.want {
+			t.Errorf("%s: server saw %q, want %s", tc.url, body, tc.want)
+		}
+	}
+	const n = 4 << 20
+	resp, err := get(fmt.Sprintf("https://203.0.113.7/bytes/%d", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	if got, _ := io.Copy(h, resp.Body); got != n || [32]byte(h.Sum(nil)) != BytesSHA256(n) {
+		t.Fatalf("HTTP/3 download: %d bytes, want %d bytes of Bytes", got, n)
+	}
+	if err := srv.Close(); err != nil {
+		t.Error(err)
+	}
+	hc, done := h3Client(t, client, roots)
+	defer done()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://203.0.113.7/ip", nil)
+	if resp, err := hc.RoundTrip(req); err == nil {
+		resp.Body.Close()
+		t.Error("HTTP/3 server answers after Close")
+	}
+}
+
+// h3Client returns an HTTP/3 client whose UDP socket is in host h, and a
+// function that closes both.
+func h3Client(t *testing.T, h *Host, roots *x509.CertPool) (*http3.Transport, func()) {
+	t.Helper()
+	pc, err := h.ListenPacket("udp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &quic.Transport{Conn: pc}
+	hc := &http3.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots},
+		Dial: func(ctx context.Context, addr string, tlsConf *tls.Config, conf *quic.Config) (*quic.Conn, error) {
+			ua, err := net.ResolveUDPAddr("udp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return tr.DialEarly(ctx, ua, tlsConf, conf)
+		},
+	}
+	return hc, func() {
+		hc.Close()
+		tr.Close()
+		pc.Close()
 	}
 }
