@@ -73,6 +73,8 @@ type World struct {
 	DNS         *netlab.DNSServer
 	Echo        *netlab.UDPEcho
 
+	webRoots string // PEM file of HTTP.RootsPEM, for h3get
+
 	mu    sync.Mutex
 	procs []*Proc
 }
@@ -194,6 +196,10 @@ func (w *World) startInternet() error {
 	}
 	var err error
 	if w.HTTP, err = netlab.ServeHTTP(w.Internet, netlab.Handler()); err != nil {
+		return err
+	}
+	w.webRoots = filepath.Join(w.opts.Dir, "web-roots.pem")
+	if err := os.WriteFile(w.webRoots, w.HTTP.RootsPEM, 0o644); err != nil {
 		return err
 	}
 	if w.DNS, err = netlab.ServeDNS(w.Internet, map[string][]netip.Addr{WebName: {Web4, Web6}}); err != nil {
