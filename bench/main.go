@@ -64,7 +64,8 @@ var suites = []suite{
 	{name: "tunnel", run: tunnelSuite, metrics: []string{
 		"tunnel.connect_ms", "tunnel.throughput_1hop_mbps", "tunnel.wireguard_go_mbps", "tunnel.rtt_1hop_us",
 		"daemon.rss_mb_1000_flows", "tunnel.throughput_3hop_mbps", "tunnel.icmp_rtt_3hop_us",
-		"tunnel.udp_loss_pct_half_capacity", "tunnel.tcp_share_under_udp_flood"}},
+		"tunnel.udp_loss_pct_half_capacity", "tunnel.tcp_share_under_udp_flood",
+		"tunnel.quic_mbps_3hop"}},
 }
 
 func main() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/internal/netlab"
@@ -31,11 +34,13 @@ const tunnelRounds = 5
 // baselines. Its 1-hop throughput and wireguard-go's, between the same
 // client and internet hosts through the world's exit host, are measured
 // in turns (tunnelRounds rounds, medians), so that the machine's drift hits
-// both alike. Over 3 hops it also measures UDP as the e2e tests
-// TestUDPHalfCapacity and TestUDPFlood do: the loss at half the circuit's
-// UDP capacity (the larger of the two directions) and what a TCP download
-// keeps of its rate while a UDP flood at twice the upload capacity runs.
-// Needs root: without it the suite fails.
+// both alike. Over 3 hops it also times an HTTP/3 download (quic-go's
+// client as a program in the client host, so QUIC's UDP crosses the TUN
+// and the circuit), and measures UDP as the e2e tests TestUDPHalfCapacity
+// and TestUDPFlood do: the loss at half the circuit's UDP capacity (the
+// larger of the two directions) and what a TCP download keeps of its rate
+// while a UDP flood at twice the upload capacity runs. Needs root: without
+// it the suite fails.
 func tunnelSuite(res Results) error {
 	if geteuid() != 0 {
 		return errors.New("needs root (network namespaces and a TUN device)")
@@ -60,6 +65,9 @@ func tunnelSuite(res Results) error {
 	}
 	defer w.Close()
 	if err := w.SetClientResolver(w.Internet.Addr4()); err != nil {
+		return err
+	}
+	if err := w.BuildH3Get(ctx, "."); err != nil {
 		return err
 	}
 	d, err := w.StartDaemon(ctx, "")
@@ -149,6 +157,11 @@ func tunnelSuite(res Results) error {
 		return fmt.Errorf("3-hop ping: %w", err)
 	}
 	res.set("tunnel.icmp_rtt_3hop_us", float64(icmp3.Avg.Nanoseconds())/1000, "µs")
+	quic3, err := tunnelQUIC(ctx, w, tunnelQUICBytes)
+	if err != nil {
+		return fmt.Errorf("3-hop HTTP/3 download: %w", err)
+	}
+	res.set("tunnel.quic_mbps_3hop", quic3, "Mbit/s")
 	loss, err := tunnelUDPHalf(ctx, w)
 	if err != nil {
 		return fmt.Errorf("3-hop udp at half capacity: %w", err)
@@ -230,6 +243,55 @@ func tunnelTCPShare(ctx context.Context, w *world.World, cl *api.Client, capUp f
 	}
 	fmt.Printf("  tcp download: %.1f Mbit/s alone, %.1f Mbit/s during a flood of %.1f Mbit/s (%v)\n", alone, during, 2*capUp, r)
 	return during / alone, nil
+}
+
+// tunnelQUICBytes is the length of the HTTP/3 download through the tunnel.
+const tunnelQUICBytes = 64 << 20
+
+// tunnelQUIC downloads n bytes over HTTP/3 (h3get, quic-go's client) from
+// the internet host to the client host, checks their SHA-256 and that
+// they came in through pexiad's TUN, and returns the rate in Mbit/s from
+// the request (QUIC handshake included) to the last byte.
+func tunnelQUIC(ctx context.Context, w *world.World, n int64) (float64, error) {
+	rx0, err := rxBytes(w.Client, pexiadTUN)
+	if err != nil {
+		return 0, err
+	}
+	r, err := w.H3Download(ctx, w.Client, fmt.Sprintf("https://%s/bytes/%d", world.Web4, n))
+	if err != nil {
+		return 0, err
+	}
+	if want := netlab.BytesSHA256(n); r.Bytes != n || r.SHA256 != hex.EncodeToString(want[:]) {
+		return 0, fmt.Errorf("%d bytes with SHA-256 %s, want %d bytes with %x", r.Bytes, r.SHA256, n, want)
+	}
+	rx1, err := rxBytes(w.Client, pexiadTUN)
+	if err != nil {
+		return 0, err
+	}
+	if rx1-rx0 < uint64(n) {
+		return 0, fmt.Errorf("only %d bytes came in through %s for a %d-byte download: it bypassed the tunnel", rx1-rx0, pexiadTUN, n)
+	}
+	return r.Mbps(), nil
+}
+
+// rxBytes reads the bytes iface in host h has received: for a TUN, what
+// the program behind it wrote to the host.
+func rxBytes(h *netlab.Host, iface string) (uint64, error) {
+	var n uint64
+	err := h.Do(func() error {
+		link, err := netlink.LinkByName(iface)
+		if err != nil {
+			return err
+		}
+		if st := link.Attrs().Statistics; st != nil {
+			n = st.RxBytes
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%s statistics in %s: %w", iface, h.Name(), err)
+	}
+	return n, nil
 }
 
 // tunnelPing runs ping(8) from h to dst n times, 0.2 s apart, and returns
