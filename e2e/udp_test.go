@@ -254,11 +254,18 @@ func TestUDPHalfCapacity(t *testing.T) {
 			for _, dir := range dirs {
 				tun0 := tunStats(t, w)
 				snmp0 := udpSNMPs(t, hosts)
-				r, err := netlab.UDP(rctx, w.Client, w.Internet, world.Web4, netlab.UDPOptions{Dir: dir, Mbps: capacity[dir] / 2, Duration: 10 * time.Second})
+				run, err := netlab.StartUDP(rctx, w.Client, w.Internet, world.Web4, netlab.UDPOptions{Dir: dir, Mbps: capacity[dir] / 2, Duration: 10 * time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sm := startSampler(cl, run.Server().String())
+				r, err := run.Wait()
+				samples := sm.stop()
 				if err != nil {
 					t.Fatal(err)
 				}
 				results[dir] = r
+				logDrops(t, samples, r.SendStart)
 				tun1 := tunStats(t, w)
 				snmp1 := udpSNMPs(t, hosts)
 				f := udpFlowTo(t, cl, r.Server.String())
@@ -281,6 +288,79 @@ func TestUDPHalfCapacity(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// sample is the status of a udp flow and the circuit's round trip to
+// its exit at one moment.
+type sample struct {
+	at   time.Time
+	flow api.UDPFlow
+	rtt  float64 // ms, to the exit
+}
+
+// sampler polls the status every 100 ms while a stream runs, so that a
+// loss can be placed in time next to the circuit's round trip.
+type sampler struct {
+	quit chan struct{}
+	done chan []sample
+}
+
+func startSampler(cl *api.Client, dst string) *sampler {
+	sm := &sampler{quit: make(chan struct{}), done: make(chan []sample, 1)}
+	go func() {
+		var out []sample
+		tk := time.NewTicker(100 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-sm.quit:
+				sm.done <- out
+				return
+			case <-tk.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			st, err := cl.Status(ctx)
+			c, cerr := cl.Circuit(ctx)
+			cancel()
+			if err != nil || cerr != nil || len(c.Hops) == 0 {
+				continue
+			}
+			s := sample{at: time.Now(), rtt: c.Hops[len(c.Hops)-1].LatencyMS}
+			for _, f := range st.UDPFlows {
+				if f.Destination == dst {
+					s.flow = f
+				}
+			}
+			out = append(out, s)
+		}
+	}()
+	return sm
+}
+
+func (sm *sampler) stop() []sample {
+	close(sm.quit)
+	return <-sm.done
+}
+
+// logDrops logs the moments the flow dropped datagrams at the client,
+// with the round trip to the exit then.
+func logDrops(t *testing.T, ss []sample, start time.Time) {
+	t.Helper()
+	var rtts []float64
+	for i, s := range ss {
+		rtts = append(rtts, s.rtt)
+		if i == 0 {
+			continue
+		}
+		up, down := s.flow.DroppedUp-ss[i-1].flow.DroppedUp, s.flow.DroppedDown-ss[i-1].flow.DroppedDown
+		if up > 0 || down > 0 {
+			t.Logf("  at %v: %d dropped up, %d down at the client; round trip to the exit %.1f ms", s.at.Sub(start).Round(time.Millisecond), up, down, s.rtt)
+		}
+	}
+	if len(rtts) > 0 {
+		slices.Sort(rtts)
+		t.Logf("  round trip to the exit during the run: median %.1f ms, max %.1f ms (%d samples)", rtts[len(rtts)/2], rtts[len(rtts)-1], len(rtts))
 	}
 }
 
