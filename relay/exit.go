@@ -86,6 +86,9 @@ func (n *Node) exit(ctx context.Context, req *stream.Request) {
 		n.refuse(req, reason)
 		return
 	}
+	if network == "udp" {
+		setReadBuffer(dst, exitUDPBuffer)
+	}
 	src, err := req.Accept()
 	if err != nil {
 		dst.Close()

@@ -19,6 +19,19 @@ import (
 // on its TUN). Other errors end the flow as before. Packet too big is not
 // carried: the exit's kernel fragments what it sends.
 
+// exitUDPBuffer is the receive buffer an exit asks for on each udp
+// flow's socket. Datagrams from the destination wait there until the
+// flow's goroutine reads them into the circuit, and on a busy exit that
+// goroutine can go unscheduled for tens of milliseconds: the kernel's
+// default (net.core.rmem_default, 208 KiB, about 90 datagrams of 1,200
+// bytes) then overflows at 18 Mbit/s, which the namespace test
+// TestUDPHalfCapacity saw as the exit kernel's only loss. The kernel
+// doubles the figure for its bookkeeping: 1 MiB holds about 900 such
+// datagrams, half a second at 18 Mbit/s. Memory is taken only while
+// datagrams wait. Without CAP_NET_ADMIN the kernel caps the request at
+// net.core.rmem_max.
+const exitUDPBuffer = 1 << 20
+
 // udpErrReason maps an error of a connected UDP socket to the reason the
 // flow is reset with, or 0 when it was no ICMP error.
 func udpErrReason(err error) stream.Reason {
