@@ -102,6 +102,12 @@ var Rules = []Rule{
 		Why:  "the Logf type is a leaf every package may use",
 	},
 	{
+		From:   []string{"rules"},
+		Deny:   []string{"..."},
+		Except: []string{"internal/atomicfile"},
+		Why:    "the rule engine is a portable leaf: the daemon hands it flows, and the OS lookups live in rules/owner",
+	},
+	{
 		From: []string{"..."},
 		Deny: []string{"internal/testutil"},
 		Why:  "internal/testutil is for tests (_test.go files) only",
