@@ -56,12 +56,41 @@
 //	  currency
 //	PUT  /v1/budget                  up to max_monthly_budget    any
 //	GET  /v1/debug/runtime           no (403)                    yes
+//	GET  /v1/rules, POST /v1/rules/test  yes                     yes
+//	POST /v1/rules/add:
+//	  tunnel and block rules         yes                         yes
+//	  direct rules                   only with match.uid exactly yes
+//	                                 [their own uid]
+//	POST /v1/rules/remove, /move     only rules they added       yes
+//	PUT  /v1/rules/default           tunnel or block             any
+//	POST /v1/profiles                add; replace only their own yes
+//	POST /v1/profiles/remove         only profiles they added    yes
 //
 // The proxy credentials in Status.ProxyAddrs (proxy mode) are shown to
 // members and admins alike: whoever may use the API may use the tunnel.
 // The destinations of Status.UDPFlows are shown to admins only: they tell
 // where every user of the machine sends datagrams; members see the flows'
 // counters.
+//
+// # Split-tunnel rules
+//
+// The rules (package rules) apply to every user of the machine, so a
+// member's changes may make other users' traffic more private — tunnel
+// it, with any profile, or block it — but never send it around the
+// tunnel: a member's direct rule must name their own uid (match.uid
+// exactly [uid]) and the default can only be made direct by an admin.
+// (The exclude_cidrs setting, older than the rules, is the exception: a
+// member may still set it, and it routes its prefixes around the tunnel
+// for everyone.)
+// Each rule and profile records who added it (added_by, absent for an
+// admin's, set by the daemon whatever the request says); a member may
+// remove or move only their own rules and replace or remove only their
+// own profiles, so no member can undo another's or the admin's rules.
+// A member's tunnel rule may sit above an admin's block rule: block rules
+// are the users' choice, not a limit the admin sets. Every change is
+// checked by ApplyRulesChange, in the server and again by the Backend
+// atomically with the change.
+//
 // A member's PUT /v1/settings must carry the admin-only fields as it read
 // them; the Server refuses a change (CheckChange, 403 "forbidden") and so
 // does the daemon, atomically with the change. A network_file set by an
@@ -83,6 +112,18 @@
 //	GET  /v1/events      stream of Event, one JSON object per line
 //	GET  /v1/debug/runtime  Runtime: goroutines and heap of the daemon
 //	                        process (admin only; for watching leaks)
+//	GET  /v1/rules          rules.Set: rules, default and profiles
+//	POST /v1/rules/add      RuleAddRequest → rules.Set
+//	POST /v1/rules/remove   RuleRemoveRequest → rules.Set
+//	POST /v1/rules/move     RuleMoveRequest → rules.Set
+//	PUT  /v1/rules/default  rules.Target → rules.Set
+//	POST /v1/rules/test     RuleTest → rules.Explanation
+//	POST /v1/profiles       rules.Profile → rules.Set (adds or replaces)
+//	POST /v1/profiles/remove  ProfileRemoveRequest → rules.Set
+//
+// The rules endpoints are served for a Backend that implements
+// RulesBackend (404 otherwise). A rule change is saved and used for the
+// next flow; flows already open keep their way.
 //
 // Request bodies are limited to MaxBodyBytes and decoded strictly: unknown
 // fields, trailing data and a wrong method are errors (400, 400, 405), so a

@@ -85,6 +85,7 @@ func NewServer(b Backend, cfg ServerConfig) *Server {
 		"/v1/events":        {http.MethodGet: s.handleEvents},
 		"/v1/debug/runtime": {http.MethodGet: s.handleRuntime},
 	}
+	s.rulesRoutes()
 	s.hs = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,

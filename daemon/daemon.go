@@ -25,6 +25,9 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/internal/logger"
+	"github.com/pexia-network/pexia/netstack"
+	"github.com/pexia-network/pexia/rules"
+	"github.com/pexia-network/pexia/rules/owner"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
@@ -175,6 +178,13 @@ type Daemon struct {
 	fw   *firewall
 	sys  System
 
+	// rules are the split-tunnel rules every session's router uses;
+	// owners finds flows' processes (nil where the OS has no lookup);
+	// names is the connected TUN session's table of DNS answers.
+	rules  *rules.Store
+	owners *owner.Table
+	names  atomic.Pointer[netstack.Names]
+
 	// setMu serializes settings changes, so that a change is checked
 	// against the settings it replaces.
 	setMu sync.Mutex
@@ -302,6 +312,9 @@ func New(cfg Config) (*Daemon, error) {
 			d.settings.Network = ""
 		}
 	}
+	if d.rules, err = rules.Open(rulesPathIn(cfg.StateDir)); err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
 	in, err := loadIntent(cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -333,6 +346,7 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	d.status = api.Status{State: api.StateDisconnected, Since: time.Now(), Mode: cfg.Mode}
+	d.owners = d.openOwners()
 	d.goJoined(d.tick)
 	if cfg.Mode == api.ModeTUN {
 		d.goJoined(func() { d.fw.follow(d.ctx, cfg.Logf) })
@@ -450,6 +464,9 @@ func (d *Daemon) Close() error {
 	d.chainMu.Unlock()
 	d.hc.CloseIdleConnections()
 	d.feed.Close()
+	if d.owners != nil {
+		d.owners.Close()
+	}
 	return d.pay.close()
 }
 
@@ -651,6 +668,10 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 		}
 	}
 	s.router = newRouter(s.pool, s.profile, d.cfg.TUN.Mark, exclude)
+	s.router.rules = d.rules.Engine()
+	if d.owners != nil {
+		s.router.owners = d.owners
+	}
 	d.meter.attach(s.router)
 
 	// The data plane goes up before the first circuit, so that with the

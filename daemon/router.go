@@ -8,21 +8,41 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/netstack"
+	"github.com/pexia-network/pexia/rules"
+	"github.com/pexia-network/pexia/rules/owner"
 	"github.com/pexia-network/pexia/tun"
 )
 
 // router decides where each flow goes: through a circuit of the pool, or,
-// for an excluded destination, straight out with a marked socket that
-// bypasses the tunnel. It counts the bytes both ways.
+// for an excluded destination or a flow the split-tunnel rules send
+// direct, straight out with a marked socket that bypasses the tunnel; a
+// flow the rules block is refused. It counts the bytes both ways.
+//
+// Every tunnelled flow uses the session's circuit for now: the profile a
+// tunnel rule names is checked and shown (pexia rules test) but does not
+// yet get a circuit of its own.
 type router struct {
 	pool    *hop.Pool
 	profile hop.Profile
 	direct  *net.Dialer
 	exclude atomic.Pointer[[]netip.Prefix]
+
+	// rules decides each new flow; nil tunnels everything. owners finds a
+	// flow's process (nil where the OS has no lookup) and names the
+	// destination's names (set once the netstack runs; proxy mode has
+	// none, its flows carry the name they were opened with).
+	rules  *rules.Engine
+	owners owner.Finder
+	names  atomic.Pointer[netstack.Names]
+	// blocked counts flows refused by a block rule, ownerMisses new
+	// flows whose owner was not found.
+	blocked, ownerMisses atomic.Int64
 
 	up, down    atomic.Int64 // bytes through circuits
 	flows       atomic.Int64 // flows opened
@@ -54,8 +74,32 @@ func (r *router) excluded(a netip.Addr) bool {
 	return false
 }
 
-// dial opens a flow to dst ("tcp" or "udp").
-func (r *router) dial(ctx context.Context, network string, dst netip.AddrPort) (net.Conn, error) {
+// ErrBlocked is the error of a flow a block rule refused.
+var ErrBlocked = errors.New("blocked by a split-tunnel rule")
+
+// decide runs the rules for a new flow, looking up its owner if a rule
+// needs it.
+func (r *router) decide(f *rules.Flow) rules.Decision {
+	if r.rules == nil {
+		return rules.Decision{Target: rules.Target{Action: rules.Tunnel}}
+	}
+	if r.owners != nil && f.Src.IsValid() && r.rules.NeedsOwner() {
+		o, err := r.owners.Owner(f.Proto, f.Src, f.Dst)
+		if err != nil {
+			r.ownerMisses.Add(1)
+		}
+		f.Owner = o
+	}
+	var nl rules.NameLookup
+	if n := r.names.Load(); n != nil {
+		nl = n
+	}
+	return r.rules.Classify(f, nl)
+}
+
+// dial opens a flow from src (invalid if unknown) to dst ("tcp" or
+// "udp").
+func (r *router) dial(ctx context.Context, network string, src, dst netip.AddrPort) (net.Conn, error) {
 	if r.excluded(dst.Addr()) {
 		r.directFlows.Add(1)
 		c, err := r.direct.DialContext(ctx, network, dst.String())
@@ -64,7 +108,21 @@ func (r *router) dial(ctx context.Context, network string, dst netip.AddrPort) (
 		}
 		return c, nil
 	}
-	return r.dialCircuit(ctx, network, dst.String())
+	f := rules.Flow{Proto: rules.Proto(network), Src: src, Dst: dst}
+	return r.dialDecided(ctx, network, dst.String(), r.decide(&f))
+}
+
+// dialDecided opens a flow to address as the rules decided.
+func (r *router) dialDecided(ctx context.Context, network, address string, d rules.Decision) (net.Conn, error) {
+	switch d.Action {
+	case rules.Block:
+		r.blocked.Add(1)
+		return nil, fmt.Errorf("%w: %s", ErrBlocked, d)
+	case rules.Direct:
+		r.directFlows.Add(1)
+		return r.direct.DialContext(ctx, network, address)
+	}
+	return r.dialCircuit(ctx, network, address)
 }
 
 func (r *router) dialCircuit(ctx context.Context, network, address string) (net.Conn, error) {
@@ -92,9 +150,22 @@ func (r *router) DialContext(ctx context.Context, network, address string) (net.
 		return nil, fmt.Errorf("network %q not supported", network)
 	}
 	if ap, err := netip.ParseAddrPort(address); err == nil {
-		return r.dial(ctx, network, ap)
+		return r.dial(ctx, network, netip.AddrPort{}, ap)
 	}
-	return r.dialCircuit(ctx, network, address)
+	// A name: the rules see it as the destination's name; a direct flow
+	// resolves it with the system's resolver.
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	f := rules.Flow{Proto: rules.Proto(network)}
+	if p, err := strconv.ParseUint(port, 10, 16); err == nil {
+		f.Dst = netip.AddrPortFrom(netip.Addr{}, uint16(p))
+	}
+	if n, err := rules.NormalizeDomain(host); err == nil && n[0] != '.' {
+		f.Names = []string{n}
+	}
+	return r.dialDecided(ctx, network, address, r.decide(&f))
 }
 
 // resolve answers one DNS query through the circuit: the exit resolves it

@@ -62,6 +62,8 @@ func tunPlane(d *Daemon, s *session, set api.Settings) (_ dataplane, err error) 
 		Logf: logger.WithPrefix(d.cfg.Logf, "netstack: ")}); err != nil {
 		return nil, err
 	}
+	s.router.names.Store(t.stack.Names())
+	d.names.Store(t.stack.Names())
 	if err := t.routes.Up(t.routeConfig(set)); err != nil {
 		return nil, err
 	}
@@ -133,6 +135,7 @@ func (t *tunMode) close() error {
 	}
 	errs = append(errs, t.routes.Down())
 	if t.stack != nil {
+		t.d.names.CompareAndSwap(t.stack.Names(), nil)
 		errs = append(errs, t.stack.Close())
 	}
 	if t.dev != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/rules"
 )
 
 // Currency is the token of Backend's amounts.
@@ -45,6 +46,7 @@ type Backend struct {
 	settings api.Settings // guarded by mu
 	budget   api.Budget   // guarded by mu
 	wallet   api.Wallet   // guarded by mu
+	rules    rules.Set    // guarded by mu
 	delay    time.Duration
 	fail     map[string]error // method → error for its next call
 	calls    []string
@@ -62,6 +64,7 @@ func NewBackend() *Backend {
 	return &Backend{
 		feed:   api.NewFeed(256),
 		fail:   make(map[string]error),
+		rules:  rules.DefaultSet(),
 		status: api.Status{State: api.StateDisconnected, Since: now, KillSwitch: true, Mode: api.ModeTUN, BytesUp: 3 << 20, BytesDown: 250 << 20},
 		settings: api.Settings{
 			Hops: 3, KillSwitch: true, DNSMode: api.DNSTunnel, ExitCountries: []string{},

@@ -56,6 +56,8 @@ func commands() []command {
 		{"wallet", "", "show the funder's balances and ticket signers", runWallet},
 		{"settings", "[KEY=VALUE ...]", "show all settings, or change some", runSettings},
 		{"events", "[-count N]", "follow the daemon's live events", runEvents},
+		{"rules", "[list | add [-at N] [-name L] ACTION KEY=VAL... | remove N | move N TO | default ACTION | test DST [KEY=VAL...]]", "show, change or test the split-tunnel rules", runRules},
+		{"profiles", "[list | add NAME hops=N [KEY=VAL...] | remove NAME]", "show or change the circuit profiles rules use", runProfiles},
 		{"fetch", "-network FILE [-hops N] URL", "fetch a URL through a circuit built without the daemon", nil},
 	}
 }
