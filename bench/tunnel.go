@@ -162,7 +162,7 @@ func tunnelSuite(res Results) error {
 		return fmt.Errorf("3-hop HTTP/3 download: %w", err)
 	}
 	res.set("tunnel.quic_mbps_3hop", quic3, "Mbit/s")
-	loss, err := tunnelUDPHalf(ctx, w)
+	loss, err := tunnelUDPHalf(ctx, w, cl)
 	if err != nil {
 		return fmt.Errorf("3-hop udp at half capacity: %w", err)
 	}
@@ -196,7 +196,7 @@ type udpHalf struct {
 // tunnelUDPHalf measures the circuit's UDP capacity each way with a paced
 // ramp, then sends UDP at half of it for udpHalfFor each way and returns
 // the larger of the two losses, as the e2e test TestUDPHalfCapacity does.
-func tunnelUDPHalf(ctx context.Context, w *world.World) (udpHalf, error) {
+func tunnelUDPHalf(ctx context.Context, w *world.World, cl *api.Client) (udpHalf, error) {
 	var out udpHalf
 	for _, dir := range []netlab.UDPDirection{netlab.UDPUp, netlab.UDPDown} {
 		capacity, _, err := netlab.UDPCapacity(ctx, w.Client, w.Internet, world.Web4, netlab.UDPOptions{Dir: dir, Mbps: udpRampStart, Duration: udpRampStep})
@@ -208,6 +208,13 @@ func tunnelUDPHalf(ctx context.Context, w *world.World) (udpHalf, error) {
 			return out, err
 		}
 		fmt.Printf("  udp %s: capacity %.1f Mbit/s; at half of it: %v\n", dir, capacity, r)
+		if st, err := cl.Status(ctx); err == nil {
+			for _, f := range st.UDPFlows {
+				if f.Destination == r.Server.String() {
+					fmt.Printf("  udp %s: pexiad's flow sent %d into the circuit, dropped %d, received %d, dropped %d down\n", dir, f.Sent, f.DroppedUp, f.Received, f.DroppedDown)
+				}
+			}
+		}
 		out.pct = max(out.pct, r.LossPct())
 		if dir == netlab.UDPUp {
 			out.capUp = capacity
