@@ -77,12 +77,21 @@ type Circuit struct {
 	acked   atomic.Uint64 // highest count the exit acknowledged; written by read
 	ackedAt atomic.Int64  // when acked last moved (Unix ns)
 	ackWake chan struct{} // signalled when acked moves
-	window  uint64        // send window, cells
-	every   uint64        // cells between PINGs
+	winSize atomic.Uint64 // the send window, cells: win.Size()
 	backlog uint64        // cells that may arrive ahead of a PONG
 	amu     sync.Mutex
+	win     *wire.Window  // sized by the PINGs' round trips; guarded by amu
 	probes  []probe       // PINGs not yet answered, oldest first; guarded by amu
 	exitRTT time.Duration // latest PING to PONG; guarded by amu
+
+	// Acknowledgements to the exit (watchdog.go): the cells received from
+	// the last hop, and the Digest of the latest one to acknowledge with a
+	// SENDME, which ackLoop sends.
+	fromExit  uint64 // read goroutine only
+	kmu       sync.Mutex
+	sendmeDue bool
+	sendmeD   onion.Digest // guarded by kmu
+	sendmeK   chan struct{}
 }
 
 // probe is a PING in flight.
@@ -185,7 +194,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	var id [4]byte
 	rand.Read(id[:])
 	c := &Circuit{hops: hops, lk: owned, ch: ch, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
-		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1), ackWake: make(chan struct{}, 1),
+		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1), ackWake: make(chan struct{}, 1), sendmeK: make(chan struct{}, 1),
 		rd: wire.NewCellReader(ch, cfg.CellSize, make([]byte, link.MaxMessageSize)),
 		w:  wire.NewCellWriter(ch, cfg.CellSize, nil)}
 	c.ctx, c.stop = context.WithCancel(context.Background())
@@ -205,13 +214,16 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	if cfg.PaddingRate > 0 {
 		c.pad = c.clientPadder(cfg.PaddingRate)
 	}
-	c.window, c.every, c.backlog = windowCells(cfg.CellSize)
+	c.win = wire.NewWindow(wire.CircuitWindowConfig(cfg.CellSize, sendWindowBytes))
+	c.winSize.Store(c.win.Size())
+	c.backlog = uint64(2 * clientCircuitWindow / cfg.CellSize)
 	c.mux, err = stream.New(stream.Config{
 		Role:          stream.RoleClient,
 		MaxFrame:      cc.MaxPayload(),
 		StreamWindow:  clientStreamWindow,
 		CircuitWindow: clientCircuitWindow,
 		Flush:         c.flush,
+		Gate:          c.gate,
 	}, func(frame []byte) error {
 		return c.queue(len(hops)-1, onion.LinkRelay, onion.RelayData, frame)
 	})
@@ -226,6 +238,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	c.ackedAt.Store(time.Now().UnixNano())
 	go c.read()
 	go c.payLoop()
+	go c.ackLoop()
 	go c.watchdog(cfg.StallTimeout)
 	if cfg.PaddingRate > 0 {
 		if err := c.startPadding(cfg.PaddingRate); err != nil {
@@ -342,15 +355,12 @@ func (c *Circuit) send(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []
 // flush (or a full message, or the next send) writes: the stream layer
 // queues its frames and flushes when it has no more ready
 // (docs/PROTOCOL.md 2.3). With padding, every cell leaves on its own, in
-// its slot. queue carries the stream layer's cells: it waits while a send
-// window of cells is unacknowledged, and asks for an acknowledgement
-// every eighth of it (watchdog.go). Control cells (PING, PAY) go through
-// send and never wait for the window, so they overtake the data waiting
-// here.
+// its slot. queue carries the stream layer's frames, whose data waits in
+// the stream layer while the send window is closed (gate), and asks for an
+// acknowledgement every half window or 24 cells (watchdog.go). Control
+// cells (PING, PAY, SENDME) go through send and never wait for the window,
+// so they overtake the data waiting there.
 func (c *Circuit) queue(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload []byte) error {
-	if err := c.waitWindow(); err != nil {
-		return err
-	}
 	if c.pad != nil {
 		if err := c.send(hop, lc, cmd, payload); err != nil {
 			return err
@@ -363,27 +373,29 @@ func (c *Circuit) queue(hop int, lc onion.LinkCmd, cmd onion.RelayCmd, payload [
 			return err
 		}
 	}
-	if c.cellsUp.Load()-c.pinged.Load() >= c.every {
+	if c.cellsUp.Load()-c.pinged.Load() >= pingEvery(c.winSize.Load()) {
 		return c.probe(false)
 	}
 	return nil
 }
 
-// waitWindow waits until fewer than the send window's cells are
-// unacknowledged, writing the cells gathered first (they hold the PING
-// whose answer opens the window).
-func (c *Circuit) waitWindow() error {
-	for c.cellsUp.Load()-c.acked.Load() >= c.window {
-		if err := c.flush(); err != nil {
-			return err
-		}
-		select {
-		case <-c.ackWake:
-		case <-c.done:
-			return ErrCircuitClosed
+// gate is the stream layer's Config.Gate: nil while fewer than the send
+// window's cells are unacknowledged, else the channel that acknowledgements
+// signal. A closed window is always covered by a PING, written at once
+// with the cells gathered before it, whose answer opens it again.
+func (c *Circuit) gate() <-chan struct{} {
+	if c.cellsUp.Load()-c.acked.Load() < c.winSize.Load() {
+		return nil
+	}
+	c.amu.Lock()
+	c.win.Closed()
+	c.amu.Unlock()
+	if c.cellsUp.Load() > c.pinged.Load() {
+		if err := c.probe(true); err != nil {
+			c.fail(err)
 		}
 	}
-	return nil
+	return c.ackWake
 }
 
 // probe seals a PING for the last hop carrying the count of cells sent up
@@ -422,6 +434,8 @@ func (c *Circuit) acknowledged(n uint64) {
 	for len(c.probes) > 0 && c.probes[0].n <= n {
 		if c.probes[0].n == n {
 			c.exitRTT = now.Sub(c.probes[0].at)
+			c.win.Ack(n, c.cellsUp.Load(), c.exitRTT, now)
+			c.winSize.Store(c.win.Size())
 		}
 		c.probes = c.probes[1:]
 	}
@@ -581,6 +595,13 @@ func (c *Circuit) read() {
 		}
 		c.cellsDown.Add(1)
 		c.carry(c.cc.CellSize())
+		if hop == last {
+			// The exit's window towards the client opens with the
+			// SENDMEs for every SendmeEvery-th of its cells.
+			if c.fromExit++; c.fromExit%wire.SendmeEvery == 0 {
+				c.sendmeFor(c.cc.ReceivedDigest())
+			}
+		}
 		switch {
 		case cmd == onion.RelayData && hop == last:
 			c.lastData.Store(time.Now().UnixNano())
@@ -620,6 +641,43 @@ func (c *Circuit) read() {
 			}
 		default:
 			c.fail(fmt.Errorf("hop: unexpected %v from hop %d", cmd, hop))
+			return
+		}
+	}
+}
+
+// sendmeFor has ackLoop send a SENDME for the cell with Digest d (and so
+// for every cell of the exit before it).
+func (c *Circuit) sendmeFor(d onion.Digest) {
+	c.kmu.Lock()
+	c.sendmeD, c.sendmeDue = d, true
+	c.kmu.Unlock()
+	select {
+	case c.sendmeK <- struct{}{}:
+	default:
+	}
+}
+
+// ackLoop sends the SENDMEs the read goroutine asks for, so that reading
+// never waits for a write (or, with padding, for a slot). When it falls
+// behind, it acknowledges the latest cell only, which covers the others.
+func (c *Circuit) ackLoop() {
+	last := len(c.hops) - 1
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.sendmeK:
+		}
+		c.kmu.Lock()
+		d, due := c.sendmeD, c.sendmeDue
+		c.sendmeDue = false
+		c.kmu.Unlock()
+		if !due {
+			continue
+		}
+		if err := c.send(last, onion.LinkRelay, onion.RelaySendme, onion.Sendme{Digest: d}.Encode()); err != nil {
+			c.fail(err)
 			return
 		}
 	}

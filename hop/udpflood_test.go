@@ -1,10 +1,13 @@
 package hop_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -70,8 +73,12 @@ func (s *udpServer) serve() {
 		case n > 0 && buf[0] == 'b':
 			if !blasting[from.String()] {
 				blasting[from.String()] = true
+				rate := 0
+				if n >= 5 {
+					rate = int(binary.BigEndian.Uint32(buf[1:5]))
+				}
 				s.wg.Add(1)
-				go s.blast(from, n)
+				go s.blast(from, n, rate)
 			}
 		default:
 			s.received.Add(1)
@@ -79,12 +86,23 @@ func (s *udpServer) serve() {
 	}
 }
 
-// blast sends size-byte datagrams to to until stop, as fast as flood
-// does: far more than any circuit carries.
-func (s *udpServer) blast(to net.Addr, size int) {
+// blast sends size-byte datagrams to to until stop: rate a second (see
+// paced), or if rate is 0 as fast as flood does, far more than any
+// circuit carries.
+func (s *udpServer) blast(to net.Addr, size, rate int) {
 	defer s.wg.Done()
 	d := make([]byte, size)
 	d[0] = 'd'
+	if rate > 0 {
+		paced(rate, s.stop, func() bool {
+			if _, err := s.pc.WriteTo(d, to); errors.Is(err, net.ErrClosed) {
+				return false
+			}
+			s.blasted.Add(1)
+			return true
+		})
+		return
+	}
 	for n := 1; ; n++ {
 		select {
 		case <-s.stop:
@@ -101,6 +119,34 @@ func (s *udpServer) blast(to net.Addr, size int) {
 	}
 }
 
+// paced calls send rate times a second until stop or until send returns
+// false: every millisecond, what is owed since the start (a late wake-up
+// sends what it owes, up to 100 ms of it).
+func paced(rate int, stop <-chan struct{}, send func() bool) {
+	start := time.Now()
+	var n int
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		owed := int(time.Since(start).Seconds()*float64(rate)) - n
+		if owed > rate/10+1 {
+			n += owed - rate/10 - 1 // too late: skip what is older than 100 ms
+			owed = rate/10 + 1
+		}
+		for range owed {
+			if !send() {
+				return
+			}
+			n++
+		}
+	}
+}
+
 // A flood writes floodBurst datagrams, then sleeps a millisecond: up to
 // 16,000 datagrams of 1200 bytes a second, 150 Mbit/s, each in a cell of
 // its own, ten times what a circuit on loopback carries under the race
@@ -110,6 +156,16 @@ func (s *udpServer) blast(to net.Addr, size int) {
 const floodBurst = 16
 
 func buildCircuit(t *testing.T, hops int) (*hop.Circuit, *relay.NodeStats) {
+	t.Helper()
+	// The watchdog is not under test here: a flood upwards keeps the
+	// circuit's queues full, so a PING waits behind them for longer than
+	// the default stall timeout allows on a busy machine.
+	return buildCircuitStall(t, hops, time.Minute)
+}
+
+// buildCircuitStall builds a circuit of in-process nodes with the given
+// stall timeout (0: the default).
+func buildCircuitStall(t *testing.T, hops int, stall time.Duration) (*hop.Circuit, *relay.NodeStats) {
 	t.Helper()
 	var nodes []*hoptest.Node
 	t.Cleanup(func() {
@@ -133,10 +189,7 @@ func buildCircuit(t *testing.T, hops int) (*hop.Circuit, *relay.NodeStats) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	// The watchdog is not under test here: a flood upwards keeps the
-	// circuit's queues full, so a PING waits behind them for longer than
-	// the default stall timeout allows on a busy machine.
-	c, err := hop.Build(ctx, infos, hop.BuildConfig{StallTimeout: time.Minute})
+	c, err := hop.Build(ctx, infos, hop.BuildConfig{StallTimeout: stall})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,50 +377,191 @@ func TestUDPFloodSparesModestFlow(t *testing.T) {
 	}
 }
 
-// TestTCPUnderUDPFlood: a TCP stream on a circuit that a UDP flow floods
-// far above what the circuit carries completes intact, and the circuit is
-// not torn down. Its share of the circuit is logged: the sender takes a
-// cell from each in turn, but the link below queues up to its channel
-// window first in, first out, and the flood keeps that queue full.
+// phases uploads n bytes to a testutil.Transfer server at dst through c,
+// then downloads n bytes back, checking both, and returns how long each
+// way took.
+func phases(ctx context.Context, c *hop.Circuit, dst string, n int64) (up, down time.Duration, err error) {
+	conn, err := c.Dial(ctx, "tcp", dst)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	start := time.Now()
+	wrote := make(chan error, 1)
+	go func() {
+		fmt.Fprintf(conn, "%d\n", n)
+		_, err := io.CopyN(conn, testutil.Pattern(n+1), n)
+		wrote <- err
+	}()
+	defer func() { <-wrote }()
+	want := sha256.New()
+	io.CopyN(want, testutil.Pattern(n+1), n)
+	got := make([]byte, sha256.Size)
+	if _, err := io.ReadFull(conn, got); err != nil {
+		return 0, 0, fmt.Errorf("upload: %w", err)
+	}
+	if !bytes.Equal(got, want.Sum(nil)) {
+		return 0, 0, errors.New("upload corrupted")
+	}
+	up = time.Since(start)
+	start = time.Now()
+	h1, h2 := sha256.New(), sha256.New()
+	if _, err := io.CopyN(h1, conn, n); err != nil {
+		return 0, 0, fmt.Errorf("download: %w", err)
+	}
+	down = time.Since(start)
+	io.CopyN(h2, testutil.Pattern(n), n)
+	if !bytes.Equal(h1.Sum(nil), h2.Sum(nil)) {
+		return 0, 0, errors.New("download corrupted")
+	}
+	return up, down, nil
+}
+
+// TestTCPUnderUDPFlood: a UDP flow floods a circuit at twice what it
+// carries (in bytes a second, from the goodput a TCP transfer has alone on
+// it), upwards from the client or back from the exit, over 1 and 3 hops
+// of real links. A TCP transfer on the same circuit keeps at least half
+// its goodput alone the other way (the acceptance: a download while a UDP
+// sender floods up) and, the same way as the flood, the share the turns
+// give it (half the circuit's cells, less what the flood costs a busy
+// machine). The circuit is not torn down (the watchdog runs with its
+// default timeout), and once the flood stops the round trip of a modest
+// flow on the circuit is back to its idle value within 2 s. The circuit's
+// window keeps its cells queued on the path few, so the flood's excess is
+// dropped at the end it enters, and the streams' credit and the flows'
+// turns are not held behind it.
 func TestTCPUnderUDPFlood(t *testing.T) {
 	dst := testutil.Transfer(t, "127.0.0.1:0").Addr
-	srv := startUDPServer(t)
-	c, _ := buildCircuit(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
-	defer cancel()
-	const size = 2 << 20
-	timed := func() time.Duration {
-		start := time.Now()
-		if err := transfer(ctx, c, dst, size); err != nil {
-			t.Fatal(err)
-		}
-		return time.Since(start)
-	}
-	timed() // warm up
-	alone := timed()
+	for _, tc := range []struct {
+		hops int
+		way  string
+		size int64
+	}{{1, "up", 1 << 20}, {1, "down", 1 << 20}, {3, "up", 512 << 10}, {3, "down", 512 << 10}} {
+		t.Run(fmt.Sprintf("%dhop_%s", tc.hops, tc.way), func(t *testing.T) {
+			srv := startUDPServer(t)
+			c, _ := buildCircuitStall(t, tc.hops, 0)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			timed := func() (up, down time.Duration) {
+				up, down, err := phases(ctx, c, dst, tc.size)
+				if err != nil {
+					t.Fatalf("transfer: %v (circuit: %v)", err, c.Err())
+				}
+				return up, down
+			}
+			dial := func() net.Conn {
+				conn, err := c.Dial(ctx, "udp", srv.pc.LocalAddr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { conn.Close() })
+				return conn
+			}
+			modest, fl := dial(), dial()
+			if got, _ := pingPong(modest, 5, 5*time.Second); got < 5 {
+				t.Fatalf("idle circuit: %d of 5 datagrams echoed", got)
+			}
+			_, idle := pingPong(modest, 20, 5*time.Second)
+			timed() // warm up
+			u1, d1 := timed()
+			u2, d2 := timed()
+			aloneUp, aloneDown := u1+u2, d1+d2
+			// Twice the circuit's capacity, in bytes a second, the way
+			// of the flood; 1200-byte datagrams.
+			alone := aloneUp
+			if tc.way == "down" {
+				alone = aloneDown
+			}
+			rate := int(2 * float64(2*tc.size) / alone.Seconds() / 1200)
 
-	up, err := c.Dial(ctx, "udp", srv.pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	stop := make(chan struct{})
-	done := make(chan uint64)
-	go func() { done <- flood(up, 1200, 'u', stop) }()
-	for flowOf(t, c, up).DroppedOut == 0 {
-		if ctx.Err() != nil {
-			t.Fatal("flood did not start")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	flooded := timed()
-	f := flowOf(t, c, up)
-	close(stop)
-	written := <-done
-	t.Logf("TCP %d MiB up and %d MiB down: %v alone, %v under a UDP flood (share %.2f); flood %d written, %d sent, %d dropped, %d arrived",
-		size>>20, size>>20, alone.Round(time.Millisecond), flooded.Round(time.Millisecond), float64(alone)/float64(flooded),
-		written, f.Sent, f.DroppedOut, srv.received.Load())
-	if err := c.Err(); err != nil {
-		t.Errorf("circuit failed under flood: %v", err)
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			var written, received atomic.Uint64
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if tc.way == "up" {
+					d := make([]byte, 1200)
+					d[0] = 'u'
+					paced(rate, stop, func() bool {
+						if _, err := fl.Write(d); err != nil {
+							return false
+						}
+						written.Add(1)
+						return true
+					})
+					return
+				}
+				b := make([]byte, 1200)
+				b[0] = 'b' // starts the blaster, at rate
+				binary.BigEndian.PutUint32(b[1:], uint32(rate))
+				fl.Write(b)
+				in := make([]byte, 2000)
+				for {
+					if _, err := fl.Read(in); err != nil {
+						return
+					}
+					received.Add(1)
+				}
+			}()
+			// The flood is on: a second of it.
+			for (tc.way == "up" && written.Load() < uint64(rate)) || (tc.way == "down" && srv.blasted.Load() < uint64(rate)) {
+				if ctx.Err() != nil {
+					t.Fatal("flood did not start")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			u1, d1 = timed()
+			u2, d2 = timed()
+			floodUp, floodDown := u1+u2, d1+d2
+			_, loaded := pingPong(modest, 5, 10*time.Second)
+			f := flowOf(t, c, fl)
+			close(stop)
+			srv.halt()
+			stopped := time.Now()
+			// Back to idle: three round trips in a row within twice the
+			// idle one (plus 10 ms of a busy machine's noise).
+			var back time.Duration = -1
+			var first time.Time
+			for n := 0; n < 3 && time.Since(stopped) < 20*time.Second; {
+				at := time.Now()
+				if got, rtt := pingPong(modest, 1, 20*time.Second); got == 1 && rtt <= 2*idle+10*time.Millisecond {
+					if n == 0 {
+						first = at
+					}
+					if n++; n == 3 {
+						back = first.Sub(stopped)
+					}
+				} else {
+					n = 0
+				}
+			}
+			fl.Close()
+			wg.Wait()
+			shareUp, shareDown := float64(aloneUp)/float64(floodUp), float64(aloneDown)/float64(floodDown)
+			same, other := shareUp, shareDown
+			if tc.way == "down" {
+				same, other = shareDown, shareUp
+			}
+			t.Logf("%d hops, UDP flood %s at %d datagrams/s: TCP %d KiB up in %v alone, %v under the flood (share %.2f), down in %v alone, %v under the flood (share %.2f); modest flow RTT %v idle, %v under the flood, back to idle %v after it stopped; flood %d written, %d sent, %d dropped at the client, %d arrived; %d blasted, %d received",
+				tc.hops, tc.way, rate, tc.size>>10, (aloneUp / 2).Round(time.Millisecond), (floodUp / 2).Round(time.Millisecond), shareUp,
+				(aloneDown / 2).Round(time.Millisecond), (floodDown / 2).Round(time.Millisecond), shareDown,
+				idle.Round(100*time.Microsecond), loaded.Round(100*time.Microsecond), back.Round(time.Millisecond),
+				written.Load(), f.Sent, f.DroppedOut, srv.received.Load(), srv.blasted.Load(), received.Load())
+			if err := c.Err(); err != nil {
+				t.Fatalf("circuit failed under flood: %v", err)
+			}
+			if other < 0.5 {
+				t.Errorf("TCP kept %.2f of its goodput against a UDP flood %s (the other way), want at least 0.5", other, tc.way)
+			}
+			if same < 0.3 {
+				t.Errorf("TCP kept %.2f of its goodput the same way as a UDP flood %s, want at least 0.3 (its turns give it half)", same, tc.way)
+			}
+			if back < 0 || back > 2*time.Second {
+				t.Errorf("round trip not back to idle (%v) within 2 s after the flood stopped (took %v; -1: not within 20 s)", idle.Round(100*time.Microsecond), back.Round(time.Millisecond))
+			}
+		})
 	}
 }

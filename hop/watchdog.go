@@ -24,14 +24,19 @@ const DefaultStallTimeout = 4 * time.Second
 //     the last hop carries the count of cells sent up to and including it,
 //     and its PONG, which can only come after all of them (cells stay in
 //     order on every hop), acknowledges that many. The client asks after
-//     every eighth of the send window, and at the next tick for cells no PING covers
-//     yet; an idle circuit, which sends nothing, is never probed.
+//     every half send window (at most 24 cells), when the window closes,
+//     and at the next tick for cells no PING covers yet; an idle circuit,
+//     which sends nothing, is never probed.
 //   - The stream layer's cells stop while a send window of cells is
 //     unacknowledged, so what one circuit can have queued on the relays
 //     towards the exit is bounded, and a PING (or PAY), which never waits
 //     for the window, is behind at most that much: a flood of datagrams
 //     is dropped at the client instead of filling every relay's buffers,
-//     and a busy circuit keeps answering.
+//     and a busy circuit keeps answering. The window follows the round
+//     trips, so that much is a few ms of cells, not the window's top.
+//   - The other way, the client acknowledges every wire.SendmeEvery-th
+//     cell from the exit with a SENDME echoing its Digest, and the exit
+//     keeps its own window of the same kind (package relay).
 //   - When a stream waits on the exit (an answer to an OPEN, or credit to
 //     send) and nothing arrived for a quarter of the stall timeout, the
 //     client probes even though it sent nothing: the exit owes it cells.
@@ -55,25 +60,22 @@ const (
 	paidTimeouts = 4
 )
 
-// The send window: the stream layer's cells stop while this many bytes of
-// cells are unacknowledged by the exit, and the client asks for an
-// acknowledgement after every eighth of it. It is below the link's
-// per-channel window (link.DefaultChannelWindow, 1 MiB), so the stream
-// layer's cells never block in the channel's write, where they would hold
-// up the PING and PAY cells that must overtake them; 768 KiB a round trip
-// is 63 Mbit/s at 100 ms. A PING every 24 cells of 4096 bytes costs 4 %
-// more cells up and as many PONGs down, only while the client sends.
+// The send window: the stream layer's DATA cells wait while the window's
+// cells are unacknowledged by the exit. The window follows the PINGs'
+// round trips (wire.Window: delay-based, like TCP Vegas and Tor's
+// Proposal 324), so it keeps only a few ms of cells queued on the path
+// rather than all it may; it lies between 128 KiB and sendWindowBytes.
+// The top is below the link's per-channel window (link.DefaultChannelWindow,
+// 1 MiB), so the stream layer's cells never block in the channel's write,
+// where they would hold up the PING, PAY and SENDME cells that must
+// overtake them; 768 KiB a round trip is 63 Mbit/s at 100 ms. The client
+// asks for an acknowledgement every half window, at most every 24 cells
+// (4 % more cells up, and as many PONGs down, while it sends at full
+// window), at least every 8.
 const sendWindowBytes = 768 << 10
 
-// windowCells returns, in cells of size bytes, the send window, the
-// acknowledgement interval, and the most cells an honest circuit may have
-// queued towards the client ahead of a PONG (twice the client's circuit
-// window: more than that arriving without the PONG means the PING was
-// lost).
-func windowCells(size int) (window, every, backlog uint64) {
-	window = uint64(max(sendWindowBytes/size, 16))
-	return window, window / 8, uint64(2 * clientCircuitWindow / size)
-}
+// pingEvery returns the cells between PINGs for a window of win cells.
+func pingEvery(win uint64) uint64 { return min(max(win/2, 8), 24) }
 
 // watchdog runs until the circuit ends.
 func (c *Circuit) watchdog(stall time.Duration) {

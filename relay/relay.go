@@ -20,8 +20,8 @@ import (
 // its teardown. The node answers CREATE with its half of the handshake,
 // takes its own layer off each forward cell, passes on the cells that are
 // not for it (to the next hop, after EXTEND) and adds its layer to those
-// coming back. The cells that are for it are EXTEND, PAY, PADDING, PING
-// and END; DATA makes it the circuit's exit (exit.go).
+// coming back. The cells that are for it are EXTEND, PAY, PADDING, PING,
+// SENDME and END; DATA makes it the circuit's exit (exit.go).
 
 // circuit is one circuit through this node.
 type circuit struct {
@@ -40,6 +40,9 @@ type circuit struct {
 	mux  *stream.Mux
 	done chan struct{}
 	once sync.Once
+
+	// The send window towards the client (window.go).
+	down downWindow
 
 	// Constant-rate cells towards the client, when the client asked.
 	bpad     atomic.Pointer[wire.Padder]
@@ -79,6 +82,7 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkStat
 	}
 	c.cellSize = m
 	c.prevW = wire.NewCellWriter(prev, m, &n.bufs)
+	c.down.init(m)
 	c.id = cell.CircID
 	start := time.Now()
 	if !n.admit(c) {
@@ -252,6 +256,13 @@ func (c *circuit) handle(ctx context.Context, circID uint32, lc onion.LinkCmd, c
 			return fmt.Errorf("PING of %d bytes", len(payload))
 		}
 		return c.originate(circID, onion.RelayPong, payload)
+	case onion.RelaySendme:
+		s, err := onion.DecodeSendme(payload)
+		if err != nil {
+			return err
+		}
+		c.down.sendme(s.Digest)
+		return nil
 	case onion.RelayEnd:
 		return io.EOF
 	}
@@ -402,6 +413,7 @@ func (c *circuit) originate(circID uint32, cmd onion.RelayCmd, payload []byte) e
 		c.prevW.Undo()
 		return err
 	}
+	c.down.originated(c.hs.SentDigest())
 	if c.pay != nil {
 		c.pay.Carry(len(out))
 	}

@@ -120,10 +120,14 @@
 // active stream. A frame travels in one cell, the circuit's unit of cost,
 // so this is deficit round robin with one cell as the quantum: a udp flood
 // gets one cell per round like every other flow or tcp stream, and the
-// excess waits in its own queue or is dropped there. Write hands its buffer to that goroutine and returns once
-// every byte has been framed; no data is copied into intermediate buffers.
-// Because send is called synchronously, a slow circuit backs up into the
-// scheduler, where fairness applies, rather than into a FIFO below it.
+// excess waits in its own queue or is dropped there. Write hands its buffer
+// to that goroutine and returns once every byte has been framed; no data is
+// copied into intermediate buffers. Because send is called synchronously,
+// a slow circuit backs up into the scheduler, where fairness applies,
+// rather than into a FIFO below it. With Config.Gate set (the circuit's
+// send window), the goroutine takes no stream's frame while the gate is
+// closed, but still sends control frames: the streams' credit and answers
+// overtake the data held back.
 //
 // With Config.Flush set, send may hold frames back and pass them on
 // together (a circuit packs the cells that carry them into one message):

@@ -95,6 +95,16 @@ type Config struct {
 	// waits for data, credit or a wake-up), so a frame is held only while
 	// the next one is being made. An error from Flush closes the Mux.
 	Flush func() error
+	// Gate, if set, is asked before each DATA, DATAGRAM or FIN frame
+	// whether the circuit can take one now: it returns nil if so, or else
+	// a channel that is signalled when it may (the circuit's send window
+	// closed). Control frames (OPEN, OPENED, REFUSED, RST and WINDOW)
+	// never wait for it, so they overtake the data waiting there, and the
+	// streams' turns (one frame each) apply to what passes the gate:
+	// while it is closed, datagrams wait in their bounded queues, where
+	// the flow holding most loses first. Gate is called without the Mux's
+	// lock, from the sending goroutine only.
+	Gate func() <-chan struct{}
 }
 
 func (c *Config) normalize() error {
@@ -364,10 +374,11 @@ func (m *Mux) sendLoop() {
 	buf := make([]byte, m.cfg.MaxFrame)
 	unflushed := false // frames passed to send since the last Flush
 	for {
+		gate := m.gate()
 		m.mu.Lock()
 		n := 0
 		for !m.closed {
-			if n = m.nextFrameLocked(buf); n > 0 {
+			if n = m.nextFrameLocked(buf, gate == nil); n > 0 {
 				break
 			}
 			m.mu.Unlock()
@@ -379,13 +390,16 @@ func (m *Mux) sendLoop() {
 				}
 				// Sending may have taken a while: look again before
 				// waiting.
+				gate = m.gate()
 				m.mu.Lock()
 				continue
 			}
 			select {
 			case <-m.kick:
+			case <-gate:
 			case <-m.done:
 			}
+			gate = m.gate()
 			m.mu.Lock()
 		}
 		if m.closed {
@@ -403,13 +417,25 @@ func (m *Mux) sendLoop() {
 	}
 }
 
+// gate asks Config.Gate whether a data frame may go now (nil if so).
+func (m *Mux) gate() <-chan struct{} {
+	if m.cfg.Gate == nil {
+		return nil
+	}
+	return m.cfg.Gate()
+}
+
 // nextFrameLocked encodes the next frame to send into buf and returns its
-// length, or 0 when there is nothing to send now.
-func (m *Mux) nextFrameLocked(buf []byte) int {
+// length, or 0 when there is nothing to send now. Without data, only
+// control frames are taken.
+func (m *Mux) nextFrameLocked(buf []byte, data bool) int {
 	for m.ctrlq.len() > 0 {
 		if n := m.encodeCtrlLocked(buf, m.ctrlq.pop()); n > 0 {
 			return n
 		}
+	}
+	if !data {
+		return 0
 	}
 	// Round robin: each ready stream gets one frame per turn.
 	for range m.ready.len() {
