@@ -1,5 +1,7 @@
 package stream
 
+import "time"
+
 // Datagram queues. A udp flow has a queue per direction, bounded in
 // datagrams (Config.DatagramQueue) and bytes (Config.DatagramQueueBytes),
 // and all flows of a Mux share a byte limit per direction
@@ -79,6 +81,26 @@ func (s *Stream) popInLocked() []byte {
 	return d
 }
 
+// MaxDatagramAge is how long a datagram may wait in a flow's send queue
+// while others of the same flow wait behind it: older ones are dropped
+// (and counted) when the flow's turn comes, so a flow that writes faster
+// than its share of the circuit loses its oldest datagrams rather than
+// having every datagram wait for the whole queue (a backlog that would
+// hold its turns, and the circuit's window, for seconds after the burst),
+// as CoDel does to a router's queue. A flow's only datagram is never
+// dropped for its age: a flow that sends a datagram at a time waits only
+// for its turn.
+const MaxDatagramAge = 250 * time.Millisecond
+
+// dropStaleLocked drops the datagrams of s's send queue that are older
+// than MaxDatagramAge, keeping at least one.
+func (s *Stream) dropStaleLocked(now time.Time) {
+	for s.dgOut.len() > 1 && now.Sub(*s.dgOutAt.front()) > MaxDatagramAge {
+		s.popOutLocked()
+		s.droppedOut()
+	}
+}
+
 // droppedOut counts a datagram written on s and dropped. It needs no lock.
 func (s *Stream) droppedOut() {
 	s.dgDropOut.Add(1)
@@ -89,6 +111,7 @@ func (s *Stream) droppedOut() {
 func (s *Stream) popOutLocked() []byte {
 	s.dgFull.Store(false)
 	d := s.dgOut.pop()
+	s.dgOutAt.pop()
 	c := len(d) + datagramOverhead
 	s.dgOutQ -= c
 	s.m.dgOutBytes -= c
@@ -102,6 +125,7 @@ func (s *Stream) discardSendLocked() {
 	s.m.dgOutBytes -= s.dgOutQ
 	s.dgOutQ = 0
 	s.dgOut.reset()
+	s.dgOutAt.reset()
 }
 
 // FlowStats returns the counters of a udp flow (zero counts for other

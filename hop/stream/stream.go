@@ -64,8 +64,9 @@ type Stream struct {
 	finQueued  bool
 	finSent    bool
 	dgOut      fifo[[]byte]
-	dgOutQ     int  // bytes in dgOut, overhead included
-	inReady    bool // on m.ready
+	dgOutAt    fifo[time.Time] // when each datagram of dgOut was written
+	dgOutQ     int             // bytes in dgOut, overhead included
+	inReady    bool            // on m.ready
 	wwait      waitq
 
 	// udp flow counters, in datagrams (see FlowStats)
@@ -277,6 +278,7 @@ func (s *Stream) writeDatagram(b []byte) (int, error) {
 		return len(b), nil
 	}
 	s.dgOut.push(append(make([]byte, 0, len(b)), b...))
+	s.dgOutAt.push(time.Now())
 	s.dgOutQ += cost
 	m.dgOutBytes += cost
 	m.schedule(s)
@@ -502,6 +504,7 @@ func (s *Stream) takeFrameLocked(buf []byte) (n int, more bool) {
 	finDue := s.finQueued && !s.finSent
 	if s.kind.datagram() {
 		if s.dgOut.len() > 0 {
+			s.dropStaleLocked(time.Now())
 			d := s.popOutLocked()
 			s.dgSent++
 			putHeader(buf, frameDatagram, s.id)
