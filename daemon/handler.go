@@ -17,8 +17,16 @@ import (
 // excluded destination), and every DNS query is answered at the exit.
 var _ netstack.Handler = (*router)(nil)
 
+// DialTCP carries a TCP connection as a "tcp" stream. When the exit
+// could not reach the destination (refused as unreachable), the netstack
+// answers the app's SYN with an ICMP host unreachable, as a router would.
 func (r *router) DialTCP(ctx context.Context, f netstack.Flow) (net.Conn, error) {
-	return r.dial(ctx, "tcp", f.Src, f.Dst)
+	c, err := r.dial(ctx, "tcp", f.Src, f.Dst)
+	var re *stream.RefusedError
+	if errors.As(err, &re) && re.Reason == stream.ReasonUnreachable {
+		return nil, fmt.Errorf("%w: %w", netstack.ErrHostUnreachable, err)
+	}
+	return c, err
 }
 
 func (r *router) DialUDP(ctx context.Context, f netstack.Flow) (net.Conn, error) {
@@ -26,12 +34,12 @@ func (r *router) DialUDP(ctx context.Context, f netstack.Flow) (net.Conn, error)
 	if errors.Is(err, ErrBlocked) {
 		// The app hears "port unreachable" for its first datagram, as a
 		// refused TCP connection hears a reset, rather than waiting.
-		return udpConn{blockedConn{}}, nil
+		return udpConn{Conn: blockedConn{}}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return udpConn{c}, nil
+	return udpConn{c, maxDatagram(c), ipHeaderLen(f) + 8}, nil
 }
 
 // blockedConn is a udp flow a block rule refused: its datagrams go
@@ -49,10 +57,16 @@ func (blockedConn) SetWriteDeadline(time.Time) error { return nil }
 func (blockedConn) LocalAddr() net.Addr              { return &net.UDPAddr{} }
 func (blockedConn) RemoteAddr() net.Addr             { return &net.UDPAddr{} }
 
-// udpConn turns the exit's report of an ICMP error for a udp flow (the
-// stream's reset reason) into the error that makes the netstack tell the
-// app, as its own network would have.
-type udpConn struct{ net.Conn }
+// udpConn turns the exit's reports of ICMP errors for a udp flow (the
+// stream's reset reason, an ICMP frame) into the errors that make the
+// netstack tell the app, as its own network would have, and a datagram
+// too large for a cell into a too-big with the largest packet that
+// passes.
+type udpConn struct {
+	net.Conn
+	max int // largest datagram a Write takes, 0 if not known
+	hdr int // IP and UDP header
+}
 
 func (c udpConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
@@ -61,10 +75,50 @@ func (c udpConn) Read(p []byte) (int, error) {
 
 func (c udpConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
+	if errors.Is(err, stream.ErrDatagramTooLarge) && c.max > 0 {
+		return 0, &netstack.ICMPError{Type: netstack.ICMPTooBig, MTU: c.max + c.hdr}
+	}
 	return n, icmpErr(err)
 }
 
+// maxDatagram returns the largest datagram c (a circuit's stream, maybe
+// counted) takes, or 0 for another conn.
+func maxDatagram(c net.Conn) int {
+	if cc, ok := c.(*countedConn); ok {
+		c = cc.Conn
+	}
+	if s, ok := c.(interface{ MaxDatagram() int }); ok {
+		return s.MaxDatagram()
+	}
+	return 0
+}
+
+func ipHeaderLen(f netstack.Flow) int {
+	if f.Dst.Addr().Is4() {
+		return 20
+	}
+	return 40
+}
+
+// icmpErr maps what the exit reported to the netstack's errors. An ICMP
+// error of a type this version does not know becomes one the netstack
+// skips, so the flow goes on.
 func icmpErr(err error) error {
+	var ie *stream.ICMPError
+	if errors.As(err, &ie) {
+		ne := &netstack.ICMPError{MTU: ie.MTU, Seq: ie.Seq}
+		switch ie.Type {
+		case stream.ICMPTooBig:
+			ne.Type = netstack.ICMPTooBig
+		case stream.ICMPNetUnreachable:
+			ne.Type = netstack.ICMPNetUnreachable
+		case stream.ICMPHostUnreachable:
+			ne.Type = netstack.ICMPHostUnreachable
+		case stream.ICMPProhibited:
+			ne.Type = netstack.ICMPProhibited
+		}
+		return ne
+	}
 	var re *stream.ResetError
 	if !errors.As(err, &re) || !re.Remote {
 		return err
@@ -99,18 +153,31 @@ func (r *router) DialEcho(ctx context.Context, f netstack.Flow) (net.Conn, error
 	if err != nil {
 		return nil, err
 	}
-	return echoConn{c}, nil
+	return echoConn{c, maxDatagram(c), ipHeaderLen(f) + 8 - netstack.EchoHeaderLen}, nil
 }
 
-// echoConn drops an echo request too large for one datagram of the
-// circuit, as a network drops a packet over its MTU, instead of ending
-// the flow.
-type echoConn struct{ net.Conn }
+// echoConn turns an echo request too large for one datagram of the
+// circuit into a too-big with the largest packet that passes, as a
+// router on a smaller link would answer, and the exit's reports of ICMP
+// errors for echo requests into the netstack's.
+type echoConn struct {
+	net.Conn
+	max int // largest datagram a Write takes, 0 if not known
+	hdr int // IP and ICMP header, less the sequence number in front of the data
+}
+
+func (c echoConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	return n, icmpErr(err)
+}
 
 func (c echoConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	if errors.Is(err, stream.ErrDatagramTooLarge) {
-		return len(p), nil
+		if c.max == 0 {
+			return len(p), nil
+		}
+		return 0, &netstack.ICMPError{Type: netstack.ICMPTooBig, MTU: c.max + c.hdr}
 	}
 	return n, err
 }

@@ -1,11 +1,17 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"regexp"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -173,5 +179,45 @@ func TestRateMeter(t *testing.T) {
 	r2.up.Add(10)
 	if up, _, _, _ := m.read(); up != 2010 {
 		t.Fatalf("totals across sessions: %d, want 2010", up)
+	}
+}
+
+// TestRouterDatagramTooBig: a UDP datagram or echo request too large for
+// one cell of the circuit is answered with the netstack's too-big error
+// carrying the largest IP packet the circuit takes (so the app gets ICMP
+// fragmentation needed rather than a silent loss or an ended flow), and
+// the flow goes on; one that fits exactly passes.
+func TestRouterDatagramTooBig(t *testing.T) {
+	udpAddr := netip.MustParseAddrPort(testutil.EchoUDP(t, "127.0.0.1:0").Addr)
+	r := newTestRouter(t, dnsServer(t), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := r.DialUDP(ctx, netstack.Flow{Network: "udp", Dst: udpAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Write(make([]byte, 65000))
+	m := regexp.MustCompile(`mtu (\d+)`).FindStringSubmatch(fmt.Sprint(err))
+	if !errors.Is(err, syscall.EMSGSIZE) || m == nil {
+		t.Fatalf("a 65000-byte datagram: %v, want too big with the circuit's mtu", err)
+	}
+	mtu, _ := strconv.Atoi(m[1])
+	max := mtu - 28 // IPv4 and UDP headers
+	if s, ok := c.(udpConn).Conn.(*countedConn).Conn.(interface{ MaxDatagram() int }); !ok || s.MaxDatagram() != max {
+		t.Fatalf("too big says mtu %d, the stream takes %v", mtu, s)
+	}
+	if _, err := c.Write(make([]byte, max+1)); !errors.Is(err, syscall.EMSGSIZE) {
+		t.Fatalf("a %d-byte datagram, one more than mtu %d allows: %v, want too big", max+1, mtu, err)
+	}
+	t.Logf("%v", err)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := bytes.Repeat([]byte{'x'}, max)
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, max+1)
+	if n, err := c.Read(got); err != nil || !bytes.Equal(got[:n], msg) {
+		t.Fatalf("the largest datagram: %d bytes back, %v", n, err)
 	}
 }

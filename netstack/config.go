@@ -27,7 +27,8 @@ func (f Flow) String() string {
 type Handler interface {
 	// DialTCP is called when a SYN arrives, before the handshake is
 	// completed; return the upstream connection. On error the app gets a
-	// RST (connection refused): the upstream is connected first and the
+	// RST (connection refused), or ICMP host unreachable if the error
+	// wraps ErrHostUnreachable: the upstream is connected first and the
 	// handshake completed after, so failures are visible to the app. The
 	// Stack owns the returned connection and closes it. If it implements
 	// interface{ CloseWrite() error }, the app's FIN is passed on.

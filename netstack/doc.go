@@ -60,7 +60,10 @@
 // TCP: when a SYN arrives the stack calls Handler.DialTCP first and completes
 // the handshake only once the upstream connection exists; a dial error is
 // answered with a RST, so the app sees "connection refused" rather than a
-// connection that accepts and then dies. Data is copied both ways; a FIN from
+// connection that accepts and then dies (or, when the upstream could not
+// reach the host, ErrHostUnreachable, with ICMP host unreachable for the
+// SYN, so connect fails with "no route to host" as on a plain network).
+// Data is copied both ways; a FIN from
 // either side becomes CloseWrite on the other (if the upstream implements
 // interface{ CloseWrite() error }; otherwise the app's FIN goes no further
 // and the flow ends when the upstream closes), a RST or error on either side
@@ -93,10 +96,13 @@
 // dial). Without EchoDialer gVisor drops echo requests. Other ICMP from
 // apps is dropped by gVisor.
 //
-// ICMP errors for UDP flows: when a UDP flow's upstream fails with
-// ErrPortUnreachable or ErrHostUnreachable (or ECONNREFUSED, EHOSTUNREACH,
-// ENETUNREACH), the app gets the ICMP destination unreachable its network
-// would have sent, quoting the flow's headers, and the flow ends (icmperr.go).
+// ICMP errors: when a UDP flow's upstream fails with ErrPortUnreachable or
+// ErrHostUnreachable (or ECONNREFUSED, EHOSTUNREACH, ENETUNREACH), the app
+// gets the ICMP destination unreachable its network would have sent,
+// quoting the flow's headers, and the flow ends. An upstream UDP or echo
+// connection whose Read or Write returns an *ICMPError (packet too big with
+// the MTU, unreachable for one echo request) gets the app that ICMP error
+// and the flow goes on (icmperr.go).
 //
 // CloseFlows resets every flow at once (the daemon calls it when the circuit
 // under them dies), so apps see resets rather than hangs; new flows are

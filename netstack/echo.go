@@ -3,6 +3,7 @@ package netstack
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -189,6 +190,9 @@ func (f *echoFlow) run() {
 		case m := <-f.in:
 			f.touch()
 			if _, err := up.Write(m); err != nil {
+				if f.icmpError(err, binary.BigEndian.Uint16(m), len(m)-EchoHeaderLen) {
+					continue
+				}
 				return
 			}
 			s.c.bytesUp.Add(uint64(len(m) - EchoHeaderLen))
@@ -202,6 +206,11 @@ func (f *echoFlow) download(up net.Conn) {
 	for {
 		n, err := up.Read(buf)
 		if err != nil {
+			var ie *ICMPError
+			if errors.As(err, &ie) {
+				f.icmpError(err, ie.Seq, 0)
+				continue
+			}
 			return
 		}
 		if n < EchoHeaderLen {
@@ -218,6 +227,32 @@ func (f *echoFlow) download(up net.Conn) {
 			f.s.c.bytesDown.Add(uint64(n - EchoHeaderLen))
 		}
 	}
+}
+
+// icmpError writes the ICMP error err carries (an *ICMPError) to the app,
+// about its echo request seq with n bytes of data (0 if not known), and
+// reports whether err was one.
+func (f *echoFlow) icmpError(err error, seq uint16, n int) bool {
+	var ie *ICMPError
+	if !errors.As(err, &ie) {
+		return false
+	}
+	k := f.key
+	v6 := k.dst.Is6()
+	typ, code, ok := icmpCode(ie.Type, v6)
+	if !ok {
+		return true
+	}
+	quote := make([]byte, 8) // the request's ICMP header
+	quote[0], quote[1] = 8, 0
+	proto := byte(1)
+	if v6 {
+		quote[0], proto = 128, 58
+	}
+	binary.BigEndian.PutUint16(quote[4:6], k.id)
+	binary.BigEndian.PutUint16(quote[6:8], seq)
+	f.s.injectICMP(icmpPacket(k.dst, k.src, proto, ipHeaderLen(k.dst)+8+n, quote, typ, code, icmpInfo(ie, v6)))
+	return true
 }
 
 func (f *echoFlow) touch() { f.last.Store(int64(time.Since(f.start))) }

@@ -33,6 +33,8 @@ const (
 	portZeros   = 20 // reads an 8-byte length, sends that many zero bytes
 	portRefuse  = 1  // the handler refuses
 	portClosed  = 2  // the handler dials a closed loopback port
+	portUnreach = 3  // the handler fails with ErrHostUnreachable
+	portTooBig  = 4  // UDP echo through a "tunnel" that carries at most a 1280-byte packet
 	portUDPEcho = 7
 )
 

@@ -60,6 +60,8 @@ func (h *testHandler) DialTCP(ctx context.Context, f Flow) (net.Conn, error) {
 	switch f.Dst.Port() {
 	case portRefuse:
 		return nil, errRefused
+	case portUnreach:
+		return nil, fmt.Errorf("test: exit says: %w", ErrHostUnreachable)
 	case portClosed:
 		port = h.srv.closedPort
 	case portEcho:
@@ -89,7 +91,7 @@ func (h *testHandler) DialUDP(ctx context.Context, f Flow) (net.Conn, error) {
 	h.record(f)
 	port := 0
 	switch f.Dst.Port() {
-	case portUDPEcho:
+	case portUDPEcho, portTooBig:
 		port = h.srv.udpPort(f.Dst.Addr())
 	case portClosed:
 		port = closedUDPPort(loopbackFor(f.Dst.Addr()))
@@ -105,6 +107,9 @@ func (h *testHandler) DialUDP(ctx context.Context, f Flow) (net.Conn, error) {
 	h.mu.Lock()
 	h.udpUp = append(h.udpUp, tc)
 	h.mu.Unlock()
+	if f.Dst.Port() == portTooBig {
+		return tooBigConn{tc, 1280 - 8 - ipHeaderLen(f.Dst.Addr())}, nil
+	}
 	return tc, nil
 }
 
@@ -392,4 +397,18 @@ func patternBytes(seed uint64, n int) []byte {
 	b := make([]byte, n)
 	newPattern(seed).Read(b)
 	return b
+}
+
+// tooBigConn carries datagrams of at most max bytes, as a tunnel with a
+// 1280-byte MTU would; a larger one fails with a too-big.
+type tooBigConn struct {
+	net.Conn
+	max int
+}
+
+func (c tooBigConn) Write(p []byte) (int, error) {
+	if len(p) > c.max {
+		return 0, &ICMPError{Type: ICMPTooBig, MTU: 1280}
+	}
+	return c.Conn.Write(p)
 }

@@ -49,6 +49,9 @@ type Stack struct {
 	echoMu sync.Mutex
 	echoes map[echoKey]*echoFlow // guarded by echoMu (echo.go)
 
+	synMu sync.Mutex
+	syns  map[stack.TransportEndpointID]uint32 // guarded by synMu (tcp.go)
+
 	mu     sync.Mutex
 	closed bool                  // guarded by mu
 	flows  map[resetter]struct{} // guarded by mu
@@ -73,6 +76,7 @@ func New(dev tun.Device, cfg Config) (*Stack, error) {
 		names:  newNames(time.Now),
 		flows:  make(map[resetter]struct{}),
 		echoes: make(map[echoKey]*echoFlow),
+		syns:   make(map[stack.TransportEndpointID]uint32),
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.ns = stack.New(stack.Options{
@@ -91,7 +95,10 @@ func New(dev tun.Device, cfg Config) (*Stack, error) {
 	// Handlers are installed before the NIC exists so no packet can reach
 	// a stack without them.
 	tcpFwd := tcp.NewForwarder(s.ns, tcpRecvBufDefault, maxSynInFlight, s.handleTCP)
-	s.ns.SetTransportProtocolHandler(tcp.ProtocolNumber, tcpFwd.HandlePacket)
+	s.ns.SetTransportProtocolHandler(tcp.ProtocolNumber, func(id stack.TransportEndpointID, pkt *stack.PacketBuffer) bool {
+		s.noteSyn(id, pkt)
+		return tcpFwd.HandlePacket(id, pkt)
+	})
 	udpFwd := udp.NewForwarder(s.ns, s.handleUDP)
 	s.ns.SetTransportProtocolHandler(udp.ProtocolNumber, udpFwd.HandlePacket)
 	if err := s.attach(); err != nil {

@@ -15,7 +15,7 @@ type Stats struct {
 	EchoTotal    uint64 // echo flows opened
 	EchoRequests uint64 // ICMP echo requests read from the TUN
 	EchoReplies  uint64 // echo replies written to the TUN
-	ICMPErrors   uint64 // ICMP destination unreachable written to the TUN for UDP flows
+	ICMPErrors   uint64 // ICMP errors written to the TUN (unreachable, too big) for UDP, echo and TCP flows
 
 	BytesUp   uint64 // payload bytes from apps to upstream connections
 	BytesDown uint64 // payload bytes from upstream connections to apps

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
@@ -21,6 +24,7 @@ func (s *Stack) handleTCP(r *tcp.ForwarderRequest) {
 	}
 	defer s.wg.Done()
 	f := flowOf("tcp", r.ID())
+	isn, haveSyn := s.takeSyn(r.ID())
 	if f.Dst.Port() == 53 {
 		s.serveDNSTCP(r, f)
 		return
@@ -33,6 +37,13 @@ func (s *Stack) handleTCP(r *tcp.ForwarderRequest) {
 		// Counted, not logged: refusals are routine (rules, dead exits)
 		// and the Handler knows why.
 		s.c.dialErrors.Add(1)
+		if haveSyn && isHostUnreachable(err) {
+			// As a router would: the app's connect fails with
+			// EHOSTUNREACH rather than ECONNREFUSED.
+			r.Complete(false)
+			s.injectICMP(tcpUnreachable(f, isn))
+			return
+		}
 		r.Complete(true)
 		return
 	}
@@ -242,3 +253,43 @@ func isTimeout(err error) bool {
 
 // deadline returns now+d.
 func deadline(d time.Duration) time.Time { return time.Now().Add(d) }
+
+// noteSyn remembers the sequence number of a SYN that opens a connection,
+// for the ICMP error that may have to quote it (tcpUnreachable): the app's
+// kernel accepts an ICMP error only for the sequence number it sent. It
+// runs on the packet path, before the forwarder sees the SYN.
+func (s *Stack) noteSyn(id stack.TransportEndpointID, pkt *stack.PacketBuffer) {
+	th := header.TCP(pkt.TransportHeader().Slice())
+	if len(th) < header.TCPMinimumSize || th.Flags()&(header.TCPFlagSyn|header.TCPFlagAck) != header.TCPFlagSyn {
+		return
+	}
+	s.synMu.Lock()
+	defer s.synMu.Unlock()
+	// SYNs the forwarder ignores (over maxSynInFlight) are never taken;
+	// the bound keeps them from piling up.
+	if _, ok := s.syns[id]; ok || len(s.syns) < 2*maxSynInFlight {
+		s.syns[id] = th.SequenceNumber()
+	}
+}
+
+// takeSyn returns and forgets the sequence number noteSyn saw for id.
+func (s *Stack) takeSyn(id stack.TransportEndpointID) (uint32, bool) {
+	s.synMu.Lock()
+	defer s.synMu.Unlock()
+	isn, ok := s.syns[id]
+	delete(s.syns, id)
+	return isn, ok
+}
+
+// tcpUnreachable builds the ICMP host unreachable that f.Dst's side sends
+// to f.Src for the SYN with sequence number isn: the quote is the TCP
+// header's ports and sequence number.
+func tcpUnreachable(f Flow, isn uint32) []byte {
+	quote := make([]byte, 8)
+	binary.BigEndian.PutUint16(quote[0:2], f.Src.Port())
+	binary.BigEndian.PutUint16(quote[2:4], f.Dst.Port())
+	binary.BigEndian.PutUint32(quote[4:8], isn)
+	v6 := f.Dst.Addr().Is6()
+	typ, code, _ := icmpCode(ICMPHostUnreachable, v6)
+	return icmpPacket(f.Dst.Addr(), f.Src.Addr(), 6, ipHeaderLen(f.Dst.Addr())+header.TCPMinimumSize, quote, typ, code, 0)
+}

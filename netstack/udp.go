@@ -113,7 +113,13 @@ func (u *udpFlow) upload() {
 		if err == nil {
 			u.touch()
 			if _, err = u.up.Write(buf[:n]); err != nil {
-				u.s.unreachable(u.f, err)
+				if u.s.udpICMP(u.f, n, err) {
+					// Too big for the tunnel: the app is told the
+					// size that passes, and the flow goes on.
+					err = nil
+				} else {
+					u.s.unreachable(u.f, err)
+				}
 			}
 		}
 		copyBufs.Put(buf)
@@ -132,6 +138,9 @@ func (u *udpFlow) download() {
 	defer copyBufs.Put(buf)
 	for {
 		n, err := u.up.Read(buf[:])
+		if err != nil && u.s.udpICMP(u.f, 0, err) {
+			continue
+		}
 		if err != nil {
 			// An ICMP error for the flow reaches the app before the
 			// flow ends.

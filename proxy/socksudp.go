@@ -275,9 +275,11 @@ func (f *udpFlow) readReplies(conn net.Conn) {
 	for {
 		n, err := conn.Read(buf[len(f.hdr):])
 		if err != nil {
-			if errors.Is(err, syscall.ECONNREFUSED) {
-				// An ICMP port unreachable for an earlier datagram; the
-				// flow stays usable.
+			if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EMSGSIZE) ||
+				errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+				// An ICMP error for an earlier datagram (port
+				// unreachable, too big, unreachable); the flow stays
+				// usable, as a UDP socket does.
 				continue
 			}
 			if f.a.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {

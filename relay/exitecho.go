@@ -26,6 +26,13 @@ import (
 // replies by it, so a stream sees only the replies to its own requests.
 // The destination is checked against the exit policy as protocol "icmp"
 // and refused if it is the exit itself, like a tcp or udp destination.
+//
+// ICMP errors for the echo requests (destination unreachable, packet too
+// big) are passed on as ICMP frames with the request's sequence number
+// (stream.ICMPError), so the app's ping shows them as on a plain network:
+// on Linux the ping socket has IP_RECVERR set and the errors are read from
+// its error queue (exiticmp_linux.go), and a request the exit's own
+// routing refuses (no route) is reported as network or host unreachable.
 
 // ErrPingNotPermitted is wrapped by the error of the default
 // NodeConfig.ListenICMP when the kernel refuses an unprivileged ping
@@ -40,11 +47,7 @@ const echoSeqLen = 2
 // NodeConfig.ListenICMP. When the kernel refuses it to the process's
 // group, the error wraps ErrPingNotPermitted and says what to set.
 func ListenPing(network string) (net.PacketConn, error) {
-	addr := "0.0.0.0"
-	if network == "udp6" {
-		addr = "::"
-	}
-	c, err := icmp.ListenPacket(network, addr)
+	c, err := listenPing(network)
 	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
 		return nil, fmt.Errorf("%w (gid %d; for example sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"): %v",
 			ErrPingNotPermitted, os.Getgid(), err)
@@ -94,6 +97,9 @@ func (n *Node) exitEcho(ctx context.Context, req *stream.Request) {
 	n.cfg.Stats.streamOpened()
 	defer n.cfg.Stats.streamClosed()
 	spliceEcho(ctx, src, pc, a)
+	if s, ok := src.(*stream.Stream); ok {
+		n.cfg.Stats.flowEnded(s.FlowStats())
+	}
 }
 
 // spliceEcho sends the echo requests read from src to dst through pc and
@@ -120,11 +126,15 @@ func spliceEcho(ctx context.Context, src net.Conn, pc net.PacketConn, dst netip.
 		defer end()
 		buf := make([]byte, 65535)
 		for {
-			n, from, err := pc.ReadFrom(buf)
+			n, from, ie, err := readPing(pc, buf)
 			if err != nil {
 				return
 			}
-			if ua, ok := from.(*net.UDPAddr); !ok || ua.AddrPort().Addr().Unmap() != dst {
+			if ie != nil {
+				sendICMP(src, *ie)
+				continue
+			}
+			if from != dst {
 				continue
 			}
 			m, err := icmp.ParseMessage(proto, buf[:n])
@@ -152,18 +162,57 @@ func spliceEcho(ctx context.Context, src net.Conn, pc net.PacketConn, dst netip.
 		if n < echoSeqLen {
 			continue
 		}
-		m := icmp.Message{Type: reqType, Body: &icmp.Echo{
-			Seq:  int(binary.BigEndian.Uint16(buf)),
-			Data: buf[echoSeqLen:n],
-		}}
+		seq := binary.BigEndian.Uint16(buf)
+		m := icmp.Message{Type: reqType, Body: &icmp.Echo{Seq: int(seq), Data: buf[echoSeqLen:n]}}
 		b, err := m.Marshal(nil)
 		if err != nil {
 			continue
 		}
-		// A send error (no route, a full buffer) loses this request as
-		// the network would; the next one is tried again.
-		pc.WriteTo(b, to)
+		// A send error loses this request as the network would; the
+		// next one is tried again. If the exit has no route, the app is
+		// told as a router would tell it.
+		if _, err := pc.WriteTo(b, to); err != nil {
+			if typ, ok := sendErrICMP(err); ok {
+				sendICMP(src, stream.ICMPError{Type: typ, Seq: seq})
+			}
+		}
 	}
 	end()
 	wg.Wait()
+}
+
+// sendICMP reports an ICMP error for the flow src to the client, if src
+// is a stream (it is, but for tests that splice other conns).
+func sendICMP(src net.Conn, e stream.ICMPError) {
+	if s, ok := src.(interface{ SendICMP(stream.ICMPError) error }); ok {
+		s.SendICMP(e)
+	}
+}
+
+// readPlain reads the next echo reply from pc, a socket without an error
+// queue.
+func readPlain(pc net.PacketConn, buf []byte) (int, netip.Addr, *stream.ICMPError, error) {
+	n, from, err := pc.ReadFrom(buf)
+	if err != nil {
+		return 0, netip.Addr{}, nil, err
+	}
+	ua, _ := from.(*net.UDPAddr)
+	if ua == nil {
+		return 0, netip.Addr{}, nil, nil
+	}
+	return n, ua.AddrPort().Addr().Unmap(), nil, nil
+}
+
+// sendErrICMP maps the error of sending an echo request to what the
+// client is told, if the exit's own routing refused it.
+func sendErrICMP(err error) (stream.ICMPType, bool) {
+	switch {
+	case errors.Is(err, syscall.ENETUNREACH):
+		return stream.ICMPNetUnreachable, true
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return stream.ICMPHostUnreachable, true
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return stream.ICMPProhibited, true
+	}
+	return 0, false
 }

@@ -16,8 +16,16 @@ import (
 // EHOSTUNREACH and ENETUNREACH. Each ends the flow with a RST whose reason
 // says which (ReasonConnectFailed, ReasonUnreachable), so the client can
 // tell the app as the network would have (an ICMP destination unreachable
-// on its TUN). Other errors end the flow as before. Packet too big is not
-// carried: the exit's kernel fragments what it sends.
+// on its TUN). Other errors end the flow as before.
+//
+// Packet too big does not end the flow. The socket discovers the path MTU
+// (IP_PMTUDISC_WANT, the default): a datagram larger than the path takes
+// is lost once, the router's ICMP fragmentation needed (ICMPv6 packet too
+// big) lowers the socket's path MTU and is reported as EMSGSIZE, and
+// larger datagrams are fragmented by the exit from then on. Each EMSGSIZE
+// is passed on as an ICMP frame (stream.ICMPTooBig) with the path MTU the
+// kernel now knows (IP_MTU), so the app's kernel learns it too and an app
+// that does its own path MTU discovery (QUIC) sizes its datagrams to it.
 
 // exitUDPBuffer is the receive buffer an exit asks for on each udp
 // flow's socket. Datagrams from the destination wait there until the
@@ -70,6 +78,9 @@ func spliceUDP(ctx context.Context, src, dst net.Conn) {
 		for {
 			n, err := dst.Read(buf)
 			if err != nil {
+				if tooBig(src, dst, err) {
+					continue
+				}
 				end(err)
 				return
 			}
@@ -86,10 +97,22 @@ func spliceUDP(ctx context.Context, src, dst net.Conn) {
 			end(nil)
 			break
 		}
-		if _, err := dst.Write(buf[:n]); err != nil && udpErrReason(err) != 0 {
+		if _, err := dst.Write(buf[:n]); err != nil && !tooBig(src, dst, err) && udpErrReason(err) != 0 {
 			end(err)
 			break
 		}
 	}
 	wg.Wait()
+}
+
+// tooBig passes an EMSGSIZE of dst on to the client with dst's path MTU
+// and reports whether err was one.
+func tooBig(src, dst net.Conn, err error) bool {
+	if !errors.Is(err, syscall.EMSGSIZE) {
+		return false
+	}
+	if mtu := pathMTU(dst); mtu > 0 {
+		sendICMP(src, stream.ICMPError{Type: stream.ICMPTooBig, MTU: mtu})
+	}
+	return true
 }

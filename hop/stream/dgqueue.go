@@ -67,6 +67,7 @@ func (m *Mux) roomInLocked(s *Stream, cost int) bool {
 		}
 		fat.popInLocked()
 		fat.dgDropIn++
+		fat.dropped()
 		m.stats.DatagramsDroppedIn++
 	}
 	return true
@@ -105,6 +106,7 @@ func (s *Stream) dropStaleLocked(now time.Time) {
 func (s *Stream) droppedOut() {
 	s.dgDropOut.Add(1)
 	s.m.dgDropOut.Add(1)
+	s.dropped()
 }
 
 // popOutLocked takes the oldest datagram to send off s's queue.
@@ -128,8 +130,8 @@ func (s *Stream) discardSendLocked() {
 	s.dgOutAt.reset()
 }
 
-// FlowStats returns the counters of a udp flow (zero counts for other
-// kinds).
+// FlowStats returns the counters of a udp or icmp flow (zero counts for
+// other kinds).
 func (s *Stream) FlowStats() FlowStats {
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
@@ -137,6 +139,7 @@ func (s *Stream) FlowStats() FlowStats {
 }
 
 func (s *Stream) flowStatsLocked() FlowStats {
-	return FlowStats{ID: s.id, Address: s.addr, Sent: s.dgSent, DroppedOut: s.dgDropOut.Load(),
-		Received: s.dgRecv, DroppedIn: s.dgDropIn, QueuedOut: s.dgOutQ, QueuedIn: s.dgInQ}
+	return FlowStats{ID: s.id, Kind: s.kind, Address: s.addr, Sent: s.dgSent, DroppedOut: s.dgDropOut.Load(),
+		Received: s.dgRecv, DroppedIn: s.dgDropIn, QueuedOut: s.dgOutQ, QueuedIn: s.dgInQ,
+		PeerDroppedOut: s.peerDropped[0], PeerDroppedIn: s.peerDropped[1]}
 }

@@ -71,6 +71,8 @@
 //	0x06 RST      reason(1)                                        6
 //	0x07 WINDOW   increment(4), > 0                                9
 //	0x08 DATAGRAM payload (may be empty)                           5..MaxFrame
+//	0x09 ICMP     type(1) seq(2) mtu(4)                            12
+//	0x0a DROPPED  down(8) up(8)                                    21
 //
 // kind: 1 = tcp, 2 = udp, 3 = dns, 4 = icmp. An unknown kind is refused with
 // [ReasonUnsupported], not treated as malformed. addr is "host:port"
@@ -79,8 +81,25 @@
 // stream before the first WINDOW. reason is a [Reason]; unknown values are
 // accepted and reported as numbers.
 //
-// OPEN flows client→server, OPENED and REFUSED server→client; every other
-// type flows both ways. FIN ends one direction of a tcp/dns stream (the other
+// OPEN flows client→server; OPENED, REFUSED, ICMP and DROPPED
+// server→client; every other type flows both ways. ICMP and DROPPED belong
+// to udp and icmp flows only.
+//
+// ICMP reports an ICMP error the exit's network sent for a datagram flow
+// without ending it: type is an [ICMPType] (1 packet too big, with mtu the
+// largest IP packet the exit's path carries; 2 network, 3 host
+// unreachable; 4 administratively prohibited), seq the sequence number of
+// the echo request it is about (icmp flows; 0 on udp flows). Unknown types
+// are passed on. The client's Read returns each once as an [*ICMPError]
+// that matches the errno a connected UDP socket would return.
+//
+// DROPPED carries the exit's counts of the flow's datagrams it dropped so
+// far: down, towards the client (its send queue was full); up, from the
+// client (the exit's side of the flow was behind). The exit sends one at
+// most every 250 ms while it drops, and one after the last drop; the
+// client shows them in [FlowStats].
+//
+// FIN ends one direction of a tcp/dns stream (the other
 // keeps flowing); on a udp flow it closes the whole flow. RST aborts a
 // stream in both directions; data not yet read is discarded. A frame longer
 // than MaxFrame, shorter than its type's length, with trailing bytes, of an

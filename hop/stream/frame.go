@@ -18,6 +18,8 @@ const (
 	frameRst      byte = 0x06
 	frameWindow   byte = 0x07
 	frameDatagram byte = 0x08
+	frameICMP     byte = 0x09
+	frameDropped  byte = 0x0a
 )
 
 const (
@@ -46,6 +48,8 @@ var frameNames = [...]string{
 	frameRst:      "RST",
 	frameWindow:   "WINDOW",
 	frameDatagram: "DATAGRAM",
+	frameICMP:     "ICMP",
+	frameDropped:  "DROPPED",
 }
 
 func frameName(t byte) string {
@@ -138,6 +142,8 @@ type frame struct {
 	window  uint32 // OPEN/OPENED window, WINDOW increment
 	addr    []byte
 	payload []byte
+	icmp    ICMPError // ICMP
+	dropped [2]uint64 // DROPPED: down, up
 }
 
 func protoErr(format string, args ...any) error {
@@ -200,6 +206,16 @@ func parseFrame(b []byte, maxFrame int) (frame, error) {
 		}
 	case frameDatagram:
 		f.payload = body
+	case frameICMP:
+		want = icmpBodyLen
+		if len(body) == want {
+			f.icmp = ICMPError{Type: ICMPType(body[0]), Seq: binary.BigEndian.Uint16(body[1:3]), MTU: int(binary.BigEndian.Uint32(body[3:7]))}
+		}
+	case frameDropped:
+		want = 16
+		if len(body) == want {
+			f.dropped = [2]uint64{binary.BigEndian.Uint64(body[0:8]), binary.BigEndian.Uint64(body[8:16])}
+		}
 	default:
 		return f, protoErr("unknown frame type %d", f.typ)
 	}
@@ -232,6 +248,21 @@ func encodeU32(buf []byte, typ byte, id uint32, v uint32) int {
 	putHeader(buf, typ, id)
 	binary.BigEndian.PutUint32(buf[5:9], v)
 	return 9
+}
+
+func encodeICMP(buf []byte, id uint32, e ICMPError) int {
+	putHeader(buf, frameICMP, id)
+	buf[5] = byte(e.Type)
+	binary.BigEndian.PutUint16(buf[6:8], e.Seq)
+	binary.BigEndian.PutUint32(buf[8:12], uint32(max(0, min(e.MTU, 1<<31-1))))
+	return HeaderLen + icmpBodyLen
+}
+
+func encodeDropped(buf []byte, id uint32, down, up uint64) int {
+	putHeader(buf, frameDropped, id)
+	binary.BigEndian.PutUint64(buf[5:13], down)
+	binary.BigEndian.PutUint64(buf[13:21], up)
+	return 21
 }
 
 func encodeReason(buf []byte, typ byte, id uint32, r Reason) int {

@@ -154,10 +154,11 @@ type Stats struct {
 	DatagramBytesOut    int    // bytes of datagrams waiting to be sent, overhead included
 }
 
-// FlowStats are the counters of one udp flow. Datagram counts are since the
-// flow opened; the queue sizes are now.
+// FlowStats are the counters of one udp or icmp flow. Datagram counts are
+// since the flow opened; the queue sizes are now.
 type FlowStats struct {
 	ID      uint32
+	Kind    Kind   // KindUDP or KindICMP
 	Address string // the destination, as given to Dial
 	// Sent counts datagrams passed to the circuit; DroppedOut those
 	// written but dropped because the flow's queue (or the circuit's) was
@@ -170,6 +171,11 @@ type FlowStats struct {
 	// QueuedOut and QueuedIn are the bytes waiting in the flow's queues,
 	// with 64 bytes of bookkeeping per datagram.
 	QueuedOut, QueuedIn int
+	// PeerDroppedOut and PeerDroppedIn are, on the client, the exit's
+	// counts as it last reported them (DROPPED frames, within 250 ms):
+	// datagrams towards the client it dropped, and datagrams from the
+	// client it dropped because its side of the flow was behind.
+	PeerDroppedOut, PeerDroppedIn uint64
 }
 
 // ctrl is a queued control frame. WINDOW entries carry no amount: the
@@ -181,6 +187,7 @@ type ctrl struct {
 	s      *Stream // OPEN, stream WINDOW; nil for the circuit WINDOW
 	reason Reason
 	window uint32
+	icmp   ICMPError // ICMP
 }
 
 // Mux multiplexes streams over one circuit. All methods are safe for
@@ -292,13 +299,14 @@ func (m *Mux) Stats() Stats {
 	return s
 }
 
-// Flows returns the counters of the udp flows open on the Mux, by ID.
+// Flows returns the counters of the udp and icmp flows open on the Mux,
+// by ID.
 func (m *Mux) Flows() []FlowStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []FlowStats
 	for _, s := range m.streams {
-		if s.kind == KindUDP && s.state == stateOpen {
+		if s.kind.datagram() && s.state == stateOpen {
 			out = append(out, s.flowStatsLocked())
 		}
 	}
@@ -481,6 +489,14 @@ func (m *Mux) encodeCtrlLocked(buf []byte, c ctrl) int {
 		return encodeU32(buf, frameOpened, c.id, c.window)
 	case frameRefused, frameRst:
 		return encodeReason(buf, c.typ, c.id, c.reason)
+	case frameICMP, frameDropped:
+		if !c.s.inMap || c.s.err != nil {
+			return 0
+		}
+		if c.typ == frameICMP {
+			return encodeICMP(buf, c.id, c.icmp)
+		}
+		return encodeDropped(buf, c.id, c.s.dgDropOut.Load(), c.s.dgDropIn)
 	}
 	return 0
 }
@@ -625,6 +641,9 @@ func (m *Mux) handleLocked(f *frame) error {
 	if s.state != stateOpen {
 		return protoErr("%s for stream %d before it was opened", frameName(f.typ), f.id)
 	}
+	if f.typ == frameICMP || f.typ == frameDropped {
+		return m.handleNoticeLocked(s, f)
+	}
 	if f.typ != frameFin && (s.kind.datagram()) != (f.typ == frameDatagram) {
 		return protoErr("%s on a %s stream", frameName(f.typ), s.kind)
 	}
@@ -638,6 +657,7 @@ func (m *Mux) handleLocked(f *frame) error {
 		cost := len(f.payload) + datagramOverhead
 		if !m.roomInLocked(s, cost) {
 			s.dgDropIn++
+			s.dropped()
 			m.stats.DatagramsDroppedIn++
 			return nil
 		}

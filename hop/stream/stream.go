@@ -73,6 +73,10 @@ type Stream struct {
 	dgSent, dgRecv, dgDropIn uint64
 	dgDropOut                atomic.Uint64
 	dgFull                   atomic.Bool // drop further datagrams without the lock; see dgqueue.go
+
+	notices        fifo[ICMPError] // client: ICMP errors for Read (icmp.go)
+	peerDropped    [2]uint64       // client: the exit's last DROPPED counts
+	dropTimerArmed atomic.Bool     // server: a DROPPED frame is due (icmp.go)
 }
 
 func newStream(m *Mux, id uint32, kind Kind, addr string) *Stream {
@@ -118,10 +122,11 @@ func (s *Stream) LocalAddr() net.Addr {
 func (s *Stream) RemoteAddr() net.Addr { return Addr{Net: s.kind.Network(), Address: s.addr} }
 
 // Read reads stream data, or one datagram on a udp flow (truncated to
-// len(p)). It returns io.EOF after the peer's FIN, a *ResetError after a
-// reset, an error wrapping ErrCircuitClosed once the Mux closed,
-// os.ErrDeadlineExceeded after the read deadline and net.ErrClosed after
-// Close.
+// len(p)). On a udp or icmp flow it returns an *ICMPError, once, for each
+// ICMP error the exit reported, and the flow stays open. It returns io.EOF
+// after the peer's FIN, a *ResetError after a reset, an error wrapping
+// ErrCircuitClosed once the Mux closed, os.ErrDeadlineExceeded after the
+// read deadline and net.ErrClosed after Close.
 func (s *Stream) Read(p []byte) (int, error) {
 	m := s.m
 	m.mu.Lock()
@@ -136,6 +141,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 			return 0, os.ErrDeadlineExceeded
 		}
 		if s.kind.datagram() {
+			if err := s.popNoticeLocked(); err != nil {
+				return 0, err
+			}
 			if s.dgIn.len() > 0 {
 				return copy(p, s.popInLocked()), nil
 			}

@@ -27,7 +27,9 @@
 // address of the prefix, which is how the internet host stands in for "the
 // rest of the world". Unannounced destinations get an ICMP unreachable from
 // the hub. Lab.Route and Host.Route add plain routes for tunnel address
-// ranges behind a host (the wireguard-go baseline uses them).
+// ranges behind a host (the wireguard-go baseline uses them). Lab.LimitMTU
+// puts a smaller link behind the hub for one prefix: the hub answers larger
+// packets with ICMP fragmentation needed (ICMPv6 packet too big).
 //
 // Hosts do no duplicate address detection and send no router solicitations,
 // and neither hosts nor the hub use ICMP redirects, so addresses work the

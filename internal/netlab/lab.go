@@ -282,6 +282,35 @@ func (l *Lab) Route(p netip.Prefix, via *Host) error {
 	}, via)
 }
 
+// LimitMTU has the hub forward packets for p (a prefix a host announced
+// or Route added) only up to mtu bytes, as a router in front of a smaller
+// link does: it answers a larger packet that may not be fragmented with
+// ICMP fragmentation needed (ICMPv6 packet too big) carrying mtu. The
+// limit is the route's locked MTU, so the hosts' own links stay as they
+// are.
+func (l *Lab) LimitMTU(p netip.Prefix, mtu int) error {
+	return l.guard(func() error {
+		if !p.IsValid() {
+			return fmt.Errorf("netlab: limit mtu: invalid prefix %s", p)
+		}
+		p = p.Masked()
+		family := netlink.FAMILY_V4
+		if p.Addr().Is6() {
+			family = netlink.FAMILY_V6
+		}
+		rs, err := l.hubNL.RouteListFiltered(family, &netlink.Route{Dst: ipNet(p)}, netlink.RT_FILTER_DST)
+		if err != nil || len(rs) == 0 {
+			return fmt.Errorf("netlab: limit mtu: no hub route for %s (%v)", p, err)
+		}
+		r := rs[0]
+		r.MTU, r.MTULock = mtu, true
+		if err := l.hubNL.RouteReplace(&r); err != nil {
+			return fmt.Errorf("netlab: limit mtu of %s to %d: %w", p, mtu, err)
+		}
+		return nil
+	})
+}
+
 // guard runs fn while the lab can't be closed, after checking that it is
 // open and that hosts belong to it. Every use of a netlink handle goes
 // through it: a closed handle would act on the caller's own namespace.
