@@ -82,19 +82,24 @@ type Status struct {
 	// "socks5://pexia:5f0c…@127.0.0.1:1080"; empty when none run. Only API
 	// users see them: whoever may use the API may use the tunnel.
 	ProxyAddrs []string `json:"proxy_addrs,omitempty"`
-	// UDPFlows lists the UDP flows open on the circuit, with what each
-	// lost: a circuit that cannot take more drops datagrams rather than
-	// queue them, each flow in a small queue of its own. Only GET
-	// /v1/status fills it; "state" events leave it out.
+	// UDPFlows lists the UDP flows and ICMP echo (ping) flows open on the
+	// circuit, with what each lost: a circuit that cannot take more drops
+	// datagrams rather than queue them, each flow in a small queue of its
+	// own, here and at the exit. Only GET /v1/status fills it; "state"
+	// events leave it out.
 	UDPFlows []UDPFlow `json:"udp_flows,omitempty"`
 }
 
 // UDPFlow is one UDP flow through the circuit: the datagrams between one
-// local socket and one destination. Counts are datagrams since the flow
-// opened.
+// local socket and one destination; or one ICMP echo flow: the pings of
+// one app to one address. Counts are datagrams (echo requests and
+// replies) since the flow opened.
 type UDPFlow struct {
-	// Destination is the address the flow goes to ("host:port"); only
-	// admins see it, members get an empty string.
+	// Protocol is "udp", or "icmp" for an echo flow.
+	Protocol string `json:"protocol,omitempty"`
+	// Destination is the address the flow goes to ("host:port", an IP
+	// address alone for icmp); only admins see it, members get an empty
+	// string.
 	Destination string `json:"destination,omitempty"`
 	// Sent counts datagrams that entered the circuit, Received those that
 	// came back from the exit.
@@ -103,10 +108,16 @@ type UDPFlow struct {
 	// DroppedUp counts datagrams dropped here before entering the
 	// circuit, because the flow sent faster than its share of the
 	// circuit; DroppedDown those that arrived and were dropped because
-	// the application did not read them in time. Datagrams the exit drops
-	// on the way back are not seen here.
+	// the application did not read them in time.
 	DroppedUp   uint64 `json:"dropped_up"`
 	DroppedDown uint64 `json:"dropped_down"`
+	// ExitDroppedUp counts datagrams that reached the exit and were
+	// dropped there because the flow's destination side was behind;
+	// ExitDroppedDown those the exit dropped on the way back because the
+	// circuit could not take them. They are the exit's counts as it last
+	// reported them (within a quarter of a second).
+	ExitDroppedUp   uint64 `json:"exit_dropped_up"`
+	ExitDroppedDown uint64 `json:"exit_dropped_down"`
 }
 
 // ConnectRequest is the body of POST /v1/connect. Zero fields take the

@@ -140,7 +140,8 @@ func udpFlows(c *hop.Circuit, withDst bool) []api.UDPFlow {
 	}
 	var out []api.UDPFlow
 	for _, f := range c.Flows() {
-		u := api.UDPFlow{Sent: f.Sent, Received: f.Received, DroppedUp: f.DroppedOut, DroppedDown: f.DroppedIn}
+		u := api.UDPFlow{Protocol: f.Kind.Network(), Sent: f.Sent, Received: f.Received, DroppedUp: f.DroppedOut, DroppedDown: f.DroppedIn,
+			ExitDroppedUp: f.PeerDroppedIn, ExitDroppedDown: f.PeerDroppedOut}
 		if withDst {
 			u.Destination = f.Address
 		}

@@ -55,7 +55,8 @@ func (c *Circuit) Stats() CircuitStats {
 	return st
 }
 
-// Flows returns the counters of the udp flows open on the circuit, by
-// stream ID: datagrams sent and received, and those dropped because the
-// flow's queue was full (see package stream, "Datagram queues").
+// Flows returns the counters of the udp and icmp (echo) flows open on the
+// circuit, by stream ID: datagrams sent and received, those dropped
+// because the flow's queue was full (see package stream, "Datagram
+// queues"), and those the exit reported it dropped.
 func (c *Circuit) Flows() []stream.FlowStats { return c.mux.Flows() }

@@ -311,7 +311,7 @@ func (s *NodeStats) streamClosed() {
 	}
 }
 
-// flowEnded counts what an exit UDP flow dropped.
+// flowEnded counts what an exit udp or icmp flow dropped.
 func (s *NodeStats) flowEnded(f stream.FlowStats) {
 	if s != nil {
 		s.dgDropBack.Add(f.DroppedOut)

@@ -164,22 +164,33 @@ func udpFlows(w io.Writer, flows []api.UDPFlow) {
 		return
 	}
 	const maxFlowRows = 10
-	drops := func(f api.UDPFlow) uint64 { return f.DroppedUp + f.DroppedDown }
+	drops := func(f api.UDPFlow) uint64 { return f.DroppedUp + f.DroppedDown + f.ExitDroppedUp + f.ExitDroppedDown }
 	flows = slices.Clone(flows)
 	slices.SortStableFunc(flows, func(a, b api.UDPFlow) int { return cmp.Compare(drops(b), drops(a)) })
 	var total uint64
+	pings := 0
 	for _, f := range flows {
 		total += drops(f)
+		if f.Protocol == "icmp" {
+			pings++
+		}
 	}
-	fmt.Fprintf(w, "udp flows\t%d open, %d datagrams dropped\n", len(flows), total)
-	fmt.Fprint(w, "\nUDP FLOW\tSENT\tRECEIVED\tDROPPED UP\tDROPPED DOWN\n")
+	fmt.Fprintf(w, "udp flows\t%d open, %d of them ping; %d datagrams dropped\n", len(flows), pings, total)
+	fmt.Fprint(w, "\nFLOW\tSENT\tRECEIVED\tUP DROPPED AT CLIENT\tUP DROPPED AT EXIT\tDOWN DROPPED AT EXIT\tDOWN DROPPED AT CLIENT\n")
 	for i, f := range flows {
 		if i == maxFlowRows {
 			fmt.Fprintf(w, "(%d more)\n", len(flows)-i)
 			break
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\n", orDash(f.Destination), f.Sent, f.Received,
-			lossOf(f.DroppedUp, f.Sent), lossOf(f.DroppedDown, f.Received))
+		name := orDash(f.Destination)
+		if f.Protocol == "icmp" {
+			name = strings.TrimSuffix("ping "+f.Destination, " ")
+		}
+		// Each share is of the datagrams that reached that point.
+		upAtExit := f.Sent - min(f.ExitDroppedUp, f.Sent)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", name, f.Sent, f.Received,
+			lossOf(f.DroppedUp, f.Sent), lossOf(f.ExitDroppedUp, upAtExit),
+			lossOf(f.ExitDroppedDown, f.Received+f.DroppedDown), lossOf(f.DroppedDown, f.Received))
 	}
 }
 

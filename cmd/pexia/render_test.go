@@ -139,20 +139,25 @@ kill switch  off
 }
 
 // TestRenderStatusUDPFlows: the flows that lost datagrams come first, with
-// their share of loss each way.
+// their share of loss each way, at the client and at the exit; echo flows
+// are listed as pings.
 func TestRenderStatusUDPFlows(t *testing.T) {
 	st := api.Status{State: api.StateConnected, Mode: api.ModeTUN, UDPFlows: []api.UDPFlow{
-		{Destination: "192.0.2.7:443", Sent: 40, Received: 38},
-		{Destination: "198.51.100.1:5201", Sent: 9000, Received: 2, DroppedUp: 1000, DroppedDown: 0},
-		{Sent: 10, Received: 10, DroppedDown: 10},
+		{Protocol: "udp", Destination: "192.0.2.7:443", Sent: 40, Received: 38},
+		{Protocol: "udp", Destination: "198.51.100.1:5201", Sent: 9000, Received: 2, DroppedUp: 1000, ExitDroppedDown: 98},
+		{Protocol: "udp", Sent: 10, Received: 10, DroppedDown: 10},
+		{Protocol: "icmp", Destination: "203.0.113.9", Sent: 20, Received: 18, ExitDroppedUp: 2},
+		{Protocol: "icmp", Sent: 3, Received: 3},
 	}}
 	got := render(func(w io.Writer) { fixed.status(w, st) })
 	for _, line := range []string{
-		"udp flows    3 open, 1010 datagrams dropped",
-		"UDP FLOW           SENT  RECEIVED  DROPPED UP    DROPPED DOWN",
-		"198.51.100.1:5201  9000  2         1000 (10.0%)  0",
-		"-                  10    10        0             10 (50.0%)",
-		"192.0.2.7:443      40    38        0             0",
+		"udp flows    5 open, 2 of them ping; 1110 datagrams dropped",
+		"FLOW               SENT  RECEIVED  UP DROPPED AT CLIENT  UP DROPPED AT EXIT  DOWN DROPPED AT EXIT  DOWN DROPPED AT CLIENT",
+		"198.51.100.1:5201  9000  2         1000 (10.0%)          0                   98 (98.0%)            0",
+		"-                  10    10        0                     0                   0                     10 (50.0%)",
+		"ping 203.0.113.9   20    18        0                     2 (10.0%)           0                     0",
+		"192.0.2.7:443      40    38        0                     0                   0                     0",
+		"ping               3     3         0                     0                   0                     0",
 	} {
 		if !strings.Contains(got, line+"\n") {
 			t.Errorf("status lacks %q:\n%s", line, got)
