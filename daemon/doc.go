@@ -12,6 +12,17 @@
 // else starts, so that at most one session runs; Close joins every
 // goroutine the daemon started.
 //
+// Every new flow of a session is decided by the split-tunnel rules
+// (package rules), which the Daemon keeps in rules.json in its state
+// directory and shares with every session, so a change made through the
+// API applies to the next flow without reconnecting: tunnelled flows use
+// the session's circuit (a profile named by a rule gets no circuit of its
+// own yet), direct flows are dialled with the bypass mark, blocked ones
+// are refused (a reset for TCP, port unreachable for UDP). In TUN mode a
+// flow's owner is looked up (rules/owner) only when a rule looks at
+// applications; in proxy mode flows have no owner, and one opened by name
+// is matched by that name.
+//
 // Config's seams let a test run this same daemon in-process: DialChain
 // hands it a chain client (on contracts/chaintest's in-process EVM, or a
 // JSON-RPC endpoint the test can kill), Directory lists the nodes to build
