@@ -667,31 +667,34 @@ func rttTolerance(idle time.Duration) time.Duration {
 	return max(idle, 2*time.Millisecond)
 }
 
-// recoveryRun is how many probes in a row (proberEvery apart) must be
-// within tolerance for the round trip to count as back to idle.
-const recoveryRun = 10
+// recoveryRun is how many probes in a row (proberEvery apart) make a
+// window whose median round trip must be within tolerance for the round
+// trip to count as back to idle.
+const recoveryRun = 5
 
 // recovery finds when, after end, the round trip came back to idle: the
-// first probe sent from end on that starts recoveryRun answered probes
-// in a row within rttTolerance of idle. It returns how long after end
-// that probe was sent.
+// first window of recoveryRun probes in a row sent from end on, all
+// answered, whose median is within rttTolerance of idle. Once the flood's
+// queues have drained, a later spike is the machine's scheduling, not
+// the flood's backlog, so the round trip need only reach idle, not stay
+// there. It returns how long after end the window's first probe was
+// sent.
 func recovery(ps []echoProbe, end time.Time, idle time.Duration) (time.Duration, error) {
 	limit := idle + rttTolerance(idle)
-	run := 0
-	for i, p := range ps {
-		if p.Sent.Before(end) {
-			continue
-		}
-		if p.RTT == 0 || p.RTT > limit {
-			run = 0
-			continue
-		}
-		run++
-		if run == recoveryRun {
-			return ps[i-recoveryRun+1].Sent.Sub(end), nil
+	var after []echoProbe
+	for _, p := range ps {
+		if !p.Sent.Before(end) {
+			after = append(after, p)
 		}
 	}
-	return 0, fmt.Errorf("no %d round trips in a row within %v of the idle %v after the flood", recoveryRun, rttTolerance(idle), idle)
+	for i := 0; i+recoveryRun <= len(after); i++ {
+		w := after[i : i+recoveryRun]
+		med, lost := rttStats(w)
+		if lost == 0 && med <= limit {
+			return w[0].Sent.Sub(end), nil
+		}
+	}
+	return 0, fmt.Errorf("no %d round trips in a row answered with a median within %v of the idle %v after the flood", recoveryRun, rttTolerance(idle), idle)
 }
 
 // logProbes logs the round trips from a second before end to three after,
