@@ -47,7 +47,8 @@ type entry struct {
 // Account returns the lottery account (token, funder, signer).
 //
 // While the follower (Run or Sync) is keeping up, a cached account is
-// answered from memory. Otherwise the account is read from the chain and
+// answered from memory, and so it is, as stale, while Run runs and the
+// endpoint is known to be down (Run probes it once a poll). Otherwise the account is read from the chain and
 // cached. If that read fails because the endpoint is down, the last known
 // state is returned with Status.Stale set and no error; an error is
 // returned only when there is nothing cached to fall back on.
@@ -56,6 +57,13 @@ func (c *Client) Account(ctx context.Context, token, funder, signer common.Addre
 	c.mu.Lock()
 	if e := c.cache[key]; e != nil && !e.dirty && c.init && time.Since(c.lastPoll) <= c.opts.FreshFor {
 		a, st := c.snapshot(e), Status{Cached: true, ReadAt: c.lastPoll}
+		c.mu.Unlock()
+		return a, st, nil
+	}
+	if e := c.cache[key]; e != nil && !e.dirty && c.init && c.running.Load() && c.down() {
+		// The follower probes the endpoint once a poll; a read per call
+		// would only add requests that fail.
+		a, st := c.snapshot(e), Status{Cached: true, Stale: true, ReadAt: c.lastPoll, Err: c.lastErr()}
 		c.mu.Unlock()
 		return a, st, nil
 	}

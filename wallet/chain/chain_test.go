@@ -599,3 +599,48 @@ func TestTransient(t *testing.T) {
 		}
 	}
 }
+
+// TestOutageNoRequestPerRead: while the follower runs and the endpoint is
+// known to be down, Account answers from the cache without a request of
+// its own (the follower probes once a poll), however often it is asked.
+func TestOutageNoRequestPerRead(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ep := newEndpoint(t, e.Client)
+	e.net.RPC = ep.URL()
+	// The follower polls once, at start; cached answers are fresh only
+	// for a moment after it.
+	cl, err := chain.Dial(ctx, e.net, e.opts(chain.Options{CallTimeout: time.Second, Retries: 2,
+		PollInterval: time.Hour, FreshFor: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	run(t, cl)
+	_, signerAddr := newKey(t)
+	funder := e.Addr(funderKey)
+	if _, err := cl.Deposit(ctx, e.Keys[funderKey], native, signerAddr, ether(5), ether(2)); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, "the follower's first poll", 15*time.Second, func() bool { return !cl.Health().LastPoll.IsZero() })
+	if _, _, err := cl.Account(ctx, native, funder, signerAddr); err != nil {
+		t.Fatal(err)
+	}
+
+	ep.down()
+	// The first read past FreshFor finds the endpoint down.
+	if _, st, err := cl.Account(ctx, native, funder, signerAddr); err != nil || !st.Stale {
+		t.Fatalf("first read during the outage: %+v, %v", st, err)
+	}
+	before := cl.Health().Failures
+	for range 50 {
+		a, st, err := cl.Account(ctx, native, funder, signerAddr)
+		if err != nil || !st.Stale || !st.Cached || !errors.Is(st.Err, chain.ErrUnavailable) {
+			t.Fatalf("read during the outage: %+v, %v", st, err)
+		}
+		wantAccount(t, a, ether(3), ether(2))
+	}
+	if after := cl.Health().Failures; after != before {
+		t.Fatalf("50 reads during the outage made %d requests to the dead endpoint", after-before)
+	}
+}

@@ -343,6 +343,13 @@ func (c *Client) noteFail(err error) {
 	c.health.LastError, c.health.LastErrorAt = err, time.Now()
 }
 
+// lastErr is the last transport failure.
+func (c *Client) lastErr() error {
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	return fmt.Errorf("chain: %w: %w", ErrUnavailable, c.health.LastError)
+}
+
 func (c *Client) down() bool {
 	c.hmu.Lock()
 	defer c.hmu.Unlock()
