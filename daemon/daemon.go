@@ -225,13 +225,17 @@ type session struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	net     *contracts.Network
-	cl      *chain.Client // written under mu by run; run reads it without
-	sel     *selector
-	pool    *hop.Pool
-	router  *router
-	profile hop.Profile
-	plane   dataplane // written under mu by run; run reads it without
+	net *contracts.Network
+	cl  *chain.Client // written under mu by run; run reads it without
+	// stopFollow stops cl's event follower, which closes followed when
+	// it returned; both are set with cl.
+	stopFollow context.CancelFunc
+	followed   chan struct{}
+	sel        *selector
+	pool       *hop.Pool
+	router     *router
+	profile    hop.Profile
+	plane      dataplane // written under mu by run; run reads it without
 
 	padRate int // padding cells per second each way; 0 for none
 	hops    int // circuit length
@@ -641,6 +645,17 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	s.mu.Lock()
 	s.cl = cl // chainClient reads it under mu
 	s.mu.Unlock()
+	// The event follower keeps the lottery accounts' cache current, so the
+	// tickets are issued against memory and the chain sees the same polls
+	// whatever the traffic; while the endpoint is down the cache answers
+	// (stale, as the client's Status says) and the follower probes once a
+	// poll. teardown stops and joins it.
+	fctx, fcancel := context.WithCancel(s.ctx)
+	s.stopFollow, s.followed = fcancel, make(chan struct{})
+	go func() {
+		defer close(s.followed)
+		cl.Run(fctx)
+	}()
 	if err := d.startWins(s.ctx, s.cl); err != nil {
 		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
 	}
@@ -806,7 +821,9 @@ func (d *Daemon) teardown(s *session, set api.Settings) {
 	}
 	d.meter.detach(s.router)
 	if s.cl != nil {
+		s.stopFollow()
 		s.cl.Close()
+		<-s.followed
 		d.hc.CloseIdleConnections()
 	}
 	d.pay.engine.Flush()

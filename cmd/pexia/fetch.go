@@ -69,6 +69,15 @@ func runFetch(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cl.Close()
+	// The event follower keeps the accounts' cache current, so that the
+	// tickets of the download are issued without a chain read each.
+	fctx, stopFollow := context.WithCancel(outer)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		cl.Run(fctx)
+	}()
+	defer func() { stopFollow(); <-followed }()
 	d := dir.New(cl, n.Addresses)
 	md := uint64(minDelay.Seconds())
 	var native common.Address // tickets are paid in the chain's coin
