@@ -250,6 +250,9 @@ func Fund(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k *Ke
 		want.Add(want, amount)
 		if have.Cmp(want) < 0 {
 			send := new(big.Int).Sub(want, have)
+			if err := checkWallet(ctx, cl, master, k, send, fee); err != nil {
+				return f, err
+			}
 			if _, err := cl.Transfer(ctx, master, k.Funder, send); err != nil {
 				return f, fmt.Errorf("fund hop %d funder %s: %w", k.Position, k.Funder, err)
 			}
@@ -261,6 +264,28 @@ func Fund(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k *Ke
 	}
 	f.Deposited, f.Escrow = amount, escrow
 	return f, nil
+}
+
+// ErrWalletShort means the wallet (the master key's address) holds less
+// than funding a hop account takes.
+var ErrWalletShort = errors.New("wallet holds too little")
+
+// checkWallet fails with ErrWalletShort, giving the amounts in whole
+// coins, when the master cannot send send and pay the transfer's gas.
+func checkWallet(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k *Keys, send, fee *big.Int) error {
+	from := crypto.PubkeyToAddress(master.PublicKey)
+	have, err := cl.Balance(ctx, common.Address{}, from)
+	if err != nil {
+		return fmt.Errorf("balance of wallet %s: %w", from, err)
+	}
+	// A plain transfer's gas, and the chain client's margin on estimates.
+	need := new(big.Int).Mul(fee, big.NewInt(transferGas*125/100))
+	need.Add(need, send)
+	if have.Cmp(need) >= 0 {
+		return nil
+	}
+	return fmt.Errorf("fund hop %d: %w: wallet %s holds %s, funding the hop's lottery account takes %s with gas, %s more",
+		k.Position, ErrWalletShort, from, wallet.FormatNative(have), wallet.FormatNative(need), wallet.FormatNative(new(big.Int).Sub(need, have)))
 }
 
 // Fund records k's account in the book, then funds it (see Fund). The

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/big"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +159,40 @@ func TestBookFundBooksFirst(t *testing.T) {
 	}
 	if !b2.Has(k.Account) {
 		t.Fatal("an account whose funding failed is not in the book")
+	}
+}
+
+// TestFundShortWalletSaysHowMuch: funding from a wallet that holds too
+// little fails with an error that gives the amounts in tokens, with their
+// unit, not in the chain's smallest unit.
+func TestFundShortWalletSaysHowMuch(t *testing.T) {
+	c := chaintest.New(t)
+	n := &contracts.Network{Name: "t", ChainID: c.ChainID, RPC: "http://127.0.0.1:1", Addresses: c.Addrs}
+	cl, err := chain.New(n, c.Client, chain.Options{Mine: func() { c.Sim.Commit() }, ReceiptPoll: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	master, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0.0015 of a coin: far less than the deposit of the policy below.
+	if _, err := cl.Transfer(ctx, c.Keys[3], crypto.PubkeyToAddress(master.PublicKey), big.NewInt(15e14)); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := hopacct.Derive(master, 0, 7)
+	_, err = hopacct.Fund(ctx, cl, master, k, hopacct.Policy{Face: big.NewInt(1e16)})
+	if err == nil {
+		t.Fatal("funding from a wallet of 0.0015 ETH succeeded")
+	}
+	t.Logf("error: %v", err)
+	addrs := regexp.MustCompile(`0x[0-9a-fA-F]{40}`)
+	if regexp.MustCompile(`(^|[^.0-9])[0-9]{10,}`).MatchString(addrs.ReplaceAllString(err.Error(), "")) {
+		t.Errorf("error %q gives an amount in the smallest unit", err)
+	}
+	if !strings.Contains(err.Error(), "0.0015 ETH") {
+		t.Errorf("error %q does not say the wallet holds 0.0015 ETH", err)
 	}
 }
