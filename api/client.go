@@ -10,6 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/user"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -73,9 +76,7 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		err = fmt.Errorf("%w (stale socket at %s: nothing listens on it)", ErrNotRunning, c.path)
 	case errors.Is(err, syscall.EACCES):
-		err = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf(
-			"permission denied on %s: only root and members of group %q may use pexiad; add your user to it (sudo usermod -aG %s $USER) and log in again",
-			c.path, DefaultGroup, DefaultGroup)}
+		err = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "permission denied on " + c.path + ": " + whoMay(c.path)}
 	default:
 		err = fmt.Errorf("connect to pexiad at %s: %w", c.path, err)
 	}
@@ -251,4 +252,24 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 		}
 	}()
 	return ch, nil
+}
+
+// whoMay says who may use the socket at path: the members of the group
+// the daemon gave it (the daemon's configuration may name another than
+// DefaultGroup), or only root.
+func whoMay(path string) string {
+	fi, err := os.Stat(path)
+	st, ok := sysStat(fi)
+	if err != nil || !ok {
+		// The directory cannot be searched: the group is unknown here.
+		return fmt.Sprintf("only root and members of the socket's group (by default %q) may use pexiad; ask the administrator which group that is", DefaultGroup)
+	}
+	if st.gid == 0 {
+		return "only root may use pexiad: the daemon gives its socket to no group"
+	}
+	group := strconv.FormatUint(uint64(st.gid), 10)
+	if g, err := user.LookupGroupId(group); err == nil {
+		group = g.Name
+	}
+	return fmt.Sprintf("only root and members of group %q may use pexiad; add your user to it (sudo usermod -aG %s $USER) and log in again", group, group)
 }

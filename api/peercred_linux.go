@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -29,4 +30,19 @@ func readPeerCred(c net.Conn) (peerCred, error) {
 		return peerCred{}, fmt.Errorf("peer credentials: getsockopt SO_PEERCRED: %w", serr)
 	}
 	return peerCred{pid: cred.Pid, uid: cred.Uid, gid: cred.Gid}, nil
+}
+
+// fileOwner is the owner of a file, as stat(2) reports it.
+type fileOwner struct{ gid uint32 }
+
+// sysStat returns fi's owner, if fi is not nil.
+func sysStat(fi os.FileInfo) (fileOwner, bool) {
+	if fi == nil {
+		return fileOwner{}, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileOwner{}, false
+	}
+	return fileOwner{gid: st.Gid}, true
 }

@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -89,6 +90,19 @@ func TestPeerCredentials(t *testing.T) {
 	bin := filepath.Join(dir, "api.test")
 	copyFile(t, bin)
 
+	// A group nobody is not a member of, and not the default one: the
+	// refusal must name it.
+	var other string
+	for _, name := range []string{"daemon", "users", "adm", "sys", "bin"} {
+		if g, err := user.LookupGroup(name); err == nil && g.Gid != nobody.Gid && g.Gid != "0" && name != api.DefaultGroup {
+			other = name
+			break
+		}
+	}
+	if other == "" {
+		t.Skip("no group other than nobody's and root's on this machine")
+	}
+
 	b := apitest.NewBackend()
 	t.Cleanup(b.Close)
 	for i, tc := range []struct {
@@ -97,11 +111,14 @@ func TestPeerCredentials(t *testing.T) {
 		wantOK   bool
 		wantCode string
 		wantMsg  string
+		wantSub  string // a part of the message
 	}{
 		{"refused by peer credentials", api.ServerConfig{Mode: 0o666}, false, "forbidden",
-			fmt.Sprintf("uid %d (nobody) may not use pexiad: only root and the daemon's own user may", uid)},
-		{"member of the socket's group", api.ServerConfig{Group: grp.Name}, true, "", ""},
-		{"kept out by the socket's mode", api.ServerConfig{}, false, "forbidden", ""},
+			fmt.Sprintf("uid %d (nobody) may not use pexiad: only root and the daemon's own user may", uid), ""},
+		{"member of the socket's group", api.ServerConfig{Group: grp.Name}, true, "", "", ""},
+		{"kept out by the socket's mode", api.ServerConfig{}, false, "forbidden", "", "only root may use pexiad"},
+		{"kept out of another group's socket", api.ServerConfig{Group: other}, false, "forbidden", "",
+			fmt.Sprintf("members of group %q may use pexiad; add your user to it (sudo usermod -aG %s $USER)", other, other)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strconv.Itoa(i), "pexiad.sock")
@@ -121,8 +138,8 @@ func TestPeerCredentials(t *testing.T) {
 			if r.UID != int(uid) {
 				t.Fatalf("helper ran as uid %d, want %d", r.UID, uid)
 			}
-			if r.OK != tc.wantOK || r.Code != tc.wantCode || tc.wantMsg != "" && r.Message != tc.wantMsg {
-				t.Fatalf("helper got ok=%v code=%q %q; want ok=%v code=%q %q", r.OK, r.Code, r.Message, tc.wantOK, tc.wantCode, tc.wantMsg)
+			if r.OK != tc.wantOK || r.Code != tc.wantCode || tc.wantMsg != "" && r.Message != tc.wantMsg || !strings.Contains(r.Message, tc.wantSub) {
+				t.Fatalf("helper got ok=%v code=%q %q; want ok=%v code=%q %q (containing %q)", r.OK, r.Code, r.Message, tc.wantOK, tc.wantCode, tc.wantMsg, tc.wantSub)
 			}
 			if tc.wantOK && r.State != string(api.StateDisconnected) {
 				t.Fatalf("allowed helper read state %q", r.State)
