@@ -89,6 +89,9 @@ func ParseAmount(s string, decimals int) (Amount, error) {
 	if t == "" {
 		return Amount{}, fmt.Errorf("empty amount")
 	}
+	if strings.HasPrefix(t, "-") {
+		return Amount{}, fmt.Errorf("bad amount %q: an amount cannot be negative", s)
+	}
 	intPart, frac, _ := strings.Cut(t, ".")
 	if intPart == "" && frac == "" || !digits(intPart) || !digits(frac) {
 		return Amount{}, fmt.Errorf("bad amount %q: want a plain decimal number of tokens such as 10 or 0.25", s)

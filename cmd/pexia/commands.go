@@ -47,6 +47,12 @@ var commandHelp = map[string]string{
 func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
+		if len(args) > 0 && negativeNumber(args[0]) {
+			// A value such as "-5" is an argument, not an unknown flag;
+			// the command judges it.
+			pos, args = append(pos, args[0]), args[1:]
+			continue
+		}
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				help(c.stdout, []string{fs.Name()})
@@ -66,6 +72,27 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		pos, args = append(pos, args[0]), args[1:]
 	}
+}
+
+// negativeNumber reports whether s reads as a negative decimal number,
+// such as -5 or -0.25.
+func negativeNumber(s string) bool {
+	rest, ok := strings.CutPrefix(s, "-")
+	if !ok || rest == "" {
+		return false
+	}
+	digit := false
+	for i, dots := 0, 0; i < len(rest); i++ {
+		switch c := rest[i]; {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == '.' && dots == 0:
+			dots++
+		default:
+			return false
+		}
+	}
+	return digit
 }
 
 // noArgs fails if a command that takes none got positional arguments.
@@ -231,6 +258,11 @@ func runBudget(ctx context.Context, c *cli, args []string) error {
 	case len(pos) == 0:
 		b, err = cl.Budget(ctx)
 	case len(pos) == 2 && pos[0] == "set":
+		if strings.HasPrefix(strings.TrimSpace(pos[1]), "-") {
+			// Refused before asking the daemon anything.
+			_, perr := api.ParseAmount(pos[1], 0)
+			return fmt.Errorf("budget set: %w", perr)
+		}
 		// The token's decimals come from the daemon.
 		if b, err = cl.Budget(ctx); err != nil {
 			return err
