@@ -124,9 +124,9 @@ func TestChainTrafficDoesNotGrowWithTraffic(t *testing.T) {
 	st, _ := d.Status(context.Background())
 	socks := socksURL(t, st)
 	src := testutil.Source(t, "127.0.0.1:0").Addr
-	const size = 8 << 20
+	const size = 6 << 20
 	tk0, c0, t0 := accepted(w.nodes), rc.snapshot(), time.Now()
-	if got, err := fetch(socks, src, size); err != nil || got != size {
+	if got, err := download(socks, src, size); err != nil || got != size {
 		t.Fatalf("downloaded %d of %d bytes through the proxy: %v", got, size, err)
 	}
 	testutil.WaitFor(t, "the nodes verify the download's tickets", time.Minute, func() bool { return accepted(w.nodes) > tk0 })
@@ -154,4 +154,16 @@ func TestChainTrafficDoesNotGrowWithTraffic(t *testing.T) {
 			t.Errorf("%s: %d requests while downloading, %d while idle for as long", m, busy[m], idle[m])
 		}
 	}
+}
+
+// download fetches n bytes from the source at src through the proxy, with
+// a deadline that a loaded machine meets.
+func download(socks *url.URL, src string, n int64) (int64, error) {
+	c, err := socks5Dial(socks.Host, src, socks.User)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Minute))
+	return testutil.Download(c, n)
 }
