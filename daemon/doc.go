@@ -3,7 +3,11 @@
 // api.Backend methods.
 //
 // A connection is a session, from Connect to Disconnect. One goroutine
-// (run) owns it: it dials the chain, funds the per-hop lottery accounts,
+// (run) owns it: it dials the chain and runs the chain client's event
+// follower for the session's life (tickets are issued against the
+// follower's account cache, so the JSON-RPC endpoint sees the same polls
+// whatever the traffic, and while it is down the cache answers), funds
+// the per-hop lottery accounts,
 // picks nodes from the directory, brings up the data plane (the TUN with
 // its routes, DNS and kill switch, or local SOCKS5/HTTP proxies) and
 // builds the first circuit, then replaces the circuit whenever it dies.

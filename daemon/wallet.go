@@ -16,6 +16,7 @@ import (
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/wallet"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/hopacct"
@@ -130,10 +131,10 @@ func (p *payments) fundEpoch(ctx context.Context, cl *chain.Client, hops int, ep
 		p.ready[acctSlot{pos, epoch}] = true
 		p.mu.Unlock()
 		if f.Transferred != nil {
-			logf("sent %v to hop %d funder %s (epoch %d)", f.Transferred, pos, k.Funder, epoch)
+			logf("sent %s to hop %d funder %s (epoch %d)", wallet.FormatNative(f.Transferred), pos, k.Funder, epoch)
 		}
 		if f.Deposited != nil {
-			logf("deposited %v (escrow %v) from hop %d funder %s for signer %s (epoch %d)", f.Deposited, f.Escrow, pos, k.Funder, k.Signer, epoch)
+			logf("deposited %s (escrow %s) from hop %d funder %s for signer %s (epoch %d)", wallet.FormatNative(f.Deposited), wallet.FormatNative(f.Escrow), pos, k.Funder, k.Signer, epoch)
 		}
 	}
 	return nil
