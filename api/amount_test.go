@@ -23,7 +23,7 @@ func TestParseAmount(t *testing.T) {
 		{in: "0.000000000000000001", decimals: 18, want: "1"},
 		{in: "123456789012345678901234567890", decimals: 0, want: "123456789012345678901234567890"},
 		{in: "0.001", decimals: 2, err: "more than 2 decimals"},
-		{in: "-1", decimals: 18, err: "plain decimal number"},
+		{in: "-1", decimals: 18, err: "cannot be negative"},
 		{in: "1e3", decimals: 18, err: "plain decimal number"},
 		{in: "1.2.3", decimals: 18, err: "plain decimal number"},
 		{in: ".", decimals: 18, err: "plain decimal number"},
