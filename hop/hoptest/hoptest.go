@@ -83,18 +83,58 @@ func LoopbackPolicy() *relay.ExitPolicy {
 // Close, and extends circuits to registered nodes unless cfg.LookupNode is
 // set.
 func Start(exit bool, cfg relay.NodeConfig) (*Node, error) {
+	return StartIn(Place{}, exit, cfg)
+}
+
+// Place is where StartIn runs a node: on IP (default 127.0.0.1), with the
+// sockets the node makes (its listeners, and its links to next hops unless
+// cfg.DialLink is set) made by code that Do runs, such as a network
+// namespace's netlab.Host.Do, and impaired as Impair says. A zero Place is
+// loopback in the test's own namespace.
+type Place struct {
+	IP string
+	Do func(func() error) error
+	// Impair, if set, impairs the node's sockets: the listener's and those
+	// of the links it dials.
+	Impair *link.Impairment
+}
+
+// StartIn is Start at a place of the caller's choosing.
+func StartIn(at Place, exit bool, cfg relay.NodeConfig) (*Node, error) {
+	if at.IP == "" {
+		at.IP = "127.0.0.1"
+	}
+	if at.Do == nil {
+		at.Do = func(fn func() error) error { return fn() }
+	}
 	cert, pin, err := link.NewCertificate()
 	if err != nil {
 		return nil, err
 	}
-	l, err := link.NewListener(link.ListenConfig{UDPAddr: "127.0.0.1:0", Certificate: cert})
+	var (
+		l  *link.Listener
+		tl net.Listener
+	)
+	err = at.Do(func() (err error) {
+		if l, err = link.NewListener(link.ListenConfig{UDPAddr: net.JoinHostPort(at.IP, "0"), Certificate: cert, Impair: at.Impair}); err != nil {
+			return err
+		}
+		if tl, err = net.Listen("tcp", net.JoinHostPort(at.IP, "0")); err != nil {
+			l.Close()
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	tl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		l.Close()
-		return nil, err
+	if cfg.DialLink == nil {
+		cfg.DialLink = func(ctx context.Context, url string, pin link.Pin) (lk *link.Link, err error) {
+			err = at.Do(func() (err error) {
+				lk, err = link.Dial(ctx, url, pin, link.DialConfig{Impair: at.Impair})
+				return err
+			})
+			return lk, err
+		}
 	}
 	kp, err := onion.GenerateKeyPair(rand.Reader)
 	if err != nil {

@@ -47,7 +47,10 @@ type DialConfig struct {
 	// DefaultChannelWindow.
 	ChannelWindow int
 	// Logf receives diagnostics; nil is silent.
-	Logf logger.Logf
+	// Impair, if set, delays and drops the packets the link sends (see
+	// Impairment); for tests and benchmarks.
+	Impair *Impairment
+	Logf   logger.Logf
 }
 
 // Dial opens a link to the node whose signaling endpoint is signalURL (an
@@ -93,7 +96,7 @@ func Dial(ctx context.Context, signalURL string, pin Pin, cfg DialConfig) (*Link
 	if err != nil {
 		return nil, fmt.Errorf("link: dial %s: %w", u.Host, err)
 	}
-	mux, err := newUDPMux(cfg.UDPAddr, cfg.Mark, cfg.Logf)
+	mux, err := newUDPMux(cfg.UDPAddr, cfg.Mark, cfg.Impair, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}

@@ -223,7 +223,7 @@ func TestOfferLimiter(t *testing.T) {
 // node that answers it waits for a link that never comes up.
 func deadOffer(t *testing.T, fromIP string) string {
 	t.Helper()
-	mux, err := newUDPMux(fromIP+":0", 0, testutil.NewLog(t).Logf)
+	mux, err := newUDPMux(fromIP+":0", 0, nil, testutil.NewLog(t).Logf)
 	if err != nil {
 		t.Fatal(err)
 	}

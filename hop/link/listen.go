@@ -81,7 +81,10 @@ type ListenConfig struct {
 	// DefaultChannelWindow.
 	ChannelWindow int
 	// Logf receives diagnostics; nil is silent.
-	Logf logger.Logf
+	// Impair, if set, delays and drops the packets the link sends (see
+	// Impairment); for tests and benchmarks.
+	Impair *Impairment
+	Logf   logger.Logf
 }
 
 // Listener is a node's side of links: it answers offers over HTTPS and
@@ -141,7 +144,7 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = defaultHandshakeTimeout
 	}
-	mux, err := newUDPMux(cfg.UDPAddr, 0, cfg.Logf)
+	mux, err := newUDPMux(cfg.UDPAddr, 0, cfg.Impair, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}

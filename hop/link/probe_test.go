@@ -31,7 +31,7 @@ func TestOfferCannotAimTheNode(t *testing.T) {
 	defer target.Close()
 	targetPort := target.LocalAddr().(*net.UDPAddr).Port
 
-	mux, err := newUDPMux(clientIP+":0", 0, testutil.NewLog(t).Logf)
+	mux, err := newUDPMux(clientIP+":0", 0, nil, testutil.NewLog(t).Logf)
 	if err != nil {
 		t.Fatal(err)
 	}

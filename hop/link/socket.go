@@ -42,15 +42,19 @@ func listenUDP(addr string, mark int, logf logger.Logf) (*net.UDPConn, error) {
 	return conn, nil
 }
 
-// newUDPMux opens a socket and wraps it in the ICE mux pion reads from.
-// Closing the mux closes the socket.
-func newUDPMux(addr string, mark int, logf logger.Logf) (*ice.UDPMuxDefault, error) {
+// newUDPMux opens a socket and wraps it in the ICE mux pion reads from,
+// impaired if imp says so. Closing the mux closes the socket.
+func newUDPMux(addr string, mark int, imp *Impairment, logf logger.Logf) (*ice.UDPMuxDefault, error) {
 	conn, err := listenUDP(addr, mark, logf)
 	if err != nil {
 		return nil, err
 	}
+	var pc net.PacketConn = conn
+	if imp.active() {
+		pc = impair(conn, *imp)
+	}
 	return ice.NewUDPMuxDefault(ice.UDPMuxParams{
-		UDPConn: conn,
+		UDPConn: pc,
 		Logger:  pionLoggers{logf: logf}.NewLogger("udpmux"),
 	}), nil
 }

@@ -1,0 +1,233 @@
+package hop_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pexia-network/pexia/hop"
+	"github.com/pexia-network/pexia/hop/hoptest"
+	"github.com/pexia-network/pexia/hop/link"
+	"github.com/pexia-network/pexia/internal/testutil"
+	"github.com/pexia-network/pexia/relay"
+)
+
+// lossyWorld is a client and three nodes (two relays and an exit) on
+// loopback, each with its own sockets, whose every packet on a link is
+// delayed and sometimes lost on its way out (link.Impairment, netem's
+// "delay D loss P" on each sender's egress): each inter-hop link loses
+// and delays packets both ways. The exit's UDP and TCP echo servers are
+// on loopback too, outside the lossy links.
+type lossyWorld struct {
+	imp     link.Impairment
+	infos   []hop.HopInfo
+	udpEcho string
+	tcpEcho string
+}
+
+func newLossyWorld(t *testing.T, lossPct float64, delay time.Duration) *lossyWorld {
+	t.Helper()
+	w := &lossyWorld{imp: link.Impairment{Delay: delay, Loss: lossPct / 100}}
+	for i := range 3 {
+		n, err := hoptest.StartIn(hoptest.Place{Impair: &w.imp}, i == 2, relay.NodeConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(n.Close)
+		w.infos = append(w.infos, n.Info)
+	}
+	w.udpEcho = testutil.EchoUDP(t, "127.0.0.1:0").Addr
+	w.tcpEcho = testutil.EchoTCP(t, "127.0.0.1:0").Addr
+	return w
+}
+
+// build builds a circuit through the world's three nodes, on an impaired
+// link of its own.
+func (w *lossyWorld) build(ctx context.Context, t *testing.T) *hop.Circuit {
+	t.Helper()
+	c, err := hop.Build(ctx, w.infos, hop.BuildConfig{Link: func(ctx context.Context, h hop.HopInfo) (*link.Link, error) {
+		return link.Dial(ctx, h.URL, h.Pin, link.DialConfig{Impair: &w.imp})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// rtts is what a probe measured: how many messages it sent and the round
+// trip of each one that came back.
+type rtts struct {
+	sent int
+	rtt  []time.Duration
+}
+
+func (r rtts) pct(p float64) time.Duration {
+	if len(r.rtt) == 0 {
+		return 0
+	}
+	s := slices.Clone(r.rtt)
+	slices.Sort(s)
+	i := int(p * float64(len(s)-1))
+	return s[i]
+}
+
+func (r rtts) lossPct() float64 {
+	if r.sent == 0 {
+		return 0
+	}
+	return 100 * float64(r.sent-len(r.rtt)) / float64(r.sent)
+}
+
+func (r rtts) String() string {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+	return fmt.Sprintf("sent %d, back %d (loss %.2f %%), rtt ms p50 %s p90 %s p99 %s max %s",
+		r.sent, len(r.rtt), r.lossPct(), ms(r.pct(0.5)), ms(r.pct(0.9)), ms(r.pct(0.99)), ms(r.pct(1)))
+}
+
+// probeSize is the size of one probe message, a voice frame's order of
+// magnitude.
+const probeSize = 160
+
+// probe sends rate messages a second of probeSize bytes, each starting
+// with its sequence number, over conn for d, and collects the round trip
+// of every one conn gives back (a UDP echo, or a TCP echo read in
+// messages of probeSize). It waits up to grace after the last for late
+// ones.
+func probe(t *testing.T, conn net.Conn, stream bool, rate int, d, grace time.Duration) rtts {
+	t.Helper()
+	n := int(d.Seconds() * float64(rate))
+	sentAt := make([]time.Time, n)
+	var (
+		mu   sync.Mutex
+		got  = map[uint32]time.Duration{}
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65535)
+		for {
+			var m int
+			var err error
+			if stream {
+				m, err = io.ReadFull(conn, buf[:probeSize])
+			} else {
+				m, err = conn.Read(buf)
+			}
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			if m < 4 {
+				continue
+			}
+			seq := binary.BigEndian.Uint32(buf)
+			mu.Lock()
+			if int(seq) < n && !sentAt[seq].IsZero() {
+				if _, dup := got[seq]; !dup {
+					got[seq] = now.Sub(sentAt[seq])
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	msg := make([]byte, probeSize)
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	for i := range n {
+		<-tick.C
+		binary.BigEndian.PutUint32(msg, uint32(i))
+		mu.Lock()
+		sentAt[i] = time.Now()
+		mu.Unlock()
+		if _, err := conn.Write(msg); err != nil {
+			t.Errorf("probe write %d: %v", i, err)
+			break
+		}
+	}
+	// Wait for the stragglers: until all came back or grace passed since
+	// the last was sent.
+	_ = testutil.Until("every probe back", grace, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == n
+	})
+	conn.SetReadDeadline(time.Now())
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	r := rtts{sent: n}
+	for _, v := range got {
+		r.rtt = append(r.rtt, v)
+	}
+	return r
+}
+
+// measureLossy runs, on one 3-hop circuit of a lossy world, a UDP flow and
+// a TCP flow side by side, each rate messages a second of probeSize bytes
+// echoed by the exit's loopback, for d, and returns what each measured.
+func measureLossy(t *testing.T, w *lossyWorld, rate int, d time.Duration) (udp, tcp rtts) {
+	ctx, cancel := context.WithTimeout(context.Background(), d+2*time.Minute)
+	defer cancel()
+	c := w.build(ctx, t)
+	uc, err := c.Dial(ctx, "udp", w.udpEcho)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	tc, err := c.Dial(ctx, "tcp", w.tcpEcho)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	var wg sync.WaitGroup
+	wg.Go(func() { udp = probe(t, uc, false, rate, d, 5*time.Second) })
+	wg.Go(func() { tcp = probe(t, tc, true, rate, d, 5*time.Second) })
+	wg.Wait()
+	select {
+	case <-c.Done():
+		t.Fatalf("circuit failed during the measurement: %v", c.Err())
+	default:
+	}
+	return udp, tcp
+}
+
+// TestMeasureLossyLinks measures, over three hops whose every link has
+// 20 ms of delay each way and 0 % or 1 % loss, the round trips of
+// a UDP flow and a TCP flow sharing the circuit, 50 messages a second
+// each: the figures of docs/PROTOCOL.md's datagram lane section. It takes
+// about a minute, so it runs only with PEXIA_MEASURE_LOSSY=1:
+//
+//	PEXIA_MEASURE_LOSSY=1 go test -count=1 -run TestMeasureLossyLinks -v ./hop/
+//
+// PEXIA_MEASURE_SECONDS sets the length of each run (default 30).
+func TestMeasureLossyLinks(t *testing.T) {
+	if os.Getenv("PEXIA_MEASURE_LOSSY") == "" {
+		t.Skip("a measurement: set PEXIA_MEASURE_LOSSY=1 to run it")
+	}
+	secs := 30
+	if s := os.Getenv("PEXIA_MEASURE_SECONDS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			t.Fatalf("PEXIA_MEASURE_SECONDS=%q: want a positive number of seconds", s)
+		}
+		secs = v
+	}
+	for _, loss := range []float64{0, 1} {
+		t.Run(fmt.Sprintf("loss_%g%%", loss), func(t *testing.T) {
+			w := newLossyWorld(t, loss, 20*time.Millisecond)
+			udp, tcp := measureLossy(t, w, 50, time.Duration(secs)*time.Second)
+			t.Logf("3 hops, netem delay 20ms loss %g%% on every link:", loss)
+			t.Logf("  udp: %v", udp)
+			t.Logf("  tcp: %v", tcp)
+		})
+	}
+}
