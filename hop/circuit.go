@@ -45,6 +45,7 @@ var ErrCircuitClosed = errors.New("hop: circuit closed")
 type Circuit struct {
 	hops   []HopInfo
 	lk     *link.Link // closed with the circuit; nil for a shared link
+	link   *link.Link // the link to the first hop, owned or shared
 	ch     link.Channel
 	rd     *wire.CellReader // used by build, then by the read goroutine
 	circID uint32
@@ -65,6 +66,11 @@ type Circuit struct {
 	pays  []*payState // per hop; nil entries for free hops
 	kick  chan struct{}
 	pad   *wire.Padder // constant-rate schedule; nil without padding
+
+	// The datagram lane (lane.go): wantLane asks every hop for it during
+	// build; lane is set when all granted it and the link has one.
+	wantLane, lane                bool
+	laneUp, laneDown, laneDropped atomic.Uint64
 
 	cellsUp, cellsDown atomic.Uint64 // cellsUp is written under smu
 	// Liveness (watchdog): when the last cell, and the last cell for the
@@ -146,6 +152,11 @@ type BuildConfig struct {
 	// also caps the circuit's throughput at that rate. At most
 	// MaxPaddingRate.
 	PaddingRate int
+	// ReliableDatagrams keeps udp and icmp datagrams on the circuit's
+	// reliable channel instead of the links' datagram lane: relays then
+	// cannot tell datagram cells from the others (docs/PROTOCOL.md 2.9),
+	// at the cost of a lost packet holding up every later cell.
+	ReliableDatagrams bool
 	// StallTimeout is how long a circuit may stay silent while the client
 	// waits for an answer (a PING it sent when a cell went unanswered)
 	// before it fails with ErrStalled (default DefaultStallTimeout); see
@@ -193,7 +204,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	}
 	var id [4]byte
 	rand.Read(id[:])
-	c := &Circuit{hops: hops, lk: owned, ch: ch, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
+	c := &Circuit{hops: hops, lk: owned, link: lk, ch: ch, wantLane: cfg.PaddingRate == 0 && !cfg.ReliableDatagrams && lk.HasLane(), circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
 		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1), ackWake: make(chan struct{}, 1), sendmeK: make(chan struct{}, 1),
 		rd: wire.NewCellReader(ch, cfg.CellSize, make([]byte, link.MaxMessageSize)),
 		w:  wire.NewCellWriter(ch, cfg.CellSize, nil)}
@@ -224,15 +235,16 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 		CircuitWindow: clientCircuitWindow,
 		Flush:         c.flush,
 		Gate:          c.gate,
-	}, func(frame []byte) error {
-		return c.queue(len(hops)-1, onion.LinkRelay, onion.RelayData, frame)
-	})
+	}, c.sendFrame)
 	if err != nil {
 		ch.Close()
 		if owned != nil {
 			owned.Close()
 		}
 		return nil, err
+	}
+	if c.lane && !lk.HandleLane(c.circID, c.laneRead) {
+		c.lane = false // another circuit on a shared link has the ID
 	}
 	c.lastRecv.Store(time.Now().UnixNano())
 	c.ackedAt.Store(time.Now().UnixNano())
@@ -251,8 +263,13 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 
 func (c *Circuit) build() error {
 	cellSize := c.cc.CellSize()
+	var hello []byte
+	if c.wantLane {
+		hello = wire.ClientHello(wire.FeatureLane)
+	}
+	lane := c.wantLane
 	for k, h := range c.hops {
-		init, msg, err := onion.ClientHandshake(h.Address, h.NoiseKey, cellSize, nil)
+		init, msg, err := onion.ClientHandshake(h.Address, h.NoiseKey, cellSize, hello)
 		if err != nil {
 			return err
 		}
@@ -306,10 +323,12 @@ func (c *Circuit) build() error {
 			}
 			reply = e.Handshake
 		}
-		keys, termsBytes, err := init.Finish(reply)
+		keys, replyPayload, err := init.Finish(reply)
 		if err != nil {
 			return fmt.Errorf("hop: handshake with hop %d: %w", k, err)
 		}
+		termsBytes, granted := wire.SplitReply(replyPayload)
+		lane = lane && granted&wire.FeatureLane != 0
 		if terms, ok := wire.DecodeTerms(termsBytes); ok && c.payer != nil {
 			sess, err := c.payer(k, h.Address, terms)
 			if errors.Is(err, ErrTermsRefused) {
@@ -324,6 +343,7 @@ func (c *Circuit) build() error {
 			return err
 		}
 	}
+	c.lane = lane
 	return nil
 }
 
@@ -689,6 +709,9 @@ func (c *Circuit) fail(err error) {
 		close(c.done)
 		c.stop()
 		c.ch.Close() // unblocks a send stuck in Write
+		if c.lane {
+			c.link.HandleLane(c.circID, nil)
+		}
 		if c.mux != nil {
 			c.mux.Close(fmt.Errorf("%w: %v", ErrCircuitClosed, err))
 		}

@@ -24,12 +24,15 @@ import (
 // ride in DATA cells to and from the client.
 func (c *circuit) startExit(ctx context.Context, circID uint32) error {
 	mux, err := stream.New(stream.Config{Role: stream.RoleServer, MaxFrame: c.hs.MaxPayload(), MaxStreams: c.n.cfg.MaxStreams, Flush: c.flushPrev, Gate: c.down.gate}, func(frame []byte) error {
-		return c.originate(circID, onion.RelayData, frame)
+		return c.sendFrame(circID, frame)
 	})
 	if err != nil {
 		return err
 	}
 	c.mux = mux
+	if c.lane {
+		c.laneMux.Store(mux)
+	}
 	c.setRole(RoleExit)
 	c.n.goOwned(func() {
 		for {

@@ -50,6 +50,7 @@ func limit(v, def int) int {
 
 // linkState counts what one served link holds; guarded by Node.mu.
 type linkState struct {
+	lk      *link.Link
 	open    int // channels being served (pending included)
 	pending int // channels that have not sent their first cell
 }

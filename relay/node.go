@@ -248,7 +248,7 @@ func (n *Node) ServeLink(ctx context.Context, lk *link.Link) {
 	}
 	n.cfg.Stats.linkUp()
 	defer n.cfg.Stats.linkDown()
-	ls := new(linkState)
+	ls := &linkState{lk: lk}
 	for {
 		ch, err := lk.AcceptChannel(ctx)
 		if err != nil {

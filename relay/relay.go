@@ -36,10 +36,13 @@ type circuit struct {
 
 	pay  PayeeSession // nil for a free node
 	next link.Channel // set once after EXTEND
-	out  *outLink     // the link next is on; released when the circuit closes
-	mux  *stream.Mux
-	done chan struct{}
-	once sync.Once
+	// nextID is the circuit's ID on the link to the next hop, a fresh one
+	// (so relays on a path see unrelated IDs); set with next.
+	nextID uint32
+	out    *outLink // the link next is on; released when the circuit closes
+	mux    *stream.Mux
+	done   chan struct{}
+	once   sync.Once
 
 	// The send window towards the client (window.go).
 	down downWindow
@@ -47,6 +50,14 @@ type circuit struct {
 	// Constant-rate cells towards the client, when the client asked.
 	bpad     atomic.Pointer[wire.Padder]
 	bpadOnce sync.Once
+
+	// The datagram lane (lane.go): set when the client asked for it and
+	// the link from prev has one; the links' lane goroutines read the
+	// pointers.
+	prevLk   *link.Link
+	lane     bool
+	laneNext atomic.Pointer[link.Link] // next's link, once extended, if it has a lane
+	laneMux  atomic.Pointer[stream.Mux]
 
 	// For statistics and Shutdown (shutdown.go).
 	id       uint32        // circuit ID towards prev
@@ -93,7 +104,7 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkStat
 	if err != nil {
 		return
 	}
-	resp, _, err := onion.NodeHandshake(n.cfg.Address, n.cfg.Key, m, cr.Handshake)
+	resp, hello, err := onion.NodeHandshake(n.cfg.Address, n.cfg.Key, m, cr.Handshake)
 	if err != nil {
 		n.cfg.Logf("circuit: handshake: %v", err)
 		return
@@ -102,6 +113,14 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkStat
 	if n.cfg.Payee != nil {
 		c.pay = n.cfg.Payee()
 		terms = c.pay.Terms().Encode()
+	}
+	if want, asked := wire.HelloFeatures(hello); asked {
+		var grant byte
+		if want&wire.FeatureLane != 0 && ls.lk != nil && ls.lk.HasLane() {
+			grant |= wire.FeatureLane
+		}
+		terms = wire.AppendFeatures(terms, grant)
+		c.lane = grant&wire.FeatureLane != 0
 	}
 	reply, hs, err := resp.Reply(terms)
 	if err != nil {
@@ -118,6 +137,9 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkStat
 	c.live.Store(true)
 	n.cfg.Stats.circuitCreated(time.Since(start))
 	circID := cell.CircID
+	if c.lane && !c.startLane(ls.lk) {
+		return // the peer reused a circuit ID on the link
+	}
 	// A message holds one or more cells; what goes on to the next hop is
 	// written as the message is used up (docs/PROTOCOL.md 2.3). The
 	// message buffer is the circuit's, allocated now it exists.
@@ -173,7 +195,7 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkStat
 				c.malformed()
 				return
 			}
-			out, err := c.nextW.Next(circID, cell.Cmd)
+			out, err := c.nextW.Next(c.nextID, cell.Cmd)
 			if err != nil {
 				c.end(CauseNextClosed)
 				return
@@ -312,8 +334,19 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 		ch.Close()
 		return err
 	}
+	nextID, ok := c.pickNextID(o.lk)
+	if !ok {
+		ch.Close()
+		return c.originate(circID, onion.RelayTruncated, onion.EncodeReason(onion.ReasonResource))
+	}
+	laneKept := false
+	defer func() {
+		if !laneKept && c.lane {
+			o.lk.HandleLane(nextID, nil)
+		}
+	}()
 	out := make([]byte, c.cellSize)
-	onion.PutHeader(out, circID, onion.LinkCreate)
+	onion.PutHeader(out, nextID, onion.LinkCreate)
 	copy(out[onion.HeaderLen:], body)
 	if _, err := ch.Write(out); err != nil {
 		ch.Close()
@@ -336,8 +369,12 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 		return err
 	}
 	c.nextW = wire.NewCellWriter(ch, c.cellSize, &c.n.bufs)
-	c.next = ch
+	c.next, c.nextID = ch, nextID
 	c.out, kept = o, true // released by close
+	laneKept = true       // removed by close
+	if c.lane && o.lk.HasLane() {
+		c.laneNext.Store(o.lk)
+	}
 	c.hs.SetNext(true)
 	c.setRole(RoleRelay)
 	c.n.cfg.Stats.extended(time.Since(start))
@@ -496,12 +533,13 @@ func (c *circuit) close(reason onion.Reason) {
 		if c.next != nil {
 			if body, err := (onion.Destroy{Reason: reason}).Encode(c.cellSize); err == nil {
 				out := make([]byte, c.cellSize)
-				onion.PutHeader(out, c.id, onion.LinkDestroy) // next uses the same circuit ID
+				onion.PutHeader(out, c.nextID, onion.LinkDestroy)
 				copy(out[onion.HeaderLen:], body)
 				c.next.Write(out)
 			}
 			c.next.Close()
 		}
+		c.stopLane()
 		if c.out != nil {
 			c.n.releaseLink(c.out)
 		}

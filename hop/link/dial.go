@@ -147,7 +147,11 @@ func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, conn *signal
 	if err := l.pc.SetRemoteDescription(desc); err != nil {
 		return fmt.Errorf("bad answer: %w", err)
 	}
-	return l.waitReady(ctx)
+	if err := l.waitReady(ctx); err != nil {
+		return err
+	}
+	l.openLane(ctx)
+	return nil
 }
 
 // signalConn is the TCP connection the offer is posted over, dialed before

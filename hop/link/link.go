@@ -48,6 +48,8 @@ type Link struct {
 
 	mu  sync.Mutex
 	err error // why the link died; nil while alive
+
+	lane lane // the datagram lane (lane.go)
 }
 
 // newLink creates the PeerConnection and its reserved control channel and
@@ -130,6 +132,7 @@ func (l *Link) teardown() {
 	if err := l.pc.GracefulClose(); err != nil {
 		l.logf("link: close peer connection: %v", err)
 	}
+	l.closeLane()
 	if l.mux != nil {
 		_ = l.mux.Close()
 	}
@@ -244,6 +247,10 @@ func (l *Link) AcceptChannel(ctx context.Context) (Channel, error) {
 // onDataChannel vets a channel the peer opened and queues it for
 // AcceptChannel once it is open. Runs on pion's goroutines.
 func (l *Link) onDataChannel(dc *webrtc.DataChannel) {
+	if dc.Label() == laneLabel {
+		l.acceptLane(dc)
+		return
+	}
 	if !dc.Ordered() || dc.MaxRetransmits() != nil || dc.MaxPacketLifeTime() != nil {
 		l.logf("link: refusing unreliable or unordered channel %q", dc.Label())
 		_ = dc.Close()

@@ -61,13 +61,16 @@ const (
 	LinkRelayEarly LinkCmd = 4
 	// LinkDestroy tears a circuit down on this link; body: Destroy.
 	LinkDestroy LinkCmd = 5
+	// LinkDatagram carries a datagram cell (dgram.go), only on a link's
+	// datagram lane, where no other command may travel.
+	LinkDatagram LinkCmd = 6
 )
 
 // MaxRelayEarly is the number of LinkRelayEarly cells a node forwards on one
 // circuit; it drops the circuit on the next one.
 const MaxRelayEarly = 8
 
-var linkCmdNames = [...]string{"PADDING", "CREATE", "CREATED", "RELAY", "RELAY_EARLY", "DESTROY"}
+var linkCmdNames = [...]string{"PADDING", "CREATE", "CREATED", "RELAY", "RELAY_EARLY", "DESTROY", "DATAGRAM"}
 
 func (c LinkCmd) valid() bool { return int(c) < len(linkCmdNames) }
 

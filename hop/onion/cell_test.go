@@ -96,7 +96,8 @@ func TestDecodeCellMalformed(t *testing.T) {
 		{"4095 bytes", make([]byte, 4095)},
 		{"32768 bytes", make([]byte, 32768)},
 		{"256 bytes", make([]byte, 256)},
-		{"unknown command 6", rawCell(512, 1, 6)},
+		{"unknown command 7", rawCell(512, 1, 7)},
+		{"datagram on circuit 0", rawCell(512, 0, byte(LinkDatagram))},
 		{"unknown command 255", rawCell(512, 1, 255)},
 		{"padding on a circuit", rawCell(512, 1, byte(LinkPadding))},
 		{"padding with a body", rawCell(512, 0, byte(LinkPadding), 0, 0, 1)},
@@ -149,7 +150,7 @@ func TestEncodeCellRejects(t *testing.T) {
 	for _, tc := range []struct {
 		circ uint32
 		cmd  LinkCmd
-	}{{0, LinkRelay}, {1, LinkPadding}, {1, 6}} {
+	}{{0, LinkRelay}, {1, LinkPadding}, {1, 7}, {0, LinkDatagram}} {
 		if err := PutHeader(b, tc.circ, tc.cmd); err == nil {
 			t.Errorf("PutHeader(%d, %v) succeeded", tc.circ, tc.cmd)
 		}

@@ -22,18 +22,23 @@ type ClientCircuit struct {
 	// hops is appended to and cut only with both mutexes held.
 	hops []*clientHop
 
-	sendMu      sync.Mutex // guards the hops' fwdN, sent, sendScratch
+	sendMu      sync.Mutex // guards the hops' fwdN, sent, sendScratch, dgN, dgScratch
 	sent        Digest
 	sendScratch scratch
+	dgN         uint64 // next forward datagram counter, for every hop
+	dgScratch   scratch
 
-	recvMu      sync.Mutex // guards the hops' bwdN, received, recvScratch
-	received    Digest
-	recvScratch scratch
+	recvMu        sync.Mutex // guards the hops' bwdN and dgWin, received, recvScratch, dgScratchRecv
+	received      Digest
+	recvScratch   scratch
+	dgScratchRecv scratch
 }
 
 type clientHop struct {
 	fwd, bwd   layer
 	fwdN, bwdN uint64
+	dfwd, dbwd dgLayer
+	dgWin      replayWindow // the hop's backward datagram counters
 }
 
 // MaxHops is the longest circuit a ClientCircuit holds.
@@ -76,7 +81,7 @@ func (c *ClientCircuit) AddHop(k *HopKeys) error {
 	if k.used.Swap(true) {
 		return fmt.Errorf("onion: hop keys already used")
 	}
-	c.hops = append(c.hops, &clientHop{fwd: k.fwd, bwd: k.bwd})
+	c.hops = append(c.hops, &clientHop{fwd: k.fwd, bwd: k.bwd, dfwd: k.dfwd, dbwd: k.dbwd})
 	return nil
 }
 

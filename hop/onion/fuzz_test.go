@@ -180,3 +180,90 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDatagram feeds arbitrary bodies to the datagram lane's decoders,
+// the client's OpenDatagram and a hop's ForwardDatagram: only the genuine
+// seeds may be accepted, anything else is refused with ErrDatagramAuth,
+// ErrReplay or ErrMalformed, and a refused cell leaves the circuit good.
+func FuzzDatagram(f *testing.F) {
+	c, hops := keyedCircuit(f, 3, MinCellSize, 98)
+	for k := range 3 {
+		body := make([]byte, BodySize(MinCellSize))
+		if err := hops[k].OriginateDatagramInto(body, RelayData, []byte("seed")); err != nil {
+			f.Fatal(err)
+		}
+		for j := k - 1; j >= 0; j-- {
+			body, _ = hops[j].BackwardDatagram(body)
+		}
+		f.Add(body, false)
+	}
+	for k := range 3 {
+		body := make([]byte, BodySize(MinCellSize))
+		if err := c.SealDatagramInto(body, k, RelayData, []byte("seed")); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(body, true)
+	}
+	f.Add(make([]byte, BodySize(MinCellSize)), false)
+	f.Add([]byte{1, 2, 3}, true)
+	f.Fuzz(func(t *testing.T, data []byte, forward bool) {
+		c, hops := keyedCircuit(t, 3, MinCellSize, 98)
+		check := func(err error) {
+			t.Helper()
+			switch {
+			case err == nil:
+			case len(data) != BodySize(MinCellSize):
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("wrong-length body: %v", err)
+				}
+			case !errors.Is(err, ErrDatagramAuth) && !errors.Is(err, ErrReplay) && !errors.Is(err, ErrMalformed):
+				t.Fatalf("unexpected error %v", err)
+			}
+		}
+		if forward {
+			body := bytes.Clone(data)
+			for j, h := range hops {
+				mine, cmd, payload, next, err := h.ForwardDatagram(body)
+				check(err)
+				if err != nil {
+					break
+				}
+				if mine {
+					if !cmd.valid() || len(payload) > MaxDatagramPayload(MinCellSize) {
+						t.Fatalf("hop %d accepted %v with %d bytes", j, cmd, len(payload))
+					}
+					break
+				}
+				body = next
+			}
+		} else {
+			hop, cmd, payload, err := c.OpenDatagram(bytes.Clone(data))
+			check(err)
+			if err == nil && (hop < 0 || hop > 2 || !cmd.valid() || len(payload) > MaxDatagramPayload(MinCellSize)) {
+				t.Fatalf("accepted hop %d %v with %d bytes", hop, cmd, len(payload))
+			}
+		}
+		// Whatever came before, genuine cells still pass both ways (with
+		// counters past those of the seeds).
+		c.dgN = 1000
+		for _, h := range hops {
+			h.dgBwdN = 1000
+		}
+		body := make([]byte, BodySize(MinCellSize))
+		if err := c.SealDatagramInto(body, 2, RelayData, []byte("after")); err != nil {
+			t.Fatal(err)
+		}
+		if j, p, err := forwardDatagram(hops, body); err != nil || j != 2 || string(p) != "after" {
+			t.Fatalf("genuine forward cell after fuzz input: hop %d %q %v", j, p, err)
+		}
+		back := originateDatagram(t, hops, 2, []byte("back"))
+		if hop, _, p, err := c.OpenDatagram(back); err != nil || hop != 2 || string(p) != "back" {
+			t.Fatalf("genuine backward cell after fuzz input: hop %d %q %v", hop, p, err)
+		}
+		if b, err := c.Seal(2, RelayPing, nil); err != nil {
+			t.Fatal(err)
+		} else if j, err := forwardAll(hops, b); err != nil || j != 2 {
+			t.Fatalf("relay cell after fuzz input: hop %d %v", j, err)
+		}
+	})
+}

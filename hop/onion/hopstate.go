@@ -29,11 +29,20 @@ type HopState struct {
 	bwdN       uint64
 	sent       Digest
 	bwdScratch scratch
+
+	// The datagram lane (dgram.go).
+	dfwd, dbwd   dgLayer
+	dgFwdMu      sync.Mutex // guards dgFwdWin, dgFwdScratch
+	dgFwdWin     replayWindow
+	dgFwdScratch scratch
+	dgBwdMu      sync.Mutex // guards dgBwdN, dgBwdScratch
+	dgBwdN       uint64
+	dgBwdScratch scratch
 }
 
 func newHopState(k *HopKeys) *HopState {
 	k.used.Store(true)
-	return &HopState{cellSize: k.cellSize, fwd: k.fwd, bwd: k.bwd}
+	return &HopState{cellSize: k.cellSize, fwd: k.fwd, bwd: k.bwd, dfwd: k.dfwd, dbwd: k.dbwd}
 }
 
 // CellSize returns the circuit's cell size.

@@ -123,9 +123,10 @@ type Digest [TagLen]byte
 // HopKeys are the layer keys of one hop on the client side, from
 // Initiator.Finish, to be added once to a ClientCircuit.
 type HopKeys struct {
-	fwd, bwd layer
-	cellSize int
-	used     atomic.Bool
+	fwd, bwd   layer
+	dfwd, dbwd dgLayer // the datagram lane's (dgram.go)
+	cellSize   int
+	used       atomic.Bool
 }
 
 // CellSize returns the cell size the keys were agreed for.
@@ -144,6 +145,17 @@ func deriveKeys(secret, salt []byte, cellSize int) (*HopKeys, error) {
 		return nil, err
 	}
 	if k.bwd, err = newLayer(okm[layerKeyLen:]); err != nil {
+		return nil, err
+	}
+	dokm, err := hkdf.Key(sha256.New, secret, salt, dgramKeyInfo, 2*dgLayerKeyLen)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(dokm)
+	if k.dfwd, err = newDgLayer(dokm[:dgLayerKeyLen]); err != nil {
+		return nil, err
+	}
+	if k.dbwd, err = newDgLayer(dokm[dgLayerKeyLen:]); err != nil {
 		return nil, err
 	}
 	return k, nil
