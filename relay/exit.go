@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/hop/stream"
 )
 
