@@ -293,3 +293,70 @@ const lossyPathDelay = 6 * 20 * time.Millisecond
 // 10 s: on the lane 2 % of the datagrams came back later than 270 ms,
 // on the reliable channel more than half.
 const headOfLineBound = 150 * time.Millisecond
+
+// TestDatagramLaneNegotiated: the client uses the datagram lane only when
+// every link of the circuit has one and every hop granted it in its
+// handshake; a link without a lane (as from a node or client before the
+// lane) keeps the circuit's datagrams on the reliable channel, and they
+// flow either way.
+func TestDatagramLaneNegotiated(t *testing.T) {
+	noLane := func(ctx context.Context, url string, pin link.Pin) (*link.Link, error) {
+		return link.Dial(ctx, url, pin, link.DialConfig{NoDatagramLane: true})
+	}
+	echo := testutil.EchoUDP(t, "127.0.0.1:0").Addr
+	for _, tc := range []struct {
+		name       string
+		clientLane bool // the client's link offers a lane
+		relayLane  bool // the relay's link to the exit offers one
+		reliable   bool // the client asks for no lane
+		wantLane   bool
+	}{
+		{"all lanes", true, true, false, true},
+		{"client link without lane", false, true, false, false},
+		{"relay link without lane", true, false, false, false},
+		{"reliable datagrams asked", true, true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := relay.NodeConfig{}
+			if !tc.relayLane {
+				cfg.DialLink = noLane
+			}
+			r, err := hoptest.StartIn(hoptest.Place{}, false, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(r.Close)
+			exit := hoptest.StartExit(t, relay.NodeConfig{})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c := hoptest.Build(t, ctx, []hop.HopInfo{r.Info, exit.Info}, hop.BuildConfig{ReliableDatagrams: tc.reliable,
+				Link: func(ctx context.Context, h hop.HopInfo) (*link.Link, error) {
+					return link.Dial(ctx, h.URL, h.Pin, link.DialConfig{NoDatagramLane: !tc.clientLane})
+				}})
+			if got := c.Lane().Lane; got != tc.wantLane {
+				t.Fatalf("circuit uses the lane: %v, want %v", got, tc.wantLane)
+			}
+			conn, err := c.Dial(ctx, "udp", echo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			// Datagrams flow (the lane loses none on loopback, but a
+			// datagram may in principle be dropped: resend until one
+			// comes back).
+			buf := make([]byte, 64)
+			err = testutil.Until("an echoed datagram", 10*time.Second, func() bool {
+				conn.Write([]byte("ping"))
+				conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+				n, err := conn.Read(buf)
+				return err == nil && string(buf[:n]) == "ping"
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := c.Lane(); tc.wantLane != (s.Sent > 0 && s.Received > 0) {
+				t.Fatalf("lane counters %+v with the lane %v", s, tc.wantLane)
+			}
+		})
+	}
+}

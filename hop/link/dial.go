@@ -50,7 +50,10 @@ type DialConfig struct {
 	// Impair, if set, delays and drops the packets the link sends (see
 	// Impairment); for tests and benchmarks.
 	Impair *Impairment
-	Logf   logger.Logf
+	// NoDatagramLane makes the link without a datagram lane, as links
+	// were before the lane (docs/PROTOCOL.md 2.9).
+	NoDatagramLane bool
+	Logf           logger.Logf
 }
 
 // Dial opens a link to the node whose signaling endpoint is signalURL (an
@@ -110,6 +113,7 @@ func Dial(ctx context.Context, signalURL string, pin Pin, cfg DialConfig) (*Link
 		_ = mux.Close()
 		return nil, err
 	}
+	l.noLane = cfg.NoDatagramLane
 	if err := l.dial(ctx, u.String(), pin, conn); err != nil {
 		_ = l.Close()
 		return nil, fmt.Errorf("link: dial %s: %w", u.Host, err)
@@ -150,7 +154,9 @@ func (l *Link) dial(ctx context.Context, signalURL string, pin Pin, conn *signal
 	if err := l.waitReady(ctx); err != nil {
 		return err
 	}
-	l.openLane(ctx)
+	if !l.noLane {
+		l.openLane(ctx)
+	}
 	return nil
 }
 

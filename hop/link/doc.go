@@ -2,7 +2,9 @@
 // circuit) and a node: one pion PeerConnection per pair of parties, carrying
 // data channels only, with one reliable ordered channel per circuit so that
 // circuits sharing a link are free of head-of-line blocking between each
-// other.
+// other, and one unordered channel without retransmissions, the datagram
+// lane, shared by the link's circuits for cells that must not wait behind a
+// lost one (lane.go, docs/PROTOCOL.md 2.9).
 //
 // # Signaling
 //

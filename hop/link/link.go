@@ -49,7 +49,8 @@ type Link struct {
 	mu  sync.Mutex
 	err error // why the link died; nil while alive
 
-	lane lane // the datagram lane (lane.go)
+	lane   lane // the datagram lane (lane.go)
+	noLane bool // a dialer that offers none
 }
 
 // newLink creates the PeerConnection and its reserved control channel and
