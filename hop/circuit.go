@@ -71,6 +71,7 @@ type Circuit struct {
 	// build; lane is set when all granted it and the link has one.
 	wantLane, lane                bool
 	laneUp, laneDown, laneDropped atomic.Uint64
+	quiet                         stream.QuietFlows
 
 	cellsUp, cellsDown atomic.Uint64 // cellsUp is written under smu
 	// Liveness (watchdog): when the last cell, and the last cell for the

@@ -13,9 +13,11 @@ import (
 // unreliable, unordered lane, so a lost packet is lost once instead of
 // holding every later cell of the circuit behind its retransmission at
 // each hop. The frames still come from the stream layer's per-flow
-// bounded queues in its round-robin turn, so a flood keeps to its share
-// of the circuit; what the lane cannot take at once is dropped here and
-// counted, as the network would drop it. Everything else, and datagrams
+// bounded queues in its round-robin turn. The lane never makes the send
+// loop wait (that would hold the circuit's other streams behind a
+// flood): what it cannot take is dropped and counted, except that a
+// quiet flow (no datagram on the lane for the last 10 ms) may use a
+// reserve beyond the lane's window, which a flood therefore never fills. Everything else, and datagrams
 // too large for a datagram cell, stays on the reliable channel. A padded
 // circuit does not ask for the lane: its cells leave in their slots.
 
@@ -29,7 +31,8 @@ func (c *Circuit) sendFrame(frame []byte) error {
 }
 
 // sendDatagram seals a DATAGRAM frame for the exit and puts it on the
-// lane, or drops it when the lane is full.
+// lane, or drops it when the lane is full; a quiet flow may use the lane's
+// reserve, so a flood that fills the lane does not crowd it out.
 func (c *Circuit) sendDatagram(frame []byte) {
 	select {
 	case <-c.done:
@@ -44,7 +47,7 @@ func (c *Circuit) sendDatagram(frame []byte) {
 		c.laneDropped.Add(1)
 		return
 	}
-	if !c.link.SendLane(cell) {
+	if !c.link.SendLane(cell, c.quiet.Admit(frame)) {
 		c.laneDropped.Add(1)
 		return
 	}

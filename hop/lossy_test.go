@@ -256,6 +256,9 @@ func TestMeasureLossyLinks(t *testing.T) {
 // median, and the lost ones stay lost. On the reliable channel the 99th
 // percentile was seconds behind the median (docs/PROTOCOL.md 2.9).
 func TestDatagramLaneSkipsLoss(t *testing.T) {
+	if raceDetector {
+		t.Skip("a timing measurement: under the race detector pion is too slow to carry 50 cells a second through three impaired hops without queueing")
+	}
 	w := newLossyWorld(t, 1, 20*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

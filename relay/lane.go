@@ -101,7 +101,7 @@ func (c *circuit) laneForward(msg []byte) {
 			return
 		}
 		onion.PutHeader(msg, c.nextID, onion.LinkDatagram)
-		if !next.SendLane(msg) {
+		if !next.SendLane(msg, false) {
 			c.n.cfg.Stats.cellDropped()
 		}
 		return
@@ -133,7 +133,7 @@ func (c *circuit) laneBackward(msg []byte) {
 		return
 	}
 	onion.PutHeader(msg, c.id, onion.LinkDatagram)
-	if !c.prevLk.SendLane(msg) {
+	if !c.prevLk.SendLane(msg, false) {
 		c.n.cfg.Stats.cellDropped()
 	}
 }
@@ -150,7 +150,8 @@ func (c *circuit) sendFrame(circID uint32, frame []byte) error {
 }
 
 // originateDatagram sends one DATAGRAM frame to the client on the lane,
-// or drops it when the lane is full or the circuit behind on payment.
+// or drops it when the lane is full (a quiet flow may use the lane's
+// reserve) or the circuit is behind on payment.
 func (c *circuit) originateDatagram(circID uint32, frame []byte) {
 	if c.pay != nil && c.pay.State() != MeterOK {
 		c.n.cfg.Stats.cellDropped()
@@ -167,7 +168,7 @@ func (c *circuit) originateDatagram(circID uint32, frame []byte) {
 	if c.pay != nil {
 		c.pay.Carry(len(cell))
 	}
-	if !c.prevLk.SendLane(cell) {
+	if !c.prevLk.SendLane(cell, c.quiet.Admit(frame)) {
 		c.n.cfg.Stats.cellDropped()
 	}
 }

@@ -58,6 +58,7 @@ type circuit struct {
 	lane     bool
 	laneNext atomic.Pointer[link.Link] // next's link, once extended, if it has a lane
 	laneMux  atomic.Pointer[stream.Mux]
+	quiet    stream.QuietFlows // the exit's flows on the lane
 
 	// For statistics and Shutdown (shutdown.go).
 	id       uint32        // circuit ID towards prev

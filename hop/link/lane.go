@@ -57,17 +57,23 @@ func (l *Link) HasLane() bool { return l.lane.ready.Load() || l.lane.offered.Loa
 
 // SendLane writes msg (at most MaxMessageSize bytes, starting with a
 // circuit ID) as one message on the lane, unless the link has no lane or
-// its lane already holds laneWindow bytes not yet sent: then msg is
-// dropped. It reports whether msg was written, and never blocks on the
-// network.
-func (l *Link) SendLane(msg []byte) bool {
+// its lane already holds laneWindow bytes not yet acknowledged (twice that
+// with reserve): then msg is dropped. It reports whether msg was written,
+// and never blocks on the network. reserve is for a sender's quiet flows,
+// so that a flood that keeps the lane full does not take every place on
+// it.
+func (l *Link) SendLane(msg []byte, reserve bool) bool {
 	if len(msg) > MaxMessageSize || !l.lane.ready.Load() {
 		return false
 	}
 	l.lane.mu.Lock()
 	dc, raw := l.lane.dc, l.lane.raw
 	l.lane.mu.Unlock()
-	if raw == nil || dc.BufferedAmount() >= laneWindow {
+	limit := uint64(laneWindow)
+	if reserve {
+		limit *= 2
+	}
+	if raw == nil || dc.BufferedAmount() >= limit {
 		return false
 	}
 	l.lane.wmu.Lock()

@@ -36,7 +36,7 @@ func TestDatagramLane(t *testing.T) {
 		from *Link
 		id   uint32
 	}{{client, 8}, {client, 7}, {server, 9}} {
-		if !tc.from.SendLane(laneMsg(tc.id, "hello")) {
+		if !tc.from.SendLane(laneMsg(tc.id, "hello"), false) {
 			t.Fatalf("SendLane to %d refused", tc.id)
 		}
 	}
@@ -70,7 +70,7 @@ func TestNoDatagramLane(t *testing.T) {
 	if client.HasLane() || server.HasLane() {
 		t.Fatalf("lane on the dialer %v, on the listener %v; want neither", client.HasLane(), server.HasLane())
 	}
-	if client.SendLane(laneMsg(1, "x")) {
+	if client.SendLane(laneMsg(1, "x"), true) {
 		t.Fatal("SendLane on a link without a lane succeeded")
 	}
 	a, b := openPair(t, client, server, "c")
