@@ -14,6 +14,7 @@ import (
 type QuietFlows struct {
 	mu   sync.Mutex
 	last map[uint32]time.Time
+	now  func() time.Time // the clock; nil is time.Now
 }
 
 // QuietGap is how long a flow must have been without a datagram to count
@@ -32,9 +33,12 @@ func (q *QuietFlows) Admit(frame []byte) bool {
 		return false
 	}
 	id := binary.BigEndian.Uint32(frame[1:])
-	now := time.Now()
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	now := time.Now()
+	if q.now != nil {
+		now = q.now()
+	}
 	if q.last == nil {
 		q.last = map[uint32]time.Time{}
 	}
