@@ -40,3 +40,11 @@ func LocalNetworks(netNS, except string) ([]netip.Prefix, error) { return nil, E
 func WatchLocalNetworks(ctx context.Context, netNS string, changed func()) error {
 	return ErrUnsupported
 }
+
+func (e Exclusion) Install() error                   { return ErrUnsupported }
+func (e Exclusion) Remove() error                    { return nil }
+func (e Exclusion) Marked() (uint64, error)          { return 0, ErrUnsupported }
+func (e Exclusion) Add(pid int) error                { return ErrUnsupported }
+func (e Exclusion) Release(pid int, to string) error { return ErrUnsupported }
+func (e Exclusion) Contains(cg string) bool          { return false }
+func ProcessCgroup(pid int) (string, error)          { return "", ErrUnsupported }

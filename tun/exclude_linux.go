@@ -1,0 +1,231 @@
+package tun
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// Install creates the cgroup, if missing, and puts the marking table in
+// place (replacing one already there) in one nftables transaction.
+func (e Exclusion) Install() error {
+	e = e.normalize()
+	dir, level, err := e.dir()
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("exclude: create cgroup: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return fmt.Errorf("exclude: cgroup: %w", err)
+	}
+	c, done, err := nftConn(e.NetNS)
+	if err != nil {
+		return fmt.Errorf("exclude: %w", err)
+	}
+	defer done()
+	t := &nftables.Table{Name: ExcludeTable, Family: nftables.TableFamilyINet}
+	c.AddTable(t)
+	accept := nftables.ChainPolicyAccept
+	ch := &nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeRoute,
+		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityMangle, Policy: &accept}
+	c.AddChain(ch)
+	c.FlushChain(ch)
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: excludeRule(uint32(level), st.Ino, e.Mark)})
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("exclude: install table: %w", err)
+	}
+	return nil
+}
+
+// excludeRule: socket cgroupv2 level level == id counter meta mark set mark.
+func excludeRule(level uint32, id uint64, mark uint32) []expr.Any {
+	return []expr.Any{
+		&expr.Socket{Key: expr.SocketKeyCgroupv2, Level: level, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint64(id)},
+		&expr.Counter{},
+		&expr.Immediate{Register: 1, Data: binaryutil.NativeEndian.PutUint32(mark)},
+		&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
+	}
+}
+
+// Remove deletes the marking table, if there is one, and the cgroup if it
+// is empty. Programs still in it keep running, no longer excluded.
+func (e Exclusion) Remove() error {
+	e = e.normalize()
+	c, done, err := nftConn(e.NetNS)
+	if err != nil {
+		return fmt.Errorf("exclude: %w", err)
+	}
+	defer done()
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return fmt.Errorf("exclude: list tables: %w", err)
+	}
+	for _, t := range tables {
+		if t.Name == ExcludeTable {
+			c.DelTable(t)
+			if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("exclude: remove table: %w", err)
+			}
+		}
+	}
+	if dir, _, err := e.dir(); err == nil {
+		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EBUSY) {
+			return fmt.Errorf("exclude: remove cgroup: %w", err)
+		}
+	}
+	return nil
+}
+
+// Marked returns how many packets the marking rule has marked since
+// Install.
+func (e Exclusion) Marked() (uint64, error) {
+	c, done, err := nftConn(e.NetNS)
+	if err != nil {
+		return 0, fmt.Errorf("exclude: %w", err)
+	}
+	defer done()
+	t := &nftables.Table{Name: ExcludeTable, Family: nftables.TableFamilyINet}
+	rules, err := c.GetRules(t, &nftables.Chain{Name: "output", Table: t})
+	if err != nil {
+		return 0, fmt.Errorf("exclude: read rules: %w", err)
+	}
+	var n uint64
+	for _, r := range rules {
+		for _, x := range r.Exprs {
+			if ctr, ok := x.(*expr.Counter); ok {
+				n += ctr.Packets
+			}
+		}
+	}
+	return n, nil
+}
+
+// Add moves every thread of process pid into the cgroup. Its children,
+// later ones included, stay there unless moved out.
+func (e Exclusion) Add(pid int) error {
+	e = e.normalize()
+	dir, _, err := e.dir()
+	if err != nil {
+		return err
+	}
+	return movePID(dir, pid)
+}
+
+// Release moves process pid out of the cgroup into to, a cgroup path
+// relative to the cgroup v2 root ("/" if empty). It is an error if pid is
+// not in the excluded cgroup.
+func (e Exclusion) Release(pid int, to string) error {
+	e = e.normalize()
+	cur, err := ProcessCgroup(pid)
+	if err != nil {
+		return err
+	}
+	if !e.Contains(cur) {
+		return fmt.Errorf("exclude: process %d is not excluded (cgroup %s)", pid, cur)
+	}
+	root, err := cgroup2Root()
+	if err != nil {
+		return err
+	}
+	if to == "" || e.Contains(to) {
+		to = "/"
+	}
+	return movePID(filepath.Join(root, filepath.Clean("/"+to)), pid)
+}
+
+// Contains reports whether cgroup path cg (relative to the v2 root, as
+// /proc/PID/cgroup shows it) is the excluded cgroup or below it.
+func (e Exclusion) Contains(cg string) bool {
+	e = e.normalize()
+	base := filepath.Clean("/" + e.Cgroup)
+	cg = filepath.Clean("/" + cg)
+	return cg == base || strings.HasPrefix(cg, base+"/")
+}
+
+func movePID(dir string, pid int) error {
+	if pid <= 0 {
+		return fmt.Errorf("exclude: invalid process id %d", pid)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "cgroup.procs"), os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("exclude: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(strconv.Itoa(pid)); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("exclude: no process %d", pid)
+		}
+		return fmt.Errorf("exclude: move process %d: %w", pid, err)
+	}
+	return nil
+}
+
+// dir returns the cgroup's directory and its depth below the v2 root.
+func (e Exclusion) dir() (string, int, error) {
+	root, err := cgroup2Root()
+	if err != nil {
+		return "", 0, err
+	}
+	rel := filepath.Clean("/" + e.Cgroup)
+	if rel == "/" {
+		return "", 0, errors.New("exclude: the cgroup cannot be the root")
+	}
+	return filepath.Join(root, rel), strings.Count(rel, "/"), nil
+}
+
+// cgroup2Root returns where the cgroup v2 hierarchy is mounted:
+// /sys/fs/cgroup on a unified system, /sys/fs/cgroup/unified on a hybrid
+// one.
+func cgroup2Root() (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", fmt.Errorf("exclude: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// id parent maj:min root mountpoint options... - fstype source
+		fields := strings.Fields(sc.Text())
+		for i, fld := range fields {
+			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 && fields[3] == "/" {
+				return fields[4], nil
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("exclude: %w", err)
+	}
+	return "", errors.New("exclude: no cgroup v2 hierarchy is mounted")
+}
+
+// ProcessCgroup returns the cgroup v2 path of process pid, relative to the
+// hierarchy's root ("/" for the root itself).
+func ProcessCgroup(pid int) (string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("exclude: no process %d", pid)
+		}
+		return "", fmt.Errorf("exclude: %w", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(l, "0::"); ok {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exclude: process %d is in no cgroup v2", pid)
+}
