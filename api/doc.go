@@ -65,6 +65,8 @@
 //	PUT  /v1/rules/default           tunnel or block             any
 //	POST /v1/profiles                add; replace only their own yes
 //	POST /v1/profiles/remove         only profiles they added    yes
+//	POST /v1/exclude                 only their own processes    any
+//	                                 (real and effective uid)
 //
 // The proxy credentials in Status.ProxyAddrs (proxy mode) are shown to
 // members and admins alike: whoever may use the API may use the tunnel.
@@ -120,6 +122,9 @@
 //	POST /v1/rules/test     RuleTest → rules.Explanation
 //	POST /v1/profiles       rules.Profile → rules.Set (adds or replaces)
 //	POST /v1/profiles/remove  ProfileRemoveRequest → rules.Set
+//	POST /v1/exclude        ExcludeRequest → ExcludeResult (pid 0: the
+//	                        caller's own process; 501 not_supported off
+//	                        Linux; 404 for a Backend without ExcludeBackend)
 //
 // The rules endpoints are served for a Backend that implements
 // RulesBackend (404 otherwise). A rule change is saved and used for the

@@ -28,6 +28,7 @@ import (
 	"github.com/pexia-network/pexia/netstack"
 	"github.com/pexia-network/pexia/rules"
 	"github.com/pexia-network/pexia/rules/owner"
+	"github.com/pexia-network/pexia/tun"
 	"github.com/pexia-network/pexia/wallet/budget"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/dir"
@@ -165,6 +166,11 @@ type TUNConfig struct {
 	// (default 5078).
 	Mark  uint32
 	Table int
+	// ExcludeCgroup is the cgroup v2, relative to the hierarchy's root,
+	// of the programs `pexia exclude` routes around the tunnel (default
+	// tun.DefaultExcludeCgroup, /sys/fs/cgroup/pexia-exclude on a unified
+	// system). It is the same for every user; pexiad creates it.
+	ExcludeCgroup string
 }
 
 // Daemon is pexiad: it connects the machine to circuits and serves the
@@ -184,6 +190,7 @@ type Daemon struct {
 	rules  *rules.Store
 	owners *owner.Table
 	names  atomic.Pointer[netstack.Names]
+	excl   excluder
 
 	// setMu serializes settings changes, so that a change is checked
 	// against the settings it replaces.
@@ -351,6 +358,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	d.status = api.Status{State: api.StateDisconnected, Since: time.Now(), Mode: cfg.Mode}
 	d.owners = d.openOwners()
+	d.excl.ex = tun.Exclusion{Cgroup: cfg.TUN.ExcludeCgroup, Mark: cfg.TUN.Mark}
 	d.goJoined(d.tick)
 	if cfg.Mode == api.ModeTUN {
 		d.goJoined(func() { d.fw.follow(d.ctx, cfg.Logf) })
@@ -467,6 +475,9 @@ func (d *Daemon) Close() error {
 	}
 	d.chainMu.Unlock()
 	d.hc.CloseIdleConnections()
+	if err := d.excl.close(); err != nil {
+		d.cfg.Logf("exclude: %v", err)
+	}
 	d.feed.Close()
 	if d.owners != nil {
 		d.owners.Close()

@@ -83,6 +83,7 @@ func run(args []string) error {
 	mtu := fs.Int("mtu", 1420, "TUN device MTU")
 	mark := fs.Uint("mark", 0x5078, "firewall mark of the daemon's own sockets")
 	table := fs.Int("table", 5078, "routing table of the tunnel's default routes")
+	excludeCg := fs.String("exclude-cgroup", "pexia-exclude", "cgroup v2, relative to the hierarchy's root, of the programs that \"pexia exclude\" routes around the tunnel")
 	faceStr := fs.String("face", "0.01", "ticket face value in whole tokens")
 	connect := fs.Bool("connect", false, "connect at start with the saved settings")
 	fs.Usage = func() {
@@ -120,7 +121,7 @@ func run(args []string) error {
 	}
 	cfg := daemon.Config{
 		StateDir: *stateDir, Key: src, Face: face, Mode: m, ProxyAddr: *proxyAddr,
-		TUN:  daemon.TUNConfig{Name: *tunName, MTU: *mtu, Mark: uint32(*mark), Table: *table},
+		TUN:  daemon.TUNConfig{Name: *tunName, MTU: *mtu, Mark: uint32(*mark), Table: *table, ExcludeCgroup: *excludeCg},
 		Logf: logf,
 	}
 	if fs.NArg() == 1 {

@@ -1,0 +1,142 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/tun"
+)
+
+// Exclusion is the cgroup whose programs reach the network around the
+// tunnel (tun.Exclusion).
+type Exclusion interface {
+	Install() error
+	Remove() error
+	Add(pid int) error
+	Release(pid int, to string) error
+	Contains(cgroup string) bool
+}
+
+// excluder moves processes in and out of the exclusion, installing it on
+// first use and removing it when the daemon closes. It remembers where
+// each process came from, to put it back there.
+type excluder struct {
+	ex Exclusion
+
+	mu        sync.Mutex
+	installed bool
+	from      map[int]string // pid: cgroup before it was excluded
+}
+
+// Exclude implements api.ExcludeBackend: the caller (an admin, or a
+// member for their own processes: api.CheckExclude) moves a process in or
+// out of the excluded cgroup. PID 0 is the caller's own process.
+func (d *Daemon) Exclude(ctx context.Context, req api.ExcludeRequest) (api.ExcludeResult, error) {
+	c := api.CallerFrom(ctx)
+	pid := req.PID
+	if pid == 0 {
+		pid = c.PID
+	}
+	if pid <= 0 {
+		return api.ExcludeResult{}, fmt.Errorf("%w: no process to exclude", api.ErrInvalid)
+	}
+	if d.cfg.Mode != api.ModeTUN {
+		return api.ExcludeResult{}, fmt.Errorf("%w: excluding programs needs TUN mode; in proxy mode a program not set to use the proxies is not tunnelled anyway", api.ErrInvalid)
+	}
+	ruid, euid, err := processUIDs(int(pid))
+	if err != nil {
+		return api.ExcludeResult{}, err
+	}
+	if err := api.CheckExclude(c, pid, ruid, euid); err != nil {
+		return api.ExcludeResult{}, err
+	}
+	return d.excl.move(int(pid), !req.Remove)
+}
+
+func (e *excluder) move(pid int, in bool) (api.ExcludeResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	res := api.ExcludeResult{PID: int32(pid), Excluded: in}
+	cur, err := tun.ProcessCgroup(pid)
+	if err != nil {
+		return res, unsupported(err)
+	}
+	if !in {
+		if err := e.ex.Release(pid, e.from[pid]); err != nil {
+			return res, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+		}
+		delete(e.from, pid)
+		res.Cgroup, _ = tun.ProcessCgroup(pid)
+		return res, nil
+	}
+	if !e.installed {
+		if err := e.ex.Install(); err != nil {
+			return res, unsupported(err)
+		}
+		e.installed = true
+	}
+	if !e.ex.Contains(cur) {
+		if e.from == nil {
+			e.from = make(map[int]string)
+		}
+		e.from[pid] = cur
+	}
+	if err := e.ex.Add(pid); err != nil {
+		return res, err
+	}
+	res.Cgroup, _ = tun.ProcessCgroup(pid)
+	return res, nil
+}
+
+// close removes the exclusion if this daemon installed it. Processes
+// still in the cgroup stay there, no longer excluded, and the cgroup with
+// them.
+func (e *excluder) close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.installed {
+		return nil
+	}
+	e.installed = false
+	return e.ex.Remove()
+}
+
+func unsupported(err error) error {
+	if errors.Is(err, tun.ErrUnsupported) {
+		return api.ErrNotSupported
+	}
+	return err
+}
+
+// processUIDs returns the real and effective user ids of process pid.
+func processUIDs(pid int) (ruid, euid uint32, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if errors.Is(err, os.ErrNotExist) {
+		if _, serr := os.Stat("/proc/self/status"); serr != nil {
+			return 0, 0, api.ErrNotSupported
+		}
+		return 0, 0, fmt.Errorf("%w: no process %d", api.ErrInvalid, pid)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "Uid:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 2 {
+				r, err1 := strconv.ParseUint(f[0], 10, 32)
+				e, err2 := strconv.ParseUint(f[1], 10, 32)
+				if err1 == nil && err2 == nil {
+					return uint32(r), uint32(e), nil
+				}
+			}
+		}
+	}
+	return 0, 0, fmt.Errorf("process %d: no user ids in its status", pid)
+}
