@@ -189,9 +189,30 @@ func (e Exclusion) dir() (string, int, error) {
 
 // cgroup2Root returns where the cgroup v2 hierarchy is mounted:
 // /sys/fs/cgroup on a unified system, /sys/fs/cgroup/unified on a hybrid
-// one.
+// one. Where this mount namespace has none (a v1-only system, or `ip
+// netns exec`, which remounts /sys), it mounts the hierarchy at
+// cgroup2Fallback: there is only one, wherever it is mounted.
 func cgroup2Root() (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	if p, err := cgroup2Mount("/proc/self/mountinfo"); err != nil || p != "" {
+		return p, err
+	}
+	if err := os.MkdirAll(cgroup2Fallback, 0o755); err != nil {
+		return "", fmt.Errorf("exclude: no cgroup v2 hierarchy is mounted: %w", err)
+	}
+	if err := unix.Mount("cgroup2", cgroup2Fallback, "cgroup2", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return "", fmt.Errorf("exclude: no cgroup v2 hierarchy is mounted, and mounting one at %s: %w", cgroup2Fallback, err)
+	}
+	return cgroup2Fallback, nil
+}
+
+// cgroup2Fallback is where cgroup2Root mounts the hierarchy if it finds
+// it nowhere.
+const cgroup2Fallback = "/run/pexia/cgroup2"
+
+// cgroup2Mount returns the mount point of the root of the cgroup v2
+// hierarchy in the mountinfo file at path, or "" if there is none.
+func cgroup2Mount(path string) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("exclude: %w", err)
 	}
@@ -209,7 +230,7 @@ func cgroup2Root() (string, error) {
 	if err := sc.Err(); err != nil {
 		return "", fmt.Errorf("exclude: %w", err)
 	}
-	return "", errors.New("exclude: no cgroup v2 hierarchy is mounted")
+	return "", nil
 }
 
 // ProcessCgroup returns the cgroup v2 path of process pid, relative to the

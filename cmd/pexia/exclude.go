@@ -67,7 +67,7 @@ func runExclude(ctx context.Context, c *cli, args []string) error {
 	// on the socket; exec keeps the process, and with it the cgroup.
 	res, err := cl.Exclude(ctx, api.ExcludeRequest{PID: int32(*pid), Remove: *remove})
 	if err != nil {
-		return fmt.Errorf("exclude: %w", err)
+		return err
 	}
 	if command == nil {
 		if c.json {

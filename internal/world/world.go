@@ -470,3 +470,6 @@ func (w *World) Close() error {
 	}
 	return w.Lab.Close()
 }
+
+// BinPath returns the path of a binary of Options.Bin.
+func (w *World) BinPath(name string) string { return filepath.Join(w.opts.Bin, name) }
