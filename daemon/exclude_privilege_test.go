@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/tun"
+)
+
+// TestMemberExclude runs a real API server on a real daemon (TUN mode over
+// a recording System; the exclusion itself real, its table in a network
+// namespace of the test's) and sends requests as a real non-root member,
+// identified by SO_PEERCRED: the member may move their own process in and
+// out of the exclusion, not root's; root may move any.
+func TestMemberExclude(t *testing.T) {
+	member := newTestUser(t)
+	pub := publicDir(t)
+	var r [4]byte
+	rand.Read(r[:])
+	ns := "pexiatest-" + hex.EncodeToString(r[:])
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Skipf("needs ip netns: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+
+	w := newWorld(t, 0, 0)
+	cfg := w.config()
+	cfg.Mode, cfg.System = api.ModeTUN, newFakeSystem()
+	d := w.daemon(cfg)
+	ex := tun.Exclusion{Cgroup: "pexiatest-" + hex.EncodeToString(r[:]), NetNS: "/run/netns/" + ns}
+	d.excl.ex = ex
+	sock := filepath.Join(pub, "run", "pexiad.sock")
+	scfg := api.ServerConfig{Group: member.group, Logf: w.lg.Logf}
+	ln, err := api.Listen(sock, scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := api.NewServer(d, scfg)
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	c := newAPICaller(t, pub, sock)
+
+	sleep := func(as *testUser) int32 {
+		t.Helper()
+		cmd := exec.Command("sleep", "60")
+		if as != nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: as.uid, Gid: as.gid}}
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return int32(cmd.Process.Pid)
+	}
+	mine, roots := sleep(&member), sleep(nil)
+	excluded := func(pid int32) bool {
+		cg, err := tun.ProcessCgroup(int(pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ex.Contains(cg)
+	}
+	op := func(pid int32, remove bool) apiOp {
+		return apiOp{Method: "POST", Path: "/v1/exclude", Body: api.ExcludeRequest{PID: pid, Remove: remove}}
+	}
+	steps := []struct {
+		as       *testUser
+		op       apiOp
+		code     int
+		pid      int32
+		excluded bool
+	}{
+		{&member, op(mine, false), http.StatusOK, mine, true},
+		{&member, op(roots, false), http.StatusForbidden, roots, false},
+		{&member, op(mine, true), http.StatusOK, mine, false},
+		{&member, op(-1, false), http.StatusBadRequest, mine, false},
+		{&member, op(mine, true), http.StatusBadRequest, mine, false}, // not excluded
+		{nil, op(roots, false), http.StatusOK, roots, true},
+		{&member, op(roots, true), http.StatusForbidden, roots, true},
+		{nil, op(mine, false), http.StatusOK, mine, true},
+		{nil, op(roots, true), http.StatusOK, roots, false},
+	}
+	for i, s := range steps {
+		who := "root"
+		if s.as != nil {
+			who = "member"
+		}
+		code, body := c.call(s.as, s.op)
+		if code != s.code {
+			t.Fatalf("step %d: %s %v: %d %s; want %d", i+1, who, s.op.Body, code, body, s.code)
+		}
+		if got := excluded(s.pid); got != s.excluded {
+			t.Fatalf("step %d: %s %v: process %d excluded %v; want %v (%s)", i+1, who, s.op.Body, s.pid, got, s.excluded, body)
+		}
+		if code == http.StatusForbidden && !strings.Contains(body, "only an admin") {
+			t.Fatalf("step %d: refusal %s", i+1, body)
+		}
+	}
+	// The member's own process, PID 0: the child client itself, which
+	// exits at once; the daemon moved it, or the call fails.
+	if code, body := c.call(&member, op(0, false)); code != http.StatusOK || !strings.Contains(body, `"excluded":true`) {
+		t.Fatalf("member excluding itself: %d %s", code, body)
+	}
+}
