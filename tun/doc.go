@@ -19,6 +19,12 @@
 //   - KillSwitch is one nftables table, replaced atomically, that drops
 //     everything not on loopback, the TUN, the daemon's mark or (optionally)
 //     the LAN.
+//   - Exclusion routes the programs of one cgroup v2 around the tunnel in
+//     the kernel: a route chain in its own nftables table (ExcludeTable)
+//     gives their packets the daemon's mark (`socket cgroupv2`), so the
+//     policy rules send them to the main table and the kill switch, whose
+//     filter chains run after it, lets them pass. Recover leaves it: it only
+//     lets out what the user excluded.
 //   - Recover undoes what a killed daemon left behind.
 //
 // # Order
