@@ -38,26 +38,60 @@ func (e Exclusion) Install() error {
 	defer done()
 	t := &nftables.Table{Name: ExcludeTable, Family: nftables.TableFamilyINet}
 	c.AddTable(t)
-	accept := nftables.ChainPolicyAccept
-	ch := &nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeRoute,
-		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityMangle, Policy: &accept}
-	c.AddChain(ch)
-	c.FlushChain(ch)
-	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: excludeRule(uint32(level), st.Ino, e.Mark)})
+	for _, ch := range excludeChains(t, uint32(level), st.Ino, e.Mark) {
+		c.AddChain(ch.chain)
+		c.FlushChain(ch.chain)
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch.chain, Exprs: ch.rule})
+	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("exclude: install table: %w", err)
 	}
 	return nil
 }
 
-// excludeRule: socket cgroupv2 level level == id counter meta mark set mark.
-func excludeRule(level uint32, id uint64, mark uint32) []expr.Any {
-	return []expr.Any{
-		&expr.Socket{Key: expr.SocketKeyCgroupv2, Level: level, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint64(id)},
-		&expr.Counter{},
-		&expr.Immediate{Register: 1, Data: binaryutil.NativeEndian.PutUint32(mark)},
-		&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
+type exChain struct {
+	chain *nftables.Chain
+	rule  []expr.Any
+}
+
+// excludeChains are the table's three chains, one rule each:
+//
+//	output (route, mangle):     socket cgroupv2 level L == ID: count,
+//	                            meta mark set MARK, ct mark set MARK
+//	postrouting (nat, srcnat):  ct mark MARK: masquerade
+//	prerouting (filter, mangle): ct mark MARK: meta mark set MARK
+//
+// The socket chose its source address when the route still pointed into
+// the TUN, so the flow's first packet leaves with the TUN's address: the
+// masquerade gives the flow the address of the interface it really
+// leaves by (for the daemon's own marked sockets it changes nothing: they
+// never carry the conntrack mark). Replies get the mark back, so a strict
+// reverse-path filter (with src_valid_mark) finds their way in.
+func excludeChains(t *nftables.Table, level uint32, id uint64, mark uint32) []exChain {
+	accept := nftables.ChainPolicyAccept
+	mk := func(name string, typ nftables.ChainType, hook *nftables.ChainHook, prio *nftables.ChainPriority) *nftables.Chain {
+		return &nftables.Chain{Name: name, Table: t, Type: typ, Hooknum: hook, Priority: prio, Policy: &accept}
+	}
+	m := binaryutil.NativeEndian.PutUint32(mark)
+	ctMarkIs := []expr.Any{
+		&expr.Ct{Key: expr.CtKeyMARK, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: m},
+	}
+	return []exChain{
+		{mk("output", nftables.ChainTypeRoute, nftables.ChainHookOutput, nftables.ChainPriorityMangle), []expr.Any{
+			&expr.Socket{Key: expr.SocketKeyCgroupv2, Level: level, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint64(id)},
+			&expr.Counter{},
+			&expr.Immediate{Register: 1, Data: m},
+			&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
+			&expr.Ct{Key: expr.CtKeyMARK, SourceRegister: true, Register: 1},
+		}},
+		{mk("postrouting", nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource),
+			append(ctMarkIs, &expr.Masq{})},
+		{mk("prerouting", nftables.ChainTypeFilter, nftables.ChainHookPrerouting, nftables.ChainPriorityMangle),
+			append(append([]expr.Any{}, ctMarkIs...),
+				&expr.Immediate{Register: 1, Data: m},
+				&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1})},
 	}
 }
 
