@@ -98,6 +98,7 @@ type Circuit struct {
 	kmu       sync.Mutex
 	sendmeDue bool
 	sendmeD   onion.Digest // guarded by kmu
+	sendmeAt  uint64       // when that cell arrived (sendmeClock); guarded by kmu
 	sendmeK   chan struct{}
 }
 
@@ -620,7 +621,7 @@ func (c *Circuit) read() {
 			// The exit's window towards the client opens with the
 			// SENDMEs for every SendmeEvery-th of its cells.
 			if c.fromExit++; c.fromExit%wire.SendmeEvery == 0 {
-				c.sendmeFor(c.cc.ReceivedDigest())
+				c.sendmeFor(c.cc.ReceivedDigest(), sendmeClock())
 			}
 		}
 		switch {
@@ -668,16 +669,26 @@ func (c *Circuit) read() {
 }
 
 // sendmeFor has ackLoop send a SENDME for the cell with Digest d (and so
-// for every cell of the exit before it).
-func (c *Circuit) sendmeFor(d onion.Digest) {
+// for every cell of the exit before it), which arrived at at.
+func (c *Circuit) sendmeFor(d onion.Digest, at uint64) {
 	c.kmu.Lock()
-	c.sendmeD, c.sendmeDue = d, true
+	c.sendmeD, c.sendmeAt, c.sendmeDue = d, at, true
 	c.kmu.Unlock()
 	select {
 	case c.sendmeK <- struct{}{}:
 	default:
 	}
 }
+
+// sendmeClockBase anchors the clock a SENDME's Arrived is read on.
+var sendmeClockBase = time.Now()
+
+// sendmeClock returns the time on the monotonic clock SENDMEs carry
+// (onion.Sendme.Arrived), in nanoseconds, never 0. Only its differences
+// mean anything: the exit compares them with when it sent the cells, so a
+// SENDME that waits behind this client's own upload on the way back does
+// not look to the exit like a queue on its way here.
+func sendmeClock() uint64 { return uint64(time.Since(sendmeClockBase)) + 1 }
 
 // ackLoop sends the SENDMEs the read goroutine asks for, so that reading
 // never waits for a write (or, with padding, for a slot). When it falls
@@ -691,13 +702,13 @@ func (c *Circuit) ackLoop() {
 		case <-c.sendmeK:
 		}
 		c.kmu.Lock()
-		d, due := c.sendmeD, c.sendmeDue
+		d, at, due := c.sendmeD, c.sendmeAt, c.sendmeDue
 		c.sendmeDue = false
 		c.kmu.Unlock()
 		if !due {
 			continue
 		}
-		if err := c.send(last, onion.LinkRelay, onion.RelaySendme, onion.Sendme{Digest: d}.Encode()); err != nil {
+		if err := c.send(last, onion.LinkRelay, onion.RelaySendme, onion.Sendme{Digest: d, Arrived: at}.Encode()); err != nil {
 			c.fail(err)
 			return
 		}

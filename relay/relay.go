@@ -284,7 +284,7 @@ func (c *circuit) handle(ctx context.Context, circID uint32, lc onion.LinkCmd, c
 		if err != nil {
 			return err
 		}
-		c.down.sendme(s.Digest)
+		c.down.sendme(s.Digest, s.Arrived)
 		return nil
 	case onion.RelayEnd:
 		return io.EOF

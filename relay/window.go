@@ -30,6 +30,16 @@ type downWindow struct {
 	marks []mark // every SendmeEvery-th cell not yet acknowledged, oldest first
 	win   *wire.Window
 	wake  chan struct{} // signalled when acked moves
+
+	// The cells' one-way delays towards the client (the client's clock
+	// at arrival minus this hop's at sending, so plus an unknown
+	// constant): their smallest over the last one to two owdEpochs is
+	// the path's, and a delay above it is a queue on the way to the
+	// client. t0 is this hop's clock's zero.
+	t0               time.Time
+	owdMin, owdPrev  int64
+	owdOK, owdPrevOK bool
+	owdEpoch         time.Time
 }
 
 // mark is a cell the client acknowledges with a SENDME.
@@ -47,7 +57,12 @@ const maxMarks = 64
 func (w *downWindow) init(cellSize int) {
 	w.win = wire.NewWindow(wire.CircuitWindowConfig(cellSize, downWindowBytes))
 	w.wake = make(chan struct{}, 1)
+	w.t0 = time.Now()
 }
+
+// owdEpoch is how long the smallest one-way delay is remembered, as
+// wire.Window remembers its smallest round trip.
+const owdEpoch = 10 * time.Second
 
 // downWindowBytes is the top of the window towards the client, below the
 // links' per-channel window like the client's (package hop, sendWindowBytes).
@@ -55,7 +70,9 @@ const downWindowBytes = 768 << 10
 
 // originated counts a relay cell sealed towards the client, with its
 // Digest d.
-func (w *downWindow) originated(d onion.Digest) {
+func (w *downWindow) originated(d onion.Digest) { w.originatedAt(d, time.Now()) }
+
+func (w *downWindow) originatedAt(d onion.Digest, now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.sent++
@@ -65,14 +82,17 @@ func (w *downWindow) originated(d onion.Digest) {
 	if len(w.marks) == maxMarks {
 		w.marks = w.marks[1:]
 	}
-	w.marks = append(w.marks, mark{n: w.sent, d: d, at: time.Now()})
+	w.marks = append(w.marks, mark{n: w.sent, d: d, at: now})
 }
 
 // sendme takes the client's SENDME for the cell with Digest d, and so for
-// every cell before it. A Digest this hop did not ask about (or no longer
-// remembers) acknowledges nothing.
-func (w *downWindow) sendme(d onion.Digest) {
-	now := time.Now()
+// every cell before it; arrived is when that cell reached the client, on
+// the client's clock (onion.Sendme.Arrived; 0 when not given). A Digest
+// this hop did not ask about (or no longer remembers) acknowledges
+// nothing.
+func (w *downWindow) sendme(d onion.Digest, arrived uint64) { w.sendmeAt(d, arrived, time.Now()) }
+
+func (w *downWindow) sendmeAt(d onion.Digest, arrived uint64, now time.Time) {
 	w.mu.Lock()
 	i := 0
 	for i < len(w.marks) && w.marks[i].d != d {
@@ -86,12 +106,43 @@ func (w *downWindow) sendme(d onion.Digest) {
 	w.marks = w.marks[i+1:]
 	w.on = true
 	w.acked = m.n
-	w.win.Ack(m.n, w.sent, now.Sub(m.at), now)
+	rtt := now.Sub(m.at)
+	if arrived != 0 {
+		rtt = w.towardClient(rtt, int64(arrived)-int64(m.at.Sub(w.t0)), now)
+	}
+	w.win.Ack(m.n, w.sent, rtt, now)
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// towardClient returns the round trip the window judges for a cell whose
+// round trip was rtt and one-way delay towards the client owd (plus the
+// clocks' constant): the path's smallest round trip plus the cell's queue
+// on the way to the client, when that is less than rtt. A SENDME that
+// waited behind the client's own upload (a UDP flood up, a big upload) has
+// a long round trip, but that queue is not on this window's path and
+// shrinking the window for it would only starve what comes down: so the
+// window sees only the queue its own cells met. It never sees more than
+// the round trip, so a client that sends no arrival time, or a queue on
+// the way down, is judged as before.
+func (w *downWindow) towardClient(rtt time.Duration, owd int64, now time.Time) time.Duration {
+	if w.owdEpoch.IsZero() || now.Sub(w.owdEpoch) >= owdEpoch {
+		w.owdPrev, w.owdPrevOK = w.owdMin, w.owdOK
+		w.owdMin, w.owdOK, w.owdEpoch = owd, true, now
+	}
+	w.owdMin = min(w.owdMin, owd)
+	low := w.owdMin
+	if w.owdPrevOK {
+		low = min(low, w.owdPrev)
+	}
+	base := w.win.BaseRTT()
+	if base == 0 {
+		return rtt
+	}
+	return min(rtt, base+time.Duration(owd-low))
 }
 
 // gate is the exit stream layer's Config.Gate.

@@ -332,6 +332,10 @@ func TestSmallPayloads(t *testing.T) {
 	if x, err := DecodeSendme(s.Encode()); err != nil || x != s {
 		t.Fatalf("SENDME: %v", err)
 	}
+	st := Sendme{Digest: Digest{4, 15: 5}, Arrived: 1<<40 + 3}
+	if x, err := DecodeSendme(st.Encode()); err != nil || x != st {
+		t.Fatalf("SENDME with arrival time: %+v, %v", x, err)
+	}
 	if r, err := DecodeReason(EncodeReason(ReasonFinished)); err != nil || r != ReasonFinished {
 		t.Fatalf("reason: %v", err)
 	}
@@ -366,6 +370,9 @@ func TestSmallPayloads(t *testing.T) {
 		{"SENDME empty", func(b []byte) error { _, err := DecodeSendme(b); return err }, nil},
 		{"SENDME version 2", func(b []byte) error { _, err := DecodeSendme(b); return err }, withByte(s.Encode(), 0, 2)},
 		{"SENDME short", func(b []byte) error { _, err := DecodeSendme(b); return err }, s.Encode()[:16]},
+		{"SENDME arrived 0", func(b []byte) error { _, err := DecodeSendme(b); return err }, append(s.Encode(), 0, 0, 0, 0, 0, 0, 0, 0)},
+		{"SENDME arrival short", func(b []byte) error { _, err := DecodeSendme(b); return err }, st.Encode()[:24]},
+		{"SENDME trailing", func(b []byte) error { _, err := DecodeSendme(b); return err }, append(st.Encode(), 1)},
 		{"reason empty", func(b []byte) error { _, err := DecodeReason(b); return err }, nil},
 		{"reason unknown", func(b []byte) error { _, err := DecodeReason(b); return err }, []byte{99}},
 		{"reason long", func(b []byte) error { _, err := DecodeReason(b); return err }, []byte{1, 0}},

@@ -304,29 +304,52 @@ const SendmeVersion = 1
 
 // Sendme is the payload of RelaySendme: it echoes the Digest of the cell it
 // acknowledges, which only the two ends of that cell can compute (see
-// ClientCircuit.ReceivedDigest and HopState.ReceivedDigest).
+// ClientCircuit.ReceivedDigest and HopState.ReceivedDigest), and, from a
+// client that sends it, when that cell arrived on the client's clock.
 //
-//	0  version  uint8, SendmeVersion
-//	1  digest   16 bytes; nothing follows
+//	0   version  uint8, SendmeVersion
+//	1   digest   16 bytes
+//	17  arrived  uint64, optional: nanoseconds on the client's monotonic
+//	             clock, never 0; nothing follows
+//
+// Arrived means nothing on its own (the clocks of the two ends are not
+// related); the differences between the Arrived of successive SENDMEs and
+// the times the hop sent those cells are the cells' one-way delays plus a
+// constant, which is what lets the hop tell a queue on its way to the
+// client from one on the way back (relay's window, docs/PROTOCOL.md 2.8).
 type Sendme struct {
-	Digest Digest
+	Digest  Digest
+	Arrived uint64 // 0: not given
 }
 
 // Encode returns the relay payload.
 func (s Sendme) Encode() []byte {
-	b := make([]byte, 1+len(s.Digest))
+	n := 1 + len(s.Digest)
+	if s.Arrived != 0 {
+		n += 8
+	}
+	b := make([]byte, n)
 	b[0] = SendmeVersion
 	copy(b[1:], s.Digest[:])
+	if s.Arrived != 0 {
+		binary.BigEndian.PutUint64(b[1+len(s.Digest):], s.Arrived)
+	}
 	return b
 }
 
 // DecodeSendme parses a RelaySendme payload. Errors wrap ErrMalformed.
 func DecodeSendme(b []byte) (Sendme, error) {
 	var s Sendme
-	if len(b) != 1+len(s.Digest) || b[0] != SendmeVersion {
+	d := 1 + len(s.Digest)
+	if (len(b) != d && len(b) != d+8) || b[0] != SendmeVersion {
 		return Sendme{}, fmt.Errorf("%w: SENDME of %d bytes", ErrMalformed, len(b))
 	}
-	copy(s.Digest[:], b[1:])
+	copy(s.Digest[:], b[1:d])
+	if len(b) == d+8 {
+		if s.Arrived = binary.BigEndian.Uint64(b[d:]); s.Arrived == 0 {
+			return Sendme{}, fmt.Errorf("%w: SENDME arrived at 0", ErrMalformed)
+		}
+	}
 	return s, nil
 }
 
