@@ -55,7 +55,9 @@ type mark struct {
 const maxMarks = 64
 
 func (w *downWindow) init(cellSize int) {
-	w.win = wire.NewWindow(wire.CircuitWindowConfig(cellSize, downWindowBytes))
+	cfg := wire.CircuitWindowConfig(cellSize, downWindowBytes)
+	cfg.Min = max(cfg.Min, uint64(downWindowMinBytes/cellSize))
+	w.win = wire.NewWindow(cfg)
 	w.wake = make(chan struct{}, 1)
 	w.t0 = time.Now()
 }
@@ -67,6 +69,14 @@ const owdEpoch = 10 * time.Second
 // downWindowBytes is the top of the window towards the client, below the
 // links' per-channel window like the client's (package hop, sendWindowBytes).
 const downWindowBytes = 768 << 10
+
+// downWindowMinBytes is the floor of the window towards the client: twice
+// the client's (wire.CircuitWindowConfig). Downloads are what a client
+// mostly waits for, and on a path whose relays are short of CPU every
+// cell of the circuit, either way, waits its turn: a flood going up then
+// delays the download's cells too, and a window at the client's floor
+// left a TCP download a third of its goodput (e2e TestUDPFlood).
+const downWindowMinBytes = 256 << 10
 
 // originated counts a relay cell sealed towards the client, with its
 // Digest d.
