@@ -154,11 +154,17 @@ type BuildConfig struct {
 	// also caps the circuit's throughput at that rate. At most
 	// MaxPaddingRate.
 	PaddingRate int
-	// ReliableDatagrams keeps udp and icmp datagrams on the circuit's
-	// reliable channel instead of the links' datagram lane: relays then
-	// cannot tell datagram cells from the others (docs/PROTOCOL.md 2.9),
-	// at the cost of a lost packet holding up every later cell.
-	ReliableDatagrams bool
+	// DatagramLane sends udp and icmp datagrams on the links' datagram
+	// lane (docs/PROTOCOL.md 2.9) when every hop grants it, instead of the
+	// circuit's reliable channel. It is off by default: on a path that
+	// loses no packets the lane drops datagrams the reliable channel
+	// carries (it sends nothing beyond 64 KiB unacknowledged), and a
+	// lossy link carrying TCP too still holds it up, since both share the
+	// link's SCTP association; relays also learn which cells are
+	// datagrams. It pays where a link loses packets and carries mostly
+	// datagrams (a call, a game): there a lost packet no longer holds up
+	// every later cell.
+	DatagramLane bool
 	// StallTimeout is how long a circuit may stay silent while the client
 	// waits for an answer (a PING it sent when a cell went unanswered)
 	// before it fails with ErrStalled (default DefaultStallTimeout); see
@@ -206,7 +212,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	}
 	var id [4]byte
 	rand.Read(id[:])
-	c := &Circuit{hops: hops, lk: owned, link: lk, ch: ch, wantLane: cfg.PaddingRate == 0 && !cfg.ReliableDatagrams && lk.HasLane(), circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
+	c := &Circuit{hops: hops, lk: owned, link: lk, ch: ch, wantLane: cfg.PaddingRate == 0 && cfg.DatagramLane && lk.HasLane(), circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
 		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1), ackWake: make(chan struct{}, 1), sendmeK: make(chan struct{}, 1),
 		rd: wire.NewCellReader(ch, cfg.CellSize, make([]byte, link.MaxMessageSize)),
 		w:  wire.NewCellWriter(ch, cfg.CellSize, nil)}

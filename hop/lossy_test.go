@@ -53,7 +53,7 @@ func newLossyWorld(t *testing.T, lossPct float64, delay time.Duration) *lossyWor
 // link of its own.
 func (w *lossyWorld) build(ctx context.Context, t *testing.T, reliable bool) *hop.Circuit {
 	t.Helper()
-	c, err := hop.Build(ctx, w.infos, hop.BuildConfig{ReliableDatagrams: reliable, Link: func(ctx context.Context, h hop.HopInfo) (*link.Link, error) {
+	c, err := hop.Build(ctx, w.infos, hop.BuildConfig{DatagramLane: !reliable, Link: func(ctx context.Context, h hop.HopInfo) (*link.Link, error) {
 		return link.Dial(ctx, h.URL, h.Pin, link.DialConfig{Impair: &w.imp})
 	}})
 	if err != nil {
@@ -180,7 +180,7 @@ func measureLossy(t *testing.T, w *lossyWorld, reliable bool, rate int, d time.D
 	defer cancel()
 	c := w.build(ctx, t, reliable)
 	if c.Lane().Lane == reliable {
-		t.Fatalf("datagram lane %v with ReliableDatagrams %v", c.Lane().Lane, reliable)
+		t.Fatalf("datagram lane %v with DatagramLane %v", c.Lane().Lane, !reliable)
 	}
 	defer func() { t.Logf("datagram lane: %+v", c.Lane()) }()
 	ac, err := c.Dial(ctx, "udp", w.udpEcho)
@@ -333,7 +333,7 @@ func TestDatagramLaneNegotiated(t *testing.T) {
 			exit := hoptest.StartExit(t, relay.NodeConfig{})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			c := hoptest.Build(t, ctx, []hop.HopInfo{r.Info, exit.Info}, hop.BuildConfig{ReliableDatagrams: tc.reliable,
+			c := hoptest.Build(t, ctx, []hop.HopInfo{r.Info, exit.Info}, hop.BuildConfig{DatagramLane: !tc.reliable,
 				Link: func(ctx context.Context, h hop.HopInfo) (*link.Link, error) {
 					return link.Dial(ctx, h.URL, h.Pin, link.DialConfig{NoDatagramLane: !tc.clientLane})
 				}})
