@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -28,7 +29,14 @@ func (c *circuit) startExit(ctx context.Context, circID uint32) error {
 	if err != nil {
 		return err
 	}
+	c.omu.Lock()
+	if c.closing {
+		c.omu.Unlock()
+		mux.Close(errors.New("circuit closed"))
+		return net.ErrClosed
+	}
 	c.mux = mux
+	c.omu.Unlock()
 	if c.lane {
 		c.laneMux.Store(mux)
 	}

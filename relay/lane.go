@@ -29,14 +29,16 @@ func (c *circuit) startLane(lk *link.Link) bool {
 	return true
 }
 
-// stopLane unregisters the circuit's lane handlers; close calls it.
-func (c *circuit) stopLane() {
+// stopLane unregisters the circuit's lane handlers; close calls it with
+// the link to the next hop and the circuit's ID there (nil and 0 before an
+// EXTEND).
+func (c *circuit) stopLane(o *outLink, nextID uint32) {
 	if !c.lane {
 		return
 	}
 	c.prevLk.HandleLane(c.id, nil)
-	if c.out != nil {
-		c.out.lk.HandleLane(c.nextID, nil)
+	if o != nil {
+		o.lk.HandleLane(nextID, nil)
 	}
 	c.laneNext.Store(nil)
 	c.laneMux.Store(nil)

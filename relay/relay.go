@@ -34,7 +34,14 @@ type circuit struct {
 	prevW *wire.CellWriter // to prev; guarded by bmu
 	nextW *wire.CellWriter // to next; used by serveCircuit's goroutine
 
-	pay  PayeeSession // nil for a free node
+	pay PayeeSession // nil for a free node
+
+	// omu guards next, nextID, out, mux and closing between the goroutine
+	// that serves the circuit (the only one that sets them) and close,
+	// which may run on another (Node.Close, the backward goroutine).
+	omu     sync.Mutex
+	closing bool
+
 	next link.Channel // set once after EXTEND
 	// nextID is the circuit's ID on the link to the next hop, a fresh one
 	// (so relays on a path see unrelated IDs); set with next.
@@ -369,10 +376,17 @@ func (c *circuit) extend(ctx context.Context, circID uint32, ext onion.Extend) e
 		ch.Close()
 		return err
 	}
+	c.omu.Lock()
+	if c.closing {
+		c.omu.Unlock()
+		ch.Close()
+		return net.ErrClosed
+	}
 	c.nextW = wire.NewCellWriter(ch, c.cellSize, &c.n.bufs)
 	c.next, c.nextID = ch, nextID
 	c.out, kept = o, true // released by close
-	laneKept = true       // removed by close
+	c.omu.Unlock()
+	laneKept = true // removed by close
 	if c.lane && o.lk.HasLane() {
 		c.laneNext.Store(o.lk)
 	}
@@ -528,21 +542,25 @@ func (c *circuit) close(reason onion.Reason) {
 	c.once.Do(func() {
 		close(c.done)
 		c.n.closed(c)
-		if c.mux != nil {
-			c.mux.Close(errors.New("circuit closed"))
+		c.omu.Lock()
+		c.closing = true
+		mux, next, nextID, o := c.mux, c.next, c.nextID, c.out
+		c.omu.Unlock()
+		if mux != nil {
+			mux.Close(errors.New("circuit closed"))
 		}
-		if c.next != nil {
+		if next != nil {
 			if body, err := (onion.Destroy{Reason: reason}).Encode(c.cellSize); err == nil {
 				out := make([]byte, c.cellSize)
-				onion.PutHeader(out, c.nextID, onion.LinkDestroy)
+				onion.PutHeader(out, nextID, onion.LinkDestroy)
 				copy(out[onion.HeaderLen:], body)
-				c.next.Write(out)
+				next.Write(out)
 			}
-			c.next.Close()
+			next.Close()
 		}
-		c.stopLane()
-		if c.out != nil {
-			c.n.releaseLink(c.out)
+		c.stopLane(o, nextID)
+		if o != nil {
+			c.n.releaseLink(o)
 		}
 		c.prev.Close()
 	})
