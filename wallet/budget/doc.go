@@ -4,7 +4,8 @@
 // # Money
 //
 // All amounts are integers in the token's smallest unit (*big.Int); floats
-// appear only for probabilities, statistics and display. Actual spend is
+// appear only for probabilities and statistics. Fiat estimates
+// (Config.FiatPerToken) are exact rationals rounded to the cent once. Actual spend is
 // what leaves the lottery account: winning tickets, reported by the caller
 // with RecordWin when they are paid on chain. Every ticket issued is
 // reported with RecordIssued (its expected value p·F and face value F).

@@ -73,9 +73,12 @@ type Config struct {
 	// 10^18) and Symbol the token's symbol (default "tokens"); for display.
 	TokenUnit *big.Int
 	Symbol    string
-	// USDPerToken, if positive, is the price of one whole token in US
-	// dollars, for display only.
-	USDPerToken float64
+	// FiatPerToken, if positive, is the price of one whole token in the
+	// fiat currency Fiat (an ISO 4217 code, default "USD"), for display
+	// only. It is exact: fiat amounts are computed with rationals, never
+	// with floats.
+	FiatPerToken *big.Rat
+	Fiat         string
 
 	// Ledger keeps spend durably; nil keeps it in memory only.
 	Ledger *Ledger
@@ -178,8 +181,14 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Symbol == "" {
 		cfg.Symbol = "tokens"
 	}
-	if math.IsNaN(cfg.USDPerToken) || math.IsInf(cfg.USDPerToken, 0) || cfg.USDPerToken < 0 {
-		return nil, fmt.Errorf("%w: USD price %v", ErrConfig, cfg.USDPerToken)
+	if cfg.FiatPerToken != nil {
+		if cfg.FiatPerToken.Sign() < 0 {
+			return nil, fmt.Errorf("%w: negative fiat price %v", ErrConfig, cfg.FiatPerToken.RatString())
+		}
+		cfg.FiatPerToken = new(big.Rat).Set(cfg.FiatPerToken)
+	}
+	if cfg.Fiat == "" {
+		cfg.Fiat = "USD"
 	}
 
 	now := cfg.Clock()

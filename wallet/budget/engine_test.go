@@ -389,7 +389,7 @@ func TestForecast(t *testing.T) {
 func f64(x *big.Int) float64 { f, _ := new(big.Float).SetInt(x).Float64(); return f }
 
 func TestStatusString(t *testing.T) {
-	e, clk := testEngine(t, func(c *Config) { c.USDPerToken = 2.5; c.Symbol = "PXA" })
+	e, clk := testEngine(t, func(c *Config) { c.FiatPerToken = big.NewRat(5, 2); c.Symbol = "PXA" })
 	if err := e.RecordWin(tokens(4), 1, common.Address{}, "web"); err != nil {
 		t.Fatal(err)
 	}
@@ -460,7 +460,7 @@ func TestConfigErrors(t *testing.T) {
 		{Budget: bi(1), PeriodStart: march},
 		{Budget: bi(1), PeriodStart: march, PeriodEnd: march},
 		{Budget: bi(1), ClaimCost: bi(-1)},
-		{Budget: bi(1), USDPerToken: math.NaN()},
+		{Budget: bi(1), FiatPerToken: big.NewRat(-1, 2)},
 		{Budget: bi(1), Burst: -time.Second},
 	} {
 		if _, err := New(c); !errors.Is(err, ErrConfig) {

@@ -114,7 +114,8 @@ type Status struct {
 
 	unit   *big.Int
 	symbol string
-	usd    float64
+	price  *big.Rat // fiat per whole token; nil: no fiat estimate
+	fiat   string
 }
 
 // Status returns the engine's state at now.
@@ -132,34 +133,39 @@ func (e *Engine) Status(now time.Time) Status {
 		Issued: new(big.Int).Set(e.issued), Remaining: e.remainingLocked(),
 		Tickets: e.tickets, Wins: e.wins, RatePerHour: rate,
 		Forecast: mean, ForecastLow: low, ForecastHigh: high,
-		unit: e.cfg.TokenUnit, symbol: e.cfg.Symbol, usd: e.cfg.USDPerToken,
+		unit: e.cfg.TokenUnit, symbol: e.cfg.Symbol, price: e.cfg.FiatPerToken, fiat: e.cfg.Fiat,
 	}
 }
 
 // String renders the status in whole tokens, e.g. "2026-03: spent 4.82 of
 // 10 tokens, 5.18 left; forecast 9.98 (9.91–10.002); 95012 tickets, 2410
-// won", with dollar amounts after spent, budget, left and forecast if a
+// won", with fiat amounts after spent, budget, left and forecast if a
 // price was configured.
 func (s Status) String() string {
 	if s.unit == nil {
 		s.unit = big.NewInt(1)
 	}
-	f := func(x *big.Int) string { return formatAmount(x, s.unit, s.usd, "") }
+	withFiat := func(x *big.Int) string {
+		if s.price == nil || s.price.Sign() <= 0 {
+			return formatAmount(x, s.unit)
+		}
+		return formatAmount(x, s.unit) + " (" + fiatAmount(x, s.unit, s.price, s.fiat) + ")"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: spent %s of %s %s", s.Period.Start.Format("2006-01"),
-		formatAmount(s.Spent, s.unit, 0, ""), formatAmount(s.Budget, s.unit, 0, ""), s.symbol)
-	if s.usd > 0 {
-		fmt.Fprintf(&b, " (%s of %s)", usd(s.Spent, s.unit, s.usd), usd(s.Budget, s.unit, s.usd))
+		formatAmount(s.Spent, s.unit), formatAmount(s.Budget, s.unit), s.symbol)
+	if s.price != nil && s.price.Sign() > 0 {
+		fmt.Fprintf(&b, " (%s of %s)", fiatAmount(s.Spent, s.unit, s.price, s.fiat), fiatAmount(s.Budget, s.unit, s.price, s.fiat))
 	}
 	fmt.Fprintf(&b, ", %s left; forecast %s (%s–%s); %d tickets, %d won",
-		f(s.Remaining), f(s.Forecast), formatAmount(s.ForecastLow, s.unit, 0, ""),
-		formatAmount(s.ForecastHigh, s.unit, 0, ""), s.Tickets, s.Wins)
+		withFiat(s.Remaining), withFiat(s.Forecast), formatAmount(s.ForecastLow, s.unit),
+		formatAmount(s.ForecastHigh, s.unit), s.Tickets, s.Wins)
 	return b.String()
 }
 
 // formatAmount renders x smallest units as whole tokens with up to six
-// decimals, then " ($…)" if usdPerToken > 0, then suffix.
-func formatAmount(x, unit *big.Int, usdPerToken float64, suffix string) string {
+// decimals.
+func formatAmount(x, unit *big.Int) string {
 	if x == nil {
 		x = new(big.Int)
 	}
@@ -168,18 +174,25 @@ func formatAmount(x, unit *big.Int, usdPerToken float64, suffix string) string {
 	if s == "-0" {
 		s = "0"
 	}
-	if usdPerToken > 0 {
-		s += " (" + usd(x, unit, usdPerToken) + ")"
-	}
-	return s + suffix
+	return s
 }
 
-func usd(x, unit *big.Int, perToken float64) string {
-	t, _ := new(big.Rat).SetFrac(x, unit).Float64()
-	return fmt.Sprintf("$%.2f", t*perToken)
+// fiatAmount renders x smallest units at price fiat per whole token, to the
+// cent, rounded half away from zero, exactly: "$2.41" for USD, "2.41 EUR"
+// for other codes.
+func fiatAmount(x, unit *big.Int, price *big.Rat, fiat string) string {
+	if x == nil {
+		x = new(big.Int)
+	}
+	r := new(big.Rat).SetFrac(x, unit)
+	s := r.Mul(r, price).FloatString(2)
+	if fiat == "USD" {
+		return "$" + s
+	}
+	return s + " " + fiat
 }
 
 // amount formats x for error messages: whole tokens and smallest units.
 func (e *Engine) amount(x *big.Int) string {
-	return fmt.Sprintf("%s %s (%v units)", formatAmount(x, e.cfg.TokenUnit, 0, ""), e.cfg.Symbol, x)
+	return fmt.Sprintf("%s %s (%v units)", formatAmount(x, e.cfg.TokenUnit), e.cfg.Symbol, x)
 }

@@ -39,7 +39,7 @@ func TestSimulatedMonth(t *testing.T) {
 		Clock:         clk.Now,
 		Ledger:        ledger,
 		FlushInterval: time.Hour,
-		USDPerToken:   2.5,
+		FiatPerToken:  big.NewRat(5, 2),
 	}
 	eng, err := New(cfg)
 	if err != nil {
@@ -170,8 +170,8 @@ func TestSimulatedMonth(t *testing.T) {
 					band20 = [2]*big.Int{lo, hi}
 				}
 				forecasts = append(forecasts, fmt.Sprintf("day %d: spent %s, forecast %s [%s, %s]", day,
-					formatAmount(eng.Status(now).Spent, tokens(1), 0, ""), formatAmount(m, tokens(1), 0, ""),
-					formatAmount(lo, tokens(1), 0, ""), formatAmount(hi, tokens(1), 0, "")))
+					formatAmount(eng.Status(now).Spent, tokens(1)), formatAmount(m, tokens(1)),
+					formatAmount(lo, tokens(1)), formatAmount(hi, tokens(1))))
 			}
 		}
 
@@ -227,14 +227,14 @@ func TestSimulatedMonth(t *testing.T) {
 	dev, _ := new(big.Rat).SetFrac(new(big.Int).Sub(paid, budget), budget).Float64()
 	t.Logf("demand %.0f GB, carried %.1f GB (the budget buys 200 GB at 0.05 token/GB)", demand/1e9, served/1e9)
 	t.Logf("%d tickets (face %s, p %.4f–%.4f), %d winners; expected value issued %s",
-		tickets, formatAmount(maxFace, tokens(1), 0, ""), pLo, pHi, wins, formatAmount(expectedIssued, tokens(1), 0, ""))
+		tickets, formatAmount(maxFace, tokens(1)), pLo, pHi, wins, formatAmount(expectedIssued, tokens(1)))
 	for _, f := range forecasts {
 		t.Log(f)
 	}
 	t.Logf("paid for March's tickets: %s of %s budget (%+.2f%%); recorded in March %s, claimed in April %s; highest spend seen in March %s (limit %s)",
-		formatAmount(paid, tokens(1), 0, ""), formatAmount(budget, tokens(1), 0, ""), 100*dev,
-		formatAmount(marchSpent, tokens(1), 0, ""), formatAmount(late, tokens(1), 0, ""),
-		formatAmount(maxSpent, tokens(1), 0, ""), formatAmount(limit, tokens(1), 0, ""))
+		formatAmount(paid, tokens(1)), formatAmount(budget, tokens(1)), 100*dev,
+		formatAmount(marchSpent, tokens(1)), formatAmount(late, tokens(1)),
+		formatAmount(maxSpent, tokens(1)), formatAmount(limit, tokens(1)))
 
 	// The draws are seeded: this month lands at −0.46 %.
 	if dev < -0.01 || dev > 0.01 {
@@ -272,7 +272,7 @@ func TestSimulatedMonth(t *testing.T) {
 		}
 		if by == ByApp {
 			for _, r := range rows {
-				t.Logf("app %q: spent %s in %d winners, %d tickets", r.Key, formatAmount(r.Spent, tokens(1), 0, ""), r.Wins, r.Tickets)
+				t.Logf("app %q: spent %s in %d winners, %d tickets", r.Key, formatAmount(r.Spent, tokens(1)), r.Wins, r.Tickets)
 			}
 		}
 	}
