@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/icmperr"
 	"github.com/pexia-network/pexia/netstack"
 	"github.com/pexia-network/pexia/rules"
 )
@@ -76,7 +77,7 @@ func (c udpConn) Read(p []byte) (int, error) {
 func (c udpConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	if errors.Is(err, stream.ErrDatagramTooLarge) && c.max > 0 {
-		return 0, &netstack.ICMPError{Type: netstack.ICMPTooBig, MTU: c.max + c.hdr}
+		return 0, &icmperr.Error{Type: icmperr.TooBig, MTU: c.max + c.hdr}
 	}
 	return n, icmpErr(err)
 }
@@ -101,24 +102,9 @@ func ipHeaderLen(f netstack.Flow) int {
 }
 
 // icmpErr maps what the exit reported to the netstack's errors. An ICMP
-// error of a type this version does not know becomes one the netstack
-// skips, so the flow goes on.
+// error (*icmperr.Error) goes to the netstack as it is: it writes the error
+// to the app, or skips a type it does not know, and the flow goes on.
 func icmpErr(err error) error {
-	var ie *stream.ICMPError
-	if errors.As(err, &ie) {
-		ne := &netstack.ICMPError{MTU: ie.MTU, Seq: ie.Seq}
-		switch ie.Type {
-		case stream.ICMPTooBig:
-			ne.Type = netstack.ICMPTooBig
-		case stream.ICMPNetUnreachable:
-			ne.Type = netstack.ICMPNetUnreachable
-		case stream.ICMPHostUnreachable:
-			ne.Type = netstack.ICMPHostUnreachable
-		case stream.ICMPProhibited:
-			ne.Type = netstack.ICMPProhibited
-		}
-		return ne
-	}
 	var re *stream.ResetError
 	if !errors.As(err, &re) || !re.Remote {
 		return err
@@ -177,7 +163,7 @@ func (c echoConn) Write(p []byte) (int, error) {
 		if c.max == 0 {
 			return len(p), nil
 		}
-		return 0, &netstack.ICMPError{Type: netstack.ICMPTooBig, MTU: c.max + c.hdr}
+		return 0, &icmperr.Error{Type: icmperr.TooBig, MTU: c.max + c.hdr}
 	}
 	return n, err
 }

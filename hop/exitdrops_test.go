@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/icmperr"
 	"github.com/pexia-network/pexia/internal/testutil"
 )
 
@@ -55,6 +55,6 @@ func TestExitDropsShownAtClient(t *testing.T) {
 }
 
 func isICMP(err error) bool {
-	var ie *stream.ICMPError
+	var ie *icmperr.Error
 	return errors.As(err, &ie)
 }

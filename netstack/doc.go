@@ -100,7 +100,7 @@
 // ErrHostUnreachable (or ECONNREFUSED, EHOSTUNREACH, ENETUNREACH), the app
 // gets the ICMP destination unreachable its network would have sent,
 // quoting the flow's headers, and the flow ends. An upstream UDP or echo
-// connection whose Read or Write returns an *ICMPError (packet too big with
+// connection whose Read or Write returns an *icmperr.Error (packet too big with
 // the MTU, unreachable for one echo request) gets the app that ICMP error
 // and the flow goes on (icmperr.go).
 //

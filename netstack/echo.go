@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
+
+	"github.com/pexia-network/pexia/internal/icmperr"
 )
 
 // ICMP echo ("ping"). The link reader hands echo requests to handleEcho
@@ -206,7 +208,7 @@ func (f *echoFlow) download(up net.Conn) {
 	for {
 		n, err := up.Read(buf)
 		if err != nil {
-			var ie *ICMPError
+			var ie *icmperr.Error
 			if errors.As(err, &ie) {
 				f.icmpError(err, ie.Seq, 0)
 				continue
@@ -229,11 +231,11 @@ func (f *echoFlow) download(up net.Conn) {
 	}
 }
 
-// icmpError writes the ICMP error err carries (an *ICMPError) to the app,
+// icmpError writes the ICMP error err carries (an *icmperr.Error) to the app,
 // about its echo request seq with n bytes of data (0 if not known), and
 // reports whether err was one.
 func (f *echoFlow) icmpError(err error, seq uint16, n int) bool {
-	var ie *ICMPError
+	var ie *icmperr.Error
 	if !errors.As(err, &ie) {
 		return false
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/pexia-network/pexia/internal/icmperr"
 	"github.com/pexia-network/pexia/internal/testutil"
 )
 
@@ -408,7 +409,7 @@ type tooBigConn struct {
 
 func (c tooBigConn) Write(p []byte) (int, error) {
 	if len(p) > c.max {
-		return 0, &ICMPError{Type: ICMPTooBig, MTU: 1280}
+		return 0, &icmperr.Error{Type: icmperr.TooBig, MTU: 1280}
 	}
 	return c.Conn.Write(p)
 }

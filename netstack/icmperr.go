@@ -4,10 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
-	"strconv"
 	"syscall"
 
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
+
+	"github.com/pexia-network/pexia/internal/icmperr"
 )
 
 // ICMP errors. When an upstream connection reports that the destination's
@@ -23,7 +24,7 @@ import (
 //     ErrHostUnreachable (or ECONNREFUSED, EHOSTUNREACH, ENETUNREACH) gets
 //     destination unreachable, and the flow ends.
 //   - A UDP or echo flow whose upstream's Read or Write returns an
-//     *ICMPError gets that error and goes on: packet too big with the MTU
+//     *icmperr.Error gets that error and goes on: packet too big with the MTU
 //     (a datagram the tunnel cannot carry, or the exit's path MTU), or
 //     unreachable for one echo request.
 //   - A TCP connection whose DialTCP fails with ErrHostUnreachable (or
@@ -42,88 +43,25 @@ var (
 	ErrHostUnreachable = errors.New("netstack: host unreachable")
 )
 
-// ICMPType is the kind of an ICMPError.
-type ICMPType uint8
-
-// ICMP error types an ICMPError may carry.
-const (
-	// ICMPTooBig: the packet is larger than the path carries; MTU says
-	// what passes (ICMP type 3 code 4, ICMPv6 type 2).
-	ICMPTooBig ICMPType = 1 + iota
-	// ICMPNetUnreachable: no route (ICMP type 3 code 0, ICMPv6 type 1
-	// code 0).
-	ICMPNetUnreachable
-	// ICMPHostUnreachable: the host cannot be reached (ICMP type 3 code 1,
-	// ICMPv6 type 1 code 3).
-	ICMPHostUnreachable
-	// ICMPProhibited: a filter refused the packet (ICMP type 3 code 13,
-	// ICMPv6 type 1 code 1).
-	ICMPProhibited
-)
-
-// ICMPError, returned (or wrapped) by an upstream UDP or echo
-// connection's Read or Write, makes the stack write that ICMP error to the
-// app for the flow; the flow goes on.
-type ICMPError struct {
-	Type ICMPType
-	// MTU is, for ICMPTooBig, the largest IP packet that passes, IP
-	// header included.
-	MTU int
-	// Seq is, on an echo flow, the sequence number of the echo request
-	// the error is about.
-	Seq uint16
-}
-
-func (e *ICMPError) Error() string {
-	s := "netstack: icmp error type " + strconv.Itoa(int(e.Type))
-	switch e.Type {
-	case ICMPTooBig:
-		s = "netstack: packet too big, mtu " + strconv.Itoa(e.MTU)
-	case ICMPNetUnreachable:
-		s = "netstack: network unreachable"
-	case ICMPHostUnreachable:
-		s = "netstack: host unreachable"
-	case ICMPProhibited:
-		s = "netstack: administratively prohibited"
-	}
-	if e.Seq != 0 {
-		s += " (echo request seq " + strconv.Itoa(int(e.Seq)) + ")"
-	}
-	return s
-}
-
-// Unwrap returns the errno a connected UDP socket reports for the error.
-func (e *ICMPError) Unwrap() error {
-	switch e.Type {
-	case ICMPTooBig:
-		return syscall.EMSGSIZE
-	case ICMPNetUnreachable:
-		return syscall.ENETUNREACH
-	case ICMPHostUnreachable, ICMPProhibited:
-		return syscall.EHOSTUNREACH
-	}
-	return nil
-}
-
 // icmpCode returns the ICMP (v6 false) or ICMPv6 type and code of t.
-func icmpCode(t ICMPType, v6 bool) (typ, code byte, ok bool) {
+func icmpCode(t icmperr.Type, v6 bool) (typ, code byte, ok bool) {
 	switch t {
-	case ICMPTooBig:
+	case icmperr.TooBig:
 		if v6 {
 			return 2, 0, true
 		}
 		return 3, 4, true
-	case ICMPNetUnreachable:
+	case icmperr.NetUnreachable:
 		if v6 {
 			return 1, 0, true
 		}
 		return 3, 0, true
-	case ICMPHostUnreachable:
+	case icmperr.HostUnreachable:
 		if v6 {
 			return 1, 3, true
 		}
 		return 3, 1, true
-	case ICMPProhibited:
+	case icmperr.Prohibited:
 		if v6 {
 			return 1, 1, true
 		}
@@ -253,11 +191,11 @@ func (s *Stack) unreachable(f Flow, err error) bool {
 	return true
 }
 
-// udpICMP writes the ICMP error err carries (an *ICMPError) to the app of
+// udpICMP writes the ICMP error err carries (an *icmperr.Error) to the app of
 // UDP flow f, for a datagram of n bytes (0 if not known), and reports
 // whether err was one.
 func (s *Stack) udpICMP(f Flow, n int, err error) bool {
-	var ie *ICMPError
+	var ie *icmperr.Error
 	if !errors.As(err, &ie) {
 		return false
 	}
@@ -271,8 +209,8 @@ func (s *Stack) udpICMP(f Flow, n int, err error) bool {
 
 // icmpInfo is the second word of the ICMP header for ie: the MTU of a
 // too-big (the low 16 bits in ICMP, all 32 in ICMPv6).
-func icmpInfo(ie *ICMPError, v6 bool) uint32 {
-	if ie.Type != ICMPTooBig {
+func icmpInfo(ie *icmperr.Error, v6 bool) uint32 {
+	if ie.Type != icmperr.TooBig {
 		return 0
 	}
 	mtu := max(ie.MTU, 0)

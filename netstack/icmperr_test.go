@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pexia-network/pexia/internal/icmperr"
 	"github.com/pexia-network/pexia/internal/testutil"
 )
 
@@ -95,7 +96,7 @@ func TestUDPTooBig(t *testing.T) {
 // sequence number, as the exit reports one from its network.
 type errEchoConn struct {
 	net.Conn // nil; only the methods below are used
-	e        ICMPError
+	e        icmperr.Error
 	seqs     chan uint16
 	done     chan struct{}
 }
@@ -135,14 +136,14 @@ func (c *errEchoConn) Close() error {
 func TestEchoErrors(t *testing.T) {
 	e := echoEnv(t)
 	for _, tc := range []struct {
-		err   ICMPError
+		err   icmperr.Error
 		args  []string
 		want  string // in ping's output, IPv4 and IPv6
 		want6 string
 	}{
-		{ICMPError{Type: ICMPNetUnreachable}, nil, `icmp_seq=2 Destination Net Unreachable`, `icmp_seq=2 Destination unreachable: No route`},
-		{ICMPError{Type: ICMPHostUnreachable}, nil, `icmp_seq=2 Destination Host Unreachable`, `icmp_seq=2 Destination unreachable: Address unreachable`},
-		{ICMPError{Type: ICMPTooBig, MTU: 1280}, []string{"-M", "do", "-s", "1300"}, `Frag needed and DF set \(mtu = 1280\)`, `Packet too big: mtu=1280`},
+		{icmperr.Error{Type: icmperr.NetUnreachable}, nil, `icmp_seq=2 Destination Net Unreachable`, `icmp_seq=2 Destination unreachable: No route`},
+		{icmperr.Error{Type: icmperr.HostUnreachable}, nil, `icmp_seq=2 Destination Host Unreachable`, `icmp_seq=2 Destination unreachable: Address unreachable`},
+		{icmperr.Error{Type: icmperr.TooBig, MTU: 1280}, []string{"-M", "do", "-s", "1300"}, `Frag needed and DF set \(mtu = 1280\)`, `Packet too big: mtu=1280`},
 	} {
 		e.h.setDialEcho(func(ctx context.Context, f Flow) (net.Conn, error) {
 			return &errEchoConn{e: tc.err, seqs: make(chan uint16, 16), done: make(chan struct{})}, nil

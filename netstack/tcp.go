@@ -14,6 +14,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/pexia-network/pexia/internal/icmperr"
 )
 
 // handleTCP serves one SYN; gVisor runs it on its own goroutine.
@@ -290,6 +292,6 @@ func tcpUnreachable(f Flow, isn uint32) []byte {
 	binary.BigEndian.PutUint16(quote[2:4], f.Dst.Port())
 	binary.BigEndian.PutUint32(quote[4:8], isn)
 	v6 := f.Dst.Addr().Is6()
-	typ, code, _ := icmpCode(ICMPHostUnreachable, v6)
+	typ, code, _ := icmpCode(icmperr.HostUnreachable, v6)
 	return icmpPacket(f.Dst.Addr(), f.Src.Addr(), 6, ipHeaderLen(f.Dst.Addr())+header.TCPMinimumSize, quote, typ, code, 0)
 }

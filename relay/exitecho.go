@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/icmperr"
 )
 
 // ICMP echo at the exit: an "icmp" stream names one IP address; each of its
@@ -29,7 +30,7 @@ import (
 //
 // ICMP errors for the echo requests (destination unreachable, packet too
 // big) are passed on as ICMP frames with the request's sequence number
-// (stream.ICMPError), so the app's ping shows them as on a plain network:
+// (icmperr.Error), so the app's ping shows them as on a plain network:
 // on Linux the ping socket has IP_RECVERR set and the errors are read from
 // its error queue (exiticmp_linux.go), and a request the exit's own
 // routing refuses (no route) is reported as network or host unreachable.
@@ -173,7 +174,7 @@ func spliceEcho(ctx context.Context, src net.Conn, pc net.PacketConn, dst netip.
 		// told as a router would tell it.
 		if _, err := pc.WriteTo(b, to); err != nil {
 			if typ, ok := sendErrICMP(err); ok {
-				sendICMP(src, stream.ICMPError{Type: typ, Seq: seq})
+				sendICMP(src, icmperr.Error{Type: typ, Seq: seq})
 			}
 		}
 	}
@@ -183,15 +184,15 @@ func spliceEcho(ctx context.Context, src net.Conn, pc net.PacketConn, dst netip.
 
 // sendICMP reports an ICMP error for the flow src to the client, if src
 // is a stream (it is, but for tests that splice other conns).
-func sendICMP(src net.Conn, e stream.ICMPError) {
-	if s, ok := src.(interface{ SendICMP(stream.ICMPError) error }); ok {
+func sendICMP(src net.Conn, e icmperr.Error) {
+	if s, ok := src.(interface{ SendICMP(icmperr.Error) error }); ok {
 		s.SendICMP(e)
 	}
 }
 
 // readPlain reads the next echo reply from pc, a socket without an error
 // queue.
-func readPlain(pc net.PacketConn, buf []byte) (int, netip.Addr, *stream.ICMPError, error) {
+func readPlain(pc net.PacketConn, buf []byte) (int, netip.Addr, *icmperr.Error, error) {
 	n, from, err := pc.ReadFrom(buf)
 	if err != nil {
 		return 0, netip.Addr{}, nil, err
@@ -205,14 +206,14 @@ func readPlain(pc net.PacketConn, buf []byte) (int, netip.Addr, *stream.ICMPErro
 
 // sendErrICMP maps the error of sending an echo request to what the
 // client is told, if the exit's own routing refused it.
-func sendErrICMP(err error) (stream.ICMPType, bool) {
+func sendErrICMP(err error) (icmperr.Type, bool) {
 	switch {
 	case errors.Is(err, syscall.ENETUNREACH):
-		return stream.ICMPNetUnreachable, true
+		return icmperr.NetUnreachable, true
 	case errors.Is(err, syscall.EHOSTUNREACH):
-		return stream.ICMPHostUnreachable, true
+		return icmperr.HostUnreachable, true
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return stream.ICMPProhibited, true
+		return icmperr.Prohibited, true
 	}
 	return 0, false
 }

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/icmperr"
 )
 
 // listenPing opens a ping socket with IP_RECVERR (IPV6_RECVERR) set, so
@@ -47,7 +47,7 @@ func listenPing(network string) (net.PacketConn, error) {
 // pc's echo requests (the request's sequence number and what the error
 // says). A socket without an error queue (not from listenPing) only
 // returns replies.
-func readPing(pc net.PacketConn, buf []byte) (n int, from netip.Addr, e *stream.ICMPError, err error) {
+func readPing(pc net.PacketConn, buf []byte) (n int, from netip.Addr, e *icmperr.Error, err error) {
 	sc, ok := pc.(syscall.Conn)
 	if !ok {
 		return readPlain(pc, buf)
@@ -103,12 +103,12 @@ func isICMPErrno(err error) bool {
 	return false
 }
 
-// pingError makes a stream.ICMPError of one entry of a ping socket's
+// pingError makes a icmperr.Error of one entry of a ping socket's
 // error queue: the echo request it quotes (the kernel's ICMP header, with
 // the sequence number) and the extended error in the control message.
 // It returns nil for an entry that is not about an echo request or says
 // nothing the client can use.
-func pingError(quoted, oob []byte) *stream.ICMPError {
+func pingError(quoted, oob []byte) *icmperr.Error {
 	if len(quoted) < 8 || (quoted[0] != 8 && quoted[0] != 128) {
 		return nil
 	}
@@ -129,13 +129,13 @@ func pingError(quoted, oob []byte) *stream.ICMPError {
 		if !ok {
 			return nil
 		}
-		return &stream.ICMPError{Type: typ, Seq: binary.BigEndian.Uint16(quoted[6:8]), MTU: mtu}
+		return &icmperr.Error{Type: typ, Seq: binary.BigEndian.Uint16(quoted[6:8]), MTU: mtu}
 	}
 	return nil
 }
 
 // icmpType maps an extended socket error to what the client is told.
-func icmpType(ee *unix.SockExtendedErr) (stream.ICMPType, int, bool) {
+func icmpType(ee *unix.SockExtendedErr) (icmperr.Type, int, bool) {
 	switch ee.Origin {
 	case unix.SO_EE_ORIGIN_ICMP:
 		if ee.Type != 3 { // destination unreachable; time exceeded and the rest are not carried
@@ -143,29 +143,29 @@ func icmpType(ee *unix.SockExtendedErr) (stream.ICMPType, int, bool) {
 		}
 		switch ee.Code {
 		case 4: // fragmentation needed
-			return stream.ICMPTooBig, int(ee.Info), true
+			return icmperr.TooBig, int(ee.Info), true
 		case 0, 6, 11: // network unreachable, unknown, for the TOS
-			return stream.ICMPNetUnreachable, 0, true
+			return icmperr.NetUnreachable, 0, true
 		case 9, 10, 13: // administratively prohibited
-			return stream.ICMPProhibited, 0, true
+			return icmperr.Prohibited, 0, true
 		}
-		return stream.ICMPHostUnreachable, 0, true
+		return icmperr.HostUnreachable, 0, true
 	case unix.SO_EE_ORIGIN_ICMP6:
 		switch ee.Type {
 		case 2: // packet too big
-			return stream.ICMPTooBig, int(ee.Info), true
+			return icmperr.TooBig, int(ee.Info), true
 		case 1: // destination unreachable
 			switch ee.Code {
 			case 0: // no route
-				return stream.ICMPNetUnreachable, 0, true
+				return icmperr.NetUnreachable, 0, true
 			case 1, 5, 6: // administratively prohibited, policy, reject route
-				return stream.ICMPProhibited, 0, true
+				return icmperr.Prohibited, 0, true
 			}
-			return stream.ICMPHostUnreachable, 0, true
+			return icmperr.HostUnreachable, 0, true
 		}
 	case unix.SO_EE_ORIGIN_LOCAL:
 		if ee.Errno == uint32(unix.EMSGSIZE) && ee.Info > 0 {
-			return stream.ICMPTooBig, int(ee.Info), true
+			return icmperr.TooBig, int(ee.Info), true
 		}
 	}
 	return 0, 0, false

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/net/icmp"
 
-	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/icmperr"
 )
 
 // Elsewhere than on Linux the exit's ping sockets have no error queue:
@@ -22,7 +22,7 @@ func listenPing(network string) (net.PacketConn, error) {
 	return icmp.ListenPacket(network, addr)
 }
 
-func readPing(pc net.PacketConn, buf []byte) (int, netip.Addr, *stream.ICMPError, error) {
+func readPing(pc net.PacketConn, buf []byte) (int, netip.Addr, *icmperr.Error, error) {
 	return readPlain(pc, buf)
 }
 

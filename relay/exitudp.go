@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/pexia-network/pexia/hop/stream"
+	"github.com/pexia-network/pexia/internal/icmperr"
 )
 
 // ICMP errors for udp flows. The exit's connected UDP socket reports the
@@ -23,7 +24,7 @@ import (
 // is lost once, the router's ICMP fragmentation needed (ICMPv6 packet too
 // big) lowers the socket's path MTU and is reported as EMSGSIZE, and
 // larger datagrams are fragmented by the exit from then on. Each EMSGSIZE
-// is passed on as an ICMP frame (stream.ICMPTooBig) with the path MTU the
+// is passed on as an ICMP frame (icmperr.TooBig) with the path MTU the
 // kernel now knows (IP_MTU), so the app's kernel learns it too and an app
 // that does its own path MTU discovery (QUIC) sizes its datagrams to it.
 
@@ -112,7 +113,7 @@ func tooBig(src, dst net.Conn, err error) bool {
 		return false
 	}
 	if mtu := pathMTU(dst); mtu > 0 {
-		sendICMP(src, stream.ICMPError{Type: stream.ICMPTooBig, MTU: mtu})
+		sendICMP(src, icmperr.Error{Type: icmperr.TooBig, MTU: mtu})
 	}
 	return true
 }

@@ -86,11 +86,11 @@
 // to udp and icmp flows only.
 //
 // ICMP reports an ICMP error the exit's network sent for a datagram flow
-// without ending it: type is an [ICMPType] (1 packet too big, with mtu the
+// without ending it: type is an [icmperr.Type] (1 packet too big, with mtu the
 // largest IP packet the exit's path carries; 2 network, 3 host
 // unreachable; 4 administratively prohibited), seq the sequence number of
 // the echo request it is about (icmp flows; 0 on udp flows). Unknown types
-// are passed on. The client's Read returns each once as an [*ICMPError]
+// are passed on. The client's Read returns each once as an [*icmperr.Error]
 // that matches the errno a connected UDP socket would return.
 //
 // DROPPED carries the exit's counts of the flow's datagrams it dropped so

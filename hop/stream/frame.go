@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/pexia-network/pexia/internal/icmperr"
 	"github.com/pexia-network/pexia/internal/reason"
 )
 
@@ -142,8 +143,8 @@ type frame struct {
 	window  uint32 // OPEN/OPENED window, WINDOW increment
 	addr    []byte
 	payload []byte
-	icmp    ICMPError // ICMP
-	dropped [2]uint64 // DROPPED: down, up
+	icmp    icmperr.Error // ICMP
+	dropped [2]uint64     // DROPPED: down, up
 }
 
 func protoErr(format string, args ...any) error {
@@ -209,7 +210,7 @@ func parseFrame(b []byte, maxFrame int) (frame, error) {
 	case frameICMP:
 		want = icmpBodyLen
 		if len(body) == want {
-			f.icmp = ICMPError{Type: ICMPType(body[0]), Seq: binary.BigEndian.Uint16(body[1:3]), MTU: int(binary.BigEndian.Uint32(body[3:7]))}
+			f.icmp = icmperr.Error{Type: icmperr.Type(body[0]), Seq: binary.BigEndian.Uint16(body[1:3]), MTU: int(binary.BigEndian.Uint32(body[3:7]))}
 		}
 	case frameDropped:
 		want = 16
@@ -250,7 +251,7 @@ func encodeU32(buf []byte, typ byte, id uint32, v uint32) int {
 	return 9
 }
 
-func encodeICMP(buf []byte, id uint32, e ICMPError) int {
+func encodeICMP(buf []byte, id uint32, e icmperr.Error) int {
 	putHeader(buf, frameICMP, id)
 	buf[5] = byte(e.Type)
 	binary.BigEndian.PutUint16(buf[6:8], e.Seq)

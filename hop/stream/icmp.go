@@ -1,9 +1,9 @@
 package stream
 
 import (
-	"strconv"
-	"syscall"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/icmperr"
 )
 
 // ICMP errors and drop counts the exit reports on a datagram flow (udp or
@@ -11,7 +11,7 @@ import (
 //
 // An ICMP frame (exit→client) tells of one ICMP error the exit's network
 // sent for the flow: a too-big with the path MTU, or an unreachable for an
-// echo request. The client's Read returns it once as an *ICMPError, which
+// echo request. The client's Read returns it once as an *icmperr.Error, which
 // matches (errors.Is) the errno a connected UDP socket returns for that
 // error, and the flow goes on, as a UDP socket does.
 //
@@ -19,23 +19,6 @@ import (
 // datagrams it dropped, towards the client and from it. The exit sends it
 // at most every dropReportDelay while drops go on, and once more after the
 // last, so the client's FlowStats follow within that delay.
-
-// ICMPType is the kind of an ICMP error carried in an ICMP frame.
-type ICMPType uint8
-
-// ICMP error types.
-const (
-	// ICMPTooBig: a packet was larger than the path behind the exit
-	// carries (ICMP fragmentation needed, ICMPv6 packet too big, or the
-	// exit's own EMSGSIZE); MTU is the largest IP packet that passes.
-	ICMPTooBig ICMPType = 1
-	// ICMPNetUnreachable: no route to the destination's network.
-	ICMPNetUnreachable ICMPType = 2
-	// ICMPHostUnreachable: the destination host cannot be reached.
-	ICMPHostUnreachable ICMPType = 3
-	// ICMPProhibited: a filter on the way refused the packet.
-	ICMPProhibited ICMPType = 4
-)
 
 // icmpBodyLen is the body of an ICMP frame: type(1) seq(2) mtu(4).
 const icmpBodyLen = 7
@@ -47,56 +30,11 @@ const maxNotices = 16
 // dropReportDelay is the least time between two DROPPED frames of a flow.
 const dropReportDelay = 250 * time.Millisecond
 
-// ICMPError is an ICMP error the exit reported for a datagram flow.
-type ICMPError struct {
-	Type ICMPType
-	// Seq is, on an icmp flow, the sequence number of the echo request
-	// the error is about; 0 on a udp flow.
-	Seq uint16
-	// MTU is, for ICMPTooBig, the largest IP packet the exit's path
-	// carries (IP header included).
-	MTU int
-}
-
-func (e *ICMPError) Error() string {
-	s := "stream: icmp: "
-	switch e.Type {
-	case ICMPTooBig:
-		s += "packet too big, mtu " + strconv.Itoa(e.MTU)
-	case ICMPNetUnreachable:
-		s += "network unreachable"
-	case ICMPHostUnreachable:
-		s += "host unreachable"
-	case ICMPProhibited:
-		s += "administratively prohibited"
-	default:
-		s += "type " + strconv.Itoa(int(e.Type))
-	}
-	if e.Seq != 0 {
-		s += " (echo request seq " + strconv.Itoa(int(e.Seq)) + ")"
-	}
-	return s
-}
-
-// Unwrap returns the errno a connected UDP socket reports for the error
-// (EMSGSIZE, ENETUNREACH, EHOSTUNREACH), or nil for an unknown type.
-func (e *ICMPError) Unwrap() error {
-	switch e.Type {
-	case ICMPTooBig:
-		return syscall.EMSGSIZE
-	case ICMPNetUnreachable:
-		return syscall.ENETUNREACH
-	case ICMPHostUnreachable, ICMPProhibited:
-		return syscall.EHOSTUNREACH
-	}
-	return nil
-}
-
 // SendICMP reports an ICMP error for the flow to the client; the flow
 // stays open. Only the exit (RoleServer) sends them, on udp and icmp
 // flows. A report that finds the control queue full is dropped, as the
 // network drops ICMP under load.
-func (s *Stream) SendICMP(e ICMPError) error {
+func (s *Stream) SendICMP(e icmperr.Error) error {
 	m := s.m
 	if m.cfg.Role != RoleServer || !s.kind.datagram() {
 		return ErrNotSupported

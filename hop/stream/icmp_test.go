@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pexia-network/pexia/internal/icmperr"
 	"github.com/pexia-network/pexia/internal/testutil"
 )
 
@@ -20,13 +21,13 @@ func TestICMPFrames(t *testing.T) {
 	p.serve(func(r *Request) { flows <- accept(r) })
 	for _, tc := range []struct {
 		network, addr string
-		e             ICMPError
+		e             icmperr.Error
 		errno         error
 	}{
-		{"udp", "192.0.2.1:443", ICMPError{Type: ICMPTooBig, MTU: 1280}, syscall.EMSGSIZE},
-		{"icmp", "192.0.2.1", ICMPError{Type: ICMPHostUnreachable, Seq: 7}, syscall.EHOSTUNREACH},
-		{"icmp", "2001:db8::1", ICMPError{Type: ICMPNetUnreachable, Seq: 65535}, syscall.ENETUNREACH},
-		{"udp", "192.0.2.1:53", ICMPError{Type: 99}, nil},
+		{"udp", "192.0.2.1:443", icmperr.Error{Type: icmperr.TooBig, MTU: 1280}, syscall.EMSGSIZE},
+		{"icmp", "192.0.2.1", icmperr.Error{Type: icmperr.HostUnreachable, Seq: 7}, syscall.EHOSTUNREACH},
+		{"icmp", "2001:db8::1", icmperr.Error{Type: icmperr.NetUnreachable, Seq: 65535}, syscall.ENETUNREACH},
+		{"udp", "192.0.2.1:53", icmperr.Error{Type: 99}, nil},
 	} {
 		c := dial(t, p.client, tc.network, tc.addr)
 		s := <-flows
@@ -39,7 +40,7 @@ func TestICMPFrames(t *testing.T) {
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		buf := make([]byte, 64)
 		_, err := c.Read(buf)
-		var ie *ICMPError
+		var ie *icmperr.Error
 		if !errors.As(err, &ie) || *ie != tc.e || (tc.errno != nil && !errors.Is(err, tc.errno)) {
 			t.Fatalf("%s %s: Read: %v, want %+v matching %v", tc.network, tc.addr, err, tc.e, tc.errno)
 		}
@@ -61,7 +62,7 @@ func TestICMPFrames(t *testing.T) {
 	}
 	tcp := dial(t, p.client, "tcp", "192.0.2.1:80")
 	defer tcp.Close()
-	if err := (<-flows).SendICMP(ICMPError{Type: ICMPTooBig, MTU: 1280}); !errors.Is(err, ErrNotSupported) {
+	if err := (<-flows).SendICMP(icmperr.Error{Type: icmperr.TooBig, MTU: 1280}); !errors.Is(err, ErrNotSupported) {
 		t.Fatalf("SendICMP on a tcp stream: %v, want ErrNotSupported", err)
 	}
 }

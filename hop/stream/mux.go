@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/pexia-network/pexia/internal/icmperr"
 )
 
 // Role says which end of a circuit a Mux serves.
@@ -187,7 +189,7 @@ type ctrl struct {
 	s      *Stream // OPEN, stream WINDOW; nil for the circuit WINDOW
 	reason Reason
 	window uint32
-	icmp   ICMPError // ICMP
+	icmp   icmperr.Error // ICMP
 }
 
 // Mux multiplexes streams over one circuit. All methods are safe for

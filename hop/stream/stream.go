@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pexia-network/pexia/internal/icmperr"
 )
 
 type streamState uint8
@@ -74,9 +76,9 @@ type Stream struct {
 	dgDropOut                atomic.Uint64
 	dgFull                   atomic.Bool // drop further datagrams without the lock; see dgqueue.go
 
-	notices        fifo[ICMPError] // client: ICMP errors for Read (icmp.go)
-	peerDropped    [2]uint64       // client: the exit's last DROPPED counts
-	dropTimerArmed atomic.Bool     // server: a DROPPED frame is due (icmp.go)
+	notices        fifo[icmperr.Error] // client: ICMP errors for Read (icmp.go)
+	peerDropped    [2]uint64           // client: the exit's last DROPPED counts
+	dropTimerArmed atomic.Bool         // server: a DROPPED frame is due (icmp.go)
 }
 
 func newStream(m *Mux, id uint32, kind Kind, addr string) *Stream {
@@ -122,7 +124,7 @@ func (s *Stream) LocalAddr() net.Addr {
 func (s *Stream) RemoteAddr() net.Addr { return Addr{Net: s.kind.Network(), Address: s.addr} }
 
 // Read reads stream data, or one datagram on a udp flow (truncated to
-// len(p)). On a udp or icmp flow it returns an *ICMPError, once, for each
+// len(p)). On a udp or icmp flow it returns an *icmperr.Error, once, for each
 // ICMP error the exit reported, and the flow stays open. It returns io.EOF
 // after the peer's FIN, a *ResetError after a reset, an error wrapping
 // ErrCircuitClosed once the Mux closed, os.ErrDeadlineExceeded after the

@@ -75,9 +75,10 @@ var Rules = []Rule{
 		Why:  "the node side of circuits never reads the client side; what both need is in hop/wire, hop/link, hop/onion and hop/stream",
 	},
 	{
-		From: []string{"netstack/..."},
-		Deny: []string{"..."},
-		Why:  "the packet stack is self-contained: the daemon hands it a handler",
+		From:   []string{"netstack/..."},
+		Deny:   []string{"..."},
+		Except: []string{"internal/icmperr"},
+		Why:    "the packet stack is self-contained: the daemon hands it a handler",
 	},
 	{
 		From:   []string{"ui/..."},
@@ -95,6 +96,11 @@ var Rules = []Rule{
 		From: []string{"internal/reason"},
 		Deny: []string{"..."},
 		Why:  "the reason codes are a leaf shared by hop/stream and proxy",
+	},
+	{
+		From: []string{"internal/icmperr"},
+		Deny: []string{"..."},
+		Why:  "the ICMP error type is a leaf shared by hop/stream, relay and netstack",
 	},
 	{
 		From: []string{"internal/logger"},
