@@ -49,12 +49,18 @@ check-generated: deps
 
 # lint checks formatting, that go.mod and go.sum are tidy, vet (with the e2e
 # and soak tags, which add files and drop none), the dependency rules of the
-# architecture (internal/deptest; also part of unit) and staticcheck.
+# architecture (internal/deptest; also part of unit), that the portable
+# packages (CROSS_PKGS) build and vet for the CROSS_GOOS systems, and
+# staticcheck.
+CROSS_GOOS := windows darwin
+CROSS_PKGS := ./cmd/pexia ./api/... ./rules/... ./wallet/...
 lint: deps staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
 	$(GO) vet -tags e2e,soak ./...
 	$(GO) test -count=1 ./internal/deptest
+	@for os in $(CROSS_GOOS); do echo "GOOS=$$os go build and vet $(CROSS_PKGS)"; \
+	  GOOS=$$os $(GO) build $(CROSS_PKGS) && GOOS=$$os $(GO) vet $(CROSS_PKGS) || { echo "$(CROSS_PKGS) must build on $$os"; exit 1; }; done
 
 # staticcheck runs staticcheck v0.8.2 with staticcheck.conf (and
 # contracts/staticcheck.conf). It is pinned in its own tools/staticcheck.mod

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -252,15 +251,7 @@ func checkSecretMode(path string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("keys: %w: %s is not a regular file", ErrInsecure, path)
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("keys: %w: %s may be read by others (mode %04o); run: chmod 600 %s", ErrInsecure, path, perm, path)
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		if uid := os.Geteuid(); int(st.Uid) != uid && st.Uid != 0 {
-			return fmt.Errorf("keys: %w: %s belongs to uid %d, not to this process's user (uid %d) or root", ErrInsecure, path, st.Uid, uid)
-		}
-	}
-	return nil
+	return checkSecretAccess(path, fi)
 }
 
 // EnsurePassphraseFile creates path (mode 0600) holding a new random
