@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"sync"
@@ -189,7 +190,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	}
 	lk, err := cfg.Link(ctx, hops[0])
 	if err != nil {
-		return nil, fmt.Errorf("hop: link to first hop: %w", err)
+		return nil, &HopError{Hop: 0, Node: hops[0].Address, Err: fmt.Errorf("hop: link to first hop: %w", err)}
 	}
 	owned := lk
 	if cfg.SharedLink {
@@ -200,7 +201,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 		if owned != nil {
 			owned.Close()
 		}
-		return nil, fmt.Errorf("hop: open circuit channel: %w", err)
+		return nil, &HopError{Hop: 0, Node: hops[0].Address, Err: fmt.Errorf("hop: open circuit channel: %w", err)}
 	}
 	cc, err := onion.NewClientCircuit(cfg.CellSize)
 	if err != nil {
@@ -292,7 +293,7 @@ func (c *Circuit) build() error {
 			}
 			raw, err := c.rd.Next()
 			if err != nil {
-				return fmt.Errorf("hop: CREATED from hop 0: %w", err)
+				return &HopError{Hop: 0, Node: h.Address, Err: fmt.Errorf("hop: CREATED from hop 0: %w", err)}
 			}
 			cell, err := onion.DecodeCell(raw)
 			if err != nil || cell.Cmd != onion.LinkCreated {
@@ -320,7 +321,7 @@ func (c *Circuit) build() error {
 				if err != nil {
 					return err
 				}
-				return fmt.Errorf("hop: extending to hop %d: %w", k, &TruncatedError{Hop: hop, Reason: r})
+				return &HopError{Hop: k, Node: h.Address, Err: fmt.Errorf("hop: extending to hop %d: %w", k, &TruncatedError{Hop: hop, Reason: r})}
 			}
 			if hop != k-1 || cmd != onion.RelayExtended {
 				return fmt.Errorf("hop: extending to hop %d: hop %d answered %v", k, hop, cmd)
@@ -615,6 +616,12 @@ func (c *Circuit) read() {
 	for {
 		hop, cmd, payload, err := c.readRelay()
 		if err != nil {
+			// A channel the first hop closed (EOF) may be any hop's
+			// doing; any other error is the link to the first hop failing
+			// or the cells on it making no sense: the first hop's fault.
+			if !errors.Is(err, io.EOF) {
+				err = &HopError{Hop: 0, Node: c.hops[0].Address, Err: err}
+			}
 			c.fail(err)
 			return
 		}

@@ -60,3 +60,7 @@ func (c *Circuit) Stats() CircuitStats {
 // because the flow's queue was full (see package stream, "Datagram
 // queues"), and those the exit reported it dropped.
 func (c *Circuit) Flows() []stream.FlowStats { return c.mux.Flows() }
+
+// Streams returns how many streams (tcp, udp, icmp, dns) are open on the
+// circuit or opening.
+func (c *Circuit) Streams() int { return c.mux.Streams() }

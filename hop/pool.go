@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +20,10 @@ type Profile struct {
 	Name string
 	Hops int
 	// Avoid, set by the pool when it asks for a sample, lists the nodes
-	// whose terms were refused lately (see RefusedError): the selector
-	// should not pick them. A sample that holds one anyway is not built.
+	// whose terms were refused lately (see RefusedError) and those that
+	// just failed (see HopError): the selector should not pick them. A
+	// sample that holds a refused one anyway is not built; one with a
+	// failed node is (the selector may know no other).
 	Avoid []onion.Address
 }
 
@@ -36,6 +39,12 @@ const (
 	maxRefusals = 8
 )
 
+// FailFor is how long a node that failed (a build could not reach or
+// extend to it, or a circuit lost its link to it) is avoided. When the
+// selector finds no circuit without the failed nodes (the network was
+// down, say), it is asked once more with only the refused ones.
+const FailFor = 2 * time.Minute
+
 // Pool keeps a built circuit per profile, builds on first use, and rebuilds
 // as soon as a circuit dies; streams opened after that go to the new one.
 type Pool struct {
@@ -50,24 +59,31 @@ type Pool struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// PayerFor, when set (before the first circuit), gives the payer of
+	// each profile's circuits in place of the BuildConfig's.
+	PayerFor func(Profile) Payer
+
 	mu       sync.Mutex
 	closed   bool                        // guarded by mu
 	circuits map[string]*poolEntry       // guarded by mu
 	refused  map[onion.Address]time.Time // nodes whose terms were refused, and when; guarded by mu
+	failed   map[onion.Address]time.Time // nodes that failed, and when; guarded by mu
 }
 
 type poolEntry struct {
 	ready chan struct{} // closed when c or err is set
+	p     Profile
 	c     *Circuit
 	err   error
 	at    time.Time
+	used  time.Time // last asked for; guarded by the pool's mu
 }
 
 // NewPool returns a pool building circuits with sel and cfg.
 func NewPool(sel Selector, cfg BuildConfig, logf logger.Logf) *Pool {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Pool{sel: sel, build: cfg, logf: logger.OrDiscard(logf), ctx: ctx, cancel: cancel,
-		circuits: map[string]*poolEntry{}, refused: map[onion.Address]time.Time{}}
+		circuits: map[string]*poolEntry{}, refused: map[onion.Address]time.Time{}, failed: map[onion.Address]time.Time{}}
 }
 
 // Circuit returns the live circuit for p, building one if needed. Callers
@@ -98,8 +114,9 @@ func (pl *Pool) Circuit(ctx context.Context, p Profile) (*Circuit, error) {
 			}
 		}
 		if e == nil {
-			e = &poolEntry{ready: make(chan struct{})}
+			e = &poolEntry{ready: make(chan struct{}), p: p}
 			pl.circuits[p.Name] = e
+			e.used = time.Now()
 			pl.wg.Add(1) // under mu, with closed false: Close waits for it
 			pl.mu.Unlock()
 			go func() {
@@ -107,6 +124,7 @@ func (pl *Pool) Circuit(ctx context.Context, p Profile) (*Circuit, error) {
 				pl.run(p, e)
 			}()
 		} else {
+			e.used = time.Now() // under mu: CloseIdle sees the use
 			pl.mu.Unlock()
 		}
 		select {
@@ -132,14 +150,23 @@ func (pl *Pool) run(p Profile, e *poolEntry) {
 	defer cancel()
 	var err error
 	refusals := 0
+	cfg := pl.build
+	if pl.PayerFor != nil {
+		cfg.Payer = pl.PayerFor(p)
+	}
 	for try := 0; try < 3; try++ {
 		var hops []HopInfo
 		q := p
-		q.Avoid = pl.avoid()
-		if hops, err = pl.sel(ctx, q); err != nil {
+		refused, failed := pl.avoid()
+		q.Avoid = append(refused, failed...)
+		if hops, err = pl.sel(ctx, q); err != nil && len(failed) > 0 {
+			q.Avoid = refused
+			hops, err = pl.sel(ctx, q)
+		}
+		if err != nil {
 			continue
 		}
-		if i := slices.IndexFunc(hops, func(h HopInfo) bool { return slices.Contains(q.Avoid, h.Address) }); i >= 0 {
+		if i := slices.IndexFunc(hops, func(h HopInfo) bool { return slices.Contains(refused, h.Address) }); i >= 0 {
 			err = fmt.Errorf("hop: the selector picked node %x, whose terms were refused", hops[i].Address[:])
 			if refusals++; refusals <= maxRefusals {
 				try--
@@ -148,8 +175,9 @@ func (pl *Pool) run(p Profile, e *poolEntry) {
 		}
 		var c *Circuit
 		start := time.Now()
-		if c, err = Build(ctx, hops, pl.build); err != nil {
+		if c, err = Build(ctx, hops, cfg); err != nil {
 			pl.logf("pool: build %s (%d hops): %v", p.Name, len(hops), err)
+			pl.noteFailure(err)
 			var re *RefusedError
 			if errors.As(err, &re) {
 				pl.refuse(re.Node)
@@ -192,39 +220,138 @@ func (pl *Pool) refuse(node onion.Address) {
 	pl.mu.Unlock()
 }
 
-// avoid lists the nodes refused within RefuseFor, forgetting older ones.
-func (pl *Pool) avoid() []onion.Address {
+// noteFailure remembers the node err blames (see HopError), if any.
+func (pl *Pool) noteFailure(err error) {
+	var he *HopError
+	if !errors.As(err, &he) {
+		return
+	}
+	pl.mu.Lock()
+	pl.failed[he.Node] = time.Now()
+	pl.mu.Unlock()
+	pl.logf("pool: avoiding node %x for %v: %v", he.Node[:], FailFor, he.Err)
+}
+
+// avoid lists the nodes refused within RefuseFor and those failed within
+// FailFor (not counting the refused ones twice), forgetting older ones.
+func (pl *Pool) avoid() (refused, failed []onion.Address) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	var out []onion.Address
 	for a, at := range pl.refused {
 		if time.Since(at) > RefuseFor {
 			delete(pl.refused, a)
 			continue
 		}
-		out = append(out, a)
+		refused = append(refused, a)
 	}
-	return out
+	for a, at := range pl.failed {
+		if time.Since(at) > FailFor {
+			delete(pl.failed, a)
+			continue
+		}
+		if _, ok := pl.refused[a]; !ok {
+			failed = append(failed, a)
+		}
+	}
+	return refused, failed
 }
 
 // Refused lists the nodes whose terms the pool's builds refused within
 // RefuseFor.
-func (pl *Pool) Refused() []onion.Address { return pl.avoid() }
+func (pl *Pool) Refused() []onion.Address {
+	r, _ := pl.avoid()
+	return r
+}
+
+// Failed lists the nodes the pool avoids for having failed within
+// FailFor.
+func (pl *Pool) Failed() []onion.Address {
+	_, f := pl.avoid()
+	return f
+}
 
 // watch replaces e's circuit as soon as it dies, so the next stream finds a
 // fresh one without waiting for a build.
 func (pl *Pool) watch(p Profile, e *poolEntry) {
 	<-e.c.Done()
-	pl.logf("pool: %s circuit ended: %v", p.Name, e.c.Err())
 	pl.mu.Lock()
 	if pl.closed || pl.circuits[p.Name] != e {
 		pl.mu.Unlock()
 		return
 	}
-	ne := &poolEntry{ready: make(chan struct{})}
+	pl.mu.Unlock()
+	pl.logf("pool: %s circuit ended: %v", p.Name, e.c.Err())
+	pl.noteFailure(e.c.Err())
+	pl.mu.Lock()
+	if pl.closed || pl.circuits[p.Name] != e {
+		pl.mu.Unlock()
+		return
+	}
+	ne := &poolEntry{ready: make(chan struct{}), p: p, used: e.used}
 	pl.circuits[p.Name] = ne
 	pl.mu.Unlock()
 	pl.run(p, ne)
+}
+
+// PoolCircuit is a live circuit of the pool and the profile it serves.
+type PoolCircuit struct {
+	Profile Profile
+	Circuit *Circuit
+	// BuiltAt is when it was built, Used when a stream last asked for it.
+	BuiltAt, Used time.Time
+}
+
+// Circuits lists the pool's live circuits, by profile name.
+func (pl *Pool) Circuits() []PoolCircuit {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	var out []PoolCircuit
+	for _, e := range pl.circuits {
+		select {
+		case <-e.ready:
+		default:
+			continue
+		}
+		if e.c == nil || e.c.Err() != nil {
+			continue
+		}
+		out = append(out, PoolCircuit{Profile: e.p, Circuit: e.c, BuiltAt: e.at, Used: e.used})
+	}
+	slices.SortFunc(out, func(a, b PoolCircuit) int { return strings.Compare(a.Profile.Name, b.Profile.Name) })
+	return out
+}
+
+// CloseIdle closes the circuits, except those keep holds for, that carry
+// no stream and were not asked for within idle; it returns the profiles
+// whose circuits it closed. A later stream for one builds a new circuit.
+func (pl *Pool) CloseIdle(idle time.Duration, keep func(Profile) bool) []Profile {
+	pl.mu.Lock()
+	var closing []*poolEntry
+	for name, e := range pl.circuits {
+		select {
+		case <-e.ready:
+		default:
+			continue // a build under way: someone is waiting for it
+		}
+		if keep != nil && keep(e.p) || time.Since(e.used) < idle {
+			continue
+		}
+		if e.c != nil && e.c.Streams() > 0 {
+			continue
+		}
+		delete(pl.circuits, name) // watch sees it gone and rebuilds nothing
+		closing = append(closing, e)
+	}
+	pl.mu.Unlock()
+	var out []Profile
+	for _, e := range closing {
+		if e.c != nil {
+			e.c.Close()
+			pl.logf("pool: closed %s circuit, unused for %v", e.p.Name, time.Since(e.used).Round(time.Second))
+		}
+		out = append(out, e.p)
+	}
+	return out
 }
 
 // Dial opens a stream to address through the circuit for p.

@@ -30,3 +30,16 @@ func (e *RefusedError) Error() string {
 }
 
 func (e *RefusedError) Unwrap() error { return e.Err }
+
+// HopError says which hop a build failed at, or which hop's link a built
+// circuit lost: the first hop when the link to it failed, hop k when
+// extending to it failed. The Pool avoids that node for FailFor.
+type HopError struct {
+	Hop  int
+	Node onion.Address
+	Err  error
+}
+
+func (e *HopError) Error() string { return e.Err.Error() }
+
+func (e *HopError) Unwrap() error { return e.Err }

@@ -516,6 +516,13 @@ func (m *Mux) returnConnCreditLocked(n int) {
 	}
 }
 
+// Streams returns how many streams are open or opening.
+func (m *Mux) Streams() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.streams)
+}
+
 func (m *Mux) removeLocked(s *Stream) {
 	if s.inMap {
 		delete(m.streams, s.id)
