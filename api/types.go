@@ -88,6 +88,10 @@ type Status struct {
 	// own, here and at the exit. Only GET /v1/status fills it; "state"
 	// events leave it out.
 	UDPFlows []UDPFlow `json:"udp_flows,omitempty"`
+	// Circuits lists the live circuits: the connection's (Default) first,
+	// then one per profile that a tunnel rule sent a flow to, named by
+	// the profile. Only GET /v1/status fills it.
+	Circuits []Circuit `json:"circuits,omitempty"`
 }
 
 // UDPFlow is one UDP flow through the circuit: the datagrams between one
@@ -178,7 +182,10 @@ type Hop struct {
 // GET /v1/circuit, and the payload of "circuit" events.
 type Circuit struct {
 	Profile string `json:"profile,omitempty"`
-	Hops    []Hop  `json:"hops"`
+	// Default marks the connection's own circuit, which flows without a
+	// profile ride.
+	Default bool  `json:"default,omitempty"`
+	Hops    []Hop `json:"hops"`
 	// BuiltAt is when the circuit finished building; BuildMS how long
 	// building took, in milliseconds.
 	BuiltAt time.Time `json:"built_at"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -26,6 +27,18 @@ type Plan struct {
 	Country       string   // of the exit; empty for any
 	MaxPricePerGB *big.Int // per hop; nil for no cap
 	MinDelay      time.Duration
+	// Countries, if any, replaces Country: each circuit's exit is in one
+	// of them, drawn at random per circuit. Nodes, if any, is the curated
+	// list every hop comes from.
+	Countries []string
+	Nodes     map[common.Address]bool
+}
+
+// profilePlan is the plan of one of the pool's profiles, and the name the
+// user knows it by (the rules profile's, or the connection's).
+type profilePlan struct {
+	Plan
+	label string
 }
 
 // HopStatus describes one hop of the live circuit.
@@ -42,13 +55,53 @@ type HopStatus struct {
 type selector struct {
 	d    NodeDirectory
 	plan Plan
+	// name is the pool profile of the connection's circuit, which plan
+	// describes; fund, if set, makes sure the hop accounts can pay a
+	// circuit of so many hops before one is picked.
+	name string
+	fund func(ctx context.Context, hops int) error
 
-	mu   sync.Mutex
-	last map[onion.Address]dir.Node
+	mu    sync.Mutex
+	last  map[onion.Address]dir.Node
+	plans map[string]profilePlan // the rules profiles', by pool profile name
+}
+
+// planOf returns the plan of the pool profile named name.
+func (s *selector) planOf(name string) profilePlan {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pp, ok := s.plans[name]; ok {
+		return pp
+	}
+	return profilePlan{Plan: s.plan, label: s.name}
+}
+
+// addPlan records the plan of a rules profile's pool profile, unless
+// known.
+func (s *selector) addPlan(name string, pp func() profilePlan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.plans[name]; ok {
+		return
+	}
+	if s.plans == nil {
+		s.plans = map[string]profilePlan{}
+	}
+	s.plans[name] = pp()
 }
 
 func (s *selector) pick(ctx context.Context, p hop.Profile) ([]hop.HopInfo, error) {
-	md := uint64(s.plan.MinDelay.Seconds())
+	plan := s.planOf(p.Name).Plan
+	if s.fund != nil {
+		if err := s.fund(ctx, plan.Hops); err != nil {
+			return nil, err
+		}
+	}
+	country := plan.Country
+	if len(plan.Countries) > 0 {
+		country = plan.Countries[rand.IntN(len(plan.Countries))]
+	}
+	md := uint64(plan.MinDelay.Seconds())
 	// Only nodes paid in the coin the client pays in, and none whose terms
 	// were refused lately.
 	var token common.Address
@@ -56,9 +109,9 @@ func (s *selector) pick(ctx context.Context, p hop.Profile) ([]hop.HopInfo, erro
 	for _, a := range p.Avoid {
 		avoid[common.Address(a)] = true
 	}
-	relay := dir.Filter{Role: dir.RoleRelay, MinDelay: md, MaxPricePerGB: s.plan.MaxPricePerGB, Token: &token, Exclude: avoid}
-	exit := dir.Filter{Role: dir.RoleExit, MinDelay: md, MaxPricePerGB: s.plan.MaxPricePerGB, Country: s.plan.Country, Token: &token, Exclude: avoid}
-	nodes, err := s.d.Circuit(ctx, s.plan.Hops, relay, exit)
+	relay := dir.Filter{Role: dir.RoleRelay, MinDelay: md, MaxPricePerGB: plan.MaxPricePerGB, Token: &token, Exclude: avoid, Only: plan.Nodes}
+	exit := dir.Filter{Role: dir.RoleExit, MinDelay: md, MaxPricePerGB: plan.MaxPricePerGB, Country: country, Token: &token, Exclude: avoid, Only: plan.Nodes}
+	nodes, err := s.d.Circuit(ctx, plan.Hops, relay, exit)
 	if err != nil {
 		return nil, err
 	}

@@ -245,7 +245,10 @@ type session struct {
 	plane      dataplane // written under mu by run; run reads it without
 
 	padRate int // padding cells per second each way; 0 for none
-	hops    int // circuit length
+	// hops is the longest circuit the hop accounts are funded for: the
+	// connection's, or a longer profile's; guarded by fundMu.
+	hops   int
+	fundMu sync.Mutex
 
 	maintaining atomic.Bool                  // the hop accounts are being kept up
 	acctCl      atomic.Pointer[chain.Client] // set once the accounts are funded
@@ -526,9 +529,12 @@ func (d *Daemon) Status(ctx context.Context) (api.Status, error) {
 	d.mu.Unlock()
 	if s != nil {
 		s.mu.Lock()
-		c := s.circuit
+		c, pool := s.circuit, s.pool
 		s.mu.Unlock()
 		st.UDPFlows = udpFlows(c, api.CallerFrom(ctx).Access == api.AccessAdmin)
+		if pool != nil && c != nil {
+			st.Circuits = d.profileCircuits(s, pool)
+		}
 	}
 	return st, nil
 }
@@ -674,7 +680,8 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 		return err
 	}
 	plan.MinDelay = 0
-	s.sel = &selector{d: d.cfg.Directory(s.cl, s.net), plan: plan}
+	s.sel = &selector{d: d.cfg.Directory(s.cl, s.net), plan: plan, name: s.profile.Name}
+	s.sel.fund = d.fundHops(s)
 	s.padRate = paddingRate(set.PaddingKbps)
 	s.hops = plan.Hops
 	s.acctCl.Store(s.cl)
@@ -686,7 +693,11 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	if err != nil {
 		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
 	}
-	s.pool = newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name, onIssue, check), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
+	pool := newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name, onIssue, check), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
+	pool.PayerFor = d.payerFor(s, n, check)
+	s.mu.Lock()
+	s.pool = pool // Status and the idle reaper read it under mu
+	s.mu.Unlock()
 	var exclude []netip.Prefix
 	for _, c := range set.ExcludeCIDRs {
 		if p, err := netip.ParsePrefix(c); err == nil {
@@ -694,6 +705,7 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 		}
 	}
 	s.router = newRouter(s.pool, s.profile, d.cfg.TUN.Mark, exclude)
+	s.router.profiles = func(name string) (hop.Profile, error) { return d.profileFor(s, name) }
 	s.router.rules = d.rules.Engine()
 	if d.owners != nil {
 		s.router.owners = d.owners
@@ -858,27 +870,9 @@ func (d *Daemon) circuitOf(s *session) (api.Circuit, error) {
 	if c == nil || s.sel == nil {
 		return api.Circuit{}, fmt.Errorf("%w: no circuit yet", api.ErrNotConnected)
 	}
-	out := api.Circuit{Profile: s.profile.Name, BuiltAt: at, BuildMS: ms, Currency: d.currency()}
-	st := c.Stats()
-	for k, h := range s.sel.describe(c) {
-		role := api.RoleRelay
-		if h.Exit {
-			role = api.RoleExit
-		}
-		host := h.URL
-		if u, err := url.Parse(h.URL); err == nil {
-			host = u.Host
-		}
-		hop := api.Hop{Address: h.Address.Hex(), Host: host, Country: h.Country, Role: role,
-			PricePerGB: api.NewAmount(orZero(h.PricePerGB)),
-			BytesUp:    st.CellsUp * uint64(st.CellSize), BytesDown: st.CellsDown * uint64(st.CellSize)}
-		if k < len(st.Hops) {
-			hop.Paid = api.NewAmount(orZero(st.Hops[k].Paid))
-			hop.LatencyMS = float64(st.Hops[k].RTT.Microseconds()) / 1000
-		}
-		out.Hops = append(out.Hops, hop)
-	}
-	return out, nil
+	ci := d.describeCircuit(s, s.profile.Name, c, at, ms)
+	ci.Default = true
+	return ci, nil
 }
 
 // networkNames lists the admin's networks, sorted.
@@ -1140,6 +1134,9 @@ func (d *Daemon) tick() {
 		if n%accountsPoll == 0 {
 			d.maintainAccounts()
 		}
+		if n%reapEvery == 0 {
+			d.reapProfiles()
+		}
 		if n%winsPoll == 0 && !lastConnected.IsZero() && time.Since(lastConnected) < issuedRetention {
 			ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
 			d.pollWins(ctx)
@@ -1180,7 +1177,10 @@ func (d *Daemon) maintainAccounts() {
 		defer s.maintaining.Store(false)
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Minute)
 		defer cancel()
-		d.pay.maintain(ctx, cl, s.hops, d.cfg.Logf)
+		s.fundMu.Lock()
+		hops := s.hops
+		s.fundMu.Unlock()
+		d.pay.maintain(ctx, cl, hops, d.cfg.Logf)
 	})
 }
 

@@ -127,15 +127,16 @@ var _ netstack.EchoDialer = (*router)(nil)
 // DialEcho carries an app's pings as an "icmp" stream to the exit, which
 // sends them from its own ping socket. Excluded destinations never reach
 // the TUN (their routes bypass it), so every echo flow goes through the
-// circuit, unless a block rule refuses it; a rule that sends it direct is
+// circuit (its rule's profile's), unless a block rule refuses it; a rule that sends it direct is
 // not followed (the daemon sends no pings of its own).
 func (r *router) DialEcho(ctx context.Context, f netstack.Flow) (net.Conn, error) {
 	rf := rules.Flow{Proto: rules.ICMP, Src: f.Src, Dst: f.Dst}
-	if d := r.decide(&rf); d.Action == rules.Block {
+	d := r.decide(&rf)
+	if d.Action == rules.Block {
 		r.blocked.Add(1)
 		return nil, fmt.Errorf("%w: %s", ErrBlocked, d)
 	}
-	c, err := r.dialCircuit(ctx, "icmp", f.Dst.Addr().String())
+	c, err := r.dialCircuit(ctx, "icmp", f.Dst.Addr().String(), d.Profile)
 	if err != nil {
 		return nil, err
 	}

@@ -95,7 +95,7 @@ type nodeList []dir.Node
 
 func (l nodeList) pass(n dir.Node, f dir.Filter, used map[common.Address]bool) bool {
 	switch {
-	case used[n.Address] || used[n.Staker] || f.Exclude[n.Address]:
+	case used[n.Address] || used[n.Staker] || f.Exclude[n.Address], f.Only != nil && !f.Only[n.Address]:
 		return false
 	case n.Roles&f.Role != f.Role, n.Delay < f.MinDelay:
 		return false

@@ -24,14 +24,15 @@ import (
 // direct, straight out with a marked socket that bypasses the tunnel; a
 // flow the rules block is refused. It counts the bytes both ways.
 //
-// Every tunnelled flow uses the session's circuit for now: the profile a
-// tunnel rule names is checked and shown (pexia rules test) but does not
-// yet get a circuit of its own.
+// A tunnelled flow whose rule names a profile rides that profile's
+// circuit (profiles gives its pool profile); the others, and DNS, ride
+// the connection's circuit (profile).
 type router struct {
-	pool    *hop.Pool
-	profile hop.Profile
-	direct  *net.Dialer
-	exclude atomic.Pointer[[]netip.Prefix]
+	pool     *hop.Pool
+	profile  hop.Profile
+	profiles func(name string) (hop.Profile, error)
+	direct   *net.Dialer
+	exclude  atomic.Pointer[[]netip.Prefix]
 
 	// rules decides each new flow; nil tunnels everything. owners finds a
 	// flow's process (nil where the OS has no lookup) and names the
@@ -122,11 +123,17 @@ func (r *router) dialDecided(ctx context.Context, network, address string, d rul
 		r.directFlows.Add(1)
 		return r.direct.DialContext(ctx, network, address)
 	}
-	return r.dialCircuit(ctx, network, address)
+	return r.dialCircuit(ctx, network, address, d.Profile)
 }
 
-func (r *router) dialCircuit(ctx context.Context, network, address string) (net.Conn, error) {
-	c, err := r.pool.Dial(ctx, r.profile, network, address)
+// dialCircuit opens a flow through the circuit of the rules profile named
+// profile, or the connection's circuit if profile is empty.
+func (r *router) dialCircuit(ctx context.Context, network, address, profile string) (net.Conn, error) {
+	p, err := r.poolProfile(profile)
+	var c net.Conn
+	if err == nil {
+		c, err = r.pool.Dial(ctx, p, network, address)
+	}
 	if err != nil {
 		r.failedDials.Add(1)
 		s := err.Error()
@@ -136,6 +143,13 @@ func (r *router) dialCircuit(ctx context.Context, network, address string) (net.
 	r.flows.Add(1)
 	r.active.Add(1)
 	return &countedConn{Conn: c, r: r}, nil
+}
+
+func (r *router) poolProfile(name string) (hop.Profile, error) {
+	if name == "" || r.profiles == nil {
+		return r.profile, nil
+	}
+	return r.profiles(name)
 }
 
 // DialContext is the dialer of the userspace proxy: address may be a name,

@@ -113,6 +113,13 @@ func NewEngine(s Set) (*Engine, error) {
 // Set returns a copy of the set in use.
 func (e *Engine) Set() Set { return e.prog.Load().set.Clone() }
 
+// Profile returns the profile named n of the set in use; its slices are
+// shared and must not be changed.
+func (e *Engine) Profile(n string) (Profile, bool) {
+	s := &e.prog.Load().set
+	return s.Profile(n)
+}
+
 // NeedsOwner says whether any rule looks at a flow's owner; if none does,
 // the caller may skip the owner lookup.
 func (e *Engine) NeedsOwner() bool { return e.prog.Load().needOwner }

@@ -141,6 +141,18 @@ func (r renderer) status(w io.Writer, st api.Status) {
 	if st.Profile != "" {
 		fmt.Fprintf(w, "profile\t%s\n", st.Profile)
 	}
+	// The circuits of the profiles tunnel rules named.
+	for _, c := range st.Circuits {
+		if c.Default || len(c.Hops) == 0 {
+			continue
+		}
+		exit := c.Hops[len(c.Hops)-1]
+		hops := "hops"
+		if len(c.Hops) == 1 {
+			hops = "hop"
+		}
+		fmt.Fprintf(w, "profile %s\t%d %s, exit %s\n", c.Profile, len(c.Hops), hops, strings.TrimSpace(exit.Country+" "+shortAddr(exit.Address)))
+	}
 	fmt.Fprintf(w, "mode\t%s\n", orDash(string(st.Mode)))
 	// The proxies' URLs carry the credentials every client must give,
 	// as curl -x and most libraries take them.

@@ -138,6 +138,32 @@ kill switch  off
 	}
 }
 
+// TestRenderStatusProfiles: the circuits of the profiles tunnel rules
+// named are listed under the connection's profile.
+func TestRenderStatusProfiles(t *testing.T) {
+	exit := func(country, addr string) api.Hop {
+		return api.Hop{Country: country, Address: addr, Role: api.RoleExit}
+	}
+	st := api.Status{State: api.StateConnected, Since: time.Date(2026, 3, 22, 15, 0, 53, 0, time.UTC), Profile: "default-3", Mode: api.ModeTUN,
+		Circuits: []api.Circuit{
+			{Profile: "default-3", Default: true, Hops: []api.Hop{{}, {}, exit("CH", "0x00000000000000000000000000000000000a11cf")}},
+			{Profile: "fast", Hops: []api.Hop{exit("DE", "0x00000000000000000000000000000000000b0b00")}},
+			{Profile: "far", Hops: []api.Hop{{}, {}, exit("JP", "0x00000000000000000000000000000000000c0c00")}},
+		}}
+	want := `state         connected for 3m12s (since 15:00:53)
+profile       default-3
+profile fast  1 hop, exit DE 0x0000…0b00
+profile far   3 hops, exit JP 0x0000…0c00
+mode          tun
+sent          0 B at 0 bit/s
+received      0 B at 0 bit/s
+kill switch   off
+`
+	if got := render(func(w io.Writer) { fixed.status(w, st) }); got != want {
+		t.Errorf("status:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 // TestRenderStatusUDPFlows: the flows that lost datagrams come first, with
 // their share of loss each way, at the client and at the exit; echo flows
 // are listed as pings.

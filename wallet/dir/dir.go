@@ -59,6 +59,7 @@ type Filter struct {
 	Token         *common.Address
 	List          *common.Hash // curated list the node must be on
 	Exclude       map[common.Address]bool
+	Only          map[common.Address]bool // if set, the nodes that may be picked
 }
 
 // Directory reads the Directory, Registry and Curator contracts.
@@ -90,7 +91,7 @@ func (d *Directory) Pick(ctx context.Context, f Filter, tries int) (Node, error)
 		if err != nil {
 			return Node{}, fmt.Errorf("dir: scan: %w", err)
 		}
-		if f.Exclude[s.Stakee] || s.Delay < f.MinDelay {
+		if f.Exclude[s.Stakee] || s.Delay < f.MinDelay || f.Only != nil && !f.Only[s.Stakee] {
 			continue
 		}
 		n, ok, err := d.Lookup(ctx, s.Stakee)
