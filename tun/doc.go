@@ -23,8 +23,9 @@
 //     the kernel: a route chain in its own nftables table (ExcludeTable)
 //     gives their packets the daemon's mark (`socket cgroupv2`), so the
 //     policy rules send them to the main table and the kill switch, whose
-//     filter chains run after it, lets them pass. Recover leaves it: it only
-//     lets out what the user excluded.
+//     filter chains run after it, lets them pass. Recover removes the table
+//     a crashed daemon left: the daemon that comes up next knows nothing of
+//     what was excluded, so nothing stays routed around the tunnel.
 //   - Recover undoes what a killed daemon left behind.
 //
 // # Order

@@ -24,8 +24,9 @@ const DefaultExcludeCgroup = "pexia-exclude"
 // in the main table: by default excluded programs resolve names through the
 // tunnel, as everything else does.
 //
-// The kernel keeps the state: the cgroup (found by its inode number, so
-// Install must run again if the directory is recreated) and the table.
+// The kernel keeps the state: the cgroup and the table. The rule finds the
+// cgroup by its inode number, so Add installs the table again when the
+// directory was made anew; Recover removes the table a crashed daemon left.
 type Exclusion struct {
 	// Cgroup is the cgroup's path relative to the root of the cgroup v2
 	// hierarchy (DefaultExcludeCgroup if empty).

@@ -2,6 +2,7 @@ package tun
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -99,7 +100,21 @@ func excludeChains(t *nftables.Table, level uint32, id uint64, mark uint32) []ex
 // is empty. Programs still in it keep running, no longer excluded.
 func (e Exclusion) Remove() error {
 	e = e.normalize()
-	c, done, err := nftConn(e.NetNS)
+	if err := removeExcludeTable(e.NetNS); err != nil {
+		return err
+	}
+	if dir, _, err := e.dir(); err == nil {
+		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EBUSY) {
+			return fmt.Errorf("exclude: remove cgroup: %w", err)
+		}
+	}
+	return nil
+}
+
+// removeExcludeTable deletes the marking table in the network namespace
+// at netNS (the daemon's own if empty), if there is one.
+func removeExcludeTable(netNS string) error {
+	c, done, err := nftConn(netNS)
 	if err != nil {
 		return fmt.Errorf("exclude: %w", err)
 	}
@@ -114,11 +129,6 @@ func (e Exclusion) Remove() error {
 			if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
 				return fmt.Errorf("exclude: remove table: %w", err)
 			}
-		}
-	}
-	if dir, _, err := e.dir(); err == nil {
-		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EBUSY) {
-			return fmt.Errorf("exclude: remove cgroup: %w", err)
 		}
 	}
 	return nil
@@ -149,14 +159,50 @@ func (e Exclusion) Marked() (uint64, error) {
 }
 
 // Add moves every thread of process pid into the cgroup. Its children,
-// later ones included, stay there unless moved out.
+// later ones included, stay there unless moved out. If the cgroup is gone,
+// or was made anew since the table was installed (the rule matches it by
+// its inode number), Add installs again first, so the rule matches the
+// cgroup the process goes into.
 func (e Exclusion) Add(pid int) error {
 	e = e.normalize()
 	dir, _, err := e.dir()
 	if err != nil {
 		return err
 	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil || !e.matches(st.Ino) {
+		if err := e.Install(); err != nil {
+			return err
+		}
+	}
 	return movePID(dir, pid)
+}
+
+// matches reports whether the marking rule is installed and matches the
+// cgroup with inode number id.
+func (e Exclusion) matches(id uint64) bool {
+	c, done, err := nftConn(e.NetNS)
+	if err != nil {
+		return false
+	}
+	defer done()
+	t := &nftables.Table{Name: ExcludeTable, Family: nftables.TableFamilyINet}
+	rules, err := c.GetRules(t, &nftables.Chain{Name: "output", Table: t})
+	if err != nil {
+		return false
+	}
+	want := binaryutil.NativeEndian.PutUint64(id)
+	for _, r := range rules {
+		for i, x := range r.Exprs {
+			if _, ok := x.(*expr.Socket); !ok || i+1 >= len(r.Exprs) {
+				continue
+			}
+			if cmp, ok := r.Exprs[i+1].(*expr.Cmp); ok && bytes.Equal(cmp.Data, want) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Release moves process pid out of the cgroup into to, a cgroup path

@@ -10,9 +10,9 @@ import (
 
 // Recover undoes whatever a previous run left behind, typically after the
 // daemon was killed: first what the journals in stateDir record, then any
-// rule, route, TUN interface or nftables table that carries this package's
-// identifiers (protocol number, table, interface or table name) even without
-// a journal entry. The network namespace for that sweep is the daemon's own
+// rule, route, TUN interface or nftables table (the exclusion's included)
+// that carries this package's identifiers (protocol number, table,
+// interface or table name) even without a journal entry. The network namespace for that sweep is the daemon's own
 // or the one given with InNetNS; journal entries carry their own.
 //
 // The kill switch goes last, so nothing leaks while the rest is undone, and
@@ -83,6 +83,9 @@ func Recover(ctx context.Context, stateDir string, opts ...Option) error {
 			return errors.Join(sweepRules(h, tg.tables), sweepRoutes(h, tg.tables), sweepLinks(h, tg.ifnames))
 		})
 		keep(wrap("recover leftovers", err))
+		// The exclusion's table: without it no program is routed around
+		// the tunnel any more. Its cgroup stays, with whatever runs in it.
+		keep(wrap("recover exclusion", removeExcludeTable(ns)))
 	}
 	if vj.Name != "" && len(errs) == 0 {
 		keep(wrap("recover device", removeJournal(stateDir, journalDevice)))

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -227,5 +228,38 @@ func TestRecoverGoneNamespace(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(state, name)); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s left: %v", name, err)
 		}
+	}
+}
+
+// The exclusion's table is swept too, kill switch kept or not: after a
+// crash no program stays routed around the tunnel.
+func TestRecoverRemovesExclusion(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keep kill switch %v", keep), func(t *testing.T) {
+			n := newTestNet(t)
+			t.Parallel()
+			ex := testExclusion(t, n)
+			if err := (KillSwitch{NetNS: n.CPath}).Install(Policy{Iface: DefaultName, Mark: DefaultMark}); err != nil {
+				t.Fatal(err)
+			}
+			if err := ex.Install(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ex.Remove() })
+			opts := []Option{InNetNS(n.CPath)}
+			if keep {
+				opts = append(opts, KeepKillSwitch())
+			}
+			if err := Recover(t.Context(), t.TempDir(), opts...); err != nil {
+				t.Fatalf("Recover: %v", err)
+			}
+			tables := nftTables(t, n.CPath)
+			if slices.Contains(tables, ExcludeTable) {
+				t.Errorf("Recover left the exclusion's table: %v", tables)
+			}
+			if slices.Contains(tables, KillSwitchTable) != keep {
+				t.Errorf("tables after Recover: %v; kill switch kept: %v", tables, keep)
+			}
+		})
 	}
 }
