@@ -35,6 +35,23 @@ const (
 	StateError        State = "error"
 )
 
+// The Reasons a Status can give for its Error.
+const (
+	// ReasonNoFunds: the wallet or a hop's account holds too little to
+	// pay the circuit; deposit to the lottery account.
+	ReasonNoFunds = "no_funds"
+	// ReasonNoNodes: no node passes the filters (countries, price cap,
+	// hops); widen them.
+	ReasonNoNodes = "no_nodes"
+	// ReasonChainUnreachable: the chain's JSON-RPC endpoint does not
+	// answer; check the network or choose another endpoint.
+	ReasonChainUnreachable = "chain_unreachable"
+	// ReasonBudgetExhausted: this period's budget is spent or too small
+	// for the circuit's price; raise the budget or wait for the next
+	// period.
+	ReasonBudgetExhausted = "budget_exhausted"
+)
+
 // Mode is how traffic reaches the daemon.
 type Mode string
 
@@ -54,6 +71,10 @@ type Status struct {
 	// Error explains StateError (and the last failure while reconnecting);
 	// empty otherwise.
 	Error string `json:"error,omitempty"`
+	// Reason classifies Error for a client that explains how to get out
+	// of it: one of the Reason* constants, or empty when the daemon knows
+	// no better than the message.
+	Reason string `json:"reason,omitempty"`
 	// Since is when State was entered.
 	Since time.Time `json:"since"`
 	// Profile names the circuit profile in use (see hop.Profile).

@@ -495,7 +495,7 @@ func (d *Daemon) setState(st api.State, err error, mut func(*api.Status)) {
 		d.status.Since = time.Now()
 	}
 	d.status.State = st
-	d.status.Error = ""
+	d.status.Error, d.status.Reason = "", reasonOf(err)
 	if err != nil {
 		d.status.Error = err.Error()
 	}
