@@ -10,6 +10,9 @@ APT_PACKAGES := nodejs npm gcc
 # Tools the end-to-end tests and benchmarks drive (network namespaces,
 # firewall listing, ordinary clients).
 APT_TOOLS := curl iproute2 nftables dnsutils iputils-ping
+# The desktop app (cmd/pexia-gui, Fyne) builds with cgo against OpenGL and
+# X11; xvfb runs it without a display.
+APT_GUI := gcc pkg-config libgl1-mesa-dev xorg-dev xvfb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build generate check-generated test unit e2e soak fuzz bench bench-check demo lint staticcheck package clean
@@ -22,7 +25,7 @@ deps:
 	if ! command -v node >/dev/null || ! command -v npm >/dev/null || ! command -v gcc >/dev/null; then \
 	  if [ -n "$$missing" ]; then echo "installing:$$missing"; $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
-	@missing=""; for p in $(APT_TOOLS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_TOOLS) $(APT_GUI); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	@cd contracts && [ -d node_modules/solc ] || npm ci --no-audit --no-fund --loglevel=error
 	$(GO) mod download

@@ -1,3 +1,17 @@
 // Package ui is the Fyne desktop app. It talks to pexiad over the local API
-// only and holds no logic that the CLI would also need.
+// only (api.Client) and holds no logic that the CLI would also need.
+//
+// One file per screen: home.go (the connect control, the circuit, live
+// throughput, this month's spend), budget.go, apps.go (split-tunnel rules
+// and installed applications), wallet.go and settings.go; failure.go turns
+// API errors and error states into what the user can do about them.
+//
+// Every API call runs off the UI goroutine (App.call); results come back
+// through App.do, which hands them to fyne.Do. The package does not import
+// fyne.io/fyne/v2/app, so its tests run with Fyne's test driver and no
+// display; cmd/pexia-gui makes the real app and window and calls New.
+//
+// Departures from ARCHITECTURE.md: the circuit's build progress is shown
+// in stages the API reports (requested, circuit built, connected); the
+// API reports no per-hop progress while building.
 package ui

@@ -16,7 +16,10 @@ func TestModuleDeps(t *testing.T) {
 	}
 	for _, goos := range []string{"linux", "darwin", "windows"} {
 		t.Run(goos, func(t *testing.T) {
-			g, err := Load(goTool, ".", "GOOS="+goos, "GOARCH=amd64")
+			// cgo on for every OS, as the desktop app (Fyne's GL
+			// driver) builds: without it a cross listing finds no
+			// files in the GL packages.
+			g, err := Load(goTool, ".", "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -33,6 +36,42 @@ func TestModuleDeps(t *testing.T) {
 				t.Errorf("GOOS=%s: %s", goos, v)
 			}
 		})
+	}
+}
+
+// TestDesktopAppImports checks the desktop app's package imports nothing
+// but api, Fyne and the standard library, and not Fyne's app package
+// (which needs a display, so its tests could not run headless).
+func TestDesktopAppImports(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list the import graph: %v", err)
+	}
+	g, err := Load(goTool, ".", "CGO_ENABLED=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui := Module + "/ui"
+	checked := 0
+	for p, imps := range g {
+		if p != ui && !strings.HasPrefix(p, ui+"/") {
+			continue
+		}
+		checked++
+		for _, imp := range imps {
+			std := !strings.Contains(strings.Split(imp, "/")[0], ".")
+			fyne := strings.HasPrefix(imp, "fyne.io/fyne/v2")
+			switch {
+			case imp == "fyne.io/fyne/v2/app":
+				t.Errorf("%s imports %s: the app package needs a display; cmd/pexia-gui makes the app", p, imp)
+			case imp == Module+"/api", std, fyne:
+			default:
+				t.Errorf("%s imports %s: the desktop app may import only api, Fyne and the standard library", p, imp)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no ui package in the graph")
 	}
 }
 

@@ -1,0 +1,135 @@
+package ui
+
+import (
+	"errors"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/pexia-network/pexia/api"
+)
+
+// failureKind says where a failure came from, so that the state it
+// came from clearing hides it and nothing else does.
+type failureKind int
+
+const (
+	failureNone    failureKind = iota
+	failureDaemon              // pexiad cannot be reached or refuses this user
+	failureConnect             // connecting failed, or the tunnel is in the error state
+)
+
+// failure is something that went wrong, phrased for the user: what
+// happened, how to get out of it, and the button that helps.
+type failure struct {
+	kind   failureKind
+	Title  string
+	Detail string // the daemon's own message
+	Fix    string
+	// Action names the button: "Retry", or a screen to open.
+	Action string
+}
+
+// classify phrases an error of an API call.
+func classify(err error) failure {
+	var e *api.Error
+	switch {
+	case errors.Is(err, api.ErrNotRunning):
+		return failure{kind: failureDaemon, Title: "pexiad is not running", Detail: err.Error(),
+			Fix: "Start it (sudo systemctl start pexiad) and the app connects to it on its own.", Action: "Retry"}
+	case errors.Is(err, api.ErrForbidden):
+		// The message says which group to join and how (api.Client).
+		return failure{kind: failureDaemon, Title: "Permission denied", Detail: err.Error(),
+			Fix: "Join the group the message names, then log out and in again.", Action: "Retry"}
+	case errors.Is(err, api.ErrUnavailable):
+		return failure{kind: failureConnect, Title: "The chain is unreachable", Detail: err.Error(),
+			Fix: "Check the network connection, or choose another network in Settings.", Action: "Settings"}
+	case errors.As(err, &e):
+		return failure{kind: failureConnect, Title: "pexiad refused", Detail: err.Error(), Action: "Retry"}
+	}
+	return failure{kind: failureDaemon, Title: "Cannot reach pexiad", Detail: err.Error(), Action: "Retry"}
+}
+
+// classifyStatus phrases the error state by its Reason; a daemon that
+// gives none gets its message shown as it is.
+func classifyStatus(st api.Status) failure {
+	f := failure{kind: failureConnect, Detail: st.Error}
+	switch st.Reason {
+	case api.ReasonNoFunds:
+		f.Title, f.Fix, f.Action = "No funds", "Deposit to your lottery account (see Wallet), then connect again.", "Wallet"
+	case api.ReasonNoNodes:
+		f.Title, f.Fix, f.Action = "No nodes match", "Allow more exit countries, fewer hops or a higher price cap in Settings.", "Settings"
+	case api.ReasonChainUnreachable:
+		f.Title, f.Fix, f.Action = "The chain is unreachable", "Check the network connection, or choose another network in Settings.", "Settings"
+	case api.ReasonBudgetExhausted:
+		f.Title, f.Fix, f.Action = "Budget exhausted", "Raise this month's budget, or wait for the next month.", "Budget"
+	default:
+		f.Title, f.Fix, f.Action = "Could not connect", "Connect again; if it keeps failing, the message above says why.", "Retry"
+	}
+	return f
+}
+
+// failureBanner is the strip above the screens that shows a failure.
+type failureBanner struct {
+	a       *App
+	cur     failure
+	title   *widget.Label
+	detail  *widget.Label
+	fix     *widget.Label
+	action  *widget.Button
+	content *fyne.Container
+}
+
+func newFailureBanner(a *App) *failureBanner {
+	b := &failureBanner{a: a,
+		title:  widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		detail: widget.NewLabel(""),
+		fix:    widget.NewLabel(""),
+	}
+	b.title.Importance = widget.DangerImportance
+	b.detail.Wrapping = fyne.TextWrapWord
+	b.fix.Wrapping = fyne.TextWrapWord
+	b.action = widget.NewButton("Retry", b.act)
+	b.action.Importance = widget.HighImportance
+	b.content = container.NewVBox(container.NewBorder(nil, nil, nil, b.action, b.title), b.detail, b.fix, widget.NewSeparator())
+	b.content.Hide()
+	return b
+}
+
+func (b *failureBanner) act() {
+	switch b.cur.Action {
+	case "Retry":
+		if b.cur.kind == failureConnect {
+			b.a.home.connect()
+		} else {
+			b.a.Retry()
+		}
+	default:
+		b.a.Show(b.cur.Action)
+	}
+}
+
+// show displays f; on the UI goroutine.
+func (b *failureBanner) show(f failure) {
+	b.cur = f
+	b.title.SetText(f.Title)
+	b.detail.SetText(f.Detail)
+	b.fix.SetText(f.Fix)
+	b.fix.Hidden = f.Fix == ""
+	label := f.Action
+	if label != "Retry" {
+		label = "Open " + label
+	}
+	b.action.SetText(label)
+	b.content.Show()
+	b.content.Refresh()
+}
+
+// hide removes the failure shown if it is of kind k.
+func (b *failureBanner) hide(k failureKind) {
+	if b.cur.kind == k {
+		b.cur = failure{}
+		b.content.Hide()
+	}
+}

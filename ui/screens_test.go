@@ -1,0 +1,80 @@
+package ui
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/api/apitest"
+)
+
+// TestWallet shows the funder, balances and accounts, and copies the
+// funder's address.
+func TestWallet(t *testing.T) {
+	b := apitest.NewBackend()
+	h := serve(t, b, Options{})
+	scr := h.a.wallet.content
+	h.untilText(scr, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+	h.untilText(scr, "Ready to deposit: 250 PEX (≈ $125.00)\nIn the lottery: 40.5 PEX (≈ $20.25)\nEscrow: 2 PEX (≈ $1.00)")
+	h.untilText(scr, "3 winning tickets not yet claimed by nodes, worth 0.006 PEX")
+	h.untilText(scr, "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC  hop 1, current, epoch 2969: 40.5 PEX")
+	h.tap(h.a.wallet.copyBtn)
+	if got := h.a.fa.Clipboard().Content(); got != "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" {
+		t.Fatalf("the clipboard holds %q after Copy", got)
+	}
+}
+
+// TestSettings changes settings through the form; a malformed value is
+// refused before it reaches pexiad. The test's user is pexiad's own (an
+// admin), so the admin-only settings are editable.
+func TestSettings(t *testing.T) {
+	b := apitest.NewBackend()
+	h := serve(t, b, Options{})
+	s := h.a.settings
+	h.until("the settings loaded", func() bool { return !s.save.Disabled() && s.hops.Selected == "3" })
+	h.until("the admin-only settings editable", func() bool { return !s.rpcURL.Disabled() && !s.adminNote.Visible() })
+
+	h.ui(func() { s.padding.SetText("lots") })
+	before := len(b.Calls())
+	h.tap(s.save)
+	h.untilText(s.content, `padding: "lots" is not a whole number`)
+	if slices.Contains(b.Calls()[before:], "SetSettings") {
+		t.Fatal("a malformed padding reached pexiad")
+	}
+
+	h.ui(func() {
+		s.padding.SetText("0")
+		s.hops.SetSelected("2")
+		s.countries.SetText("ch, nl")
+		s.killSwitch.SetChecked(false)
+		s.priceCap.SetText("0.05")
+	})
+	h.tap(s.save)
+	h.untilText(s.content, "Saved.")
+	got, err := h.c.Settings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hops != 2 || !slices.Equal(got.ExitCountries, []string{"CH", "NL"}) || got.KillSwitch || got.PriceCapPerGB.Cmp(apitest.Tokens("0.05")) != 0 {
+		t.Fatalf("pexiad's settings after Save: hops %d, countries %v, kill switch %v, price cap %s",
+			got.Hops, got.ExitCountries, got.KillSwitch, got.PriceCapPerGB.Format(18, 6))
+	}
+}
+
+// TestMemberSeesAdminSettingsReadOnly: before pexiad says the user is an
+// admin (and for a member, whom it never does), the admin-only settings
+// are read-only and say who can change them.
+func TestMemberSeesAdminSettingsReadOnly(t *testing.T) {
+	b := apitest.NewBackend()
+	t.Cleanup(b.Close)
+	h := startApp(t, b, "/nonexistent/pexiad.sock", Options{})
+	s := h.a.settings
+	h.untilBanner("pexiad is not running")
+	h.ui(func() {
+		s.set(api.Settings{Hops: 3, RPCURL: "http://127.0.0.1:8545", MaxMonthlyBudget: apitest.Tokens("20"), Currency: apitest.Currency})
+	})
+	h.until("rpc_url read-only", func() bool { return s.rpcURL.Disabled() && s.networkFile.Disabled() })
+	h.untilText(s.content, adminOnly)
+	h.untilText(s.content, "Highest monthly budget a member may set: 20 PEX (≈ $10.00)")
+}
