@@ -53,6 +53,7 @@ type App struct {
 	// caller's goroutine, and tests take uiMu to read or tap widgets.
 	uiMu sync.Mutex
 
+	root     *fyne.Container
 	tabs     *container.AppTabs
 	failure  *failureBanner
 	home     *homeScreen
@@ -87,7 +88,8 @@ func New(fa fyne.App, w fyne.Window, c *api.Client, opt Options) *App {
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), a.settings.content),
 	)
 	w.SetTitle(opt.Title)
-	w.SetContent(container.NewBorder(a.failure.content, nil, nil, nil, a.tabs))
+	a.root = container.NewBorder(a.failure.content, nil, nil, nil, a.tabs)
+	w.SetContent(a.root)
 	a.addShortcuts()
 	return a
 }

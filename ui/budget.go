@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -117,7 +118,12 @@ func (b *budgetScreen) setBudget(bud api.Budget, moveSlider bool) {
 	b.forecast.SetText(forecastText(bud))
 	b.spent.SetText(fmt.Sprintf("Spent %s, %s left; %d tickets issued, %d won.",
 		money(bud.Spent, c), money(bud.Remaining, c), bud.Tickets, bud.Wins))
-	fillTotals(b.perHop, bud.PerHop, c, func(k string) string { return "hop " + k })
+	fillTotals(b.perHop, bud.PerHop, c, func(k string) string {
+		if i, err := strconv.Atoi(k); err == nil {
+			return fmt.Sprintf("hop %d", i+1) // the API counts from 0, the entry
+		}
+		return "hop " + k
+	})
 	fillTotals(b.perApp, bud.PerApp, c, func(k string) string { return k })
 }
 

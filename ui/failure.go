@@ -123,7 +123,14 @@ func (b *failureBanner) show(f failure) {
 	}
 	b.action.SetText(label)
 	b.content.Show()
-	b.content.Refresh()
+	b.relayout()
+}
+
+// relayout lays the window out again for the banner's new height.
+func (b *failureBanner) relayout() {
+	if b.a.root != nil {
+		b.a.root.Refresh()
+	}
 }
 
 // hide removes the failure shown if it is of kind k.
@@ -131,5 +138,6 @@ func (b *failureBanner) hide(k failureKind) {
 	if b.cur.kind == k {
 		b.cur = failure{}
 		b.content.Hide()
+		b.relayout()
 	}
 }

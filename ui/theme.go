@@ -41,6 +41,9 @@ func themeFor(choice string) fyne.Theme {
 func (a *App) SetAppearance(choice string) {
 	a.fa.Preferences().SetString(prefAppearance, choice)
 	a.fa.Settings().SetTheme(themeFor(choice))
+	if a.settings != nil && a.settings.appearance.Selected != choice {
+		a.settings.appearance.SetSelected(choice)
+	}
 }
 
 // ApplyAppearance applies the remembered appearance (cmd/pexia-gui calls
