@@ -78,7 +78,18 @@
 // Forecast gives the period's expected total with a 95 % band: spend so far
 // plus F̄·Binomial(n, p̄) for the rest at the current rate (the throttle's
 // rate while demand keeps hitting it, else the rate observed so far), with
-// the band from that binomial's quantiles, capped at budget + F̄.
+// the band from that binomial's quantiles, capped at budget + F̄. Status
+// adds the Outlook of the current use: the rate tickets were issued at since
+// the period's first, how long what is left lasts at it, and the chance that
+// at that rate the budget runs out before the period ends.
+//
+// # Changes mid-period
+//
+// SetBudget re-plans at once: the rate and the throttle follow the new
+// budget, and tickets waiting in Wait are woken to be planned again (one
+// that no longer fits fails with ErrBudgetExhausted). SetLocation moves the
+// calendar months to another zone: at once while nothing was spent in the
+// period, otherwise from the next month, so no month's spend is split.
 //
 // # The ledger
 //

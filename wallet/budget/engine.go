@@ -119,6 +119,7 @@ type Engine struct {
 	throttled  time.Time // when the throttle last held a ticket back
 	batches    []*batch  // spend not yet in the ledger
 	lastFlush  time.Time
+	changed    chan struct{} // closed when the budget or zone changes
 }
 
 // slot is the tickets issued in one minute.
@@ -297,7 +298,23 @@ func (e *Engine) rollLocked(now time.Time) error {
 		return nil
 	}
 	// The old period's unwritten spend stays queued in e.batches.
-	return e.startPeriodLocked(now, monthOf(now, e.loc))
+	return e.startPeriodLocked(now, nextMonth(e.period, now, e.loc))
+}
+
+// nextMonth is the calendar period after prev at now, in loc: the month
+// containing now. After a change of zone that month may begin before prev
+// ends; it then begins at prev's end instead, and if that leaves less than
+// a week, it runs on to the end of the following month, so no stretch of
+// time is budgeted twice nor gets a budget of its own for a few hours.
+func nextMonth(prev Period, now time.Time, loc *time.Location) Period {
+	p := monthOf(now, loc)
+	if p.Start.Before(prev.End) && !now.Before(prev.End) {
+		p.Start = prev.End
+		if p.End.Sub(p.Start) < 7*24*time.Hour {
+			p.End = monthOf(p.End, loc).End
+		}
+	}
+	return p
 }
 
 // remainingLocked is budget − spent, at least 0.
@@ -514,6 +531,10 @@ func (e *Engine) Wait(ctx context.Context, t TicketParams) error {
 		} else if err == nil {
 			e.throttled = now
 		}
+		if e.changed == nil {
+			e.changed = make(chan struct{})
+		}
+		changed := e.changed
 		e.mu.Unlock()
 		if err != nil {
 			return err
@@ -521,10 +542,36 @@ func (e *Engine) Wait(ctx context.Context, t TicketParams) error {
 		if d == 0 {
 			return nil
 		}
-		if err := e.cfg.Sleep(ctx, d); err != nil {
+		if err := e.sleepUnlessChanged(ctx, d, changed); err != nil {
 			return err
 		}
 	}
+}
+
+// sleepUnlessChanged sleeps d with cfg.Sleep, cut short when changed is
+// closed (a new budget or zone: the wait is re-planned).
+func (e *Engine) sleepUnlessChanged(ctx context.Context, d time.Duration, changed <-chan struct{}) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-changed:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	err := e.cfg.Sleep(sctx, d)
+	cancel()
+	<-done
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil && sctx.Err() == nil {
+		return err
+	}
+	return nil
 }
 
 func (e *Engine) admitLocked(now time.Time, t TicketParams) {
@@ -607,7 +654,51 @@ func (e *Engine) Flush() error {
 	return e.flushLocked(e.cfg.Clock())
 }
 
-// SetBudget changes the budget from now on; spend so far is kept.
+// SetLocation moves calendar months (and the ledger's days) to loc. While
+// nothing was issued or won in the current period, it becomes the month
+// containing now in loc at once. Otherwise the current period keeps its
+// bounds and its spend, so a change of zone never splits a month's spend
+// or grants a second budget; the next period starts where it ends and runs
+// to midnight of a 1st in loc (see nextMonth). Tickets waiting in Wait are
+// re-planned at once.
+func (e *Engine) SetLocation(loc *time.Location) error {
+	if loc == nil {
+		return fmt.Errorf("%w: no time zone", ErrConfig)
+	}
+	now := e.cfg.Clock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.loc.String() == loc.String() {
+		return nil
+	}
+	e.loc = loc
+	e.wakeLocked()
+	if !e.calendar || e.tickets > 0 || e.wins > 0 || e.spent.Sign() > 0 {
+		return nil
+	}
+	if p := monthOf(now, loc); !p.equal(e.period) {
+		return e.startPeriodLocked(now, p)
+	}
+	return nil
+}
+
+// Location is the time zone of the engine's calendar months.
+func (e *Engine) Location() *time.Location {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.loc
+}
+
+// wakeLocked re-plans every ticket waiting in Wait.
+func (e *Engine) wakeLocked() {
+	if e.changed != nil {
+		close(e.changed)
+	}
+	e.changed = make(chan struct{})
+}
+
+// SetBudget changes the budget from now on; spend so far is kept. Tickets
+// waiting in Wait are re-planned at once.
 func (e *Engine) SetBudget(budget *big.Int) error {
 	if budget == nil || budget.Sign() <= 0 {
 		return fmt.Errorf("%w: budget must be positive", ErrConfig)
@@ -621,6 +712,7 @@ func (e *Engine) SetBudget(budget *big.Int) error {
 	if c := e.capacityLocked(now); e.level.Cmp(c) > 0 {
 		e.level.Set(c)
 	}
+	e.wakeLocked()
 	return errors.Join(rollErr, e.flushLocked(now))
 }
 

@@ -60,17 +60,7 @@ func (e *Engine) forecastLocked(now time.Time) (mean, low, high *big.Int) {
 		}
 	}
 
-	// Average face and win probability of the period's tickets.
-	face := new(big.Int).Set(e.minFace)
-	p := 1e-4 // no tickets yet: close to the Poisson limit
-	if e.tickets > 0 && e.faceSum.Sign() > 0 {
-		face.Quo(e.faceSum, new(big.Int).SetUint64(e.tickets))
-		p, _ = new(big.Rat).SetFrac(e.issued, e.faceSum).Float64()
-		p = math.Min(math.Max(p, 1e-18), 1)
-	}
-	if face.Sign() <= 0 {
-		face.SetInt64(1)
-	}
+	face, p := e.averageTicketLocked()
 	limit := new(big.Int).Add(e.budget, face)
 	if spent.Cmp(limit) > 0 {
 		limit.Set(spent)
@@ -88,6 +78,90 @@ func (e *Engine) forecastLocked(now time.Time) (mean, low, high *big.Int) {
 	high = new(big.Int).Mul(new(big.Int).SetUint64(kHi), face)
 	high.Add(high, spent)
 	return minInt(mean, limit), minInt(low, limit), minInt(high, limit)
+}
+
+// averageTicketLocked is the average face value and win probability of
+// the period's tickets (the smallest face and a near-Poisson p before the
+// first).
+func (e *Engine) averageTicketLocked() (face *big.Int, p float64) {
+	face = new(big.Int).Set(e.minFace)
+	p = 1e-4 // no tickets yet: close to the Poisson limit
+	if e.tickets > 0 && e.faceSum.Sign() > 0 {
+		face.Quo(e.faceSum, new(big.Int).SetUint64(e.tickets))
+		p, _ = new(big.Rat).SetFrac(e.issued, e.faceSum).Float64()
+		p = math.Min(math.Max(p, 1e-18), 1)
+	}
+	if face.Sign() <= 0 {
+		face.SetInt64(1)
+	}
+	return face, p
+}
+
+// demandHistory is the least issuing history the outlook wants before it
+// names a demand rate.
+const demandHistory = time.Minute
+
+// Outlook is where the current demand leads: the rate tickets were issued
+// at since the period's first, how long what is left of the budget lasts
+// at that rate, and the chance that it runs out before the period ends.
+type Outlook struct {
+	// DemandPerHour is the expected value issued per hour since the
+	// period's first ticket; nil before demandHistory of issuing.
+	DemandPerHour *big.Int
+	// RunsOutIn is how long the remaining budget lasts at DemandPerHour
+	// (remaining / rate); zero when the budget is spent, and meaningless
+	// while DemandPerHour is nil. It may reach past the period's end.
+	RunsOutIn time.Duration
+	// RunOut is the probability that the budget runs out (no further face
+	// value fits) before the period ends if demand keeps its rate: the
+	// winners of the rest, F̄·Binomial(n, p̄) for the expected value the
+	// rate issues in the time left, exceed what is left minus one face.
+	// It is 1 while the throttle holds tickets back (demand is above the
+	// budget's rate already) or once the budget is spent, and 0 with no
+	// demand.
+	RunOut float64
+}
+
+func (e *Engine) outlookLocked(now time.Time) Outlook {
+	var o Outlook
+	remaining := e.remainingLocked()
+	face, p := e.averageTicketLocked()
+	if remaining.Cmp(face) < 0 {
+		o.RunOut = 1
+	}
+	hist := now.Sub(e.firstIssue)
+	if e.tickets == 0 || e.issued.Sign() == 0 || hist < demandHistory {
+		return o
+	}
+	o.DemandPerHour = new(big.Int).Mul(e.issued, big.NewInt(int64(time.Hour)))
+	o.DemandPerHour.Quo(o.DemandPerHour, big.NewInt(int64(hist)))
+	lasts := new(big.Int).Mul(remaining, big.NewInt(int64(hist)))
+	lasts.Quo(lasts, e.issued)
+	if lasts.IsInt64() {
+		o.RunsOutIn = time.Duration(lasts.Int64())
+	} else {
+		o.RunsOutIn = time.Duration(math.MaxInt64)
+	}
+	if o.RunOut == 1 {
+		return o
+	}
+	if !e.throttled.IsZero() && now.Sub(e.throttled) < max(e.cfg.Burst, forecastHistory) {
+		o.RunOut = 1
+		return o
+	}
+	from := now
+	if from.Before(e.period.Start) {
+		from = e.period.Start
+	}
+	left := e.period.End.Sub(from)
+	if left <= 0 {
+		return o
+	}
+	rest := new(big.Int).Mul(e.issued, big.NewInt(int64(left)))
+	rest.Quo(rest, big.NewInt(int64(hist)))
+	n, p := ticketsFor(rest, face, p)
+	o.RunOut = DepletionProbability(n, p, face, new(big.Int).Sub(remaining, face))
+	return o
 }
 
 func minInt(a, b *big.Int) *big.Int {
@@ -111,6 +185,9 @@ type Status struct {
 	RatePerHour *big.Int
 	// Forecast of the period's total spend, with its band (see Forecast).
 	Forecast, ForecastLow, ForecastHigh *big.Int
+	// Outlook of the current demand: its rate, how long the budget lasts
+	// at it, and the chance it runs out early.
+	Outlook Outlook
 
 	unit   *big.Int
 	symbol string
@@ -132,7 +209,7 @@ func (e *Engine) Status(now time.Time) Status {
 		Period: e.period, Budget: new(big.Int).Set(e.budget), Spent: new(big.Int).Set(e.spent),
 		Issued: new(big.Int).Set(e.issued), Remaining: e.remainingLocked(),
 		Tickets: e.tickets, Wins: e.wins, RatePerHour: rate,
-		Forecast: mean, ForecastLow: low, ForecastHigh: high,
+		Forecast: mean, ForecastLow: low, ForecastHigh: high, Outlook: e.outlookLocked(now),
 		unit: e.cfg.TokenUnit, symbol: e.cfg.Symbol, price: e.cfg.FiatPerToken, fiat: e.cfg.Fiat,
 	}
 }
