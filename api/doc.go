@@ -48,12 +48,14 @@
 //	  price_cap_per_gb, kill_switch,
 //	  lockdown, allow_lan, lan_cidrs,
 //	  exclude_cidrs, dns_mode,
-//	  padding_kbps
+//	  padding_kbps, time_zone
 //	  monthly_budget                 up to max_monthly_budget    any
 //	  network                        one of networks             one of networks
-//	  network_file, rpc_url          no (403 if changed)         yes
+//	  network_file, rpc_url,         no (403 if changed)         yes
+//	  fiat_rate
 //	  networks, max_monthly_budget,  read-only: set in pexiad's configuration
 //	  currency
+//	  fiat_rate_set_at               read-only: when fiat_rate last changed
 //	PUT  /v1/budget                  up to max_monthly_budget    any
 //	GET  /v1/debug/runtime           no (403)                    yes
 //	GET  /v1/rules, POST /v1/rules/test  yes                     yes

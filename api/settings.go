@@ -2,11 +2,13 @@ package api
 
 import (
 	"fmt"
+	"math/big"
 	"net/netip"
 	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Circuit lengths the daemon builds.
@@ -86,6 +88,18 @@ type Settings struct {
 	// network named by Network.
 	NetworkFile string `json:"network_file,omitempty"`
 	RPCURL      string `json:"rpc_url,omitempty"`
+	// FiatRate is admin-only: the fixed price of one whole token that
+	// amounts are estimated in, "<decimal> <ISO 4217 code>", e.g.
+	// "2500 USD". Empty shows no fiat estimate. FiatRateSetAt is when it
+	// was last changed (read-only: the daemon sets it).
+	FiatRate      string    `json:"fiat_rate,omitempty"`
+	FiatRateSetAt time.Time `json:"fiat_rate_set_at,omitzero"`
+	// TimeZone is the IANA zone (e.g. "Europe/Berlin") whose calendar
+	// months are the budget periods: a month rolls over at midnight of the
+	// 1st there. Empty uses the system's local zone. A change applies to
+	// the current month while nothing was spent in it; otherwise from the
+	// next month, so that no month's spend is split.
+	TimeZone string `json:"time_zone,omitempty"`
 	// Networks lists the networks the admin allows, by name, and
 	// MaxMonthlyBudget the highest monthly budget a member may set (zero:
 	// no limit). Both are read-only: the admin sets them in pexiad's
@@ -100,13 +114,13 @@ type Settings struct {
 // adminOnlySettings are the JSON names of the fields only an admin may
 // change, with their values.
 func (s Settings) adminOnlySettings() [][2]string {
-	return [][2]string{{"network_file", s.NetworkFile}, {"rpc_url", s.RPCURL}}
+	return [][2]string{{"network_file", s.NetworkFile}, {"rpc_url", s.RPCURL}, {"fiat_rate", s.FiatRate}}
 }
 
 // ClearReadOnly zeroes the fields a PUT ignores (Networks,
-// MaxMonthlyBudget, Currency).
+// MaxMonthlyBudget, Currency, FiatRateSetAt).
 func (s *Settings) ClearReadOnly() {
-	s.Networks, s.MaxMonthlyBudget, s.Currency = nil, Amount{}, Currency{}
+	s.Networks, s.MaxMonthlyBudget, s.Currency, s.FiatRateSetAt = nil, Amount{}, Currency{}, time.Time{}
 }
 
 // CheckChange reports whether caller may replace the settings cur (as the
@@ -214,6 +228,16 @@ func (s Settings) Validate() error {
 	if s.RPCURL != "" {
 		if err := checkRPCURL(s.RPCURL); err != nil {
 			bad("rpc_url", "%v", err)
+		}
+	}
+	if s.FiatRate != "" {
+		if _, _, err := ParseFiatRate(s.FiatRate); err != nil {
+			bad("fiat_rate", "%v", err)
+		}
+	}
+	if s.TimeZone != "" {
+		if _, err := LoadTimeZone(s.TimeZone); err != nil {
+			bad("time_zone", "%v", err)
 		}
 	}
 	if len(msgs) > 0 {
@@ -345,4 +369,52 @@ func checkRPCURL(s string) error {
 		return fmt.Errorf("%q has no host", s)
 	}
 	return nil
+}
+
+// ParseFiatRate parses a fiat_rate setting, "<decimal> <code>" such as
+// "2500 USD" or "0.0125 EUR": the price of one whole token, positive, and
+// an upper-case three-letter ISO 4217 code.
+func ParseFiatRate(v string) (perToken *big.Rat, code string, err error) {
+	num, code, ok := strings.Cut(strings.TrimSpace(v), " ")
+	code = strings.TrimSpace(code)
+	if !ok || len(code) != 3 || strings.IndexFunc(code, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
+		return nil, "", fmt.Errorf("%q is not a price and a currency code such as \"2500 USD\"", v)
+	}
+	r, err := parseDecimal(num)
+	if err != nil {
+		return nil, "", fmt.Errorf("%q: %v", v, err)
+	}
+	if r.Sign() <= 0 {
+		return nil, "", fmt.Errorf("%q: the price must be positive", v)
+	}
+	return r, code, nil
+}
+
+// parseDecimal parses digits with at most one '.', exactly.
+func parseDecimal(s string) (*big.Rat, error) {
+	whole, frac, _ := strings.Cut(s, ".")
+	digits := func(d string) bool {
+		return strings.IndexFunc(d, func(r rune) bool { return r < '0' || r > '9' }) < 0
+	}
+	if whole+frac == "" || !digits(whole) || !digits(frac) || len(s) > 64 {
+		return nil, fmt.Errorf("%q is not a decimal number such as 2500 or 0.0125", s)
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return nil, fmt.Errorf("%q is not a decimal number such as 2500 or 0.0125", s)
+	}
+	return r, nil
+}
+
+// LoadTimeZone loads the IANA zone name of a time_zone setting ("Local"
+// and "UTC" included).
+func LoadTimeZone(name string) (*time.Location, error) {
+	if strings.ContainsAny(name, "\x00\\") || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
+		return nil, fmt.Errorf("%q is not a time zone name such as Europe/Berlin", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a known time zone (such as Europe/Berlin)", name)
+	}
+	return loc, nil
 }

@@ -153,6 +153,9 @@ func TestCheckChange(t *testing.T) {
 		{"member: budget above the limit", member, func(s *Settings) { s.MonthlyBudget = AmountOf(21) }, ErrForbidden},
 		{"admin: budget above the limit", admin, func(s *Settings) { s.MonthlyBudget = AmountOf(500) }, nil},
 		{"caller unknown is a member", Caller{}, func(s *Settings) { s.RPCURL = "http://x" }, ErrForbidden},
+		{"member: fiat rate", member, func(s *Settings) { s.FiatRate = "2500 USD" }, ErrForbidden},
+		{"admin: fiat rate", admin, func(s *Settings) { s.FiatRate = "2500 USD" }, nil},
+		{"member: time zone", member, func(s *Settings) { s.TimeZone = "Europe/Berlin" }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := cur

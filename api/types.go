@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"math/big"
 	"time"
 )
 
@@ -225,9 +226,50 @@ type Currency struct {
 	// Token is the ERC20 contract address, empty for the chain's native
 	// coin.
 	Token string `json:"token,omitempty"`
-	// USDPerToken is the price of one whole token in US dollars, for
-	// display only; 0 when unknown.
-	USDPerToken float64 `json:"usd_per_token,omitempty"`
+	// Price is a fiat estimate of one whole token, for display only; nil
+	// when the admin configured none (Settings.FiatRate).
+	Price *Price `json:"price,omitempty"`
+}
+
+// Price sources.
+const (
+	// PriceFixed is a rate the admin set in the settings (fiat_rate).
+	PriceFixed = "fixed"
+)
+
+// Price is the fiat value of one whole token. It is exact: PerToken is a
+// decimal string, and Value computes with rationals.
+type Price struct {
+	// Fiat is the currency's ISO 4217 code, e.g. "USD".
+	Fiat string `json:"fiat"`
+	// PerToken is the price of one whole token in Fiat, a decimal such as
+	// "2500" or "0.0125".
+	PerToken string `json:"per_token"`
+	// Source is where the price comes from: PriceFixed.
+	Source string `json:"source"`
+	// AsOf is when the price was set or fetched: its age is now − AsOf.
+	AsOf time.Time `json:"as_of"`
+}
+
+// Value renders a (smallest units of a token with decimals places) in the
+// price's currency, rounded to the cent, half away from zero: "$2.41" for
+// USD, "2.41 EUR" otherwise; "" if the price does not parse.
+func (p *Price) Value(a Amount, decimals int) string {
+	if p == nil {
+		return ""
+	}
+	r, err := parseDecimal(p.PerToken)
+	if err != nil {
+		return ""
+	}
+	if decimals < 0 {
+		decimals = 0
+	}
+	r.Mul(r, new(big.Rat).SetFrac(a.Big(), pow10(decimals)))
+	if p.Fiat == "USD" {
+		return "$" + r.FloatString(2)
+	}
+	return r.FloatString(2) + " " + p.Fiat
 }
 
 // Budget is the spending state of the current budget period:
@@ -251,6 +293,19 @@ type Budget struct {
 	ForecastHigh Amount `json:"forecast_high"`
 	// RatePerHour is the current spend rate the throttle allows.
 	RatePerHour Amount `json:"rate_per_hour"`
+	// DemandPerHour is the expected value issued per hour since the
+	// period's first ticket: the current rate of use. Zero before a minute
+	// of use.
+	DemandPerHour Amount `json:"demand_per_hour"`
+	// DaysLeft is how many days what is left of the budget lasts at
+	// DemandPerHour; absent while that rate is unknown.
+	DaysLeft *float64 `json:"days_left,omitempty"`
+	// RunOutProbability is the chance that the budget runs out before the
+	// period ends if use keeps its current rate (1 while the throttle is
+	// already holding traffic back, or once it is spent).
+	RunOutProbability float64 `json:"run_out_probability"`
+	// TimeZone is the zone whose calendar months are the periods.
+	TimeZone string `json:"time_zone,omitempty"`
 	// PaddingPerHour is what padding costs per hour on the current circuit
 	// (Settings.PaddingKbps at every hop's price), paid idle or busy; zero
 	// without padding or circuit.

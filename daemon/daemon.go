@@ -204,9 +204,14 @@ type Daemon struct {
 	settings api.Settings
 	intent   intent // the user's target state, as saved
 	intentMu sync.Mutex
-	status   api.Status
-	sess     *session
-	closed   bool
+	// priceMu guards the fiat rate of the settings, read by currency()
+	// whatever lock its caller holds.
+	priceMu   sync.Mutex
+	priceRate string
+	priceAt   time.Time
+	status    api.Status
+	sess      *session
+	closed    bool
 
 	meter   rateMeter
 	chainMu sync.Mutex
@@ -342,10 +347,11 @@ func New(cfg Config) (*Daemon, error) {
 	if d.wins, err = newWins(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	if d.pay, err = openPayments(key, cfg.Face, d.settings.MonthlyBudget.Big(), cfg.StateDir); err != nil {
+	if d.pay, err = openPayments(key, cfg.Face, d.settings.MonthlyBudget.Big(), timeZone(d.settings.TimeZone), cfg.StateDir); err != nil {
 		return nil, err
 	}
 	d.pay.sched.Period = cfg.HopRotation
+	d.setPrice(d.settings)
 	switch cfg.Mode {
 	case api.ModeTUN:
 		d.plan = tunPlane
@@ -921,6 +927,13 @@ func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings,
 	if err := api.CheckChange(api.CallerFrom(ctx), cur, s); err != nil {
 		return api.Settings{}, err
 	}
+	s.FiatRateSetAt = cur.FiatRateSetAt
+	if s.FiatRate != cur.FiatRate {
+		s.FiatRateSetAt = time.Now().UTC().Truncate(time.Second)
+	}
+	if s.FiatRate == "" {
+		s.FiatRateSetAt = time.Time{}
+	}
 	if err := saveSettings(d.settingsPath(), s); err != nil {
 		return api.Settings{}, fmt.Errorf("save settings: %w", err)
 	}
@@ -932,6 +945,10 @@ func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings,
 	if err := d.pay.engine.SetBudget(s.MonthlyBudget.Big()); err != nil {
 		return api.Settings{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
+	if err := d.pay.engine.SetLocation(timeZone(s.TimeZone)); err != nil {
+		return api.Settings{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+	}
+	d.setPrice(s)
 	applied := false
 	if sess != nil {
 		// Under the session's lock, so that teardown does not close the
@@ -969,6 +986,12 @@ func (d *Daemon) Budget(context.Context) (api.Budget, error) {
 		Spent: api.NewAmount(st.Spent), Issued: api.NewAmount(st.Issued), Remaining: api.NewAmount(st.Remaining),
 		Forecast: api.NewAmount(st.Forecast), ForecastLow: api.NewAmount(st.ForecastLow), ForecastHigh: api.NewAmount(st.ForecastHigh),
 		RatePerHour: api.NewAmount(st.RatePerHour), Tickets: st.Tickets, Wins: st.Wins, Currency: d.currency(),
+		RunOutProbability: st.Outlook.RunOut, TimeZone: zoneName(d.pay.engine.Location()),
+	}
+	if o := st.Outlook; o.DemandPerHour != nil {
+		b.DemandPerHour = api.NewAmount(o.DemandPerHour)
+		days := o.RunsOutIn.Hours() / 24
+		b.DaysLeft = &days
 	}
 	d.mu.Lock()
 	if s := d.sess; s != nil {
@@ -1110,7 +1133,50 @@ func (d *Daemon) chainClient(ctx context.Context) (*chain.Client, error) {
 func (d *Daemon) Subscribe() (<-chan api.Event, func()) { return d.feed.Subscribe() }
 
 func (d *Daemon) currency() api.Currency {
-	return api.Currency{Symbol: "ETH", Decimals: 18}
+	c := api.Currency{Symbol: "ETH", Decimals: 18}
+	d.priceMu.Lock()
+	rate, at := d.priceRate, d.priceAt
+	d.priceMu.Unlock()
+	if perToken, code, err := api.ParseFiatRate(rate); err == nil {
+		c.Price = &api.Price{Fiat: code, PerToken: perToken.FloatString(decimalsOf(rate)), Source: api.PriceFixed, AsOf: at}
+	}
+	return c
+}
+
+func (d *Daemon) setPrice(s api.Settings) {
+	d.priceMu.Lock()
+	d.priceRate, d.priceAt = s.FiatRate, s.FiatRateSetAt
+	d.priceMu.Unlock()
+}
+
+// decimalsOf is the number of fractional digits of a fiat rate's number.
+func decimalsOf(rate string) int {
+	num, _, _ := strings.Cut(strings.TrimSpace(rate), " ")
+	_, frac, _ := strings.Cut(num, ".")
+	return len(frac)
+}
+
+// zoneName names loc for the API: its IANA name, or the local zone's
+// abbreviation now ("local (CET)").
+func zoneName(loc *time.Location) string {
+	if loc.String() != "Local" {
+		return loc.String()
+	}
+	abbr, _ := time.Now().In(loc).Zone()
+	return "local (" + abbr + ")"
+}
+
+// timeZone is the location of a time_zone setting (validated): the
+// system's local zone when empty.
+func timeZone(name string) *time.Location {
+	if name == "" {
+		return time.Local
+	}
+	loc, err := api.LoadTimeZone(name)
+	if err != nil {
+		return time.Local
+	}
+	return loc
 }
 
 // tick publishes throughput once a second while there is traffic, and

@@ -61,7 +61,9 @@ type issuerSlot struct {
 	cl      *chain.Client
 }
 
-func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, stateDir string) (*payments, error) {
+// openPayments opens the payments of funderKey: the engine keeps monthly
+// within calendar months of loc.
+func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, loc *time.Location, stateDir string) (*payments, error) {
 	legacy, err := hopacct.LegacyKeys(funderKey)
 	if err != nil {
 		return nil, err
@@ -86,7 +88,7 @@ func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, stateDir 
 	// The client refuses nodes whose claim cost is above
 	// face/payhop.MaxClaimShare, so that is the most a claim costs.
 	claimCost := new(big.Int).Quo(face, big.NewInt(payhop.MaxClaimShare))
-	p.engine, err = budget.New(budget.Config{Budget: monthly, ClaimCost: claimCost, Ledger: p.ledger})
+	p.engine, err = budget.New(budget.Config{Budget: monthly, ClaimCost: claimCost, Ledger: p.ledger, Location: loc})
 	if err != nil {
 		p.ledger.Close()
 		return nil, err

@@ -19,8 +19,12 @@ import (
 	"github.com/pexia-network/pexia/rules"
 )
 
+// daysLeft is what the Backend's remaining budget lasts at its demand.
+var daysLeft = 9.2
+
 // Currency is the token of Backend's amounts.
-var Currency = api.Currency{Symbol: "PEX", Decimals: 18, Token: "0x5FbDB2315678afecb367f032d93F642f64180aa3", USDPerToken: 0.5}
+var Currency = api.Currency{Symbol: "PEX", Decimals: 18, Token: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+	Price: &api.Price{Fiat: "USD", PerToken: "0.5", Source: api.PriceFixed, AsOf: time.Date(2026, 3, 22, 12, 0, 0, 0, time.UTC)}}
 
 // Tokens returns whole tokens of Currency as an Amount; it panics on a
 // malformed literal, which is a bug in the test.
@@ -75,6 +79,7 @@ func NewBackend() *Backend {
 			Spent: Tokens("4.82"), Issued: Tokens("4.9"), Remaining: Tokens("5.18"),
 			Forecast: Tokens("9.98"), ForecastLow: Tokens("9.91"), ForecastHigh: Tokens("10.002"),
 			RatePerHour: Tokens("0.012"), Tickets: 95012, Wins: 2410,
+			DemandPerHour: Tokens("0.0235"), DaysLeft: &daysLeft, RunOutProbability: 0.034, TimeZone: "UTC",
 			PerHop: []api.SpendTotal{
 				{Key: "0", Issued: Tokens("1.6"), Spent: Tokens("1.58"), Tickets: 31000, Wins: 790},
 				{Key: "1", Issued: Tokens("1.6"), Spent: Tokens("1.6"), Tickets: 31000, Wins: 800},

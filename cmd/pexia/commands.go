@@ -35,6 +35,8 @@ var commandHelp = map[string]string{
 		"  network=NAME               one of the networks the admin allows; 'default' for the admin's default\n" +
 		"  network_file=PATH          admin only: a network file used instead of network\n" +
 		"  rpc_url=URL                admin only: chain JSON-RPC endpoint instead of the network's\n" +
+		"  fiat_rate='2500 USD'       admin only: fixed price of one token for fiat estimates; 'none' for none\n" +
+		"  time_zone=Europe/Berlin    zone whose calendar months are the budget periods; 'local' for the system's\n" +
 		"All changes are checked together and applied at once. The networks and the\n" +
 		"budget limit are set by the admin in pexiad's configuration (/etc/pexia/pexiad.toml);\n" +
 		"only root and pexiad's own user may change the admin-only keys.\n",

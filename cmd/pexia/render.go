@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -89,15 +88,45 @@ func tokens(a api.Amount, cur api.Currency) string {
 	return a.Format(cur.Decimals, 6) + " " + cur.Symbol
 }
 
-// tokensUSD adds the dollar value when the price is known: "4.82 PEX ($2.41)".
+// tokensUSD adds the fiat estimate when the admin set a price: "4.82 PEX
+// ($2.41)". It is exact (api.Price.Value), never a float.
 func tokensUSD(a api.Amount, cur api.Currency) string {
 	s := tokens(a, cur)
-	if cur.USDPerToken > 0 {
-		unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(currencyOf(cur).Decimals)), nil)
-		f, _ := new(big.Rat).SetFrac(a.Big(), unit).Float64()
-		s += fmt.Sprintf(" ($%.2f)", f*cur.USDPerToken)
+	if v := cur.Price.Value(a, currencyOf(cur).Decimals); v != "" {
+		s += " (" + v + ")"
 	}
 	return s
+}
+
+// price describes the fiat price with its source and age: "1 PEX = 0.5 USD
+// (fixed rate set by the admin, 3h0m old)".
+func (r renderer) price(cur api.Currency) string {
+	p := cur.Price
+	source := p.Source
+	if source == api.PriceFixed {
+		source = "fixed rate set by the admin"
+	}
+	age := "age unknown"
+	if !p.AsOf.IsZero() {
+		age = "set " + r.when(p.AsOf) + ", " + formatDuration(max(r.now().Sub(p.AsOf), 0)) + " old"
+	}
+	return fmt.Sprintf("1 %s = %s %s (%s, %s)", currencyOf(cur).Symbol, p.PerToken, p.Fiat, source, age)
+}
+
+// percent renders a probability, never rounding a possibility to "0%" or
+// a doubt to "100%".
+func percent(p float64) string {
+	switch {
+	case p <= 0:
+		return "0%"
+	case p >= 1:
+		return "100%"
+	case p < 0.001:
+		return "<0.1%"
+	case p > 0.999:
+		return ">99.9%"
+	}
+	return fmt.Sprintf("%.1f%%", 100*p)
 }
 
 // shortAddr shortens a 0x address for tables: "0x7099…79C8".
@@ -234,7 +263,14 @@ func (r renderer) circuit(w io.Writer, c api.Circuit) {
 func (r renderer) budget(w io.Writer, b api.Budget) {
 	cur := b.Currency
 	if !b.PeriodStart.IsZero() {
-		period := b.PeriodStart.In(r.loc).Format("2006-01-02") + " to " + b.PeriodEnd.Add(-time.Nanosecond).In(r.loc).Format("2006-01-02")
+		loc := r.loc // months are the daemon's, in its zone
+		if z, err := api.LoadTimeZone(b.TimeZone); err == nil && b.TimeZone != "" {
+			loc = z
+		}
+		period := b.PeriodStart.In(loc).Format("2006-01-02") + " to " + b.PeriodEnd.Add(-time.Nanosecond).In(loc).Format("2006-01-02")
+		if b.TimeZone != "" {
+			period += " (" + b.TimeZone + ")"
+		}
 		if left := b.PeriodEnd.Sub(r.now()); left > 0 {
 			period += fmt.Sprintf(", %d days left", int(math.Ceil(left.Hours()/24)))
 		} else {
@@ -243,9 +279,18 @@ func (r renderer) budget(w io.Writer, b api.Budget) {
 		fmt.Fprintf(w, "period\t%s\n", period)
 	}
 	fmt.Fprintf(w, "budget\t%s a month\n", tokensUSD(b.Monthly, cur))
-	fmt.Fprintf(w, "spent\t%s; %s left\n", tokensUSD(b.Spent, cur), tokens(b.Remaining, cur))
-	fmt.Fprintf(w, "forecast\t%s, 95%% between %s and %s\n", tokensUSD(b.Forecast, cur), tokens(b.ForecastLow, cur), tokens(b.ForecastHigh, cur))
-	fmt.Fprintf(w, "rate\t%s/h\n", tokens(b.RatePerHour, cur))
+	fmt.Fprintf(w, "spent\t%s; %s left\n", tokensUSD(b.Spent, cur), tokensUSD(b.Remaining, cur))
+	fmt.Fprintf(w, "forecast\t%s at month end, 95%% between %s and %s\n", tokensUSD(b.Forecast, cur), tokens(b.ForecastLow, cur), tokens(b.ForecastHigh, cur))
+	if b.DaysLeft != nil {
+		fmt.Fprintf(w, "use\t%s/h now; what is left lasts %s at this rate\n", tokens(b.DemandPerHour, cur), formatDays(*b.DaysLeft))
+	} else {
+		fmt.Fprint(w, "use\tno use this month yet\n")
+	}
+	fmt.Fprintf(w, "run out\t%s chance before the month ends at this rate\n", percent(b.RunOutProbability))
+	fmt.Fprintf(w, "rate\t%s/h allowed\n", tokens(b.RatePerHour, cur))
+	if cur.Price != nil {
+		fmt.Fprintf(w, "price\t%s\n", r.price(cur))
+	}
 	if !b.PaddingPerHour.IsZero() {
 		fmt.Fprintf(w, "padding\t%s/h on this circuit, idle or busy\n", tokens(b.PaddingPerHour, cur))
 	}
@@ -340,6 +385,8 @@ func (r renderer) settings(w io.Writer, s api.Settings) {
 		{"network", network},
 		{"network_file", orDefault(s.NetworkFile)},
 		{"rpc_url", orDefault(s.RPCURL)},
+		{"fiat_rate", fiatRate(s, r)},
+		{"time_zone", orLocal(s.TimeZone)},
 	} {
 		fmt.Fprintf(w, "%s\t%s\n", kv[0], kv[1])
 		if kv[0] == "allow_lan" && len(s.LANCIDRs) > 0 {
@@ -385,4 +432,35 @@ func (r renderer) event(w io.Writer, ev api.Event) {
 		msg = ev.Log.Level + ": " + ev.Log.Message
 	}
 	fmt.Fprintf(w, "%s  %-10s  %s\n", r.when(ev.Time), ev.Type, msg)
+}
+
+// formatDays renders a number of days: "12.3 days", "1 day", "5 hours".
+func formatDays(d float64) string {
+	switch {
+	case d < 1:
+		return fmt.Sprintf("%.0f hours", d*24)
+	case d < 1.05:
+		return "1 day"
+	case d >= 10000:
+		return "more than 10000 days"
+	}
+	return fmt.Sprintf("%.1f days", d)
+}
+
+// fiatRate shows the fiat_rate setting with when it was set.
+func fiatRate(s api.Settings, r renderer) string {
+	if s.FiatRate == "" {
+		return "none"
+	}
+	if s.FiatRateSetAt.IsZero() {
+		return s.FiatRate
+	}
+	return s.FiatRate + " (set " + r.when(s.FiatRateSetAt) + ")"
+}
+
+func orLocal(zone string) string {
+	if zone == "" {
+		return "(local)"
+	}
+	return zone
 }

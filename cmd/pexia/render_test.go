@@ -71,6 +71,10 @@ func TestSetSetting(t *testing.T) {
 		{"network_file=net.json", func(s api.Settings) bool { return s.NetworkFile == filepath.Join(wd, "net.json") }, ""},
 		{"network_file=", func(s api.Settings) bool { return s.NetworkFile == "" }, ""},
 		{"rpc_url=http://127.0.0.1:8545", func(s api.Settings) bool { return s.RPCURL == "http://127.0.0.1:8545" }, ""},
+		{"fiat_rate=2500.5 USD", func(s api.Settings) bool { return s.FiatRate == "2500.5 USD" }, ""},
+		{"fiat_rate=none", func(s api.Settings) bool { return s.FiatRate == "" }, ""},
+		{"time_zone=Europe/Berlin", func(s api.Settings) bool { return s.TimeZone == "Europe/Berlin" }, ""},
+		{"time_zone=local", func(s api.Settings) bool { return s.TimeZone == "" }, ""},
 		{"hops", nil, `"hops" is not KEY=VALUE`},
 		{"hops=three", nil, `hops: "three" is not a whole number`},
 		{"kill_switch=maybe", nil, `kill_switch: "maybe" is not on or off`},
@@ -221,11 +225,14 @@ func TestRenderBudgetWalletSettings(t *testing.T) {
 	bud.PeriodStart, bud.PeriodEnd = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	bud.PerDay = bud.PerDay[:0]
 	bud.PerApp = []api.SpendTotal{{Key: "firefox", Spent: apitest.Tokens("4.82"), Issued: apitest.Tokens("4.9"), Tickets: 95012, Wins: 2410}}
-	want := `period    2026-03-01 to 2026-03-31, 10 days left
+	want := `period    2026-03-01 to 2026-03-31 (UTC), 10 days left
 budget    10 PEX ($5.00) a month
-spent     4.82 PEX ($2.41); 5.18 PEX left
-forecast  9.98 PEX ($4.99), 95% between 9.91 PEX and 10.002 PEX
-rate      0.012 PEX/h
+spent     4.82 PEX ($2.41); 5.18 PEX ($2.59) left
+forecast  9.98 PEX ($4.99) at month end, 95% between 9.91 PEX and 10.002 PEX
+use       0.0235 PEX/h now; what is left lasts 9.2 days at this rate
+run out   3.4% chance before the month ends at this rate
+rate      0.012 PEX/h allowed
+price     1 PEX = 0.5 USD (fixed rate set by the admin, set 12:00:00, 3h04m old)
 tickets   95012 issued worth 4.9 PEX, 2410 won
 
 HOP  SPENT     ISSUED   TICKETS  WINS
@@ -272,6 +279,8 @@ monthly_budget    10 PEX
 network           (default)
 network_file      (default)
 rpc_url           (default)
+fiat_rate         none
+time_zone         (local)
 `
 	if got := render(func(w io.Writer) { fixed.settings(w, s) }); got != want {
 		t.Errorf("settings:\n%s\nwant:\n%s", got, want)

@@ -15,6 +15,7 @@ import (
 var settingKeys = []string{
 	"hops", "exit_countries", "price_cap_per_gb", "kill_switch", "lockdown", "allow_lan",
 	"lan_cidrs", "exclude_cidrs", "dns_mode", "padding_kbps", "monthly_budget", "network", "network_file", "rpc_url",
+	"fiat_rate", "time_zone",
 }
 
 // setSetting applies one KEY=VALUE to s. It checks the value's syntax;
@@ -69,6 +70,16 @@ func setSetting(s *api.Settings, kv string) error {
 		s.NetworkFile = val
 	case "rpc_url":
 		s.RPCURL = val
+	case "fiat_rate":
+		if strings.EqualFold(val, "none") {
+			val = ""
+		}
+		s.FiatRate = val
+	case "time_zone":
+		if strings.EqualFold(val, "local") {
+			val = ""
+		}
+		s.TimeZone = val
 	default:
 		return fmt.Errorf("unknown key %q; keys: %s", key, strings.Join(settingKeys, ", "))
 	}
