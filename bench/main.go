@@ -67,6 +67,7 @@ var suites = []suite{
 		"tunnel.udp_loss_pct_half_capacity", "tunnel.tcp_share_under_udp_flood",
 		"tunnel.quic_mbps_3hop"}},
 	{name: "rules", run: rulesSuite, metrics: []string{"rules.classify_ns"}},
+	{name: "budget", run: budgetSuite, metrics: []string{"budget.plan_us"}},
 }
 
 func main() {
