@@ -11,8 +11,9 @@ APT_PACKAGES := nodejs npm gcc
 # firewall listing, ordinary clients).
 APT_TOOLS := curl iproute2 nftables dnsutils iputils-ping
 # The desktop app (cmd/pexia-gui, Fyne) builds with cgo against OpenGL and
-# X11; xvfb runs it without a display.
-APT_GUI := gcc pkg-config libgl1-mesa-dev xorg-dev xvfb
+# X11; its test runs it on xvfb, clicks with xdotool and grabs frames with
+# xwd (x11-apps).
+APT_GUI := gcc pkg-config libgl1-mesa-dev xorg-dev xvfb xdotool x11-apps
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build generate check-generated test unit e2e soak fuzz bench bench-check demo lint staticcheck package clean
