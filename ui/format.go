@@ -9,14 +9,14 @@ import (
 )
 
 // money renders an amount in whole tokens with the currency's symbol, and
-// its dollar value when the API knows the token's price.
+// its fiat estimate when the admin set a price.
 func money(a api.Amount, c api.Currency) string {
 	s := a.Format(c.Decimals, 4)
 	if c.Symbol != "" {
 		s += " " + c.Symbol
 	}
-	if c.USDPerToken > 0 {
-		s += fmt.Sprintf(" (≈ $%.2f)", tokens(a, c)*c.USDPerToken)
+	if v := c.Price.Value(a, c.Decimals); v != "" {
+		s += " (≈ " + v + ")"
 	}
 	return s
 }
