@@ -142,14 +142,30 @@ func forecastText(bud api.Budget) string {
 		}
 		lines = append(lines, l)
 	}
+	if !bud.DemandPerHour.IsZero() {
+		l := "Using " + money(bud.DemandPerHour, c) + " per hour now"
+		if bud.DaysLeft != nil {
+			l += fmt.Sprintf("; what is left lasts %.1f days at that rate", *bud.DaysLeft)
+		}
+		lines = append(lines, l)
+	}
+	if bud.RunOutProbability > 0 {
+		lines = append(lines, fmt.Sprintf("Chance of running out before the month ends: %.0f %%", bud.RunOutProbability*100))
+	}
 	if !bud.RatePerHour.IsZero() {
-		l := "Spending at most " + money(bud.RatePerHour, c) + " per hour"
+		l := "The throttle allows " + money(bud.RatePerHour, c) + " per hour"
 		if !bud.PeriodEnd.IsZero() {
 			if left := time.Until(bud.PeriodEnd); left > 0 {
-				l += fmt.Sprintf("; %.0f days left", math.Ceil(left.Hours()/24))
+				l += fmt.Sprintf("; the month ends in %.0f days", math.Ceil(left.Hours()/24))
+			}
+			if bud.TimeZone != "" {
+				l += " (" + bud.TimeZone + ")"
 			}
 		}
 		lines = append(lines, l)
+	}
+	if p := c.Price; p != nil && !p.AsOf.IsZero() {
+		lines = append(lines, fmt.Sprintf("Fiat estimates at %s %s per %s, set %s", p.PerToken, p.Fiat, c.Symbol, p.AsOf.Format("2 Jan 2006")))
 	}
 	if !bud.PaddingPerHour.IsZero() {
 		lines = append(lines, "Padding costs "+money(bud.PaddingPerHour, c)+" per hour")

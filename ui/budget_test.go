@@ -19,7 +19,9 @@ func TestBudgetSlider(t *testing.T) {
 	scr := h.a.budget.content
 	h.untilText(scr, "10 PEX (≈ $5.00) per month")
 	h.untilText(scr, "Expected spend this month: 9.98 PEX (≈ $4.99) (95 %: 9.91 to 10.002); it may run out before the month ends")
-	h.untilText(scr, "Spending at most 0.012 PEX (≈ $0.01) per hour")
+	h.untilText(scr, "Using 0.0235 PEX (≈ $0.01) per hour now; what is left lasts")
+	h.untilText(scr, "Chance of running out before the month ends: 3 %")
+	h.untilText(scr, "The throttle allows 0.012 PEX (≈ $0.01) per hour")
 	h.untilText(scr, "hop 3") // the per-hop breakdown, counted from the entry
 	h.until("the slider is enabled", func() bool { return !h.a.budget.slider.Disabled() })
 
