@@ -6,11 +6,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"regexp"
 	"syscall"
 	"testing"
@@ -18,7 +16,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/internal/netlab"
 	"github.com/pexia-network/pexia/internal/world"
 )
@@ -34,84 +31,65 @@ import (
 //     `ping -M do -s 1300` prints "Frag needed and DF set (mtu = 1280)"
 //     (ICMPv6: "Packet too big: mtu=1280").
 func TestICMPErrors(t *testing.T) {
-	if _, err := exec.LookPath("ping"); err != nil {
-		t.Skip("needs ping(8) (make deps installs iputils-ping)")
-	}
-	w := newWorld(t)
-	ctx := context.Background()
+	w := pingWorld(t)
 	for _, p := range []netip.Prefix{world.WebNet4, world.WebNet6} {
 		if err := w.Lab.LimitMTU(p, 1280); err != nil {
 			t.Fatal(err)
 		}
 	}
 	nowhere := []netip.Addr{netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("2001:db8:1::1")}
-	d, err := w.StartDaemon(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := api.NewClient(d.Socket)
-	for _, hops := range []int{1, 3} {
-		t.Run(fmt.Sprintf("%dhop", hops), func(t *testing.T) {
-			connect(t, cl, hops)
-			for _, dst := range nowhere {
-				// The router limits its ICMP errors (two at once, then one
-				// every two seconds for each source), as routers do: a
-				// request may get no answer at all, never a reply.
-				want := `From \S+ icmp_seq=\d Destination Net Unreachable`
-				if dst.Is6() {
-					want = `From \S+ icmp_seq=\d Destination unreachable: No route`
-				}
-				out := pingOut(t, w.Client, dst, "-c", "3", "-i", "1")
-				if !regexp.MustCompile(want).MatchString(out) || !regexp.MustCompile(` 0 received, \+\d errors`).MatchString(out) {
-					t.Fatalf("ping %v through %d hops: want %q, and errors counted:\n%s", dst, hops, want, out)
-				}
-				t.Logf("ping %v through %d hops:\n%s", dst, hops, out)
+	overHops(t, w, func(t *testing.T, hops int) {
+		for _, dst := range nowhere {
+			// The router limits its ICMP errors (two at once, then one
+			// every two seconds for each source), as routers do: a
+			// request may get no answer at all, never a reply.
+			want := `From \S+ icmp_seq=\d Destination Net Unreachable`
+			if dst.Is6() {
+				want = `From \S+ icmp_seq=\d Destination unreachable: No route`
+			}
+			out := pingOut(t, w.Client, dst, "-c", "3", "-i", "1")
+			if !regexp.MustCompile(want).MatchString(out) || !regexp.MustCompile(` 0 received, \+\d errors`).MatchString(out) {
+				t.Fatalf("ping %v through %d hops: want %q, and errors counted:\n%s", dst, hops, want, out)
+			}
+			t.Logf("ping %v through %d hops:\n%s", dst, hops, out)
 
-				var err error
-				start := time.Now()
-				w.Client.Do(func() error {
-					var c net.Conn
-					d := net.Dialer{Timeout: 30 * time.Second}
-					if c, err = d.Dial("tcp", netip.AddrPortFrom(dst, 80).String()); err == nil {
-						c.Close()
-					}
-					return nil
-				})
-				if !errors.Is(err, syscall.EHOSTUNREACH) {
-					t.Fatalf("connect to %v:80 through %d hops: %v, want no route to host", dst, hops, err)
+			var err error
+			start := time.Now()
+			w.Client.Do(func() error {
+				var c net.Conn
+				d := net.Dialer{Timeout: 30 * time.Second}
+				if c, err = d.Dial("tcp", netip.AddrPortFrom(dst, 80).String()); err == nil {
+					c.Close()
 				}
-				t.Logf("connect to %v:80: %v after %v", dst, err, time.Since(start).Round(time.Millisecond))
+				return nil
+			})
+			if !errors.Is(err, syscall.EHOSTUNREACH) {
+				t.Fatalf("connect to %v:80 through %d hops: %v, want no route to host", dst, hops, err)
 			}
-			// Addresses of the internet host this subtest alone uses, so
-			// no kernel on the way has learnt their path MTU before.
-			for _, p := range []netip.Prefix{world.WebNet4, world.WebNet6} {
-				dst := nth(p, 20+hops)
-				// 1350 bytes fit the TUN (1420) with either IP header.
-				mtu, err := udpPathMTU(t, w.Client, netip.AddrPortFrom(dst, uint16(world.EchoPort)), 1350)
-				if !errors.Is(err, syscall.EMSGSIZE) || mtu != 1280 {
-					t.Fatalf("udp to %v over a 1280-byte link, %d hops: %v, path MTU %d; want EMSGSIZE and 1280", dst, hops, err, mtu)
-				}
-				t.Logf("udp to %v through %d hops: %v, path MTU %d", dst, hops, err, mtu)
-				dst = nth(p, 30+hops)
-				want := `From \S+ icmp_seq=1 Frag needed and DF set \(mtu = 1280\)`
-				if dst.Is6() {
-					want = `From \S+ icmp_seq=1 Packet too big: mtu=1280`
-				}
-				out := pingOut(t, w.Client, dst, "-c", "2", "-i", "0.2", "-M", "do", "-s", "1300")
-				if !regexp.MustCompile(want).MatchString(out) {
-					t.Fatalf("ping -M do -s 1300 %v through %d hops: want %q:\n%s", dst, hops, want, out)
-				}
-				t.Logf("ping -M do -s 1300 %v through %d hops:\n%s", dst, hops, out)
+			t.Logf("connect to %v:80: %v after %v", dst, err, time.Since(start).Round(time.Millisecond))
+		}
+		// Addresses of the internet host this subtest alone uses, so
+		// no kernel on the way has learnt their path MTU before.
+		for _, p := range []netip.Prefix{world.WebNet4, world.WebNet6} {
+			dst := nth(p, 20+hops)
+			// 1350 bytes fit the TUN (1420) with either IP header.
+			mtu, err := udpPathMTU(t, w.Client, netip.AddrPortFrom(dst, uint16(world.EchoPort)), 1350)
+			if !errors.Is(err, syscall.EMSGSIZE) || mtu != 1280 {
+				t.Fatalf("udp to %v over a 1280-byte link, %d hops: %v, path MTU %d; want EMSGSIZE and 1280", dst, hops, err, mtu)
 			}
-			st, err := cl.Status(ctx)
-			if err != nil || st.State != api.StateConnected {
-				t.Fatalf("status after the errors: %v %v", st.State, err)
+			t.Logf("udp to %v through %d hops: %v, path MTU %d", dst, hops, err, mtu)
+			dst = nth(p, 30+hops)
+			want := `From \S+ icmp_seq=1 Frag needed and DF set \(mtu = 1280\)`
+			if dst.Is6() {
+				want = `From \S+ icmp_seq=1 Packet too big: mtu=1280`
 			}
-		})
-	}
-	if _, err := cl.Disconnect(ctx); err != nil {
-		t.Fatal(err)
-	}
+			out := pingOut(t, w.Client, dst, "-c", "2", "-i", "0.2", "-M", "do", "-s", "1300")
+			if !regexp.MustCompile(want).MatchString(out) {
+				t.Fatalf("ping -M do -s 1300 %v through %d hops: want %q:\n%s", dst, hops, want, out)
+			}
+			t.Logf("ping -M do -s 1300 %v through %d hops:\n%s", dst, hops, out)
+		}
+	})
 }
 
 // pingOut runs ping in h and returns its output whatever it exits with.

@@ -27,11 +27,7 @@ import (
 // socket connected to a closed port of the internet host gets "connection
 // refused" through the tunnel, as without it.
 func TestPing(t *testing.T) {
-	if _, err := exec.LookPath("ping"); err != nil {
-		t.Skip("needs ping(8) (make deps installs iputils-ping)")
-	}
-	w := newWorld(t)
-	ctx := context.Background()
+	w := pingWorld(t)
 	targets := []netip.Addr{world.Web4, world.Web6}
 
 	bare := map[netip.Addr]world.PingResult{}
@@ -41,6 +37,36 @@ func TestPing(t *testing.T) {
 		t.Logf("bare veth: ping %v: %d/%d, rtt min/avg/max %v/%v/%v", dst, r.Received, r.Sent, r.Min, r.Avg, r.Max)
 	}
 
+	overHops(t, w, func(t *testing.T, hops int) {
+		for _, dst := range targets {
+			r := ping(t, w.Client, dst, 20)
+			t.Logf("%d hops: ping %v: %d/%d, rtt min/avg/max %v/%v/%v (bare avg %v)", hops, dst, r.Received, r.Sent, r.Min, r.Avg, r.Max, bare[dst].Avg)
+			if r.Avg <= bare[dst].Min {
+				t.Errorf("%d hops: ping %v average %v is not above the bare link's minimum %v: not a round trip through the circuit", hops, dst, r.Avg, bare[dst].Min)
+			}
+		}
+		for _, dst := range targets {
+			udpRefused(t, w.Client, netip.AddrPortFrom(dst, 9))
+		}
+	})
+}
+
+// pingWorld is the world of a test that runs ping(8) in the client host;
+// it skips the test where there is no ping.
+func pingWorld(t *testing.T) *world.World {
+	t.Helper()
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("needs ping(8) (make deps installs iputils-ping)")
+	}
+	return newWorld(t)
+}
+
+// overHops starts pexiad in w and, over 1 and then 3 hops, connects and
+// runs check in a subtest, which fails if the daemon is not connected
+// after it; then it disconnects.
+func overHops(t *testing.T, w *world.World, check func(t *testing.T, hops int)) {
+	t.Helper()
+	ctx := context.Background()
 	d, err := w.StartDaemon(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -49,22 +75,10 @@ func TestPing(t *testing.T) {
 	for _, hops := range []int{1, 3} {
 		t.Run(fmt.Sprintf("%dhop", hops), func(t *testing.T) {
 			connect(t, cl, hops)
-			for _, dst := range targets {
-				r := ping(t, w.Client, dst, 20)
-				t.Logf("%d hops: ping %v: %d/%d, rtt min/avg/max %v/%v/%v (bare avg %v)", hops, dst, r.Received, r.Sent, r.Min, r.Avg, r.Max, bare[dst].Avg)
-				if r.Avg <= bare[dst].Min {
-					t.Errorf("%d hops: ping %v average %v is not above the bare link's minimum %v: not a round trip through the circuit", hops, dst, r.Avg, bare[dst].Min)
-				}
-			}
-			for _, dst := range targets {
-				udpRefused(t, w.Client, netip.AddrPortFrom(dst, 9))
-			}
+			check(t, hops)
 			st, err := cl.Status(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.State != api.StateConnected {
-				t.Fatalf("state %q after ping", st.State)
+			if err != nil || st.State != api.StateConnected {
+				t.Fatalf("state %q after the checks over %d hops: %v", st.State, hops, err)
 			}
 		})
 	}
