@@ -1,16 +1,13 @@
 package daemon
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/tun"
@@ -38,20 +35,7 @@ func TestMemberExclude(t *testing.T) {
 	d := w.daemon(cfg)
 	ex := tun.Exclusion{Cgroup: "pexiatest-" + hex.EncodeToString(r[:]), NetNS: "/run/netns/" + ns}
 	d.excl.ex = ex
-	sock := filepath.Join(pub, "run", "pexiad.sock")
-	scfg := api.ServerConfig{Group: member.group, Logf: w.lg.Logf}
-	ln, err := api.Listen(sock, scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := api.NewServer(d, scfg)
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	c := newAPICaller(t, pub, sock)
+	c := serveAPI(t, d, pub, member.group, w.lg.Logf)
 
 	sleep := func(as *testUser) int32 {
 		t.Helper()

@@ -3,8 +3,6 @@ package daemon
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,6 +25,7 @@ import (
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/devnet"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/wallet/keys"
 )
@@ -114,35 +112,8 @@ type testUser struct {
 
 func newTestUser(t *testing.T) testUser {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates a system user and group and runs a client as that user")
-	}
-	for _, tool := range []string{"useradd", "groupadd", "userdel", "groupdel"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s: %v", tool, err)
-		}
-	}
-	var r [4]byte
-	rand.Read(r[:])
-	u := testUser{name: "pxm" + hex.EncodeToString(r[:]), group: "pxg" + hex.EncodeToString(r[:])}
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	run("groupadd", "--system", u.group)
-	t.Cleanup(func() { exec.Command("groupdel", u.group).Run() })
-	run("useradd", "--system", "--no-create-home", "--gid", u.group, "--shell", "/usr/sbin/nologin", u.name)
-	t.Cleanup(func() { exec.Command("userdel", u.name).Run() })
-	pu, err := user.Lookup(u.name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.ParseUint(pu.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(pu.Gid, 10, 32)
-	u.uid, u.gid = uint32(uid), uint32(gid)
-	return u
+	u := testutil.NewUser(t, "px")
+	return testUser{name: u.Name, group: u.Group, uid: u.UID, gid: u.GID}
 }
 
 // publicDir makes a directory every user may enter, removed at the end of
@@ -158,6 +129,27 @@ func publicDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// serveAPI serves b's API to root and the members of group on a socket in
+// dir until the test ends, and returns a caller that sends it requests
+// from other processes.
+func serveAPI(t *testing.T, b api.Backend, dir, group string, logf logger.Logf) *apiCaller {
+	t.Helper()
+	sock := filepath.Join(dir, "run", "pexiad.sock")
+	scfg := api.ServerConfig{Group: group, Logf: logf}
+	ln, err := api.Listen(sock, scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := api.NewServer(b, scfg)
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return newAPICaller(t, dir, sock)
 }
 
 // apiCaller runs API requests in a child process with a user's
@@ -263,22 +255,8 @@ func TestMemberCannotChooseNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(pub, "run", "pexiad.sock")
-	scfg := api.ServerConfig{Group: member.group, Logf: lg.Logf}
-	ln, err := api.Listen(sock, scfg)
-	if err != nil {
-		d.Close()
-		t.Fatal(err)
-	}
-	srv := api.NewServer(d, scfg)
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-		d.Close()
-	})
-	c := newAPICaller(t, pub, sock)
+	t.Cleanup(func() { d.Close() }) // after the server's shutdown, which serveAPI registers later
+	c := serveAPI(t, d, pub, member.group, lg.Logf)
 
 	if code, body := c.call(&member, apiOp{Method: "GET", Path: "/v1/status"}); code != http.StatusOK {
 		t.Fatalf("member GET /v1/status: %d %s; a member may use the API", code, body)

@@ -1,16 +1,12 @@
 package daemon
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/rules"
 )
 
@@ -23,20 +19,7 @@ func TestMemberRules(t *testing.T) {
 	pub := publicDir(t)
 	w := newWorld(t, 0, 0)
 	d := w.daemon(w.config())
-	sock := filepath.Join(pub, "run", "pexiad.sock")
-	scfg := api.ServerConfig{Group: member.group, Logf: w.lg.Logf}
-	ln, err := api.Listen(sock, scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := api.NewServer(d, scfg)
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	c := newAPICaller(t, pub, sock)
+	c := serveAPI(t, d, pub, member.group, w.lg.Logf)
 	rule := func(action string, match map[string]any) map[string]any {
 		return map[string]any{"rule": map[string]any{"match": match, "action": action}}
 	}

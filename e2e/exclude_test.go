@@ -4,11 +4,9 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // TestExclude runs curl under `pexia exclude --` as an ordinary user (from
@@ -148,23 +147,6 @@ type sysUser struct{ name, group, uid, gid string }
 // addUser adds a system user and group for the test.
 func addUser(t *testing.T) sysUser {
 	t.Helper()
-	var r [4]byte
-	rand.Read(r[:])
-	u := sysUser{name: "pxe" + hex.EncodeToString(r[:]), group: "pxf" + hex.EncodeToString(r[:])}
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	run("groupadd", "--system", u.group)
-	t.Cleanup(func() { exec.Command("groupdel", u.group).Run() })
-	run("useradd", "--system", "--no-create-home", "--gid", u.group, "--shell", "/usr/sbin/nologin", u.name)
-	t.Cleanup(func() { exec.Command("userdel", u.name).Run() })
-	pu, err := user.Lookup(u.name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.uid, u.gid = pu.Uid, pu.Gid
-	return u
+	u := testutil.NewUser(t, "pxe")
+	return sysUser{name: u.Name, group: u.Group, uid: fmt.Sprint(u.UID), gid: fmt.Sprint(u.GID)}
 }
