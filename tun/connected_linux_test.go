@@ -15,17 +15,7 @@ import (
 func TestConnected(t *testing.T) {
 	n := newTestNet(t)
 	t.Parallel()
-	dev := n.newTUN(t)
-	var r Routes
-	if err := r.Up(RouteConfig{Iface: DefaultName, IPv6: true, NetNS: n.CPath}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Down() })
-	ks := KillSwitch{NetNS: n.CPath}
-	if err := ks.Install(Policy{Iface: DefaultName, Mark: DefaultMark, AllowLAN: true}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ks.Remove() })
+	dev, _ := n.connect(t, Policy{Iface: DefaultName, Mark: DefaultMark, AllowLAN: true})
 
 	// Apps: the internet and the in-tunnel resolver are reached via the TUN.
 	for _, dst := range []netip.AddrPort{

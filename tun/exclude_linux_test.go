@@ -30,16 +30,7 @@ func newExclusionNet(t *testing.T) *exclusionNet {
 		t.Skip("needs bash (its /dev/udp) as the program to exclude")
 	}
 	ex := testExclusion(t, n)
-	n.newTUN(t)
-	var routes Routes
-	if err := routes.Up(RouteConfig{Iface: DefaultName, NetNS: n.CPath, IPv6: true}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { routes.Down() })
-	ks := KillSwitch{NetNS: n.CPath}
-	if err := ks.Install(Policy{Iface: DefaultName, Mark: DefaultMark}); err != nil {
-		t.Fatal(err)
-	}
+	_, ks := n.connect(t, Policy{Iface: DefaultName, Mark: DefaultMark})
 	if err := ex.Install(); err != nil {
 		t.Fatalf("Install: %v", err)
 	}

@@ -179,6 +179,25 @@ func udpSocket(t *testing.T, nsPath string, mark uint32, v6 bool) *net.UDPConn {
 	return conn
 }
 
+// connect sets the client up as the daemon does when connected: the TUN,
+// routes into it (IPv6 too) and the kill switch with policy p, each undone
+// when the test ends.
+func (n *testNet) connect(t *testing.T, p Policy) (*device, KillSwitch) {
+	t.Helper()
+	dev := n.newTUN(t)
+	var r Routes
+	if err := r.Up(RouteConfig{Iface: DefaultName, IPv6: true, NetNS: n.CPath}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Down() })
+	ks := KillSwitch{NetNS: n.CPath}
+	if err := ks.Install(p); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ks.Remove() })
+	return dev, ks
+}
+
 // listener counts datagrams arriving at a UDP socket in a namespace.
 type listener struct {
 	conn *net.UDPConn
