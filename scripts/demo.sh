@@ -97,6 +97,13 @@ curl -sS --fail --max-time 120 --proxy "$HTTP_URL" -o /dev/null -w "proxy: %{siz
 "$BIN/pexia" -socket "$DIR/pexiad.sock" status
 "$BIN/pexia" -socket "$DIR/pexiad.sock" wallet
 
+# The desktop app, when there is a display: it follows the same pexiad.
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$BIN/pexia-gui" ]; then
+  "$BIN/pexia-gui" -socket "$DIR/pexiad.sock" >"$DIR/pexia-gui.log" 2>&1 &
+  pids+=($!)
+  echo "pexia-gui is open on the demo's pexiad (log in $DIR/pexia-gui.log)"
+fi
+
 echo "waiting for the nodes to claim their winning tickets on chain..."
 # Each node claims a winner within its redeem.max_wait (5 s); blocks come
 # every second.
