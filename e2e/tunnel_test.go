@@ -32,6 +32,13 @@ import (
 // seen there, from the client).
 func newWorld(t *testing.T) *world.World {
 	t.Helper()
+	return newWorldWith(t, world.Options{})
+}
+
+// newWorldWith is newWorld with the world's options o (its binaries,
+// directory and log are the test's).
+func newWorldWith(t *testing.T, o world.Options) *world.World {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: network namespaces, a TUN device, routes and nftables")
 	}
@@ -46,7 +53,8 @@ func newWorld(t *testing.T) *world.World {
 	if err := world.Build(ctx, "..", dir); err != nil {
 		t.Fatal(err)
 	}
-	w, err := world.Start(ctx, world.Options{Bin: dir, Dir: filepath.Join(dir, "world"), Logf: t.Logf})
+	o.Bin, o.Dir, o.Logf = dir, filepath.Join(dir, "world"), t.Logf
+	w, err := world.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,9 @@ type Options struct {
 	// Relays and Exits are the numbers of nodes of each role (default 2
 	// and 2).
 	Relays, Exits int
+	// ExitCountries, if set, are the countries exit i registers in (ISO
+	// 3166-1 alpha-2), one per exit; every other node registers in DE.
+	ExitCountries []string
 	// Prefix names the lab's namespaces (default "pxw").
 	Prefix string
 	// Logf receives progress lines.
@@ -283,7 +286,11 @@ func (w *World) startNodes(ctx context.Context) error {
 		if out, err := w.Run(ctx, h, "pexia-node", append(base, "init")...); err != nil {
 			return fmt.Errorf("node%d init: %v\n%s", i, err, out)
 		}
-		reg := append(base, "register", "-url", url, "-country", "DE", "-price", "0.1")
+		country := "DE"
+		if k := i - len(w.Relays); exit && k < len(w.opts.ExitCountries) {
+			country = w.opts.ExitCountries[k]
+		}
+		reg := append(base, "register", "-url", url, "-country", country, "-price", "0.1")
 		run := append(base, "run", "-listen", addr+":8443", "-udp", addr+":0", "-price", "0.1")
 		if exit {
 			reg = append(reg, "-exit")
