@@ -114,6 +114,21 @@ type Status struct {
 	// then one per profile that a tunnel rule sent a flow to, named by
 	// the profile. Only GET /v1/status fills it.
 	Circuits []Circuit `json:"circuits,omitempty"`
+	// Guards are the entry guards of the connected network: the first
+	// hop of every circuit of two hops or more is one of them, kept for
+	// weeks. Only GET /v1/status fills it.
+	Guards []Guard `json:"guards,omitempty"`
+}
+
+// Guard is one entry guard: a node kept as the first hop of circuits, so
+// that few nodes ever see the client's address. It is replaced when it
+// expires or after failing several times in a row.
+type Guard struct {
+	Address  string    `json:"address"`
+	Country  string    `json:"country,omitempty"`
+	Added    time.Time `json:"added"`
+	Expires  time.Time `json:"expires"`
+	Failures int       `json:"failures,omitempty"` // in a row
 }
 
 // UDPFlow is one UDP flow through the circuit: the datagrams between one

@@ -60,6 +60,11 @@ type selector struct {
 	// circuit of so many hops before one is picked.
 	name string
 	fund func(ctx context.Context, hops int) error
+	// guards, if set, gives the first hops (see guards.go): network's
+	// guard set, drawn among the relays guardFilter passes.
+	guards      *guards
+	network     string
+	guardFilter dir.Filter
 
 	mu    sync.Mutex
 	last  map[onion.Address]dir.Node
@@ -111,7 +116,13 @@ func (s *selector) pick(ctx context.Context, p hop.Profile) ([]hop.HopInfo, erro
 	}
 	relay := dir.Filter{Role: dir.RoleRelay, MinDelay: md, MaxPricePerGB: plan.MaxPricePerGB, Token: &token, Exclude: avoid, Only: plan.Nodes}
 	exit := dir.Filter{Role: dir.RoleExit, MinDelay: md, MaxPricePerGB: plan.MaxPricePerGB, Country: country, Token: &token, Exclude: avoid, Only: plan.Nodes}
-	nodes, err := s.d.Circuit(ctx, plan.Hops, relay, exit)
+	var nodes []dir.Node
+	var err error
+	if s.guards != nil {
+		nodes, err = s.guarded(ctx, plan.Hops, relay, exit)
+	} else {
+		nodes, err = s.d.Circuit(ctx, plan.Hops, relay, exit)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -106,6 +106,8 @@ type NodeDirectory interface {
 	// Circuit returns hops distinct nodes: the last passes exit, the
 	// others relay.
 	Circuit(ctx context.Context, hops int, relay, exit dir.Filter) ([]dir.Node, error)
+	// Lookup returns a node's current entry; ok is false if it has none.
+	Lookup(ctx context.Context, node common.Address) (n dir.Node, ok bool, err error)
 }
 
 // NetworkChoice is one network the admin allows: a network file and,
@@ -188,6 +190,7 @@ type Daemon struct {
 	// owners finds flows' processes (nil where the OS has no lookup);
 	// names is the connected TUN session's table of DNS answers.
 	rules  *rules.Store
+	guards *guards
 	owners *owner.Table
 	names  atomic.Pointer[netstack.Names]
 	excl   excluder
@@ -334,6 +337,7 @@ func New(cfg Config) (*Daemon, error) {
 	if d.rules, err = rules.Open(rulesPathIn(cfg.StateDir)); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
+	d.guards = openGuards(guardsPathIn(cfg.StateDir), cfg.Logf)
 	in, err := loadIntent(cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -540,6 +544,7 @@ func (d *Daemon) Status(ctx context.Context) (api.Status, error) {
 		st.UDPFlows = udpFlows(c, api.CallerFrom(ctx).Access == api.AccessAdmin)
 		if pool != nil && c != nil {
 			st.Circuits = d.profileCircuits(s, pool)
+			st.Guards = d.guards.status(s.sel.network)
 		}
 	}
 	return st, nil
@@ -688,6 +693,8 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	plan.MinDelay = 0
 	s.sel = &selector{d: d.cfg.Directory(s.cl, s.net), plan: plan, name: s.profile.Name}
 	s.sel.fund = d.fundHops(s)
+	s.sel.guards, s.sel.network = d.guards, guardNetwork(s.net)
+	s.sel.guardFilter = dir.Filter{Role: dir.RoleRelay, MaxPricePerGB: plan.MaxPricePerGB, Token: &common.Address{}}
 	s.padRate = paddingRate(set.PaddingKbps)
 	s.hops = plan.Hops
 	s.acctCl.Store(s.cl)
@@ -701,6 +708,8 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	}
 	pool := newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name, onIssue, check), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
 	pool.PayerFor = d.payerFor(s, n, check)
+	pool.NodeFailed = func(node onion.Address) { d.guards.result(s.sel.network, common.Address(node), false) }
+	pool.Built = func(c *hop.Circuit) { d.guards.result(s.sel.network, common.Address(c.Hops()[0].Address), true) }
 	s.mu.Lock()
 	s.pool = pool // Status and the idle reaper read it under mu
 	s.mu.Unlock()

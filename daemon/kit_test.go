@@ -109,6 +109,15 @@ func (l nodeList) pass(n dir.Node, f dir.Filter, used map[common.Address]bool) b
 	return true
 }
 
+func (l nodeList) Lookup(_ context.Context, node common.Address) (dir.Node, bool, error) {
+	for _, n := range l {
+		if n.Address == node {
+			return n, true, nil
+		}
+	}
+	return dir.Node{}, false, nil
+}
+
 func (l nodeList) Circuit(ctx context.Context, hops int, relay, exit dir.Filter) ([]dir.Node, error) {
 	if hops < 1 {
 		return nil, fmt.Errorf("dir: %d hops", hops)

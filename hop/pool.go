@@ -62,6 +62,11 @@ type Pool struct {
 	// PayerFor, when set (before the first circuit), gives the payer of
 	// each profile's circuits in place of the BuildConfig's.
 	PayerFor func(Profile) Payer
+	// NodeFailed, when set, hears of each node the pool starts to avoid
+	// for having failed; Built of each circuit built. Both are set before
+	// the first circuit.
+	NodeFailed func(onion.Address)
+	Built      func(*Circuit)
 
 	mu       sync.Mutex
 	closed   bool                        // guarded by mu
@@ -188,6 +193,9 @@ func (pl *Pool) run(p Profile, e *poolEntry) {
 			continue
 		}
 		pl.logf("pool: built %s in %v", p.Name, time.Since(start).Round(time.Millisecond))
+		if pl.Built != nil {
+			pl.Built(c)
+		}
 		pl.mu.Lock()
 		if pl.closed {
 			pl.mu.Unlock()
@@ -230,6 +238,9 @@ func (pl *Pool) noteFailure(err error) {
 	pl.failed[he.Node] = time.Now()
 	pl.mu.Unlock()
 	pl.logf("pool: avoiding node %x for %v: %v", he.Node[:], FailFor, he.Err)
+	if pl.NodeFailed != nil {
+		pl.NodeFailed(he.Node)
+	}
 }
 
 // avoid lists the nodes refused within RefuseFor and those failed within

@@ -182,6 +182,18 @@ func (r renderer) status(w io.Writer, st api.Status) {
 		}
 		fmt.Fprintf(w, "profile %s\t%d %s, exit %s\n", c.Profile, len(c.Hops), hops, strings.TrimSpace(exit.Country+" "+shortAddr(exit.Address)))
 	}
+	// The entry guards: every circuit of two hops or more enters at one.
+	if len(st.Guards) > 0 {
+		var gs []string
+		for _, g := range st.Guards {
+			s := strings.TrimSpace(g.Country + " " + shortAddr(g.Address))
+			if g.Failures > 0 {
+				s += fmt.Sprintf(" (%d failed)", g.Failures)
+			}
+			gs = append(gs, s)
+		}
+		fmt.Fprintf(w, "guards\t%s\n", strings.Join(gs, ", "))
+	}
 	fmt.Fprintf(w, "mode\t%s\n", orDash(string(st.Mode)))
 	// The proxies' URLs carry the credentials every client must give,
 	// as curl -x and most libraries take them.

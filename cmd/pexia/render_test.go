@@ -143,7 +143,7 @@ kill switch  off
 }
 
 // TestRenderStatusProfiles: the circuits of the profiles tunnel rules
-// named are listed under the connection's profile.
+// named are listed under the connection's profile, then the guards.
 func TestRenderStatusProfiles(t *testing.T) {
 	exit := func(country, addr string) api.Hop {
 		return api.Hop{Country: country, Address: addr, Role: api.RoleExit}
@@ -153,11 +153,13 @@ func TestRenderStatusProfiles(t *testing.T) {
 			{Profile: "default-3", Default: true, Hops: []api.Hop{{}, {}, exit("CH", "0x00000000000000000000000000000000000a11cf")}},
 			{Profile: "fast", Hops: []api.Hop{exit("DE", "0x00000000000000000000000000000000000b0b00")}},
 			{Profile: "far", Hops: []api.Hop{{}, {}, exit("JP", "0x00000000000000000000000000000000000c0c00")}},
-		}}
+		},
+		Guards: []api.Guard{{Address: "0x00000000000000000000000000000000000d0d00", Country: "SE"}, {Address: "0x00000000000000000000000000000000000e0e00", Country: "FI", Failures: 1}}}
 	want := `state         connected for 3m12s (since 15:00:53)
 profile       default-3
 profile fast  1 hop, exit DE 0x0000…0b00
 profile far   3 hops, exit JP 0x0000…0c00
+guards        SE 0x0000…0d00, FI 0x0000…0e00 (1 failed)
 mode          tun
 sent          0 B at 0 bit/s
 received      0 B at 0 bit/s
