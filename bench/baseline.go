@@ -90,22 +90,13 @@ func baselineSuite(res Results) error {
 		return err
 	}
 	defer wg.stop()
-	txBefore, err := txBytes(client, wg.clientIf)
-	if err != nil {
-		return err
-	}
-	wgMbps, err := baselinePath(ctx, res, "wireguard_go", client, internet, dst)
-	if err != nil {
-		return errors.Join(err, wg.stderr())
-	}
 	// Guard against measuring the bare link by mistake: the bulk stream
 	// must have left through the tunnel interface.
-	txAfter, err := txBytes(client, wg.clientIf)
+	_, err = carried(client, wg.clientIf, baselineBulk, func() (float64, error) {
+		return baselinePath(ctx, res, "wireguard_go", client, internet, dst)
+	})
 	if err != nil {
-		return err
-	}
-	if err := wgCarried(txAfter-txBefore, wgMbps, baselineBulk, wg.clientIf); err != nil {
-		return fmt.Errorf("baseline: %w", err)
+		return errors.Join(fmt.Errorf("baseline: %w", err), wg.stderr())
 	}
 	return nil
 }
@@ -132,14 +123,26 @@ func baselinePath(ctx context.Context, res Results, name string, client, interne
 	return mbps, nil
 }
 
-// wgCarried guards against measuring the bare link by mistake: a bulk
-// stream of mbps for d must have left through the tunnel interface, which
-// sent sent bytes meanwhile.
-func wgCarried(sent uint64, mbps float64, d time.Duration, iface string) error {
-	if float64(sent) < mbps*1e6/8*d.Seconds()/2 {
-		return fmt.Errorf("only %d bytes left through %s for %.0f Mbit/s: traffic bypassed the tunnel", sent, iface, mbps)
+// carried runs measure, a bulk stream from h that returns its Mbit/s over
+// d, and guards against measuring the bare link by mistake: the stream
+// must have left through the tunnel interface iface of h.
+func carried(h *netlab.Host, iface string, d time.Duration, measure func() (float64, error)) (float64, error) {
+	tx0, err := txBytes(h, iface)
+	if err != nil {
+		return 0, err
 	}
-	return nil
+	mbps, err := measure()
+	if err != nil {
+		return 0, err
+	}
+	tx1, err := txBytes(h, iface)
+	if err != nil {
+		return 0, err
+	}
+	if sent := tx1 - tx0; float64(sent) < mbps*1e6/8*d.Seconds()/2 {
+		return 0, fmt.Errorf("only %d bytes left through %s for %.0f Mbit/s: traffic bypassed the tunnel", sent, iface, mbps)
+	}
+	return mbps, nil
 }
 
 // wireguardGo returns the wireguard-go binary: $PEXIA_WIREGUARD_GO, or

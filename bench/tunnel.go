@@ -319,19 +319,9 @@ func tunnelPing(ctx context.Context, h *netlab.Host, dst netip.Addr, n int) (wor
 // tunnelBulk measures one bulk transfer from the client host to the web
 // address and checks that it left the client through iface.
 func tunnelBulk(ctx context.Context, w *world.World, iface string, d time.Duration) (float64, error) {
-	tx0, err := txBytes(w.Client, iface)
-	if err != nil {
-		return 0, err
-	}
-	mbps, err := netlab.Bulk(ctx, w.Client, w.Internet, world.Web4, d)
-	if err != nil {
-		return 0, err
-	}
-	tx1, err := txBytes(w.Client, iface)
-	if err != nil {
-		return 0, err
-	}
-	return mbps, wgCarried(tx1-tx0, mbps, d, iface)
+	return carried(w.Client, iface, d, func() (float64, error) {
+		return netlab.Bulk(ctx, w.Client, w.Internet, world.Web4, d)
+	})
 }
 
 // tunnelConnect asks a disconnected pexiad for a circuit of hops and
