@@ -129,6 +129,15 @@ type ClientTerms struct {
 	Budget *budget.Engine
 	// App names the spender in the ledger (a circuit profile, say).
 	App string
+	// Attribute, if set with Budget, shares each ticket's expected value
+	// among the applications that used the circuit: it is called once for
+	// each hop of each new circuit, and the function it returns gives the
+	// bytes each application carried on that circuit since its previous
+	// call. The ticket is then recorded with RecordIssuedShared under
+	// profile App; a ticket whose window carried nothing (the prepayment
+	// of a new circuit) waits unattributed until a window that carries
+	// bytes takes it over.
+	Attribute func() func() []budget.Share
 	// OnIssue, if set, learns of every ticket issued, with the hop and node
 	// it paid, so that its win can be attributed when the node claims it.
 	OnIssue func(t *contracts.Signed, hop int, node common.Address)
@@ -172,8 +181,12 @@ func PerHop(issuers func(hop int) (*ticket.Issuer, error), t ClientTerms) hop.Pa
 			return nil, fmt.Errorf("payhop: face %v does not cover the node's claim cost %v", t.Face, terms.ClaimCost)
 		}
 		w := BytesWorth(t.WindowBytes, terms.PricePerGB)
-		return &payer{issuer: issuer, hop: k, node: common.Address(node), terms: t, net: net,
-			meter: ticket.NewMeter(terms.PricePerGB, w, w)}, nil
+		p := &payer{issuer: issuer, hop: k, node: common.Address(node), terms: t, net: net,
+			meter: ticket.NewMeter(terms.PricePerGB, w, w)}
+		if t.Attribute != nil && t.Budget != nil {
+			p.window = t.Attribute()
+		}
+		return p, nil
 	}
 }
 
@@ -184,6 +197,13 @@ type payer struct {
 	terms  ClientTerms
 	net    *big.Int // face minus the node's claim cost: what a win is worth to it
 	meter  *ticket.Meter
+
+	// window gives the applications' bytes since the previous ticket
+	// (nil without attribution); held is expected value recorded
+	// unattributed because its window carried nothing.
+	window func() []budget.Share
+	mu     sync.Mutex
+	held   *big.Int
 }
 
 func (p *payer) Carry(n int)   { p.meter.Carry(n) }
@@ -206,10 +226,40 @@ func (p *payer) Pay(ctx context.Context, commit [32]byte, amount *big.Int) ([]by
 		p.terms.OnIssue(s, p.hop, p.node)
 	}
 	if b := p.terms.Budget; b != nil {
-		if err := b.RecordIssued(ticket.ExpectedValue(face, ratio), face, p.hop, p.node, p.terms.App); err != nil {
+		if err := p.record(b, ticket.ExpectedValue(face, ratio), face); err != nil {
 			return nil, fmt.Errorf("payhop: budget ledger: %w", err)
 		}
 	}
 	p.meter.Credit(ticket.ExpectedValue(p.net, ratio))
 	return json.Marshal(payment{Signer: p.issuer.Signer(), Ticket: s})
+}
+
+// record writes an issued ticket to the budget's ledger, shared among the
+// applications that carried bytes in its window if attribution is on.
+func (p *payer) record(b *budget.Engine, ev, face *big.Int) error {
+	if p.window == nil {
+		return b.RecordIssued(ev, face, p.hop, p.node, p.terms.App)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	shares := p.window()
+	err := b.RecordIssuedShared(budget.Issue{ExpectedValue: ev, Face: face, Hop: p.hop, Node: p.node,
+		Profile: p.terms.App, Shares: shares, Held: p.held})
+	carried := false
+	for _, s := range shares {
+		carried = carried || s.Bytes > 0
+	}
+	if carried {
+		p.held = nil
+	} else {
+		p.held = new(big.Int).Add(orZero(p.held), ev)
+	}
+	return err
+}
+
+func orZero(x *big.Int) *big.Int {
+	if x == nil {
+		return new(big.Int)
+	}
+	return x
 }

@@ -102,4 +102,22 @@
 // fails (closed file, full disk) returns an error and the spend stays
 // counted in memory, so the budget still holds; the write is retried with
 // the next one.
+//
+// # Applications and profiles
+//
+// Tickets pay for a circuit that several applications share.
+// RecordIssuedShared splits each ticket's expected value among the
+// applications by the bytes each carried on that circuit in the window the
+// ticket pays for (Split: integer floors, the units left over to the
+// largest remainders, ties to the smaller label), so the ByApp breakdown
+// adds up exactly to the period's issued total. A ticket whose window
+// carried nothing, the prepayment of a new circuit, is kept under
+// Unattributed until the next window that carries bytes takes it over.
+// The whole ticket is also counted under its circuit profile (ByProfile).
+// An application's spend is this share of expected value; winners
+// (RecordProfileWin) are the lottery's draw and are counted per profile,
+// hop, node and day, not per application. RecordTraffic adds an
+// application's bytes each way, flows and refused flows, with the rule
+// that decided its latest flow; direct and blocked flows count there and
+// cost nothing.
 package budget

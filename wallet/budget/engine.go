@@ -604,19 +604,7 @@ func (e *Engine) RecordIssued(expectedValue, faceValue *big.Int, hop int, node c
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rollErr := e.rollLocked(now)
-	e.issued.Add(e.issued, expectedValue)
-	e.faceSum.Add(e.faceSum, faceValue)
-	e.tickets++
-	if e.firstIssue.IsZero() {
-		e.firstIssue = now
-	}
-	b := e.batchLocked()
-	b.issued.Add(b.issued, expectedValue)
-	b.faceSum.Add(b.faceSum, faceValue)
-	b.tickets++
-	if b.firstIssue.IsZero() {
-		b.firstIssue = now
-	}
+	b := e.issueLocked(now, expectedValue, faceValue)
 	b.add(&record{Issued: expectedValue, Tickets: 1}, hop, node, app, e.day(now))
 	var err error
 	if now.Sub(e.lastFlush) >= e.cfg.FlushInterval {

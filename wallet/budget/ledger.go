@@ -20,9 +20,12 @@ const (
 	ByNode = "node" // node address, EIP-55 hex
 	ByApp  = "app"  // application label as the caller gave it
 	ByDay  = "day"  // calendar day, YYYY-MM-DD, in the period's time zone
+	// ByProfile is the circuit profile a ticket paid for or a flow used
+	// (RecordIssuedShared, RecordProfileWin, RecordTraffic).
+	ByProfile = "profile"
 )
 
-var breakdowns = []string{ByHop, ByNode, ByApp, ByDay}
+var breakdowns = []string{ByHop, ByNode, ByApp, ByDay, ByProfile}
 
 var (
 	bucketMeta    = []byte("meta")
@@ -66,11 +69,24 @@ func (p Period) key() []byte {
 
 // Total is what was spent under one key of a breakdown.
 type Total struct {
-	Key     string   // see ByHop, ByNode, ByApp, ByDay
+	Key     string   // see ByHop, ByNode, ByApp, ByDay, ByProfile
 	Issued  *big.Int // expected value of the tickets issued
 	Spent   *big.Int // winning tickets paid from the account: the actual spend
-	Tickets uint64   // tickets issued
+	Tickets uint64   // tickets issued (for an app: tickets that paid for some of its traffic)
 	Wins    uint64   // winners paid
+	// Traffic is what RecordTraffic recorded (by app and by profile only).
+	Traffic
+}
+
+// Traffic is an application's or a profile's use of the network: bytes
+// each way, flows opened and flows a block rule refused, with the rule
+// and action that decided its latest flow.
+type Traffic struct {
+	Up, Down uint64
+	Flows    uint64
+	Blocked  uint64
+	Rule     string // the rule that decided, as rules.Decision formats it
+	Action   string // tunnel, tunnel(profile), direct or block
 }
 
 // PeriodSpend is a period's totals.
@@ -89,13 +105,28 @@ type record struct {
 	Won     *big.Int `json:"won"`
 	Tickets uint64   `json:"tickets"`
 	Wins    uint64   `json:"wins"`
+	Up      uint64   `json:"up,omitempty"`
+	Down    uint64   `json:"down,omitempty"`
+	Flows   uint64   `json:"flows,omitempty"`
+	Blocked uint64   `json:"blocked,omitempty"`
+	Rule    string   `json:"rule,omitempty"`
+	Action  string   `json:"action,omitempty"`
 }
 
+// add adds d's amounts and counts; d's rule and action, if set, replace
+// r's (the latest decision is shown).
 func (r *record) add(d *record) {
 	r.Issued = addInt(r.Issued, d.Issued)
 	r.Won = addInt(r.Won, d.Won)
 	r.Tickets += d.Tickets
 	r.Wins += d.Wins
+	r.Up += d.Up
+	r.Down += d.Down
+	r.Flows += d.Flows
+	r.Blocked += d.Blocked
+	if d.Action != "" {
+		r.Rule, r.Action = d.Rule, d.Action
+	}
 }
 
 // periodState is what the engine needs to resume a period.
@@ -151,13 +182,18 @@ func (b *batch) add(d *record, hop int, node common.Address, app, day string) {
 		{ByApp, string(appKey(app))},
 		{ByDay, day},
 	} {
-		r := b.recs[k]
-		if r == nil {
-			r = &record{}
-			b.recs[k] = r
-		}
-		r.add(d)
+		b.addTo(k, d)
 	}
+}
+
+// addTo records d under one key.
+func (b *batch) addTo(k recKey, d *record) {
+	r := b.recs[k]
+	if r == nil {
+		r = &record{}
+		b.recs[k] = r
+	}
+	r.add(d)
 }
 
 func hopKey(hop int) []byte {
@@ -185,7 +221,7 @@ func displayKey(by string, k []byte) string {
 		if len(k) == common.AddressLength {
 			return common.BytesToAddress(k).Hex()
 		}
-	case ByApp:
+	case ByApp, ByProfile:
 		if len(k) > 0 {
 			return string(k[1:])
 		}
@@ -405,8 +441,8 @@ func spendOf(pb *bolt.Bucket) (PeriodSpend, error) {
 	}, nil
 }
 
-// Totals returns the current period's spend broken down by hop, node, app
-// or day (ByHop, ByNode, ByApp, ByDay). Days come in calendar order; the
+// Totals returns the current period's spend broken down by hop, node, app,
+// day or profile (ByHop, ByNode, ByApp, ByDay, ByProfile). Days come in calendar order; the
 // others by actual spend, largest first, then by issued expected value,
 // then by key. A ledger without a current period has no totals.
 func (l *Ledger) Totals(by string) ([]Total, error) {
@@ -452,7 +488,7 @@ func checkBy(by string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("budget ledger: unknown breakdown %q (want %q, %q, %q or %q)", by, ByHop, ByNode, ByApp, ByDay)
+	return fmt.Errorf("budget ledger: unknown breakdown %q (want %q, %q, %q, %q or %q)", by, ByHop, ByNode, ByApp, ByDay, ByProfile)
 }
 
 func totalsIn(tx *bolt.Tx, periodKey []byte, by string) ([]Total, error) {
@@ -479,6 +515,7 @@ func totalsIn(tx *bolt.Tx, periodKey []byte, by string) ([]Total, error) {
 			t: Total{
 				Key: displayKey(by, k), Issued: orZero(r.Issued), Spent: orZero(r.Won),
 				Tickets: r.Tickets, Wins: r.Wins,
+				Traffic: Traffic{Up: r.Up, Down: r.Down, Flows: r.Flows, Blocked: r.Blocked, Rule: r.Rule, Action: r.Action},
 			},
 		})
 		return nil
