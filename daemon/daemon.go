@@ -216,7 +216,9 @@ type Daemon struct {
 	sess      *session
 	closed    bool
 
-	meter   rateMeter
+	meter rateMeter
+	// apps counts each application's flows, bytes and spend.
+	apps    *appMeter
 	chainMu sync.Mutex
 	cl      *chain.Client // for wallet reads while disconnected
 	clNet   *contracts.Network
@@ -371,6 +373,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	d.status = api.Status{State: api.StateDisconnected, Since: time.Now(), Mode: cfg.Mode}
 	d.owners = d.openOwners()
+	d.apps = newAppMeter()
 	d.excl.ex = tun.Exclusion{Cgroup: cfg.TUN.ExcludeCgroup, Mark: cfg.TUN.Mark}
 	d.goJoined(d.tick)
 	if cfg.Mode == api.ModeTUN {
@@ -706,7 +709,7 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	if err != nil {
 		return fmt.Errorf("chain %s: %w", s.net.RPC, err)
 	}
-	pool := newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name, onIssue, check), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
+	pool := newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name, d.apps.window, onIssue, check), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
 	pool.PayerFor = d.payerFor(s, n, check)
 	pool.NodeFailed = func(node onion.Address) { d.guards.result(s.sel.network, common.Address(node), false) }
 	pool.Built = func(c *hop.Circuit) { d.guards.result(s.sel.network, common.Address(c.Hops()[0].Address), true) }
@@ -722,6 +725,7 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	s.router = newRouter(s.pool, s.profile, d.cfg.TUN.Mark, exclude)
 	s.router.profiles = func(name string) (hop.Profile, error) { return d.profileFor(s, name) }
 	s.router.rules = d.rules.Engine()
+	s.router.apps = d.apps
 	if d.owners != nil {
 		s.router.owners = d.owners
 	}
@@ -858,6 +862,9 @@ func (d *Daemon) teardown(s *session, set api.Settings) {
 		s.pool.Close()
 	}
 	d.meter.detach(s.router)
+	if err := d.apps.drain(d.pay.engine); err != nil {
+		d.cfg.Logf("budget: per-app traffic: %v", err)
+	}
 	if s.cl != nil {
 		s.stopFollow()
 		s.cl.Close()
@@ -1217,6 +1224,11 @@ func (d *Daemon) tick() {
 			d.pollWins(ctx)
 			cancel()
 		}
+		if n%appsDrain == 0 {
+			if err := d.apps.drain(d.pay.engine); err != nil {
+				d.cfg.Logf("budget: per-app traffic: %v", err)
+			}
+		}
 		up, down, ru, rd, changed := d.meter.sample()
 		if changed {
 			d.feed.Publish(api.Event{Type: api.EventThroughput, Time: time.Now(),
@@ -1227,6 +1239,10 @@ func (d *Daemon) tick() {
 
 // tickPeriod is tick's period (tests shorten it).
 var tickPeriod = time.Second
+
+// appsDrain is how often, in ticks, the applications' counts go to the
+// budget ledger (which writes them within its flush interval).
+const appsDrain = 5
 
 // winsPoll is how often, in ticks, the daemon looks for wins.
 const winsPoll = 10

@@ -136,7 +136,7 @@ func (r *router) DialEcho(ctx context.Context, f netstack.Flow) (net.Conn, error
 		r.blocked.Add(1)
 		return nil, fmt.Errorf("%w: %s", ErrBlocked, d)
 	}
-	c, err := r.dialCircuit(ctx, "icmp", f.Dst.Addr().String(), d.Profile)
+	c, err := r.dialCircuit(ctx, "icmp", f.Dst.Addr().String(), d.Profile, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -130,7 +130,7 @@ func circuitSeen(t *testing.T, p *payments, n *contracts.Network, cl *chain.Clie
 	for _, s := range seen {
 		gen = s.gen.Add(1)
 	}
-	c, err := hop.Build(ctx, infos, hop.BuildConfig{Payer: p.payer(n, cl, "test", nil, nil)})
+	c, err := hop.Build(ctx, infos, hop.BuildConfig{Payer: p.payer(n, cl, "test", nil, nil, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func (d *Daemon) payerFor(s *session, n *contracts.Network, check *payhop.TermsC
 		onIssue := func(t *contracts.Signed, hop int, node common.Address) {
 			d.wins.remember(n, t, hop, node, pp.label)
 		}
-		return d.pay.payer(n, s.cl, pp.label, onIssue, &ck)
+		return d.pay.payer(n, s.cl, pp.label, d.apps.window, onIssue, &ck)
 	}
 }
 

@@ -22,7 +22,9 @@ import (
 // router decides where each flow goes: through a circuit of the pool, or,
 // for an excluded destination or a flow the split-tunnel rules send
 // direct, straight out with a marked socket that bypasses the tunnel; a
-// flow the rules block is refused. It counts the bytes both ways.
+// flow the rules block is refused. It counts the bytes both ways, in
+// total and per application (appMeter), looking up every new TUN flow's
+// owner for that.
 //
 // A tunnelled flow whose rule names a profile rides that profile's
 // circuit (profiles gives its pool profile); the others, and DNS, ride
@@ -44,6 +46,8 @@ type router struct {
 	// blocked counts flows refused by a block rule, ownerMisses new
 	// flows whose owner was not found.
 	blocked, ownerMisses atomic.Int64
+	// apps counts each application's flows and bytes (nil: none).
+	apps *appMeter
 
 	up, down    atomic.Int64 // bytes through circuits
 	flows       atomic.Int64 // flows opened
@@ -81,15 +85,17 @@ var ErrBlocked = errors.New("blocked by a split-tunnel rule")
 // decide runs the rules for a new flow, looking up its owner if a rule
 // needs it.
 func (r *router) decide(f *rules.Flow) rules.Decision {
-	if r.rules == nil {
-		return rules.Decision{Target: rules.Target{Action: rules.Tunnel}}
-	}
-	if r.owners != nil && f.Src.IsValid() && r.rules.NeedsOwner() {
+	// The owner is looked up for every flow when applications are
+	// counted, else only when a rule asks for it.
+	if r.owners != nil && f.Src.IsValid() && (r.apps != nil || r.rules != nil && r.rules.NeedsOwner()) {
 		o, err := r.owners.Owner(f.Proto, f.Src, f.Dst)
 		if err != nil {
 			r.ownerMisses.Add(1)
 		}
 		f.Owner = o
+	}
+	if r.rules == nil {
+		return rules.Decision{Target: rules.Target{Action: rules.Tunnel}}
 	}
 	var nl rules.NameLookup
 	if n := r.names.Load(); n != nil {
@@ -110,25 +116,47 @@ func (r *router) dial(ctx context.Context, network string, src, dst netip.AddrPo
 		return c, nil
 	}
 	f := rules.Flow{Proto: rules.Proto(network), Src: src, Dst: dst}
-	return r.dialDecided(ctx, network, dst.String(), r.decide(&f))
+	return r.dialDecided(ctx, network, dst.String(), r.decide(&f), f.Owner)
 }
 
-// dialDecided opens a flow to address as the rules decided.
-func (r *router) dialDecided(ctx context.Context, network, address string, d rules.Decision) (net.Conn, error) {
+// dialDecided opens a flow of owner o to address as the rules decided.
+func (r *router) dialDecided(ctx context.Context, network, address string, d rules.Decision, o rules.Owner) (net.Conn, error) {
+	var app *appStat
+	if r.apps != nil {
+		// The profile whose payer shares the circuit's tickets: the rules
+		// profile's name, as its payer labels them, or the connection's.
+		profile := ""
+		if d.Action == rules.Tunnel {
+			profile = d.Profile
+			if profile == "" {
+				profile = r.profile.Name
+			}
+		}
+		app = r.apps.stat(appLabel(o), profile, d)
+	}
 	switch d.Action {
 	case rules.Block:
 		r.blocked.Add(1)
+		if app != nil {
+			app.blocked.Add(1)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrBlocked, d)
 	case rules.Direct:
 		r.directFlows.Add(1)
-		return r.direct.DialContext(ctx, network, address)
+		c, err := r.direct.DialContext(ctx, network, address)
+		if err != nil || app == nil {
+			return c, err
+		}
+		app.flows.Add(1)
+		return &appConn{Conn: c, app: app}, nil
 	}
-	return r.dialCircuit(ctx, network, address, d.Profile)
+	return r.dialCircuit(ctx, network, address, d.Profile, app)
 }
 
 // dialCircuit opens a flow through the circuit of the rules profile named
-// profile, or the connection's circuit if profile is empty.
-func (r *router) dialCircuit(ctx context.Context, network, address, profile string) (net.Conn, error) {
+// profile, or the connection's circuit if profile is empty, counting its
+// bytes for application app (nil: not counted).
+func (r *router) dialCircuit(ctx context.Context, network, address, profile string, app *appStat) (net.Conn, error) {
 	p, err := r.poolProfile(profile)
 	var c net.Conn
 	if err == nil {
@@ -142,7 +170,10 @@ func (r *router) dialCircuit(ctx context.Context, network, address, profile stri
 	}
 	r.flows.Add(1)
 	r.active.Add(1)
-	return &countedConn{Conn: c, r: r}, nil
+	if app != nil {
+		app.flows.Add(1)
+	}
+	return &countedConn{Conn: c, r: r, app: app}, nil
 }
 
 func (r *router) poolProfile(name string) (hop.Profile, error) {
@@ -179,7 +210,7 @@ func (r *router) DialContext(ctx context.Context, network, address string) (net.
 	if n, err := rules.NormalizeDomain(host); err == nil && n[0] != '.' {
 		f.Names = []string{n}
 	}
-	return r.dialDecided(ctx, network, address, r.decide(&f))
+	return r.dialDecided(ctx, network, address, r.decide(&f), f.Owner)
 }
 
 // resolve answers one DNS query through the circuit: the exit resolves it
@@ -218,22 +249,30 @@ func (r *router) resolve(ctx context.Context, q []byte) ([]byte, error) {
 	return a, nil
 }
 
-// countedConn counts a circuit flow's bytes.
+// countedConn counts a circuit flow's bytes, for the router and for its
+// application (app, nil if not counted).
 type countedConn struct {
 	net.Conn
 	r      *router
+	app    *appStat
 	closed atomic.Bool
 }
 
 func (c *countedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.r.down.Add(int64(n))
+	if c.app != nil && n > 0 {
+		c.app.down.Add(uint64(n))
+	}
 	return n, err
 }
 
 func (c *countedConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.r.up.Add(int64(n))
+	if c.app != nil && n > 0 {
+		c.app.up.Add(uint64(n))
+	}
 	return n, err
 }
 
@@ -249,4 +288,33 @@ func (c *countedConn) Close() error {
 		c.r.active.Add(-1)
 	}
 	return c.Conn.Close()
+}
+
+// appConn counts a direct flow's bytes for its application.
+type appConn struct {
+	net.Conn
+	app *appStat
+}
+
+func (c *appConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.app.down.Add(uint64(n))
+	}
+	return n, err
+}
+
+func (c *appConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.app.up.Add(uint64(n))
+	}
+	return n, err
+}
+
+func (c *appConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }

@@ -163,8 +163,10 @@ func (p *payments) payingEpoch(pos int) (uint64, error) {
 
 // payer returns the circuit payer for profile app: hop k of each circuit
 // is paid from the account of position k of the epoch the circuit is built
-// in. It refuses nodes whose terms fail check.
-func (p *payments) payer(n *contracts.Network, cl *chain.Client, app string, onIssue func(*contracts.Signed, int, common.Address), check *payhop.TermsCheck) hop.Payer {
+// in. It refuses nodes whose terms fail check. Each ticket's expected
+// value is shared among the applications by the bytes window(app) says
+// they carried.
+func (p *payments) payer(n *contracts.Network, cl *chain.Client, app string, window func(profile string) func() []budget.Share, onIssue func(*contracts.Signed, int, common.Address), check *payhop.TermsCheck) hop.Payer {
 	issuers := func(k int) (*ticket.Issuer, error) {
 		epoch, err := p.payingEpoch(k)
 		if err != nil {
@@ -189,8 +191,13 @@ func (p *payments) payer(n *contracts.Network, cl *chain.Client, app string, onI
 		}
 		return is, nil
 	}
+	var attribute func() func() []budget.Share
+	if window != nil {
+		attribute = func() func() []budget.Share { return window(app) }
+	}
 	return payhop.PerHop(issuers, payhop.ClientTerms{Face: p.face, WindowBytes: payhop.DefaultWindow, Budget: p.engine, App: app,
-		Expire: time.Hour, OnIssue: onIssue, Check: check})
+		Attribute: attribute,
+		Expire:    time.Hour, OnIssue: onIssue, Check: check})
 }
 
 // prefundWindow is how long before a rotation the next epoch's accounts

@@ -94,7 +94,7 @@ func (d *Daemon) pollWins(ctx context.Context) {
 		if !known {
 			it = issuedTicket{app: "earlier"}
 		}
-		if rerr := d.pay.engine.RecordWin(ev.Amount, it.hop, it.node, it.app); rerr != nil {
+		if rerr := d.pay.engine.RecordProfileWin(ev.Amount, it.hop, it.node, it.app); rerr != nil {
 			d.cfg.Logf("budget: record win: %v", rerr)
 		}
 		st := d.pay.engine.Status(time.Now())
