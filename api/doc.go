@@ -69,6 +69,7 @@
 //	POST /v1/profiles/remove         only profiles they added    yes
 //	POST /v1/exclude                 only their own processes    any
 //	                                 (real and effective uid)
+//	GET  /v1/apps                    their own uid's apps        every app
 //
 // The proxy credentials in Status.ProxyAddrs (proxy mode) are shown to
 // members and admins alike: whoever may use the API may use the tunnel.
@@ -127,6 +128,9 @@
 //	POST /v1/exclude        ExcludeRequest → ExcludeResult (pid 0: the
 //	                        caller's own process; 501 not_supported off
 //	                        Linux; 404 for a Backend without ExcludeBackend)
+//	GET  /v1/apps           Apps: flows, bytes and spend per application
+//	                        this budget period (404 for a Backend without
+//	                        AppsBackend)
 //
 // The rules endpoints are served for a Backend that implements
 // RulesBackend (404 otherwise). A rule change is saved and used for the

@@ -86,6 +86,7 @@ func NewServer(b Backend, cfg ServerConfig) *Server {
 		"/v1/debug/runtime": {http.MethodGet: s.handleRuntime},
 	}
 	s.rulesRoutes()
+	s.appsRoutes()
 	s.excludeRoutes()
 	s.hs = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),

@@ -329,10 +329,14 @@ type Budget struct {
 	Tickets uint64 `json:"tickets"`
 	Wins    uint64 `json:"wins"`
 	// PerHop breaks the period's spend down by hop index ("0" is the
-	// entry), PerDay by calendar day (YYYY-MM-DD), PerApp by application.
-	PerHop []SpendTotal `json:"per_hop,omitempty"`
-	PerDay []SpendTotal `json:"per_day,omitempty"`
-	PerApp []SpendTotal `json:"per_app,omitempty"`
+	// entry), PerDay by calendar day (YYYY-MM-DD), PerApp by application
+	// ("uid:executable"; its share of expected value, see Apps) and
+	// PerProfile by circuit profile (the tickets its circuits issued and
+	// the winners among them).
+	PerHop     []SpendTotal `json:"per_hop,omitempty"`
+	PerDay     []SpendTotal `json:"per_day,omitempty"`
+	PerApp     []SpendTotal `json:"per_app,omitempty"`
+	PerProfile []SpendTotal `json:"per_profile,omitempty"`
 	// Currency is the token of every amount above.
 	Currency Currency `json:"currency"`
 }

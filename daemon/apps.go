@@ -1,13 +1,16 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/rules"
 	"github.com/pexia-network/pexia/wallet/budget"
 )
@@ -169,4 +172,48 @@ func (m *appMeter) drain(e *budget.Engine) error {
 		s.done, s.ruleChanged = now, false
 	}
 	return errors.Join(errs...)
+}
+
+var _ api.AppsBackend = (*Daemon)(nil)
+
+// maysee reports whether caller c may see application label's figures: an
+// admin all, a member their own uid's.
+func maysee(c api.Caller, label string) bool {
+	if c.Access == api.AccessAdmin {
+		return true
+	}
+	uid, _, ok := parseAppLabel(label)
+	return ok && uid == c.UID
+}
+
+// Apps implements api.AppsBackend: the applications the ledger holds for
+// the current budget period, with what was counted until now.
+func (d *Daemon) Apps(ctx context.Context) (api.Apps, error) {
+	if err := d.apps.drain(d.pay.engine); err != nil {
+		d.cfg.Logf("budget: per-app traffic: %v", err)
+	}
+	if err := d.pay.engine.Flush(); err != nil {
+		return api.Apps{}, err
+	}
+	st := d.pay.engine.Status(time.Now())
+	rows, err := d.pay.ledger.TotalsFor(st.Period, budget.ByApp)
+	if err != nil {
+		return api.Apps{}, err
+	}
+	out := api.Apps{PeriodStart: st.Period.Start, PeriodEnd: st.Period.End, Issued: api.NewAmount(st.Issued),
+		Unattributed: api.AmountOf(0), Currency: d.currency(), Apps: []api.App{}}
+	c := api.CallerFrom(ctx)
+	for _, r := range rows {
+		if r.Key == budget.Unattributed {
+			out.Unattributed = api.NewAmount(r.Issued)
+			continue
+		}
+		if !maysee(c, r.Key) {
+			continue
+		}
+		uid, path, ok := parseAppLabel(r.Key)
+		out.Apps = append(out.Apps, api.App{UID: uid, HasUID: ok, Path: path, Rule: r.Rule, Action: r.Action,
+			Flows: r.Flows, Blocked: r.Blocked, BytesUp: r.Up, BytesDown: r.Down, Spend: api.NewAmount(r.Issued), Tickets: r.Tickets})
+	}
+	return api.VisibleApps(c, out), nil
 }

@@ -994,8 +994,9 @@ func (d *Daemon) currentState() api.State {
 	return d.status.State
 }
 
-// Budget implements api.Backend.
-func (d *Daemon) Budget(context.Context) (api.Budget, error) {
+// Budget implements api.Backend. A member sees only their own
+// applications in PerApp.
+func (d *Daemon) Budget(ctx context.Context) (api.Budget, error) {
 	st := d.pay.engine.Status(time.Now())
 	b := api.Budget{
 		Monthly: api.NewAmount(st.Budget), PeriodStart: st.Period.Start, PeriodEnd: st.Period.End,
@@ -1019,12 +1020,15 @@ func (d *Daemon) Budget(context.Context) (api.Budget, error) {
 	}
 	d.mu.Unlock()
 	d.pay.engine.Flush()
-	for by, dst := range map[string]*[]api.SpendTotal{budget.ByHop: &b.PerHop, budget.ByDay: &b.PerDay, budget.ByApp: &b.PerApp} {
+	for by, dst := range map[string]*[]api.SpendTotal{budget.ByHop: &b.PerHop, budget.ByDay: &b.PerDay, budget.ByApp: &b.PerApp, budget.ByProfile: &b.PerProfile} {
 		ts, err := d.pay.ledger.TotalsFor(st.Period, by)
 		if err != nil {
 			return api.Budget{}, err
 		}
 		for _, t := range ts {
+			if by == budget.ByApp && !maysee(api.CallerFrom(ctx), t.Key) {
+				continue
+			}
 			*dst = append(*dst, api.SpendTotal{Key: t.Key, Issued: api.NewAmount(t.Issued), Spent: api.NewAmount(t.Spent), Tickets: t.Tickets, Wins: t.Wins})
 		}
 	}

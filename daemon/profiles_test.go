@@ -98,7 +98,7 @@ func TestProfileCircuits(t *testing.T) {
 		t.Fatal(err)
 	}
 	spent := map[string]uint64{}
-	for _, a := range b.PerApp {
+	for _, a := range b.PerProfile {
 		spent[a.Key] = a.Tickets
 	}
 	if spent["one"] == 0 || spent["three"] == 0 {

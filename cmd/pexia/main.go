@@ -58,6 +58,7 @@ func commands() []command {
 		{"events", "[-count N]", "follow the daemon's live events", runEvents},
 		{"rules", "[list | add [-at N] [-name L] ACTION KEY=VAL... | remove N | move N TO | default ACTION | test DST [KEY=VAL...]]", "show, change or test the split-tunnel rules", runRules},
 		{"profiles", "[list | add NAME hops=N [KEY=VAL...] | remove NAME]", "show or change the circuit profiles rules use", runProfiles},
+		{"apps", "", "show each application's flows, bytes and spend this month", runApps},
 		{"exclude", "[-- COMMAND [ARGS...] | [-remove] -pid N]", "run a program, or move a running one, around the tunnel", runExclude},
 		{"fetch", "-network FILE [-hops N] URL", "fetch a URL through a circuit built without the daemon", nil},
 	}

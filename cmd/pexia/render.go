@@ -310,7 +310,7 @@ func (r renderer) budget(w io.Writer, b api.Budget) {
 	for _, t := range []struct {
 		title string
 		rows  []api.SpendTotal
-	}{{"HOP", b.PerHop}, {"DAY", b.PerDay}, {"APP", b.PerApp}} {
+	}{{"HOP", b.PerHop}, {"DAY", b.PerDay}, {"APP", b.PerApp}, {"PROFILE", b.PerProfile}} {
 		if len(t.rows) == 0 {
 			continue
 		}
