@@ -94,7 +94,7 @@ soak: deps
 
 # fuzz runs each decoder fuzz target for FUZZTIME (bounded, for CI).
 FUZZTIME ?= 15s
-FUZZ_TARGETS := hop/onion:FuzzDecodeCell hop/onion:FuzzHandshake hop/onion:FuzzOpen hop/onion:FuzzDatagram hop/stream:FuzzDeliver relay:FuzzParseExitPolicy
+FUZZ_TARGETS := hop/onion:FuzzDecodeCell hop/onion:FuzzHandshake hop/onion:FuzzOpen hop/onion:FuzzDatagram hop/stream:FuzzDeliver hop/stream:FuzzDatagrams relay:FuzzParseExitPolicy
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -70,7 +70,10 @@ type Circuit struct {
 
 	// The datagram lane (lane.go): wantLane asks every hop for it during
 	// build; lane is set when all granted it and the link has one.
-	wantLane, lane                bool
+	wantLane, lane bool
+	// wantPack asks every hop for packed datagram cells; pack is set when
+	// the last hop granted it.
+	wantPack, pack                bool
 	laneUp, laneDown, laneDropped atomic.Uint64
 	quiet                         stream.QuietFlows
 
@@ -166,6 +169,10 @@ type BuildConfig struct {
 	// datagrams (a call, a game): there a lost packet no longer holds up
 	// every later cell.
 	DatagramLane bool
+	// NoDatagramPacking stops the circuit from asking its exit for packed
+	// datagram cells (wire.FeaturePack), so every datagram takes a cell of
+	// its own each way, as with exits that predate packing.
+	NoDatagramPacking bool
 	// StallTimeout is how long a circuit may stay silent while the client
 	// waits for an answer (a PING it sent when a cell went unanswered)
 	// before it fails with ErrStalled (default DefaultStallTimeout); see
@@ -213,7 +220,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 	}
 	var id [4]byte
 	rand.Read(id[:])
-	c := &Circuit{hops: hops, lk: owned, link: lk, ch: ch, wantLane: cfg.PaddingRate == 0 && cfg.DatagramLane && lk.HasLane(), circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
+	c := &Circuit{hops: hops, lk: owned, link: lk, ch: ch, wantLane: cfg.PaddingRate == 0 && cfg.DatagramLane && lk.HasLane(), wantPack: !cfg.NoDatagramPacking, circID: binary.BigEndian.Uint32(id[:]) | 1, cc: cc, done: make(chan struct{}),
 		payer: cfg.Payer, pays: make([]*payState, len(hops)), kick: make(chan struct{}, 1), ackWake: make(chan struct{}, 1), sendmeK: make(chan struct{}, 1),
 		rd: wire.NewCellReader(ch, cfg.CellSize, make([]byte, link.MaxMessageSize)),
 		w:  wire.NewCellWriter(ch, cfg.CellSize, nil)}
@@ -244,6 +251,7 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 		CircuitWindow: clientCircuitWindow,
 		Flush:         c.flush,
 		Gate:          c.gate,
+		PackDatagrams: c.pack,
 	}, c.sendFrame)
 	if err != nil {
 		ch.Close()
@@ -272,10 +280,14 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 
 func (c *Circuit) build() error {
 	cellSize := c.cc.CellSize()
-	var hello []byte
+	var want byte
 	if c.wantLane {
-		hello = wire.ClientHello(wire.FeatureLane)
+		want |= wire.FeatureLane
 	}
+	if c.wantPack {
+		want |= wire.FeaturePack
+	}
+	hello := wire.ClientHello(want)
 	lane := c.wantLane
 	for k, h := range c.hops {
 		init, msg, err := onion.ClientHandshake(h.Address, h.NoiseKey, cellSize, hello)
@@ -338,6 +350,7 @@ func (c *Circuit) build() error {
 		}
 		termsBytes, granted := wire.SplitReply(replyPayload)
 		lane = lane && granted&wire.FeatureLane != 0
+		c.pack = c.wantPack && granted&wire.FeaturePack != 0 // the last hop's answer counts
 		if terms, ok := wire.DecodeTerms(termsBytes); ok && c.payer != nil {
 			sess, err := c.payer(k, h.Address, terms)
 			if errors.Is(err, ErrTermsRefused) {

@@ -20,7 +20,10 @@ type CircuitStats struct {
 	// circuit: from a PING to its PONG, both queued behind the circuit's
 	// other cells (zero before the first).
 	ExitRTT time.Duration
-	Hops    []HopStats
+	// PackedDatagrams says whether the exit agreed to pack several
+	// datagrams into one cell each way (wire.FeaturePack).
+	PackedDatagrams bool
+	Hops            []HopStats
 }
 
 // HopStats is one hop's share.
@@ -36,7 +39,7 @@ type HopStats struct {
 // Stats returns what the circuit carried and paid so far.
 func (c *Circuit) Stats() CircuitStats {
 	st := CircuitStats{CellsUp: c.cellsUp.Load(), CellsDown: c.cellsDown.Load(), CellSize: c.cc.CellSize(),
-		Hops: make([]HopStats, len(c.hops))}
+		PackedDatagrams: c.pack, Hops: make([]HopStats, len(c.hops))}
 	c.amu.Lock()
 	st.ExitRTT = c.exitRTT
 	c.amu.Unlock()

@@ -23,7 +23,7 @@ import (
 // startExit makes this hop the circuit's exit: a stream mux whose frames
 // ride in DATA cells to and from the client.
 func (c *circuit) startExit(ctx context.Context, circID uint32) error {
-	mux, err := stream.New(stream.Config{Role: stream.RoleServer, MaxFrame: c.hs.MaxPayload(), MaxStreams: c.n.cfg.MaxStreams, Flush: c.flushPrev, Gate: c.down.gate}, func(frame []byte) error {
+	mux, err := stream.New(stream.Config{Role: stream.RoleServer, MaxFrame: c.hs.MaxPayload(), MaxStreams: c.n.cfg.MaxStreams, Flush: c.flushPrev, Gate: c.down.gate, PackDatagrams: c.pack}, func(frame []byte) error {
 		return c.sendFrame(circID, frame)
 	})
 	if err != nil {

@@ -61,8 +61,11 @@ type circuit struct {
 	// The datagram lane (lane.go): set when the client asked for it and
 	// the link from prev has one; the links' lane goroutines read the
 	// pointers.
-	prevLk   *link.Link
-	lane     bool
+	prevLk *link.Link
+	lane   bool
+	// pack: the client asked for DATAGRAMS frames (wire.FeaturePack); set
+	// before the circuit can become an exit.
+	pack     bool
 	laneNext atomic.Pointer[link.Link] // next's link, once extended, if it has a lane
 	laneMux  atomic.Pointer[stream.Mux]
 	quiet    stream.QuietFlows // the exit's flows on the lane
@@ -127,8 +130,12 @@ func (n *Node) serveCircuit(ctx context.Context, prev link.Channel, ls *linkStat
 		if want&wire.FeatureLane != 0 && ls.lk != nil && ls.lk.HasLane() {
 			grant |= wire.FeatureLane
 		}
+		if want&wire.FeaturePack != 0 {
+			grant |= wire.FeaturePack
+		}
 		terms = wire.AppendFeatures(terms, grant)
 		c.lane = grant&wire.FeatureLane != 0
+		c.pack = grant&wire.FeaturePack != 0
 	}
 	reply, hs, err := resp.Reply(terms)
 	if err != nil {

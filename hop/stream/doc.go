@@ -73,6 +73,7 @@
 //	0x08 DATAGRAM payload (may be empty)                           5..MaxFrame
 //	0x09 ICMP     type(1) seq(2) mtu(4)                            12
 //	0x0a DROPPED  down(8) up(8)                                    21
+//	0x0b DATAGRAMS entries: id(4) len(2) datagram(len), stream 0   11..MaxFrame
 //
 // kind: 1 = tcp, 2 = udp, 3 = dns, 4 = icmp. An unknown kind is refused with
 // [ReasonUnsupported], not treated as malformed. addr is "host:port"
@@ -98,6 +99,10 @@
 // client (the exit's side of the flow was behind). The exit sends one at
 // most every 250 ms while it drops, and one after the last drop; the
 // client shows them in [FlowStats].
+//
+// DATAGRAMS carries several datagrams, of one flow or several, in one
+// frame; each entry is processed as a DATAGRAM frame for its stream. A Mux
+// sends them only with [Config.PackDatagrams] (see pack.go).
 //
 // FIN ends one direction of a tcp/dns stream (the other
 // keeps flowing); on a udp flow it closes the whole flow. RST aborts a

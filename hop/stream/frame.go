@@ -21,6 +21,9 @@ const (
 	frameDatagram byte = 0x08
 	frameICMP     byte = 0x09
 	frameDropped  byte = 0x0a
+	// frameDatagrams carries several datagrams, of one flow or several,
+	// in one frame (pack.go).
+	frameDatagrams byte = 0x0b
 )
 
 const (
@@ -41,16 +44,17 @@ const (
 )
 
 var frameNames = [...]string{
-	frameOpen:     "OPEN",
-	frameOpened:   "OPENED",
-	frameRefused:  "REFUSED",
-	frameData:     "DATA",
-	frameFin:      "FIN",
-	frameRst:      "RST",
-	frameWindow:   "WINDOW",
-	frameDatagram: "DATAGRAM",
-	frameICMP:     "ICMP",
-	frameDropped:  "DROPPED",
+	frameOpen:      "OPEN",
+	frameOpened:    "OPENED",
+	frameRefused:   "REFUSED",
+	frameData:      "DATA",
+	frameFin:       "FIN",
+	frameRst:       "RST",
+	frameWindow:    "WINDOW",
+	frameDatagram:  "DATAGRAM",
+	frameICMP:      "ICMP",
+	frameDropped:   "DROPPED",
+	frameDatagrams: "DATAGRAMS",
 }
 
 func frameName(t byte) string {
@@ -206,6 +210,14 @@ func parseFrame(b []byte, maxFrame int) (frame, error) {
 			}
 		}
 	case frameDatagram:
+		f.payload = body
+	case frameDatagrams:
+		if f.id != 0 {
+			return f, protoErr("DATAGRAMS on stream %d, want 0", f.id)
+		}
+		if err := eachPacked(body, func(uint32, []byte) {}); err != nil {
+			return f, err
+		}
 		f.payload = body
 	case frameICMP:
 		want = icmpBodyLen

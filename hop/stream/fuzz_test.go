@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"testing"
@@ -51,6 +52,12 @@ func FuzzDeliver(f *testing.F) {
 		fuzzRecord(0, fOpen(5, 9, 10, "a:1")),
 		fuzzRecord(0, fHdr(frameFin, 3)),
 	))
+	f.Add(fuzzInput(
+		fuzzRecord(0, fU32(frameOpened, 3, 5000)),
+		fuzzRecord(0x24, fPacked(map[uint32]int{3: 10}, 3, 3)),
+		fuzzRecord(0, fPacked(map[uint32]int{3: 0, 7: 2}, 3, 7)),
+		fuzzRecord(0x20, fHdr(frameDatagrams, 0, 0, 0, 0, 3, 0, 9, 1)),
+	))
 	f.Add([]byte{0, 0, 0})
 	f.Add([]byte{0xff, 0xff, 0xff, 1, 2, 3})
 
@@ -64,7 +71,7 @@ func FuzzDeliver(f *testing.F) {
 func fuzzOne(t *testing.T, role Role, data []byte) {
 	cfg := Config{
 		Role: role, MaxFrame: 600, StreamWindow: 2000, CircuitWindow: InitialCircuitWindow,
-		MaxStreams: 6, AcceptBacklog: 3, DatagramQueue: 3,
+		MaxStreams: 6, AcceptBacklog: 3, DatagramQueue: 3, PackDatagrams: true,
 	}
 	m, err := New(cfg, func([]byte) error { return nil })
 	if err != nil {
@@ -180,4 +187,57 @@ func checkInvariants(t *testing.T, m *Mux) {
 	if len(m.streams) > m.cfg.MaxStreams {
 		t.Fatalf("%d streams, max %d", len(m.streams), m.cfg.MaxStreams)
 	}
+}
+
+// FuzzDatagrams feeds arbitrary bodies to the DATAGRAMS parser and to a
+// client Mux's lane. Nothing may panic; a body the parser takes is exactly
+// its entries, which encode back to it; one it refuses yields no entry.
+func FuzzDatagrams(f *testing.F) {
+	f.Add(fPacked(map[uint32]int{1: 1200, 3: 1200}, 1, 3, 1)[HeaderLen:])
+	f.Add(fPacked(map[uint32]int{5: 0}, 5)[HeaderLen:])
+	f.Add([]byte{0, 0, 0, 1, 0, 9, 1})
+	f.Add([]byte{0, 0, 0, 0, 0, 0})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var again []byte
+		entries := 0
+		err := eachPacked(body, func(id uint32, d []byte) {
+			entries++
+			e := make([]byte, packEntryLen)
+			putEntry(e, id, len(d))
+			again = append(append(again, e...), d...)
+		})
+		if err != nil && entries > 0 {
+			t.Fatalf("refused body (%v) yielded %d entries", err, entries)
+		}
+		if err == nil && !bytes.Equal(again, body) {
+			t.Fatalf("entries encode to %x, body %x", again, body)
+		}
+		m, merr := New(Config{Role: RoleClient, MaxFrame: 600, DatagramQueue: 3}, func([]byte) error { return nil })
+		if merr != nil {
+			t.Fatal(merr)
+		}
+		defer func() {
+			m.Close(nil)
+			<-m.senderDone
+		}()
+		openNoWait(t, m, KindUDP)
+		if err := m.Deliver(fU32(frameOpened, 1, 5000)); err != nil {
+			t.Fatal(err)
+		}
+		frame := append(fHdr(frameDatagrams, 0), body...)
+		m.DeliverDatagram(frame)
+		checkInvariants(t, m)
+		if derr := m.Deliver(frame); (derr != nil) != (err != nil || len(frame) > 600 || !onlyID(body, 1)) {
+			t.Fatalf("Deliver of DATAGRAMS (parse error %v): %v", err, derr)
+		}
+	})
+}
+
+// onlyID reports whether every entry of a well-formed DATAGRAMS body is for
+// stream id.
+func onlyID(body []byte, id uint32) bool {
+	ok := true
+	eachPacked(body, func(i uint32, _ []byte) { ok = ok && i == id })
+	return ok
 }

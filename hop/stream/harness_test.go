@@ -309,3 +309,15 @@ func fDatagram(id uint32, n int) []byte {
 	}
 	return b
 }
+
+// fPacked is a DATAGRAMS frame with one entry per id in order, each of
+// sizes[id] bytes.
+func fPacked(sizes map[uint32]int, ids ...uint32) []byte {
+	b := fHdr(frameDatagrams, 0)
+	for _, id := range ids {
+		e := make([]byte, packEntryLen+sizes[id])
+		putEntry(e, id, sizes[id])
+		b = append(b, e...)
+	}
+	return b
+}

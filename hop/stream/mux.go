@@ -107,6 +107,11 @@ type Config struct {
 	// the flow holding most loses first. Gate is called without the Mux's
 	// lock, from the sending goroutine only.
 	Gate func() <-chan struct{}
+	// PackDatagrams lets the Mux send DATAGRAMS frames, which carry
+	// several queued datagrams in one frame (pack.go). Set it only when
+	// the peer understands them: a Mux always accepts them, but one built
+	// before they existed fails the circuit on the first.
+	PackDatagrams bool
 }
 
 func (c *Config) normalize() error {
@@ -456,6 +461,9 @@ func (m *Mux) nextFrameLocked(buf []byte, data bool) int {
 			s.inReady = true
 			m.ready.push(s)
 		}
+		if n > 0 && buf[0] == frameDatagram && m.cfg.PackDatagrams {
+			return m.packLocked(buf[:m.cfg.MaxFrame], n, s)
+		}
 		if n > 0 {
 			return n
 		}
@@ -585,6 +593,15 @@ func (m *Mux) Deliver(frame []byte) error {
 }
 
 func (m *Mux) handleLocked(f *frame) error {
+	if f.typ == frameDatagrams {
+		var err error
+		eachPacked(f.payload, func(id uint32, d []byte) {
+			if err == nil {
+				err = m.handleLocked(&frame{typ: frameDatagram, id: id, payload: d})
+			}
+		})
+		return err
+	}
 	if f.typ == frameWindow && f.id == 0 {
 		if m.connSend+int64(f.window) > maxCredit {
 			return protoErr("circuit WINDOW overflows the credit")

@@ -29,8 +29,8 @@ const quietKeep = 1024
 // Admit records that frame's flow sends a datagram now and reports
 // whether the flow was quiet before it.
 func (q *QuietFlows) Admit(frame []byte) bool {
-	if len(frame) < HeaderLen {
-		return false
+	if len(frame) < HeaderLen || frame[0] == frameDatagrams {
+		return false // several datagrams were queued: not a quiet flow
 	}
 	id := binary.BigEndian.Uint32(frame[1:])
 	q.mu.Lock()

@@ -14,6 +14,13 @@ package wire
 // link the circuit came in on has a lane.
 const FeatureLane byte = 1 << 0
 
+// FeaturePack: the node, as the circuit's exit, sends and takes DATAGRAMS
+// frames, several datagrams in one cell (docs/PROTOCOL.md 3.2). A client
+// asks every hop for it, and packs only when its last hop grants it; the
+// exit packs only when the client asked. Middle relays see onion cells
+// only and do nothing with it.
+const FeaturePack byte = 1 << 1
+
 // ClientHello is the payload of a client's first handshake message asking
 // for features f (nil for none).
 func ClientHello(f byte) []byte {
