@@ -82,6 +82,19 @@ func (c udpConn) Write(p []byte) (int, error) {
 	return n, icmpErr(err)
 }
 
+// CountDropped counts datagrams the netstack dropped before they reached
+// the flow on the flow (netstack.DropCounter), so status shows them with
+// the flow's own drops.
+func (c udpConn) CountDropped(n uint64) {
+	conn := c.Conn
+	if cc, ok := conn.(*countedConn); ok {
+		conn = cc.Conn
+	}
+	if s, ok := conn.(netstack.DropCounter); ok {
+		s.CountDropped(n)
+	}
+}
+
 // maxDatagram returns the largest datagram c (a circuit's stream, maybe
 // counted) takes, or 0 for another conn.
 func maxDatagram(c net.Conn) int {

@@ -36,6 +36,7 @@ const (
 	portUnreach = 3  // the handler fails with ErrHostUnreachable
 	portTooBig  = 4  // UDP echo through a "tunnel" that carries at most a 1280-byte packet
 	portUDPEcho = 7
+	portHeld    = 21 // UDP through the upstream testHandler.dialUDP makes
 )
 
 var (

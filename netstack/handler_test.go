@@ -30,6 +30,8 @@ type testHandler struct {
 	resolve func(ctx context.Context, f Flow, q []byte) ([]byte, error) // optional override
 	// dialEcho carries echo flows (echo_test.go); nil refuses them.
 	dialEcho func(ctx context.Context, f Flow) (net.Conn, error)
+	// dialUDP makes the upstream of udp flows to portHeld.
+	dialUDP func(f Flow) (net.Conn, error)
 
 	dnsFlows []Flow
 }
@@ -96,6 +98,14 @@ func (h *testHandler) DialUDP(ctx context.Context, f Flow) (net.Conn, error) {
 		port = h.srv.udpPort(f.Dst.Addr())
 	case portClosed:
 		port = closedUDPPort(loopbackFor(f.Dst.Addr()))
+	case portHeld:
+		h.mu.Lock()
+		dial := h.dialUDP
+		h.mu.Unlock()
+		if dial != nil {
+			return dial(f)
+		}
+		return nil, fmt.Errorf("test: no udp service on port %d", f.Dst.Port())
 	default:
 		return nil, fmt.Errorf("test: no udp service on port %d", f.Dst.Port())
 	}

@@ -102,6 +102,19 @@ func (s *Stream) dropStaleLocked(now time.Time) {
 	}
 }
 
+// CountDropped counts n datagrams of a udp or icmp flow as dropped on the
+// way out (FlowStats.DroppedOut) that were dropped before they reached
+// it: by the local network stack that hands the flow its datagrams, when
+// it fell behind the app. It needs no lock.
+func (s *Stream) CountDropped(n uint64) {
+	if n == 0 || !s.kind.datagram() {
+		return
+	}
+	s.dgDropOut.Add(n)
+	s.m.dgDropOut.Add(n)
+	s.dropped()
+}
+
 // droppedOut counts a datagram written on s and dropped. It needs no lock.
 func (s *Stream) droppedOut() {
 	s.dgDropOut.Add(1)
