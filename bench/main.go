@@ -66,7 +66,7 @@ var suites = []suite{
 		"daemon.rss_mb_1000_flows", "tunnel.throughput_3hop_mbps", "tunnel.icmp_rtt_3hop_us",
 		"tunnel.udp_loss_pct_half_capacity", "tunnel.tcp_share_under_udp_flood",
 		"tunnel.quic_mbps_3hop"}},
-	{name: "rules", run: rulesSuite, metrics: []string{"rules.classify_ns"}},
+	{name: "rules", run: rulesSuite, metrics: []string{"rules.classify_ns", "rules.flows_per_s"}},
 	{name: "budget", run: budgetSuite, metrics: []string{"budget.plan_us"}},
 }
 

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/internal/world"
 
 	"github.com/pexia-network/pexia/rules"
 	"github.com/pexia-network/pexia/rules/owner"
@@ -76,7 +83,66 @@ func rulesSuite(res Results) error {
 		}
 	}
 	res.setRounds("rules.classify_ns", rounds, "ns")
-	return nil
+	return rulesFlows(res)
+}
+
+// flowRounds is how many all-at-once bursts rules.flows_per_s takes the
+// median of.
+const flowRounds = 5
+
+// rulesFlows measures rules.flows_per_s: how many new flows per second
+// pexiad classifies (owner lookup, rules, per-app counting) and opens
+// through a 1-hop circuit, from the client host of a namespace world
+// through its TUN. First a browser-like burst, 200 connections spread
+// over 1 s, must complete every one (else the suite fails); then each
+// round opens 200 at once, each one HTTP request on its own connection,
+// and counts completed connections over the time to the last answer.
+// The metric is the median round.
+func rulesFlows(res Results) error {
+	if geteuid() != 0 {
+		return errors.New("rules.flows_per_s needs root (network namespaces and a TUN device)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "pexia-bench-rules")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := world.Build(ctx, ".", dir); err != nil {
+		return err
+	}
+	w, err := world.Start(ctx, world.Options{Bin: dir, Dir: filepath.Join(dir, "world"), Prefix: "pxr", Relays: 1, Exits: 1})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	d, err := w.StartDaemon(ctx, "")
+	if err != nil {
+		return err
+	}
+	cl := api.NewClient(d.Socket)
+	defer cl.Close()
+	if _, err := tunnelConnect(ctx, cl, 1); err != nil {
+		return err
+	}
+	url := fmt.Sprintf("http://%s/ip", world.Web4)
+	dial := w.Client.Dialer().DialContext
+	const n = 200
+	b := world.Burst(ctx, dial, url, n, time.Second)
+	if b.Failed > 0 {
+		return fmt.Errorf("browser-like burst: %d of %d connections in 1 s failed; first: %w", b.Failed, n, b.FirstErr)
+	}
+	var rounds []float64
+	for range flowRounds {
+		b := world.Burst(ctx, dial, url, n, 0)
+		if b.Failed > 0 {
+			return fmt.Errorf("burst of %d at once: %d failed; first: %w", n, b.Failed, b.FirstErr)
+		}
+		rounds = append(rounds, b.FlowsPerS)
+	}
+	res.setRounds("rules.flows_per_s", rounds, "flows/s")
+	return tunnelDisconnect(ctx, cl)
 }
 
 // benchRuleSet is 31 rules a loopback flow of this process does not
