@@ -56,7 +56,11 @@ type Config struct {
 	// Key is where the funder key comes from: a keystore account with a
 	// passphrase file, or a development key (see keys.Source).
 	Key keys.Source
-	// Face is the ticket face value in smallest units (default 10^16).
+	// Face, if set, is a flat ticket face value in smallest units for
+	// every hop, and the hop accounts are kept at 100 faces (pexiad's
+	// -face, for tests). Nil, the normal case: the budget engine plans each
+	// hop's face and win ratio from the node's terms and sizes the
+	// accounts' deposits from the budget (see wallet.go).
 	Face *big.Int
 	// HopRotation is how long the per-hop lottery accounts pay before
 	// new ones take over (default a week; see wallet/hopacct).
@@ -275,9 +279,6 @@ type session struct {
 func New(cfg Config) (*Daemon, error) {
 	if cfg.StateDir == "" {
 		cfg.StateDir = "/var/lib/pexia"
-	}
-	if cfg.Face == nil {
-		cfg.Face = big.NewInt(1e16)
 	}
 	if cfg.Mode == "" {
 		cfg.Mode = api.ModeTUN

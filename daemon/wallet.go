@@ -40,7 +40,12 @@ type payments struct {
 	now    func() time.Time
 	engine *budget.Engine
 	ledger *budget.Ledger
-	face   *big.Int
+	// face, if set, is a flat face value for every hop (pexiad's -face, a
+	// test override); nil lets the budget engine plan each hop's tickets
+	// and size the accounts.
+	face *big.Int
+	// horizon is how often the accounts are topped up while connected.
+	horizon time.Duration
 
 	mu      sync.Mutex
 	keys    map[acctSlot]*hopacct.Keys
@@ -73,6 +78,7 @@ func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, loc *time
 		funder:  crypto.PubkeyToAddress(funderKey.PublicKey),
 		now:     time.Now,
 		face:    face,
+		horizon: time.Minute,
 		keys:    map[acctSlot]*hopacct.Keys{},
 		ready:   map[acctSlot]bool{},
 		issuers: map[issuerSlot]*ticket.Issuer{},
@@ -85,9 +91,14 @@ func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, loc *time
 	if p.ledger, err = budget.OpenLedger(filepath.Join(stateDir, "ledger.db")); err != nil {
 		return nil, err
 	}
-	// The client refuses nodes whose claim cost is above
-	// face/payhop.MaxClaimShare, so that is the most a claim costs.
-	claimCost := new(big.Int).Quo(face, big.NewInt(payhop.MaxClaimShare))
+	// With a flat face the client refuses nodes whose claim cost is above
+	// face/payhop.MaxClaimShare, so that is the most a claim costs; else
+	// the claim cost follows the chain's gas price from connect on
+	// (setClaimCost).
+	claimCost := new(big.Int)
+	if face != nil {
+		claimCost.Quo(face, big.NewInt(payhop.MaxClaimShare))
+	}
 	p.engine, err = budget.New(budget.Config{Budget: monthly, ClaimCost: claimCost, Ledger: p.ledger, Location: loc})
 	if err != nil {
 		p.ledger.Close()
@@ -116,16 +127,50 @@ func (p *payments) account(pos int, epoch uint64) (*hopacct.Keys, error) {
 // epoch hold enough to pay with (see hopacct.Fund), and records them in
 // the book.
 func (p *payments) fund(ctx context.Context, cl *chain.Client, hops int, logf logger.Logf) error {
+	if err := p.setClaimCost(ctx, cl); err != nil {
+		return err
+	}
 	return p.fundEpoch(ctx, cl, hops, p.sched.Epoch(p.now()), logf)
 }
 
+// setClaimCost gives the engine the claim cost of the moment: the chain's
+// recent gas price ceiling times the measured gas of a claim
+// (payhop.ClaimGas). Nothing to do with a flat face.
+func (p *payments) setClaimCost(ctx context.Context, cl *chain.Client) error {
+	if p.face != nil {
+		return nil
+	}
+	gp, err := cl.GasPriceCeiling(ctx)
+	if err != nil {
+		return fmt.Errorf("gas price for the claim cost: %w", err)
+	}
+	return p.engine.SetClaimCost(new(big.Int).Mul(gp, big.NewInt(payhop.ClaimGas)))
+}
+
+// policy is how the accounts are funded: from the budget (the engine's
+// Deposit for the top-up horizon), or in faces of the flat face.
+func (p *payments) policy() (hopacct.Policy, error) {
+	if p.face != nil {
+		return hopacct.Policy{Face: p.face}, nil
+	}
+	d, err := p.engine.Deposit(p.horizon)
+	if err != nil {
+		return hopacct.Policy{}, err
+	}
+	return hopacct.Policy{Balance: d.Balance, Escrow: d.Escrow, Low: d.Low}, nil
+}
+
 func (p *payments) fundEpoch(ctx context.Context, cl *chain.Client, hops int, epoch uint64, logf logger.Logf) error {
+	pol, err := p.policy()
+	if err != nil {
+		return err
+	}
 	for pos := range min(hops, hopacct.MaxPositions) {
 		k, err := p.account(pos, epoch)
 		if err != nil {
 			return err
 		}
-		f, err := p.book.Fund(ctx, cl, p.master, k, hopacct.Policy{Face: p.face}, p.now())
+		f, err := p.book.Fund(ctx, cl, p.master, k, pol, p.now())
 		if err != nil {
 			return err
 		}
@@ -195,9 +240,46 @@ func (p *payments) payer(n *contracts.Network, cl *chain.Client, app string, win
 	if window != nil {
 		attribute = func() func() []budget.Share { return window(app) }
 	}
-	return payhop.PerHop(issuers, payhop.ClientTerms{Face: p.face, WindowBytes: payhop.DefaultWindow, Budget: p.engine, App: app,
-		Attribute: attribute,
-		Expire:    time.Hour, OnIssue: onIssue, Check: check})
+	t := payhop.ClientTerms{Face: p.face, WindowBytes: payhop.DefaultWindow, Budget: p.engine, App: app,
+		Attribute: attribute, Expire: time.Hour, OnIssue: onIssue, Check: check}
+	if p.face == nil {
+		t.Plan = func(k int, _ common.Address, terms hop.Terms) (budget.TicketParams, error) {
+			return p.plan(cl, k, terms)
+		}
+	}
+	return payhop.PerHop(issuers, t)
+}
+
+// plan is the budget engine's ticket plan for hop k of a circuit built
+// now, whose node announced terms: the node's price and minimum face (at
+// least its claim cost's share, payhop.MaxClaimShare), one ticket per
+// payment window, and the depletion risk of the account paying the hop
+// held to what it pays until its next top-up.
+func (p *payments) plan(cl *chain.Client, k int, terms hop.Terms) (budget.TicketParams, error) {
+	epoch, err := p.payingEpoch(k)
+	if err != nil {
+		return budget.TicketParams{}, err
+	}
+	keys, err := p.account(k, epoch)
+	if err != nil {
+		return budget.TicketParams{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	acct, _, err := cl.Account(ctx, common.Address{}, keys.Funder, keys.Signer)
+	if err != nil {
+		return budget.TicketParams{}, fmt.Errorf("lottery account of hop %d: %w", k, err)
+	}
+	d, err := p.engine.Deposit(p.horizon)
+	if err != nil {
+		return budget.TicketParams{}, err
+	}
+	minFace := new(big.Int).Mul(orZero(terms.ClaimCost), big.NewInt(payhop.MaxClaimShare))
+	if terms.MinFace != nil && terms.MinFace.Cmp(minFace) > 0 {
+		minFace.Set(terms.MinFace)
+	}
+	return p.engine.Params(budget.HopQuote{Hop: k, PricePerGB: orZero(terms.PricePerGB), MinFace: minFace,
+		BytesPerTicket: payhop.DefaultWindow, Spend: d.RiskSpend()}, acct)
 }
 
 // prefundWindow is how long before a rotation the next epoch's accounts
@@ -211,6 +293,9 @@ const prefundWindow = 24 * time.Hour
 func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, logf logger.Logf) {
 	now := p.now()
 	cur := p.sched.Epoch(now)
+	if err := p.setClaimCost(ctx, cl); err != nil {
+		logf("hop accounts: %v", err)
+	}
 	if err := p.fundEpoch(ctx, cl, hops, cur, logf); err != nil {
 		logf("hop accounts: %v", err)
 	}

@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"os"
 	"os/signal"
 	"os/user"
@@ -84,7 +85,7 @@ func run(args []string) error {
 	mark := fs.Uint("mark", 0x5078, "firewall mark of the daemon's own sockets")
 	table := fs.Int("table", 5078, "routing table of the tunnel's default routes")
 	excludeCg := fs.String("exclude-cgroup", "pexia-exclude", "cgroup v2, relative to the hierarchy's root, of the programs that \"pexia exclude\" routes around the tunnel")
-	faceStr := fs.String("face", "0.01", "ticket face value in whole tokens")
+	faceStr := fs.String("face", "", "override: pay every hop tickets of this flat face value, in whole tokens, and keep the hop accounts at 100 faces (for tests; by default the budget plans each hop's face and the deposits)")
 	connect := fs.Bool("connect", false, "connect at start with the saved settings")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: pexiad [flags]            run the daemon\n"+
@@ -108,9 +109,12 @@ func run(args []string) error {
 			m = api.ModeTUN
 		}
 	}
-	face, err := contracts.ParseAmount(*faceStr)
-	if err != nil || face.Sign() <= 0 {
-		return fmt.Errorf("-face %q: want a positive amount", *faceStr)
+	var face *big.Int
+	if *faceStr != "" {
+		var err error
+		if face, err = contracts.ParseAmount(*faceStr); err != nil || face.Sign() <= 0 {
+			return fmt.Errorf("-face %q: want a positive amount", *faceStr)
+		}
 	}
 	src, err := keySource(*stateDir, *keystore, *account, *passFile, *key)
 	if err != nil {

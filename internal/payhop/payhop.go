@@ -115,9 +115,16 @@ func Meter(s relay.PayeeSession) *ticket.Meter {
 // WindowBytes): 2 MiB at the hop's price.
 const DefaultWindow = 2 << 20
 
-// ClientTerms set how a client pays: tickets of Face, keeping each hop
-// prepaid for WindowBytes of traffic at its price.
+// ClientTerms set how a client pays: tickets of the face Plan chooses for
+// each hop (or a flat Face), keeping each hop prepaid for WindowBytes of
+// traffic at its price.
 type ClientTerms struct {
+	// Plan, if set, chooses the tickets of hop k from the terms the node
+	// announced (the budget engine's plan: wallet/budget.Engine.Params);
+	// its face value is the hop's, and a hop it refuses is refused before
+	// anything is paid (a *PlanError). Without Plan every hop gets Face.
+	Plan func(k int, node common.Address, terms hop.Terms) (budget.TicketParams, error)
+	// Face is the face value of every hop's tickets when Plan is nil.
 	Face        *big.Int
 	WindowBytes int64
 	Expire      time.Duration // ticket validity (default 1 hour)
@@ -169,19 +176,27 @@ func PerHop(issuers func(hop int) (*ticket.Issuer, error), t ClientTerms) hop.Pa
 		t.Expire = time.Hour
 	}
 	return func(k int, node [20]byte, terms hop.Terms) (hop.PayerSession, error) {
-		if err := t.Check.Check(k, common.Address(node), t.Face, terms); err != nil {
+		face := t.Face
+		if t.Plan != nil {
+			tp, err := t.Plan(k, common.Address(node), terms)
+			if err != nil {
+				return nil, &PlanError{Node: common.Address(node), Hop: k, MinFace: terms.MinFace, Err: err}
+			}
+			face = tp.Face
+		}
+		if err := t.Check.Check(k, common.Address(node), face, terms); err != nil {
 			return nil, err
 		}
 		issuer, err := issuers(k)
 		if err != nil {
 			return nil, fmt.Errorf("payhop: hop %d: %w", k, err)
 		}
-		net := new(big.Int).Sub(t.Face, terms.ClaimCost)
+		net := new(big.Int).Sub(face, terms.ClaimCost)
 		if net.Sign() <= 0 {
-			return nil, fmt.Errorf("payhop: face %v does not cover the node's claim cost %v", t.Face, terms.ClaimCost)
+			return nil, fmt.Errorf("payhop: face %v does not cover the node's claim cost %v", face, terms.ClaimCost)
 		}
 		w := BytesWorth(t.WindowBytes, terms.PricePerGB)
-		p := &payer{issuer: issuer, hop: k, node: common.Address(node), terms: t, net: net,
+		p := &payer{issuer: issuer, hop: k, node: common.Address(node), terms: t, face: face, net: net,
 			meter: ticket.NewMeter(terms.PricePerGB, w, w)}
 		if t.Attribute != nil && t.Budget != nil {
 			p.window = t.Attribute()
@@ -190,11 +205,33 @@ func PerHop(issuers func(hop int) (*ticket.Issuer, error), t ClientTerms) hop.Pa
 	}
 }
 
+// PlanError says that no ticket plan within the budget pays a node: its
+// minimum face is above what the budget's accounts back, or its price
+// above what is left of the budget. It wraps hop.ErrTermsRefused, so the
+// pool builds through another node, and the plan's error (a wallet/budget
+// error such as budget.ErrUnderfunded).
+type PlanError struct {
+	Node    common.Address
+	Hop     int
+	MinFace *big.Int // the node's announced minimum face; nil if none
+	Err     error
+}
+
+func (e *PlanError) Error() string {
+	if e.MinFace != nil {
+		return fmt.Sprintf("payhop: node %s (hop %d, min face %v) refused: no ticket plan within the budget: %v", e.Node, e.Hop, e.MinFace, e.Err)
+	}
+	return fmt.Sprintf("payhop: node %s (hop %d) refused: no ticket plan within the budget: %v", e.Node, e.Hop, e.Err)
+}
+
+func (e *PlanError) Unwrap() []error { return []error{hop.ErrTermsRefused, e.Err} }
+
 type payer struct {
 	issuer *ticket.Issuer
 	hop    int
 	node   common.Address
 	terms  ClientTerms
+	face   *big.Int // the hop's face value
 	net    *big.Int // face minus the node's claim cost: what a win is worth to it
 	meter  *ticket.Meter
 
@@ -211,7 +248,7 @@ func (p *payer) Due() *big.Int { return p.meter.Due() }
 
 func (p *payer) Pay(ctx context.Context, commit [32]byte, amount *big.Int) ([]byte, error) {
 	ratio := ticket.RatioFor(amount, p.net)
-	face := p.terms.Face
+	face := p.face
 	if b := p.terms.Budget; b != nil {
 		tp := budget.TicketParams{Hop: p.hop, Face: face, Ratio: ratio, ExpectedValue: ticket.ExpectedValue(face, ratio)}
 		if err := b.Wait(ctx, tp); err != nil {

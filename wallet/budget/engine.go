@@ -248,7 +248,11 @@ func monthOf(t time.Time, loc *time.Location) Period {
 
 // MinFace is the smallest face value nodes accept: claim cost × ratio (at
 // least 1).
-func (e *Engine) MinFace() *big.Int { return new(big.Int).Set(e.minFace) }
+func (e *Engine) MinFace() *big.Int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return new(big.Int).Set(e.minFace)
+}
 
 // Period is the current budget period.
 func (e *Engine) Period() Period {

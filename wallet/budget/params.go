@@ -35,6 +35,11 @@ type HopQuote struct {
 	// MinFace is the node's own minimum face value, if it advertises one
 	// above the engine's (claim cost × FaceToGasRatio); optional.
 	MinFace *big.Int
+	// Spend, if set, is the most the account is expected to pay before it
+	// is topped up again (Deposit.RiskSpend): the depletion risk is taken
+	// over it instead of over the whole remaining budget. A circuit uses
+	// the largest Spend of its hops.
+	Spend *big.Int
 }
 
 // TicketParams are the parameters of the tickets for one hop.
@@ -103,14 +108,15 @@ func (e *Engine) CircuitParams(hops []HopQuote, account wallet.Account) ([]Ticke
 	remaining := e.remainingLocked()
 	budget := new(big.Int).Set(e.budget)
 	spent := new(big.Int).Set(e.spent)
+	minFace := new(big.Int).Set(e.minFace)
 	e.mu.Unlock()
 
 	if !now.Before(period.End) {
 		return nil, fmt.Errorf("%w: %v", ErrPeriodEnded, period)
 	}
-	if new(big.Int).Add(spent, e.minFace).Cmp(budget) > 0 {
+	if new(big.Int).Add(spent, minFace).Cmp(budget) > 0 {
 		return nil, fmt.Errorf("%w: %s is left of the budget, less than the smallest face value %s",
-			ErrBudgetExhausted, e.amount(remaining), e.amount(e.minFace))
+			ErrBudgetExhausted, e.amount(remaining), e.amount(minFace))
 	}
 	left := period.End.Sub(now)
 	if now.Before(period.Start) {
@@ -159,7 +165,7 @@ func (e *Engine) CircuitParams(hops []HopQuote, account wallet.Account) ([]Ticke
 		if ev.Sign() == 0 {
 			ev = big.NewInt(1) // the smallest payment there is
 		}
-		face := new(big.Int).Set(e.minFace)
+		face := new(big.Int).Set(minFace)
 		if h.MinFace != nil && h.MinFace.Cmp(face) > 0 {
 			face.Set(h.MinFace)
 		}
@@ -194,11 +200,21 @@ func (e *Engine) CircuitParams(hops []HopQuote, account wallet.Account) ([]Ticke
 		}
 		p = math.Min(p, t.WinProbability)
 	}
-	n, p := ticketsFor(remaining, face, p)
+	spend := remaining
+	var horizon *big.Int
+	for _, h := range hops {
+		if h.Spend != nil && (horizon == nil || h.Spend.Cmp(horizon) > 0) {
+			horizon = h.Spend
+		}
+	}
+	if horizon != nil && horizon.Cmp(spend) < 0 {
+		spend = horizon
+	}
+	n, p := ticketsFor(spend, face, p)
 	risk := DepletionProbability(n, p, face, balance)
 	if risk > e.cfg.Delta {
-		return nil, fmt.Errorf("%w: spending the remaining %s in tickets of face %s runs the balance of %s dry with probability %.3g > %g; it needs a balance of at least %s",
-			ErrDepletionRisk, e.amount(remaining), e.amount(face), e.amount(balance), risk, e.cfg.Delta,
+		return nil, fmt.Errorf("%w: spending %s in tickets of face %s runs the balance of %s dry with probability %.3g > %g; it needs a balance of at least %s",
+			ErrDepletionRisk, e.amount(spend), e.amount(face), e.amount(balance), risk, e.cfg.Delta,
 			e.amount(MinBalance(n, p, face, e.cfg.Delta)))
 	}
 	for i := range out {

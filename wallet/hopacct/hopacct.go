@@ -182,9 +182,30 @@ func LegacyKeys(master *ecdsa.PrivateKey) (*Keys, error) {
 		Signer: crypto.PubkeyToAddress(sk.PublicKey)}, FunderKey: master, SignerKey: sk}, nil
 }
 
-// Policy is how much an account is kept funded with.
+// Policy is how much an account is kept funded with: either a fixed
+// number of faces (Face), or the targets of a budget (Balance, Escrow,
+// Low: wallet/budget.Engine.Deposit).
 type Policy struct {
-	Face *big.Int // ticket face value
+	Face *big.Int // ticket face value, for the rule in faces
+	// Balance, if set, replaces the rule in faces: when the usable balance
+	// is below Low or the usable escrow below 7/8 of Escrow, the account is
+	// topped up to Balance of balance and Escrow of escrow. (The targets
+	// follow the budget's rate, which moves a little all the time; the
+	// eighth spares the chain a deposit for every such move.)
+	Balance, Escrow, Low *big.Int
+}
+
+func (p Policy) valid() error {
+	if p.Balance != nil {
+		if p.Balance.Sign() <= 0 || p.Escrow == nil || p.Escrow.Sign() < 0 || p.Low == nil {
+			return fmt.Errorf("hopacct: funding targets balance %v, escrow %v, low %v", p.Balance, p.Escrow, p.Low)
+		}
+		return nil
+	}
+	if p.Face == nil || p.Face.Sign() <= 0 {
+		return fmt.Errorf("hopacct: face value %v is not positive", p.Face)
+	}
+	return nil
 }
 
 // Top-up thresholds, in faces: below Low of usable balance, deposit High of
@@ -203,7 +224,26 @@ const DepositGas = 150_000
 // needs reports what account a should receive: a deposit and its escrow,
 // or nil when it holds enough.
 func (p Policy) needs(a wallet.Account) (amount, escrow *big.Int) {
-	b, _ := a.Usable()
+	b, e := a.Usable()
+	if p.Balance != nil {
+		lowE := new(big.Int).Sub(p.Escrow, new(big.Int).Rsh(p.Escrow, 3))
+		if b.Cmp(p.Low) >= 0 && e.Cmp(lowE) >= 0 {
+			return nil, nil
+		}
+		addB := new(big.Int).Sub(p.Balance, b)
+		if addB.Sign() < 0 {
+			addB.SetInt64(0)
+		}
+		escrow = new(big.Int).Sub(p.Escrow, e)
+		if escrow.Sign() < 0 {
+			escrow.SetInt64(0)
+		}
+		amount = addB.Add(addB, escrow)
+		if amount.Sign() == 0 {
+			return nil, nil
+		}
+		return amount, escrow
+	}
 	if b.Cmp(new(big.Int).Mul(p.Face, big.NewInt(LowFaces))) >= 0 {
 		return nil, nil
 	}
@@ -226,8 +266,8 @@ type Funding struct {
 // balance and EscrowFaces of escrow for its signer.
 func Fund(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k *Keys, p Policy) (Funding, error) {
 	f := Funding{Account: k.Account}
-	if p.Face == nil || p.Face.Sign() <= 0 {
-		return f, fmt.Errorf("hopacct: face value %v is not positive", p.Face)
+	if err := p.valid(); err != nil {
+		return f, err
 	}
 	acct, _, err := cl.Account(ctx, common.Address{}, k.Funder, k.Signer)
 	if err != nil {
