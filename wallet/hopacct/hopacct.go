@@ -16,9 +16,13 @@
 // 00:00 UTC; every client rotates at the same moment, so the rotation time
 // itself identifies no one.
 //
-// Funding. An account of a hop position is topped up as the single account
-// was before: when less than 50 faces of usable balance are left, 100 faces
-// of balance and 4 of escrow are deposited. The hop funder must pay for that
+// Funding. An account of a hop position is topped up to the targets of a
+// Policy: the budget engine's (wallet/budget.Engine.Deposit: the balance
+// that pays what the throttle can let out until the next top-up with
+// probability 1 − δ, and twice the largest face it backs as escrow), or,
+// with a flat face, as the single account was before: when less than 50
+// faces of usable balance are left, 100 faces of balance and 4 of escrow
+// are deposited. The hop funder must pay for that
 // and for the gas, so the master sends it what it lacks (a plain transfer)
 // and the hop funder deposits. That transfer is on chain: anyone reading the
 // chain sees the master fund each hop funder, so per-hop accounts hide the
