@@ -37,9 +37,9 @@ import (
 // with a curated node list or a price cap that no guard meets also picks
 // its first hop freely: guards never widen what the user allowed.
 
-// Guard set sizes and lifetime (tests change numGuards).
-var numGuards = 3
-
+// The set starts with one guard, which every circuit enters at while it
+// works; a guard is added when those there have just failed, up to
+// maxGuards.
 const (
 	maxGuards        = 6
 	guardMaxFailures = 3

@@ -14,15 +14,12 @@ import (
 	"github.com/pexia-network/pexia/wallet/dir"
 )
 
-// TestGuards: with a guard set of one, the first hop of every circuit of
+// TestGuards: the first hop of every circuit of
 // two hops or more (the connection's, a 3-hop profile's, after a
 // reconnect, after a restart of the daemon) is the guard shown in status,
 // kept in the state directory; when the guard dies the next circuit goes
 // through a new guard, and the dead one's failure is counted.
 func TestGuards(t *testing.T) {
-	old := numGuards
-	numGuards = 1
-	t.Cleanup(func() { numGuards = old })
 	w := newWorld(t, 3, 1)
 	fastTicks(t, 5*time.Millisecond)
 	cfg := w.config()

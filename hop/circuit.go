@@ -196,6 +196,9 @@ func Build(ctx context.Context, hops []HopInfo, cfg BuildConfig) (*Circuit, erro
 		}
 	}
 	lk, err := cfg.Link(ctx, hops[0])
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err() // given up on, not the node's failure
+	}
 	if err != nil {
 		return nil, &HopError{Hop: 0, Node: hops[0].Address, Err: fmt.Errorf("hop: link to first hop: %w", err)}
 	}

@@ -231,8 +231,8 @@ func (pl *Pool) refuse(node onion.Address) {
 // noteFailure remembers the node err blames (see HopError), if any.
 func (pl *Pool) noteFailure(err error) {
 	var he *HopError
-	if !errors.As(err, &he) {
-		return
+	if !errors.As(err, &he) || pl.ctx.Err() != nil {
+		return // not a node's failure, or the pool is closing
 	}
 	pl.mu.Lock()
 	pl.failed[he.Node] = time.Now()
