@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -27,9 +28,12 @@ import (
 // idle. Every circuit is paid per hop from the same hop accounts, through
 // the same budget engine, with the profile's name on its tickets.
 
-// profileIdle is how long a rules profile's circuit is kept with no
-// stream and no new flow (tests shorten it).
-var profileIdle = 10 * time.Minute
+// profileIdle is how long, in nanoseconds, a rules profile's circuit is
+// kept with no stream and no new flow. Tests shorten it while the
+// daemon's tick reads it, hence atomic.
+var profileIdle atomic.Int64
+
+func init() { profileIdle.Store(int64(10 * time.Minute)) }
 
 // reapEvery is how often, in ticks, idle profile circuits are closed.
 const reapEvery = 10
@@ -160,7 +164,8 @@ func (d *Daemon) reapProfiles() {
 	if pool == nil {
 		return
 	}
-	for _, p := range pool.CloseIdle(profileIdle, func(p hop.Profile) bool { return p.Name == s.profile.Name }) {
-		d.cfg.Logf("profile %s: circuit closed after %v unused", s.sel.planOf(p.Name).label, profileIdle)
+	idle := time.Duration(profileIdle.Load())
+	for _, p := range pool.CloseIdle(idle, func(p hop.Profile) bool { return p.Name == s.profile.Name }) {
+		d.cfg.Logf("profile %s: circuit closed after %v unused", s.sel.planOf(p.Name).label, idle)
 	}
 }

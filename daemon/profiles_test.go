@@ -107,14 +107,14 @@ func TestProfileCircuits(t *testing.T) {
 
 	// Nothing uses the profiles any more: their circuits close, the
 	// connection's stays.
-	old := profileIdle
-	profileIdle = 0
-	t.Cleanup(func() { profileIdle = old })
+	old := profileIdle.Load()
+	profileIdle.Store(0)
+	t.Cleanup(func() { profileIdle.Store(old) })
 	testutil.WaitFor(t, "the profiles' circuits closed", 30*time.Second, func() bool {
 		st, _ := d.Status(context.Background())
 		return len(st.Circuits) == 1 && st.Circuits[0].Default
 	})
-	profileIdle = time.Hour
+	profileIdle.Store(int64(time.Hour))
 	if err := socks5Connect(socks.Host, testutil.EchoTCP(t, "127.0.0.1:0").Addr, socks.User); err != nil {
 		t.Fatal(err)
 	}
