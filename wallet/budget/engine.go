@@ -623,6 +623,12 @@ func (e *Engine) RecordIssued(expectedValue, faceValue *big.Int, hop int, node c
 // (ledger unwritable) it still counts, and the write is retried with the
 // next one.
 func (e *Engine) RecordWin(amount *big.Int, hop int, node common.Address, app string) error {
+	return e.recordWin(amount, hop, node, ByApp, app)
+}
+
+// recordWin is RecordWin and RecordProfileWin: the win counts under its
+// hop, node and day and under label in breakdown by (ByApp or ByProfile).
+func (e *Engine) recordWin(amount *big.Int, hop int, node common.Address, by, label string) error {
 	if amount == nil || amount.Sign() < 0 || hop < 0 || uint64(hop) > math.MaxUint32 {
 		return fmt.Errorf("%w: record win: amount %v, hop %d", ErrInvalidQuote, amount, hop)
 	}
@@ -635,7 +641,15 @@ func (e *Engine) RecordWin(amount *big.Int, hop int, node common.Address, app st
 	b := e.batchLocked()
 	b.won.Add(b.won, amount)
 	b.wins++
-	b.add(&record{Won: amount, Wins: 1}, hop, node, app, e.day(now))
+	d := &record{Won: amount, Wins: 1}
+	for _, k := range []recKey{
+		{ByHop, string(hopKey(hop))},
+		{ByNode, string(node[:])},
+		{ByDay, e.day(now)},
+		{by, string(appKey(label))},
+	} {
+		b.addTo(k, d)
+	}
 	return errors.Join(rollErr, e.flushLocked(now))
 }
 

@@ -174,28 +174,7 @@ func (e *Engine) issueLocked(now time.Time, ev, face *big.Int) *batch {
 // lottery's draw, not a price of bytes, so an application's spend is its
 // share of expected value (RecordIssuedShared).
 func (e *Engine) RecordProfileWin(amount *big.Int, hop int, node common.Address, profile string) error {
-	if amount == nil || amount.Sign() < 0 || hop < 0 || uint64(hop) > math.MaxUint32 {
-		return fmt.Errorf("%w: record win: amount %v, hop %d", ErrInvalidQuote, amount, hop)
-	}
-	now := e.cfg.Clock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	rollErr := e.rollLocked(now)
-	e.spent.Add(e.spent, amount)
-	e.wins++
-	b := e.batchLocked()
-	b.won.Add(b.won, amount)
-	b.wins++
-	d := &record{Won: amount, Wins: 1}
-	for _, k := range []recKey{
-		{ByHop, string(hopKey(hop))},
-		{ByNode, string(node[:])},
-		{ByDay, e.day(now)},
-		{ByProfile, string(appKey(profile))},
-	} {
-		b.addTo(k, d)
-	}
-	return errors.Join(rollErr, e.flushLocked(now))
+	return e.recordWin(amount, hop, node, ByProfile, profile)
 }
 
 // RecordTraffic adds t to application app's and profile's traffic in the
