@@ -79,9 +79,8 @@ func (s *Server) appsRoutes() {
 }
 
 func (s *Server) handleApps(w http.ResponseWriter, r *http.Request) {
-	ab, ok := s.b.(AppsBackend)
+	ab, ok := optionalBackend[AppsBackend](s, w, "this pexiad counts no applications")
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "this pexiad counts no applications")
 		return
 	}
 	a, err := ab.Apps(r.Context())

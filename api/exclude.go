@@ -58,9 +58,8 @@ func (s *Server) excludeRoutes() {
 }
 
 func (s *Server) handleExclude(w http.ResponseWriter, r *http.Request) {
-	eb, ok := s.b.(ExcludeBackend)
+	eb, ok := optionalBackend[ExcludeBackend](s, w, "this pexiad excludes no programs")
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "this pexiad excludes no programs")
 		return
 	}
 	var in ExcludeRequest

@@ -67,11 +67,7 @@ func (s *Server) rulesRoutes() {
 
 // rulesBackend returns the Backend's rules, or writes 404.
 func (s *Server) rulesBackend(w http.ResponseWriter) (RulesBackend, bool) {
-	rb, ok := s.b.(RulesBackend)
-	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "this pexiad serves no split-tunnel rules")
-	}
-	return rb, ok
+	return optionalBackend[RulesBackend](s, w, "this pexiad serves no split-tunnel rules")
 }
 
 func (s *Server) handleRules(w http.ResponseWriter, r *http.Request) {

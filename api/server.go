@@ -199,6 +199,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// optionalBackend returns the Server's Backend as the optional interface
+// T, or writes 404 with msg (what this pexiad lacks) when it does not
+// implement T.
+func optionalBackend[T any](s *Server, w http.ResponseWriter, msg string) (T, bool) {
+	b, ok := s.b.(T)
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", msg)
+	}
+	return b, ok
+}
+
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, errorBody{Error: msg, Code: code})
 }

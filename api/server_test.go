@@ -249,6 +249,30 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+// TestOptionalBackendsMissing checks the 404 a Backend without an optional
+// interface (rules, exclusion, per-app counts) gets, before any body is read.
+func TestOptionalBackendsMissing(t *testing.T) {
+	b := apitest.NewBackend()
+	t.Cleanup(b.Close)
+	path := apitest.Serve(t, struct{ api.Backend }{b}, api.ServerConfig{Logf: t.Logf})
+	for _, tc := range []struct{ method, url, body, msg string }{
+		{"GET", "/v1/apps", ``, "this pexiad counts no applications"},
+		{"POST", "/v1/exclude", `{"pid":-1}`, "this pexiad excludes no programs"},
+		{"GET", "/v1/rules", ``, "this pexiad serves no split-tunnel rules"},
+		{"POST", "/v1/rules/remove", `{`, "this pexiad serves no split-tunnel rules"},
+	} {
+		status, _, body := raw(t, path, tc.method, tc.url, tc.body)
+		if status != 404 || body["code"] != "not_found" || body["error"] != tc.msg {
+			t.Errorf("%s %s: got %d %q %q, want 404 \"not_found\" %q", tc.method, tc.url, status, body["code"], body["error"], tc.msg)
+		}
+	}
+	for _, call := range b.Calls() {
+		if call != "Status" {
+			t.Errorf("a request for a missing interface reached the backend: %s", call)
+		}
+	}
+}
+
 func TestClientNotRunning(t *testing.T) {
 	dir := t.TempDir()
 	ctx := testCtx(t)
