@@ -87,6 +87,11 @@ func New(fa fyne.App, w fyne.Window, c *api.Client, opt Options) *App {
 		container.NewTabItemWithIcon("Wallet", theme.AccountIcon(), a.wallet.content),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), a.settings.content),
 	)
+	a.tabs.OnSelected = func(it *container.TabItem) {
+		if it.Text == "Apps" {
+			a.apps.loadUsage()
+		}
+	}
 	w.SetTitle(opt.Title)
 	a.root = container.NewBorder(a.failure.content, nil, nil, nil, a.tabs)
 	w.SetContent(a.root)
@@ -274,6 +279,9 @@ func (a *App) setStatus(st api.Status) {
 	a.status = st
 	a.home.setStatus(st)
 	a.apps.setStatus(st)
+	if st.Guards != nil {
+		a.settings.setGuards(st.Guards)
+	}
 	if st.State == api.StateError {
 		a.failure.show(classifyStatus(st))
 	} else {

@@ -2,9 +2,11 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"sort"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -40,10 +42,14 @@ type appsScreen struct {
 	msg      *widget.Label
 	apps     *fyne.Container
 	flows    *fyne.Container
+	usage    *fyne.Container
 	content  fyne.CanvasObject
 	dirs     []string
 	appsList []desktopApp // guarded by App.uiMu
 	set      api.RuleSet  // guarded by App.uiMu
+
+	usageData api.Apps // guarded by App.uiMu
+	haveUsage bool
 }
 
 func newAppsScreen(a *App) *appsScreen {
@@ -54,6 +60,7 @@ func newAppsScreen(a *App) *appsScreen {
 		msg:   widget.NewLabel(""),
 		apps:  container.NewVBox(),
 		flows: container.NewVBox(),
+		usage: container.NewVBox(widget.NewLabel("Loading…")),
 		dirs:  a.opt.AppDirs,
 	}
 	if s.dirs == nil {
@@ -75,6 +82,7 @@ func newAppsScreen(a *App) *appsScreen {
 		s.add, s.msg,
 	)
 	s.content = container.NewVScroll(container.NewVBox(
+		widget.NewCard("Applications this month", "What each program sent and received, the rule that decided its latest connection, and its share of the tickets.", s.usage),
 		widget.NewCard("Rules", "The first rule that matches a new connection decides where it goes.", container.NewVBox(s.rules, s.def)),
 		widget.NewCard("Add a rule", "", form),
 		widget.NewCard("Installed applications", "", s.apps),
@@ -104,6 +112,84 @@ func (s *appsScreen) load() {
 			s.a.do(func() { s.setFlows(st.UDPFlows) })
 		}
 	})
+	s.loadUsage()
+}
+
+// loadUsage reads what each application did this month (GET /v1/apps).
+func (s *appsScreen) loadUsage() {
+	s.a.call(func(ctx context.Context) {
+		apps, err := s.a.c.Apps(ctx)
+		s.a.do(func() {
+			if err != nil {
+				s.setUsageError(err)
+				return
+			}
+			s.usageData, s.haveUsage = apps, true
+			s.showUsage()
+		})
+	})
+}
+
+func (s *appsScreen) setUsageError(err error) {
+	s.usage.RemoveAll()
+	msg := "Cannot read the applications: " + err.Error()
+	if ae := (*api.Error)(nil); errors.As(err, &ae) && ae.Code == "not_found" {
+		msg = "This pexiad does not count applications."
+	}
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	s.usage.Add(l)
+}
+
+// showUsage shows the applications of the month, most spent first, by
+// name: the installed application's when its desktop entry runs the
+// program. On the UI goroutine.
+func (s *appsScreen) showUsage() {
+	if !s.haveUsage {
+		return
+	}
+	a := s.usageData
+	c := a.Currency
+	s.usage.RemoveAll()
+	if len(a.Apps) == 0 {
+		s.usage.Add(widget.NewLabel("No application has used the network since " + a.PeriodStart.Local().Format("2 Jan") + "."))
+	}
+	rows := append([]api.App(nil), a.Apps...)
+	sort.SliceStable(rows, func(i, j int) bool {
+		if d := rows[i].Spend.Cmp(rows[j].Spend); d != 0 {
+			return d > 0
+		}
+		return rows[i].BytesUp+rows[i].BytesDown > rows[j].BytesUp+rows[j].BytesDown
+	})
+	self := os.Getuid()
+	for _, app := range rows {
+		name := widget.NewLabelWithStyle(appName(app.Path, s.appsList)+owner(app.UID, app.HasUID, self), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		s.usage.Add(container.NewVBox(name, widget.NewLabel(usageText(app, c))))
+	}
+	if !a.Unattributed.IsZero() {
+		s.usage.Add(widget.NewLabel("Prepaid for circuits no application has used yet: " + money(a.Unattributed, c)))
+	}
+	s.usage.Add(widget.NewLabel(fmt.Sprintf("Issued this month (since %s): %s", a.PeriodStart.Local().Format("2 Jan"), money(a.Issued, c))))
+}
+
+// usageText is an application's row below its name: the rule that
+// decided its latest flow and the profile it goes through, then its
+// flows, bytes and spend.
+func usageText(app api.App, c api.Currency) string {
+	rule := app.Rule
+	if rule == "" {
+		rule = app.Action
+	}
+	l1 := "Rule: " + rule
+	if p := profileOf(app.Action); p != "" {
+		l1 += " · Profile: " + p
+	}
+	flows := fmt.Sprintf("%d flows", app.Flows)
+	if app.Blocked > 0 {
+		flows += fmt.Sprintf(", %d blocked", app.Blocked)
+	}
+	return fmt.Sprintf("%s\n%s · sent %s, received %s · spent %s", l1, flows,
+		formatBytes(app.BytesUp), formatBytes(app.BytesDown), money(app.Spend, c))
 }
 
 // setStatus follows the state: the UDP flows are read when it changes.
@@ -182,6 +268,9 @@ func ruleText(r api.Rule) string {
 
 func (s *appsScreen) setApps(apps []desktopApp) {
 	s.appsList = apps
+	// The applications' names come from their desktop entries.
+	s.showUsage()
+	s.a.budget.showPerApp()
 	s.apps.RemoveAll()
 	var ids []string
 	for _, app := range apps {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -124,7 +125,22 @@ func (b *budgetScreen) setBudget(bud api.Budget, moveSlider bool) {
 		}
 		return "hop " + k
 	})
-	fillTotals(b.perApp, bud.PerApp, c, func(k string) string { return k })
+	b.showPerApp()
+}
+
+// showPerApp shows the spend per application by name; on the UI
+// goroutine.
+func (b *budgetScreen) showPerApp() {
+	if !b.have {
+		return
+	}
+	self := os.Getuid()
+	fillTotals(b.perApp, b.budget.PerApp, b.budget.Currency, func(k string) string {
+		if k == "" {
+			return "prepaid"
+		}
+		return appKeyName(k, b.a.apps.appsList, self)
+	})
 }
 
 // forecastText says what the API forecasts; fields it leaves zero are

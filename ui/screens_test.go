@@ -74,7 +74,9 @@ func TestMemberSeesAdminSettingsReadOnly(t *testing.T) {
 	h.ui(func() {
 		s.set(api.Settings{Hops: 3, RPCURL: "http://127.0.0.1:8545", MaxMonthlyBudget: apitest.Tokens("20"), Currency: apitest.Currency})
 	})
-	h.until("rpc_url read-only", func() bool { return s.rpcURL.Disabled() && s.networkFile.Disabled() })
+	h.until("rpc_url and fiat_rate read-only, time_zone editable", func() bool {
+		return s.rpcURL.Disabled() && s.networkFile.Disabled() && s.fiatRate.Disabled() && !s.timeZone.Disabled()
+	})
 	h.untilText(s.content, adminOnly)
 	h.untilText(s.content, "Highest monthly budget a member may set: 20 PEX (≈ $10.00)")
 }

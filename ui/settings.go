@@ -33,6 +33,10 @@ type settingsScreen struct {
 	network     *widget.Select
 	networkFile *widget.Entry
 	rpcURL      *widget.Entry
+	fiatRate    *widget.Entry
+	fiatNote    *widget.Label
+	timeZone    *widget.Entry
+	guards      *widget.Label
 	adminNote   *widget.Label
 	maxBudget   *widget.Label
 	appearance  *widget.RadioGroup
@@ -57,6 +61,10 @@ func newSettingsScreen(a *App) *settingsScreen {
 		network:     widget.NewSelect(nil, nil),
 		networkFile: widget.NewEntry(),
 		rpcURL:      widget.NewEntry(),
+		fiatRate:    widget.NewEntry(),
+		fiatNote:    widget.NewLabel(""),
+		timeZone:    widget.NewEntry(),
+		guards:      widget.NewLabel("Loading…"),
 		adminNote:   widget.NewLabel(adminOnly),
 		maxBudget:   widget.NewLabel(""),
 		msg:         widget.NewLabel(""),
@@ -64,6 +72,10 @@ func newSettingsScreen(a *App) *settingsScreen {
 	s.countries.SetPlaceHolder("any (or e.g. NL, CH)")
 	s.priceCap.SetPlaceHolder("no cap")
 	s.padding.SetPlaceHolder("0 (off)")
+	s.fiatRate.SetPlaceHolder("none, or e.g. 2500 USD")
+	s.timeZone.SetPlaceHolder("this computer's (or e.g. Europe/Berlin)")
+	s.guards.Wrapping = fyne.TextWrapWord
+	s.fiatNote.Wrapping = fyne.TextWrapWord
 	s.adminNote.Wrapping = fyne.TextWrapWord
 	s.msg.Wrapping = fyne.TextWrapWord
 	s.appearance = widget.NewRadioGroup([]string{appearanceSystem, appearanceLight, appearanceDark}, func(v string) {
@@ -84,22 +96,33 @@ func newSettingsScreen(a *App) *settingsScreen {
 		widget.NewFormItem("DNS", s.dns),
 		widget.NewFormItem("Padding (kbit/s)", s.padding),
 		widget.NewFormItem("Network", s.network),
+		widget.NewFormItem("Budget month's time zone", s.timeZone),
 	)
 	adminForm := widget.NewForm(
 		widget.NewFormItem("Network file", s.networkFile),
 		widget.NewFormItem("RPC endpoint", s.rpcURL),
+		widget.NewFormItem("Fiat rate per token", s.fiatRate),
 	)
 	s.content = container.NewVScroll(container.NewVBox(
 		widget.NewCard("Circuit and traffic", "", container.NewVBox(form, s.killSwitch, s.lockdown, s.allowLAN)),
-		widget.NewCard("Admin only", "", container.NewVBox(adminForm, s.maxBudget, s.adminNote)),
+		widget.NewCard("Admin only", "", container.NewVBox(adminForm, s.fiatNote, s.maxBudget, s.adminNote)),
+		widget.NewCard("Entry guards", "The first hop of every circuit of two hops or more is one of these nodes, kept for weeks, so that few nodes ever see this computer's address. pexiad replaces one when it expires or keeps failing.", s.guards),
 		container.NewHBox(s.save), s.msg,
 		widget.NewCard("Appearance", "", s.appearance),
-		widget.NewCard("Not offered by pexiad yet", "", widget.NewLabel("Guards, the curated node list and starting at login.")),
+		widget.NewCard("Not offered by pexiad yet", "", widget.NewLabel("The curated node list and starting at login.")),
 	))
 	return s
 }
 
 func (s *settingsScreen) load() {
+	s.a.call(func(ctx context.Context) {
+		// Only GET /v1/status carries the guards; state events leave them
+		// out.
+		st, err := s.a.c.Status(ctx)
+		if err == nil {
+			s.a.do(func() { s.setGuards(st.Guards) })
+		}
+	})
 	s.a.call(func(ctx context.Context) {
 		st, err := s.a.c.Settings(ctx)
 		s.a.do(func() {
@@ -114,7 +137,7 @@ func (s *settingsScreen) load() {
 
 // setAdmin makes the admin-only settings editable or read-only.
 func (s *settingsScreen) setAdmin(admin bool) {
-	for _, e := range []*widget.Entry{s.networkFile, s.rpcURL} {
+	for _, e := range []*widget.Entry{s.networkFile, s.rpcURL, s.fiatRate} {
 		if admin {
 			e.Enable()
 		} else {
@@ -156,9 +179,44 @@ func (s *settingsScreen) set(st api.Settings) {
 	}
 	s.networkFile.SetText(st.NetworkFile)
 	s.rpcURL.SetText(st.RPCURL)
+	s.fiatRate.SetText(st.FiatRate)
+	s.timeZone.SetText(st.TimeZone)
+	switch {
+	case st.FiatRate == "":
+		s.fiatNote.SetText("No fiat rate: amounts are shown in " + st.Currency.Symbol + " only.")
+	case st.FiatRateSetAt.IsZero():
+		s.fiatNote.SetText("Amounts are estimated at " + st.FiatRate + " per " + st.Currency.Symbol + ".")
+	default:
+		s.fiatNote.SetText("Amounts are estimated at " + st.FiatRate + " per " + st.Currency.Symbol + ", set " + st.FiatRateSetAt.Local().Format("2 Jan 2006 15:04") + ".")
+	}
 	s.showLimit()
 	s.save.Enable()
 	s.a.budget.setLimit(st.MaxMonthlyBudget)
+}
+
+// setGuards shows the entry guards; on the UI goroutine.
+func (s *settingsScreen) setGuards(gs []api.Guard) {
+	if len(gs) == 0 {
+		s.guards.SetText("None yet: pexiad chooses them with the first circuit of two hops or more.")
+		return
+	}
+	var lines []string
+	for i, g := range gs {
+		l := fmt.Sprintf("%d. %s", i+1, g.Address)
+		if g.Country != "" {
+			l += " in " + g.Country
+		}
+		l += ", kept since " + g.Added.Local().Format("2 Jan 2006") + " until " + g.Expires.Local().Format("2 Jan 2006")
+		switch g.Failures {
+		case 0:
+		case 1:
+			l += "; failed once"
+		default:
+			l += fmt.Sprintf("; failed %d times in a row", g.Failures)
+		}
+		lines = append(lines, l)
+	}
+	s.guards.SetText(strings.Join(lines, "\n"))
 }
 
 func (s *settingsScreen) showLimit() {
@@ -209,6 +267,18 @@ func (s *settingsScreen) formSettings() (api.Settings, error) {
 	}
 	n.Network = s.network.Selected
 	n.NetworkFile, n.RPCURL = s.networkFile.Text, s.rpcURL.Text
+	n.FiatRate = strings.TrimSpace(s.fiatRate.Text)
+	if n.FiatRate != "" {
+		if _, _, err := api.ParseFiatRate(n.FiatRate); err != nil {
+			return n, fmt.Errorf("fiat rate: %v", err)
+		}
+	}
+	n.TimeZone = strings.TrimSpace(s.timeZone.Text)
+	if n.TimeZone != "" {
+		if _, err := api.LoadTimeZone(n.TimeZone); err != nil {
+			return n, fmt.Errorf("time zone: %v", err)
+		}
+	}
 	return n, nil
 }
 

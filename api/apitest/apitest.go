@@ -51,6 +51,7 @@ type Backend struct {
 	budget   api.Budget   // guarded by mu
 	wallet   api.Wallet   // guarded by mu
 	rules    rules.Set    // guarded by mu
+	apps     api.Apps     // guarded by mu
 	delay    time.Duration
 	fail     map[string]error // method → error for its next call
 	calls    []string
@@ -69,7 +70,12 @@ func NewBackend() *Backend {
 		feed:   api.NewFeed(256),
 		fail:   make(map[string]error),
 		rules:  rules.DefaultSet(),
-		status: api.Status{State: api.StateDisconnected, Since: now, KillSwitch: true, Mode: api.ModeTUN, BytesUp: 3 << 20, BytesDown: 250 << 20},
+		apps:   defaultApps(),
+		status: api.Status{State: api.StateDisconnected, Since: now, KillSwitch: true, Mode: api.ModeTUN, BytesUp: 3 << 20, BytesDown: 250 << 20,
+			Guards: []api.Guard{
+				{Address: "0x00000000000000000000000000000000000a11ce", Country: "DE", Added: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Expires: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)},
+				{Address: "0x00000000000000000000000000000000000b0b00", Country: "CH", Added: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), Expires: time.Date(2027, 1, 20, 0, 0, 0, 0, time.UTC), Failures: 1},
+			}},
 		settings: api.Settings{
 			Hops: 3, KillSwitch: true, DNSMode: api.DNSTunnel, ExitCountries: []string{},
 			ExcludeCIDRs: []string{}, MonthlyBudget: Tokens("10"), Currency: Currency,
@@ -84,6 +90,11 @@ func NewBackend() *Backend {
 				{Key: "0", Issued: Tokens("1.6"), Spent: Tokens("1.58"), Tickets: 31000, Wins: 790},
 				{Key: "1", Issued: Tokens("1.6"), Spent: Tokens("1.6"), Tickets: 31000, Wins: 800},
 				{Key: "2", Issued: Tokens("1.7"), Spent: Tokens("1.64"), Tickets: 33012, Wins: 820},
+			},
+			PerApp: []api.SpendTotal{
+				{Key: "1000:/usr/lib/firefox/firefox", Issued: Tokens("3.1"), Spent: Tokens("3.05"), Tickets: 61000, Wins: 1550},
+				{Key: "0:/usr/bin/apt", Issued: Tokens("1.7"), Spent: Tokens("1.67"), Tickets: 33000, Wins: 840},
+				{Key: "?:(unknown)", Issued: Tokens("0.1"), Spent: Tokens("0.1"), Tickets: 12, Wins: 20},
 			},
 			PerDay: []api.SpendTotal{
 				{Key: start.Format("2006-01-02"), Issued: Tokens("4.9"), Spent: Tokens("4.82"), Tickets: 95012, Wins: 2410},
