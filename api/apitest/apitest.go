@@ -67,10 +67,10 @@ func NewBackend() *Backend {
 	now := time.Now().UTC().Truncate(time.Second)
 	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	return &Backend{
-		feed:   api.NewFeed(256),
-		fail:   make(map[string]error),
-		rules:  rules.DefaultSet(),
-		apps:   defaultApps(),
+		feed:  api.NewFeed(256),
+		fail:  make(map[string]error),
+		rules: rules.DefaultSet(),
+		apps:  defaultApps(),
 		status: api.Status{State: api.StateDisconnected, Since: now, KillSwitch: true, Mode: api.ModeTUN, BytesUp: 3 << 20, BytesDown: 250 << 20,
 			Guards: []api.Guard{
 				{Address: "0x00000000000000000000000000000000000a11ce", Country: "DE", Added: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Expires: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)},
