@@ -36,7 +36,7 @@ func (m *Mux) roomOutLocked(s *Stream, cost int) bool {
 	}
 	for m.dgOutBytes+cost > m.dgOutLimit {
 		var fat *Stream
-		for _, f := range m.ready.buf[m.ready.head:] {
+		for _, f := range m.readyDg.buf[m.readyDg.head:] {
 			if f.dgOut.len() > 0 && (fat == nil || f.dgOutQ > fat.dgOutQ) {
 				fat = f
 			}

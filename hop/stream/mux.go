@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pexia-network/pexia/internal/icmperr"
 )
@@ -221,8 +222,13 @@ type Mux struct {
 	nextID  uint64 // client: next stream ID to open
 	lastID  uint32 // server: highest stream ID the peer opened
 
-	ctrlq fifo[ctrl]
-	ready fifo[*Stream]
+	ctrlq   fifo[ctrl]
+	ready   fifo[*Stream] // tcp and dns streams with DATA or a FIN to send
+	readyDg fifo[*Stream] // udp and icmp flows with datagrams or a FIN to send
+	relRun  int           // reliable frames sent or DATA received since the last datagram frame
+	dataIn  time.Time     // when the last DATA frame arrived
+	held    bool          // datagrams are held for the reliable class's turn (see reliableTurnLocked)
+	now     func() time.Time
 
 	connSend    int64 // circuit credit for sending DATA
 	connRecv    int64 // circuit credit the peer still has
@@ -267,6 +273,7 @@ func New(cfg Config, send func(frame []byte) error) (*Mux, error) {
 		nextID:     1,
 		connSend:   InitialCircuitWindow,
 		connRecv:   InitialCircuitWindow,
+		now:        time.Now,
 	}
 	m.ctx, m.cancel = context.WithCancelCause(context.Background())
 	if extra := int64(cfg.CircuitWindow - InitialCircuitWindow); extra > 0 {
@@ -352,6 +359,7 @@ func (m *Mux) closeLocked(cause error) {
 	m.streams = nil
 	m.ctrlq.reset()
 	m.ready.reset()
+	m.readyDg.reset()
 	for m.acceptq.len() > 0 {
 		r := m.acceptq.pop()
 		r.cancel(m.err)
@@ -375,13 +383,22 @@ func (m *Mux) queueCtrl(c ctrl) {
 	m.kickSender()
 }
 
-// schedule puts s on the round-robin list of streams with something to send.
+// schedule puts s on the round-robin list of its class (reliable streams
+// or datagram flows) with something to send.
 func (m *Mux) schedule(s *Stream) {
 	if !s.inReady && !m.closed {
 		s.inReady = true
-		m.ready.push(s)
+		m.readyList(s).push(s)
 		m.kickSender()
 	}
+}
+
+// readyList returns the round-robin list of s's class.
+func (m *Mux) readyList(s *Stream) *fifo[*Stream] {
+	if s.kind.datagram() {
+		return &m.readyDg
+	}
+	return &m.ready
 }
 
 func (m *Mux) sendLoop() {
@@ -409,10 +426,20 @@ func (m *Mux) sendLoop() {
 				m.mu.Lock()
 				continue
 			}
+			var hold *time.Timer
+			var held <-chan time.Time
+			if d := m.holdFor(); d > 0 {
+				hold = time.NewTimer(d)
+				held = hold.C
+			}
 			select {
 			case <-m.kick:
 			case <-gate:
 			case <-m.done:
+			case <-held:
+			}
+			if hold != nil {
+				hold.Stop()
 			}
 			gate = m.gate()
 			m.mu.Lock()
@@ -444,6 +471,7 @@ func (m *Mux) gate() <-chan struct{} {
 // length, or 0 when there is nothing to send now. Without data, only
 // control frames are taken.
 func (m *Mux) nextFrameLocked(buf []byte, data bool) int {
+	m.held = false
 	for m.ctrlq.len() > 0 {
 		if n := m.encodeCtrlLocked(buf, m.ctrlq.pop()); n > 0 {
 			return n
@@ -452,7 +480,73 @@ func (m *Mux) nextFrameLocked(buf []byte, data bool) int {
 	if !data {
 		return 0
 	}
-	// Round robin: each ready stream gets one frame per turn.
+	// Two classes share the cells: the reliable streams and the datagram
+	// flows. While both have something to send, datagrams get one frame
+	// in every ReliablePerDatagram+1; a class alone gets every frame.
+	if m.readyDg.len() > 0 && m.relRun >= ReliablePerDatagram {
+		if n := m.takeDatagramLocked(buf); n > 0 {
+			return n
+		}
+	}
+	if n := m.takeReliableLocked(buf); n > 0 {
+		m.relRun = min(m.relRun+1, ReliablePerDatagram)
+		return n
+	}
+	if m.readyDg.len() > 0 && m.receivingLocked() {
+		m.held = true
+		return 0
+	}
+	return m.takeDatagramLocked(buf)
+}
+
+// DataHold is how long after a DATA frame arrived the reliable class
+// counts as busy on the way in: while it is, and a datagram flow has
+// datagrams waiting, the flows send at most one frame for every
+// ReliablePerDatagram DATA frames that arrive. Cells cost the relays of a
+// circuit the same work whichever way they go, so on a path whose relays
+// are short of CPU a flood going up takes its cells from a download
+// coming down, and fair turns in one direction cannot help the other. A
+// download running at full speed brings a DATA frame every few ms; one
+// slower than a frame every DataHold does not hold datagrams back at all,
+// a datagram waits at most DataHold for it, and only flows that queue
+// more than a frame's worth are held.
+const DataHold = 10 * time.Millisecond
+
+// receivingLocked reports whether datagrams wait for DATA frames to come
+// in: more than a frame's worth of datagrams is queued (the flows offer
+// more than the circuit takes; a flow that sends a datagram at a time is
+// never held), fewer than ReliablePerDatagram DATA frames arrived since
+// the last datagram frame, and the last less than DataHold ago.
+func (m *Mux) receivingLocked() bool {
+	return m.dgOutBytes > m.cfg.MaxFrame && m.relRun < ReliablePerDatagram &&
+		!m.dataIn.IsZero() && m.now().Sub(m.dataIn) < DataHold
+}
+
+// holdFor returns how long the sending goroutine may sleep before held
+// datagrams may go, 0 if none are held.
+func (m *Mux) holdFor() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.held {
+		return 0
+	}
+	return max(DataHold-m.now().Sub(m.dataIn), time.Millisecond)
+}
+
+// ReliablePerDatagram is how many frames the reliable streams (tcp, dns)
+// send for every frame of datagrams while both classes have something to
+// send: datagrams then get at most a third of the circuit's cells, and
+// every cell when no reliable stream has data that can go. A reliable
+// stream is congestion controlled end to end (its sender's TCP backs off
+// when the tunnel's queue delays its data), a udp flow usually is not, so
+// with equal turns a flood holds half the cells whatever TCP does, and a
+// download whose credit and acknowledgements share the path gets less.
+const ReliablePerDatagram = 2
+
+// takeReliableLocked takes the next frame of the reliable streams, round
+// robin: each ready stream gets one frame per turn. It returns 0 when none
+// can send now.
+func (m *Mux) takeReliableLocked(buf []byte) int {
 	for range m.ready.len() {
 		s := m.ready.pop()
 		s.inReady = false
@@ -461,12 +555,33 @@ func (m *Mux) nextFrameLocked(buf []byte, data bool) int {
 			s.inReady = true
 			m.ready.push(s)
 		}
-		if n > 0 && buf[0] == frameDatagram && m.cfg.PackDatagrams {
-			return m.packLocked(buf[:m.cfg.MaxFrame], n, s)
-		}
 		if n > 0 {
 			return n
 		}
+	}
+	return 0
+}
+
+// takeDatagramLocked takes the next frame of the datagram flows, round
+// robin (packed with the datagrams of the flows next in turn when the peer
+// understands it). It returns 0 when none has a datagram or FIN to send.
+func (m *Mux) takeDatagramLocked(buf []byte) int {
+	for range m.readyDg.len() {
+		s := m.readyDg.pop()
+		s.inReady = false
+		n, more := s.takeFrameLocked(buf)
+		if more {
+			s.inReady = true
+			m.readyDg.push(s)
+		}
+		if n == 0 {
+			continue
+		}
+		m.relRun = 0
+		if buf[0] == frameDatagram && m.cfg.PackDatagrams {
+			return m.packLocked(buf[:m.cfg.MaxFrame], n, s)
+		}
+		return n
 	}
 	return 0
 }
@@ -735,6 +850,13 @@ func (m *Mux) handleDataLocked(s *Stream, p []byte) error {
 	}
 	m.connRecv -= n
 	s.recvWin -= n
+	m.dataIn = m.now()
+	if m.relRun < ReliablePerDatagram {
+		m.relRun++
+		if m.held && m.relRun == ReliablePerDatagram {
+			m.kickSender()
+		}
+	}
 	if s.readClosed {
 		// Data for a stream the application closed: like TCP, answer
 		// with a reset.

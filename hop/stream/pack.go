@@ -79,12 +79,12 @@ func (m *Mux) packLocked(buf []byte, n int, s *Stream) int {
 	putEntry(buf[HeaderLen:], s.id, first)
 	n = s.packMoreLocked(buf, HeaderLen+packEntryLen+first)
 	for m.nextReadyFitsLocked(len(buf)-n, now) {
-		f := m.ready.pop()
+		f := m.readyDg.pop()
 		f.inReady = false
 		n = f.packMoreLocked(buf, n)
 		if f.dgOut.len() > 0 || f.finQueued && !f.finSent {
 			f.inReady = true
-			m.ready.push(f)
+			m.readyDg.push(f)
 		}
 	}
 	return n
@@ -94,10 +94,10 @@ func (m *Mux) packLocked(buf []byte, n int, s *Stream) int {
 // a datagram flow whose oldest datagram fits in room bytes, after dropping
 // the flow's stale datagrams as its turn would.
 func (m *Mux) nextReadyFitsLocked(room int, now time.Time) bool {
-	if m.ready.len() == 0 {
+	if m.readyDg.len() == 0 {
 		return false
 	}
-	f := *m.ready.front()
+	f := *m.readyDg.front()
 	if !f.kind.datagram() || f.err != nil || f.dgOut.len() == 0 {
 		return false
 	}
