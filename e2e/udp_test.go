@@ -217,13 +217,12 @@ func TestUDPFlood(t *testing.T) {
 	} else if rec > rttRecovery {
 		t.Errorf("round trip back to idle (%v) only %v after the flood, want within %v", idleMed, rec.Round(time.Millisecond), rttRecovery)
 	}
+	// The download keeps at least half of what it gets alone: the
+	// datagram flows get a third of the cells while a tcp stream has data,
+	// counting the DATA coming down (hop/stream's two classes), where
+	// equal turns would give it half at best.
 	if share < 0.5 {
-		// Not met yet, and reported as such rather than failed: every
-		// other check above still fails the test. In this world all
-		// hops share two cores, so the flood going up takes CPU from
-		// every relay's cells coming down, and fair turns within each
-		// direction do not help the other one.
-		t.Skipf("acceptance not met: TCP download during the flood got %.1f Mbit/s, %.2f of %.1f Mbit/s alone; want at least half", during, share, alone)
+		t.Errorf("TCP download during the flood got %.1f Mbit/s, %.2f of %.1f Mbit/s alone; want at least half", during, share, alone)
 	}
 }
 

@@ -9,10 +9,12 @@ import "time"
 // does not fit is dropped and counted on its flow, and nothing blocks.
 //
 // Sending is fair between flows because the sending goroutine takes one
-// frame from each ready stream in turn, and a frame travels in one cell
-// of the circuit: every flow, and every tcp stream, gets the same number of
-// cells per round whatever its datagrams' sizes, which is deficit round
-// robin with the cell, the circuit's unit of cost, as the quantum. The
+// frame from each ready flow in turn, and a frame travels in one cell
+// of the circuit: every flow gets the same number of cells per round
+// whatever its datagrams' sizes, which is deficit round robin with the
+// cell, the circuit's unit of cost, as the quantum. The datagram flows as
+// a class get a third of the cells while a tcp stream has data (mux.go,
+// ReliablePerDatagram). The
 // shared limit keeps that fairness: when it is reached, the flow holding
 // the most bytes sheds its oldest datagram, so a flood fills only its own
 // queue and a flow that queues little is never dropped for it.

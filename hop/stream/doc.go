@@ -143,8 +143,17 @@
 // one: a newly ready stream waits for at most one frame of every other
 // active stream. A frame travels in one cell, the circuit's unit of cost,
 // so this is deficit round robin with one cell as the quantum: a udp flood
-// gets one cell per round like every other flow or tcp stream, and the
-// excess waits in its own queue or is dropped there. Write hands its buffer
+// gets one cell per round like every other flow, and the excess waits in
+// its own queue or is dropped there. The ready streams form two classes,
+// each with its own round robin: reliable streams (tcp, dns) and datagram
+// flows (udp, icmp). While both have a frame that can go, the datagram
+// flows get one frame in ReliablePerDatagram+1 (a third); a class alone
+// gets every frame, and a stream waiting for credit holds nothing back. A
+// tcp stream is congestion controlled end to end and a flood usually is
+// not, so equal turns would leave a download less the more flows a flood
+// opens. DATA frames that arrive count as the reliable class's frames too
+// (see DataHold): a cell costs the circuit's relays the same whichever way
+// it goes, so a flood going up competes with a download coming down. Write hands its buffer
 // to that goroutine and returns once every byte has been framed; no data is
 // copied into intermediate buffers. Because send is called synchronously,
 // a slow circuit backs up into the scheduler, where fairness applies,
