@@ -127,12 +127,18 @@ func (h *harness) screenText(s fyne.CanvasObject) string {
 // untilText waits for screen s to show want.
 func (h *harness) untilText(s fyne.CanvasObject, want string) {
 	h.t.Helper()
+	h.untilTextIn(wait, s, want)
+}
+
+// untilTextIn waits up to d for screen s to show want.
+func (h *harness) untilTextIn(d time.Duration, s fyne.CanvasObject, want string) {
+	h.t.Helper()
 	var got string
-	if testutil.Until(want, wait, func() bool {
+	if testutil.Until(want, d, func() bool {
 		got = h.screenText(s)
 		return strings.Contains(got, want)
 	}) != nil {
-		h.t.Fatalf("the screen does not show %q within %s; it shows:\n%s", want, wait, got)
+		h.t.Fatalf("the screen does not show %q within %s; it shows:\n%s", want, d, got)
 	}
 }
 
@@ -148,12 +154,18 @@ func (h *harness) bannerText() string {
 
 func (h *harness) untilBanner(want string) {
 	h.t.Helper()
+	h.untilBannerIn(wait, want)
+}
+
+// untilBannerIn waits up to d for the failure banner to show want.
+func (h *harness) untilBannerIn(d time.Duration, want string) {
+	h.t.Helper()
 	var got string
-	if testutil.Until("banner "+want, wait, func() bool {
+	if testutil.Until("banner "+want, d, func() bool {
 		got = h.bannerText()
 		return strings.Contains(got, want)
 	}) != nil {
-		h.t.Fatalf("the failure banner does not show %q within %s; it shows:\n%s", want, wait, got)
+		h.t.Fatalf("the failure banner does not show %q within %s; it shows:\n%s", want, d, got)
 	}
 }
 
