@@ -19,7 +19,10 @@ const (
 	largeBufIdle = 500 * time.Millisecond
 )
 
-var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
+var (
+	copyBufs  = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
+	smallBufs = sync.Pool{New: func() any { return new(pooledBuf) }}
+)
 
 type copyBuf struct {
 	small [smallBufSize]byte
@@ -48,4 +51,16 @@ func (b *copyBuf) idle() {
 		copyBufs.Put(b.large)
 		b.large = nil
 	}
+}
+
+// pooledBuf is a copyBuf taken from a pool for one run of copying (the
+// app → upstream direction, which holds no buffer while idle).
+type pooledBuf struct{ copyBuf }
+
+func getSmallBuf() *pooledBuf { return smallBufs.Get().(*pooledBuf) }
+
+// release gives the large buffer and then b itself back.
+func (b *pooledBuf) release() {
+	b.idle()
+	smallBufs.Put(b)
 }

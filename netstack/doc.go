@@ -68,8 +68,11 @@
 // interface{ CloseWrite() error }; otherwise the app's FIN goes no further
 // and the flow ends when the upstream closes), a RST or error on either side
 // resets the other, and the flow ends when both directions have ended. Each
-// direction copies through a 2 KiB buffer of its own and borrows a pooled
-// 64 KiB one only while data streams, so idle connections stay cheap.
+// direction copies through a 2 KiB buffer and borrows a pooled 64 KiB one
+// only while data streams, so idle connections stay cheap: a flow has one
+// goroutine, waiting for its upstream, and the app → upstream direction
+// runs a goroutine (with a pooled buffer) only while the stack says the
+// app's side is readable.
 //
 // UDP: each (source, destination) pair is one flow with its own upstream
 // datagram connection from Handler.DialUDP; it ends after UDPIdleTimeout

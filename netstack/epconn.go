@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"bytes"
+	"errors"
 	"io"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -9,15 +10,16 @@ import (
 )
 
 // epConn reads and writes a connected gVisor TCP endpoint. It is the hot
-// path of every TCP flow, so unlike gonet it keeps its wait channels and
+// path of every TCP flow, so unlike gonet it keeps its wait channel and
 // reader state across calls (no allocation per call) and returns gVisor's
-// errors unchanged. One goroutine may Read while another Writes.
+// errors unchanged. Reads never block: the flow reads when the stack says
+// the endpoint is readable (tcpFlow.wakeUpload), so an idle flow has no
+// goroutine parked on its app side. One goroutine may read while another
+// Writes.
 type epConn struct {
 	ep tcpip.Endpoint
 	wq *waiter.Queue
 
-	rEntry waiter.Entry
-	rCh    chan struct{}
 	wEntry waiter.Entry
 	wCh    chan struct{}
 
@@ -27,9 +29,7 @@ type epConn struct {
 
 func newEpConn(ep tcpip.Endpoint, wq *waiter.Queue) *epConn {
 	c := &epConn{ep: ep, wq: wq}
-	c.rEntry, c.rCh = waiter.NewChannelEntry(waiter.ReadableEvents | waiter.EventHUp | waiter.EventErr)
 	c.wEntry, c.wCh = waiter.NewChannelEntry(waiter.WritableEvents | waiter.EventHUp | waiter.EventErr)
-	wq.EventRegister(&c.rEntry)
 	wq.EventRegister(&c.wEntry)
 	return c
 }
@@ -39,34 +39,30 @@ type tcpipError struct{ err tcpip.Error }
 
 func (e tcpipError) Error() string { return "netstack: " + e.err.String() }
 
-// Read reads what is available, blocking until something is. A FIN from
-// the app is io.EOF; a reset or abort is a tcpipError.
-func (c *epConn) Read(b []byte) (int, error) {
-	for {
-		c.sw = b
-		res, err := c.ep.Read(&c.sw, tcpip.ReadOptions{})
-		c.sw = nil
-		switch err.(type) {
-		case nil:
-			if res.Count > 0 {
-				// Receive buffer auto-tuning follows the reader.
-				c.ep.ModerateRecvBuf(res.Count)
-			}
-			return res.Count, nil
-		case *tcpip.ErrWouldBlock:
-			<-c.rCh
-		case *tcpip.ErrClosedForReceive:
-			return 0, io.EOF
-		default:
-			return 0, tcpipError{err}
-		}
-	}
-}
+// errWouldBlock is tryRead's answer when nothing is there to read.
+var errWouldBlock = errors.New("netstack: would block")
 
-// readable reports whether a Read would return at once (data, FIN or
-// error pending).
-func (c *epConn) readable() bool {
-	return c.ep.Readiness(waiter.ReadableEvents) != 0
+// tryRead reads what is available without blocking: errWouldBlock if
+// nothing is. A FIN from the app is io.EOF; a reset or abort is a
+// tcpipError.
+func (c *epConn) tryRead(b []byte) (int, error) {
+	c.sw = b
+	res, err := c.ep.Read(&c.sw, tcpip.ReadOptions{})
+	c.sw = nil
+	switch err.(type) {
+	case nil:
+		if res.Count > 0 {
+			// Receive buffer auto-tuning follows the reader.
+			c.ep.ModerateRecvBuf(res.Count)
+		}
+		return res.Count, nil
+	case *tcpip.ErrWouldBlock:
+		return 0, errWouldBlock
+	case *tcpip.ErrClosedForReceive:
+		return 0, io.EOF
+	default:
+		return 0, tcpipError{err}
+	}
 }
 
 // Write writes all of b, blocking while the send buffer is full.
@@ -96,8 +92,7 @@ func (c *epConn) CloseWrite() error {
 	return nil
 }
 
-// release unregisters the wait entries; the endpoint is closed separately.
+// release unregisters the wait entry; the endpoint is closed separately.
 func (c *epConn) release() {
-	c.wq.EventUnregister(&c.rEntry)
 	c.wq.EventUnregister(&c.wEntry)
 }

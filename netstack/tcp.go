@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -92,10 +93,24 @@ type tcpFlow struct {
 	up  net.Conn
 
 	errEntry waiter.Entry // wakes on an app RST or timeout
+	upEntry  waiter.Entry // the app's side is readable: wakeUpload
+
+	// upState is upIdle, upRunning, upAgain or upEnded: whether a
+	// goroutine is copying app → upstream (see wakeUpload).
+	upState atomic.Int32
+	upDone  chan struct{} // closed when app → upstream has ended
 
 	mu    sync.Mutex
 	state int // guarded by mu: flowActive, flowReset, flowClosed
 }
+
+// States of a flow's app → upstream direction.
+const (
+	upIdle    = iota // nothing to read; no goroutine
+	upRunning        // a goroutine copies
+	upAgain          // a goroutine copies and the app has sent more since it last looked
+	upEnded          // the app's FIN was passed on, or the flow failed
+)
 
 const (
 	flowActive = iota
@@ -104,7 +119,7 @@ const (
 )
 
 func newTCPFlow(s *Stack, ep tcpip.Endpoint, wq *waiter.Queue, up net.Conn) *tcpFlow {
-	t := &tcpFlow{s: s, ep: ep, app: newEpConn(ep, wq), up: up}
+	t := &tcpFlow{s: s, ep: ep, app: newEpConn(ep, wq), up: up, upDone: make(chan struct{})}
 	// An app RST must also end the upstream even while the splice is
 	// blocked writing to it. The callback runs inside gVisor, so it only
 	// starts the reset.
@@ -118,20 +133,23 @@ func newTCPFlow(s *Stack, ep tcpip.Endpoint, wq *waiter.Queue, up net.Conn) *tcp
 		}
 	})
 	wq.EventRegister(&t.errEntry)
+	t.upEntry = waiter.NewFunctionEntry(waiter.ReadableEvents|waiter.EventHUp|waiter.EventErr, func(waiter.EventMask) {
+		t.wakeUpload()
+	})
+	wq.EventRegister(&t.upEntry)
 	return t
 }
 
 // run copies both ways until both directions end, then closes both sides.
+// The calling goroutine copies upstream → app; app → upstream runs only
+// while the app has sent something (wakeUpload).
 func (t *tcpFlow) run() {
-	done := make(chan struct{})
-	t.s.wg.Add(1)
-	go func() {
-		defer t.s.wg.Done()
-		defer close(done)
-		t.download()
-	}()
-	t.upload()
-	<-done
+	t.wakeUpload() // data may have come with the handshake
+	t.download()
+	// If download reset the flow, the app's side must see it too.
+	t.wakeUpload()
+	<-t.upDone
+	t.app.wq.EventUnregister(&t.upEntry)
 	t.app.wq.EventUnregister(&t.errEntry)
 	t.app.release()
 
@@ -145,19 +163,52 @@ func (t *tcpFlow) run() {
 	t.ep.Close()
 }
 
-// upload copies app → upstream. The app's FIN becomes CloseWrite upstream.
-func (t *tcpFlow) upload() {
-	var b copyBuf
-	defer b.idle()
+// wakeUpload makes sure a goroutine copies what the app sent: it starts
+// one if none runs, or tells the running one to look again before it
+// stops. gVisor calls it (through upEntry) whenever the app's side becomes
+// readable, so an idle flow holds no goroutine and no buffer for this
+// direction.
+func (t *tcpFlow) wakeUpload() {
 	for {
-		if !t.app.readable() {
-			b.idle() // about to block: keep only the small buffer
+		switch t.upState.Load() {
+		case upIdle:
+			if t.upState.CompareAndSwap(upIdle, upRunning) {
+				// run waits for upDone, so the flow's count is held.
+				t.s.wg.Add(1)
+				go t.upload()
+				return
+			}
+		case upRunning:
+			if t.upState.CompareAndSwap(upRunning, upAgain) {
+				return
+			}
+		default: // upAgain: the running goroutine will look; upEnded
+			return
 		}
+	}
+}
+
+// upload copies app → upstream until the app has nothing more to read,
+// then stops (wakeUpload starts it again). The app's FIN becomes
+// CloseWrite upstream.
+func (t *tcpFlow) upload() {
+	defer t.s.wg.Done()
+	b := getSmallBuf()
+	defer b.release()
+	for {
 		buf := b.get()
-		n, err := t.app.Read(buf)
+		n, err := t.app.tryRead(buf)
+		if err == errWouldBlock {
+			if t.upState.CompareAndSwap(upRunning, upIdle) {
+				return
+			}
+			t.upState.Store(upRunning) // upAgain: more came meanwhile
+			continue
+		}
 		if n > 0 {
 			if _, werr := t.up.Write(buf[:n]); werr != nil {
 				t.reset()
+				t.endUpload()
 				return
 			}
 			t.s.c.bytesUp.Add(uint64(n))
@@ -169,13 +220,21 @@ func (t *tcpFlow) upload() {
 					t.reset()
 				}
 			}
+			t.endUpload()
 			return
 		}
 		if err != nil {
 			t.reset()
+			t.endUpload()
 			return
 		}
 	}
+}
+
+// endUpload records that app → upstream is over for good.
+func (t *tcpFlow) endUpload() {
+	t.upState.Store(upEnded)
+	close(t.upDone)
 }
 
 // download copies upstream → app. The upstream's EOF becomes a FIN to the
