@@ -57,11 +57,19 @@ func (s *Stack) handleTCP(r *tcp.ForwarderRequest) {
 	}
 	s.c.tcpTotal.Add(1)
 	s.c.tcpActive.Add(1)
-	defer s.c.tcpActive.Add(-1)
 	t := newTCPFlow(s, ep, wq, up)
 	s.track(t)
-	defer s.untrack(t)
-	t.run()
+	// The flow lives on a goroutine of its own: this one's stack grew
+	// in the dial and the handshake, and would stay that large for as
+	// long as the flow waits for its upstream. This goroutine holds a
+	// count, so Add cannot race Wait.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t.run()
+		s.untrack(t)
+		s.c.tcpActive.Add(-1)
+	}()
 }
 
 // acceptTCP completes the handshake of r and configures the new endpoint.
