@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"image"
 	"sync"
 	"time"
 
@@ -31,6 +32,10 @@ type Options struct {
 	// AppDirs are the directories of desktop entries the Apps screen
 	// lists; nil uses the XDG applications directories.
 	AppDirs []string
+	// QRCode, if set, renders text as a QR code: the Wallet screen shows
+	// the funder's address as one. (The encoder comes from the caller:
+	// this package imports only api and Fyne.)
+	QRCode func(text string) (image.Image, error)
 }
 
 // App is the desktop app: a window of five screens fed by one

@@ -82,10 +82,10 @@ func newAppsScreen(a *App) *appsScreen {
 		s.add, s.msg,
 	)
 	s.content = container.NewVScroll(container.NewVBox(
-		widget.NewCard("Applications this month", "What each program sent and received, the rule that decided its latest connection, and its share of the tickets.", s.usage),
 		widget.NewCard("Rules", "The first rule that matches a new connection decides where it goes.", container.NewVBox(s.rules, s.def)),
 		widget.NewCard("Add a rule", "", form),
 		widget.NewCard("Installed applications", "", s.apps),
+		widget.NewCard("Applications this month", "", container.NewVBox(wrapped("What each program sent and received, the rule that decided its latest connection, and its share of the tickets."), s.usage)),
 		widget.NewCard("UDP flows now", "", s.flows),
 	))
 	return s
@@ -136,9 +136,7 @@ func (s *appsScreen) setUsageError(err error) {
 	if ae := (*api.Error)(nil); errors.As(err, &ae) && ae.Code == "not_found" {
 		msg = "This pexiad does not count applications."
 	}
-	l := widget.NewLabel(msg)
-	l.Wrapping = fyne.TextWrapWord
-	s.usage.Add(l)
+	s.usage.Add(wrapped(msg))
 }
 
 // showUsage shows the applications of the month, most spent first, by
@@ -164,10 +162,10 @@ func (s *appsScreen) showUsage() {
 	self := os.Getuid()
 	for _, app := range rows {
 		name := widget.NewLabelWithStyle(appName(app.Path, s.appsList)+owner(app.UID, app.HasUID, self), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-		s.usage.Add(container.NewVBox(name, widget.NewLabel(usageText(app, c))))
+		s.usage.Add(container.NewVBox(name, wrapped(usageText(app, c))))
 	}
 	if !a.Unattributed.IsZero() {
-		s.usage.Add(widget.NewLabel("Prepaid for circuits no application has used yet: " + money(a.Unattributed, c)))
+		s.usage.Add(wrapped("Prepaid for circuits no application has used yet: " + money(a.Unattributed, c)))
 	}
 	s.usage.Add(widget.NewLabel(fmt.Sprintf("Issued this month (since %s): %s", a.PeriodStart.Local().Format("2 Jan"), money(a.Issued, c))))
 }
@@ -408,4 +406,12 @@ func (s *appsScreen) remove(pos int) {
 			s.setRules(set)
 		})
 	})
+}
+
+// wrapped is a label that wraps at word boundaries, so that a long text
+// does not widen the window.
+func wrapped(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
 }

@@ -23,6 +23,12 @@ func newChart(n int) *chart {
 	return c
 }
 
+// clear drops every value; on the UI goroutine.
+func (c *chart) clear() {
+	c.values = nil
+	c.Refresh()
+}
+
 // push adds a value and drops the oldest beyond n; on the UI goroutine.
 func (c *chart) push(v float64) {
 	c.values = append(c.values, v)

@@ -4,18 +4,25 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 
 	"github.com/pexia-network/pexia/api"
 )
 
 // money renders an amount in whole tokens with the currency's symbol, and
-// its fiat estimate when the admin set a price.
+// its fiat estimate when the admin set a price: "< $0.01" for an amount
+// worth less than half a cent, which would round to nothing.
 func money(a api.Amount, c api.Currency) string {
 	s := a.Format(c.Decimals, 4)
 	if c.Symbol != "" {
 		s += " " + c.Symbol
 	}
-	if v := c.Price.Value(a, c.Decimals); v != "" {
+	v := c.Price.Value(a, c.Decimals)
+	switch {
+	case v == "":
+	case !a.IsZero() && v == c.Price.Value(api.AmountOf(0), c.Decimals):
+		s += " (< " + strings.Replace(v, "0.00", "0.01", 1) + ")"
+	default:
 		s += " (≈ " + v + ")"
 	}
 	return s

@@ -160,6 +160,7 @@ func (h *homeScreen) setStatus(st api.Status) {
 			h.detail.SetText("Lockdown is on: traffic is blocked until you connect.")
 		}
 		h.setCircuit(api.Circuit{})
+		h.chart.clear()
 	case api.StateConnecting:
 		h.state.SetText("Connecting…")
 		h.button.SetText("Cancel")
@@ -192,6 +193,7 @@ func (h *homeScreen) setStatus(st api.Status) {
 		h.button.SetText("Connect")
 		h.detail.SetText(f.Fix)
 		h.setCircuit(api.Circuit{})
+		h.chart.clear()
 	default:
 		h.state.SetText(string(st.State))
 	}

@@ -67,6 +67,8 @@ func TestConnectFlow(t *testing.T) {
 	h.tap(h.a.home.button) // Disconnect
 	h.untilText(home, "Disconnected")
 	h.untilText(home, "No circuit.")
+	h.until("the throughput chart cleared", func() bool { return len(h.a.home.chart.values) == 0 })
+	h.untilText(home, "↓ 0 bit/s")
 	if calls := strings.Join(b.Calls(), " "); !strings.Contains(calls, "Connect") || !strings.Contains(calls, "Disconnect") {
 		t.Fatalf("the backend saw %s; want a Connect and a Disconnect", calls)
 	}

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"image"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/pexia-network/pexia/api"
@@ -79,4 +81,45 @@ func TestMemberSeesAdminSettingsReadOnly(t *testing.T) {
 	})
 	h.untilText(s.content, adminOnly)
 	h.untilText(s.content, "Highest monthly budget a member may set: 20 PEX (≈ $10.00)")
+}
+
+// TestWalletQRCode: the Wallet screen shows the funder's address as the QR
+// code the app's encoder makes of it.
+func TestWalletQRCode(t *testing.T) {
+	b := apitest.NewBackend()
+	var mu sync.Mutex
+	var asked []string
+	qr := image.NewGray(image.Rect(0, 0, 29, 29))
+	h := serve(t, b, Options{QRCode: func(text string) (image.Image, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, text)
+		return qr, nil
+	}})
+	s := h.a.wallet
+	h.until("the QR code shown", func() bool { return s.qr.Visible() && s.qr.Image == qr })
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(asked, []string{"0x70997970C51812dc3A010C7d01b50e0d17dc79C8"}) {
+		t.Fatalf("the encoder was asked for %q, want the funder's address once", asked)
+	}
+}
+
+// TestWindowFitsNarrowWidth: with every screen loaded, nothing makes the
+// window wider than the 720 points pexia-gui opens it at (a long line
+// that does not wrap would, and would push the controls off where the
+// user expects them).
+func TestWindowFitsNarrowWidth(t *testing.T) {
+	b := apitest.NewBackend()
+	h := serve(t, b, Options{})
+	h.untilText(h.a.apps.content, "Prepaid for circuits no application has used yet")
+	h.untilText(h.a.settings.content, "1. 0x00000000000000000000000000000000000a11ce in DE")
+	h.untilText(h.a.wallet.content, "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC")
+	h.untilText(h.a.budget.content, "hop 3")
+	var w float32
+	h.ui(func() { w = h.a.root.MinSize().Width })
+	if w > 720 {
+		t.Fatalf("the window needs %.0f points of width, more than 720", w)
+	}
+	t.Logf("the window needs %.0f points of width", w)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/api/apitest"
@@ -28,7 +29,15 @@ func TestScreenshots(t *testing.T) {
 			writeDesktop(t, dir, "org.gnome.Nautilus", "[Desktop Entry]\nType=Application\nName=Files\nExec=nautilus\n")
 			writeDesktop(t, dir, "transmission-gtk", "[Desktop Entry]\nType=Application\nName=Transmission\nExec=transmission-gtk\n")
 			b := apitest.NewBackend()
-			h := serve(t, b, Options{AppDirs: []string{dir}})
+			// The funder's QR code as pexia-gui draws it.
+			qr := func(text string) (image.Image, error) {
+				q, err := qrcode.New(text, qrcode.Medium)
+				if err != nil {
+					return nil, err
+				}
+				return q.Image(256), nil
+			}
+			h := serve(t, b, Options{AppDirs: []string{dir}, QRCode: qr})
 			h.ui(func() { h.a.SetAppearance(variant) })
 			h.untilText(h.a.home.content, "Disconnected")
 			h.tap(h.a.home.button)

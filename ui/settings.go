@@ -106,7 +106,8 @@ func newSettingsScreen(a *App) *settingsScreen {
 	s.content = container.NewVScroll(container.NewVBox(
 		widget.NewCard("Circuit and traffic", "", container.NewVBox(form, s.killSwitch, s.lockdown, s.allowLAN)),
 		widget.NewCard("Admin only", "", container.NewVBox(adminForm, s.fiatNote, s.maxBudget, s.adminNote)),
-		widget.NewCard("Entry guards", "The first hop of every circuit of two hops or more is one of these nodes, kept for weeks, so that few nodes ever see this computer's address. pexiad replaces one when it expires or keeps failing.", s.guards),
+		widget.NewCard("Entry guards", "", container.NewVBox(wrapped("The first hop of every circuit of two hops or more is one of these nodes, kept for weeks, "+
+			"so that few nodes ever see this computer's address. pexiad replaces one when it expires or keeps failing."), s.guards)),
 		container.NewHBox(s.save), s.msg,
 		widget.NewCard("Appearance", "", s.appearance),
 		widget.NewCard("Not offered by pexiad yet", "", widget.NewLabel("The curated node list and starting at login.")),

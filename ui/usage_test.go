@@ -45,7 +45,7 @@ func TestAppsList(t *testing.T) {
 		fmt.Sprintf("curl (user %d)", other),
 		"Rule: tunnel (default) · Profile: " + defaultProfile + "\n8 flows · sent 1.0 KiB, received 70.0 MiB · spent 1.7 PEX (≈ $0.85)",
 		"Unknown program (owner unknown)",
-		"Rule: tunnel (default) · Profile: " + defaultProfile + "\n1 flows · sent 100 B, received 200 B · spent 0.0002 PEX (≈ $0.00)",
+		"Rule: tunnel (default) · Profile: " + defaultProfile + "\n1 flows · sent 100 B, received 200 B · spent 0.0002 PEX (< $0.01)",
 		"Transmission",
 		"Rule: direct (rule 2)\n96 flows · sent 40.0 MiB, received 900.0 MiB · spent 0 PEX (≈ $0.00)",
 		"telemetryd",

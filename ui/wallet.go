@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
@@ -22,9 +23,11 @@ type walletScreen struct {
 	balances *widget.Label
 	signers  *fyne.Container
 	note     *widget.Label
+	qr       *canvas.Image
 	content  fyne.CanvasObject
 
-	w api.Wallet // guarded by App.uiMu
+	w    api.Wallet // guarded by App.uiMu
+	qrOf string     // the address qr shows
 }
 
 func newWalletScreen(a *App) *walletScreen {
@@ -43,8 +46,15 @@ func newWalletScreen(a *App) *walletScreen {
 			a.fa.Clipboard().SetContent(s.w.Funder)
 		}
 	})
+	s.qr = canvas.NewImageFromImage(nil)
+	s.qr.FillMode = canvas.ImageFillContain
+	s.qr.ScaleMode = canvas.ImageScalePixels
+	s.qr.SetMinSize(fyne.NewSize(180, 180))
+	s.qr.Hide()
 	s.content = container.NewVScroll(container.NewVBox(
-		widget.NewCard("Funder", "The address that pays for your circuits.", container.NewBorder(nil, nil, nil, s.copyBtn, s.funder)),
+		widget.NewCard("Funder", "The address that pays for your circuits.", container.NewVBox(
+			container.NewBorder(nil, nil, nil, s.copyBtn, s.funder),
+			container.NewHBox(s.qr))),
 		widget.NewCard("Balances", "", s.balances),
 		widget.NewCard("Accounts", "One signing account per hop position and epoch.", s.signers),
 		s.note,
@@ -70,6 +80,7 @@ func (s *walletScreen) set(w api.Wallet) {
 	s.w = w
 	c := w.Token
 	s.funder.SetText(w.Funder)
+	s.showQR(w.Funder)
 	txt := fmt.Sprintf("Ready to deposit: %s\nIn the lottery: %s\nEscrow: %s",
 		money(w.FunderBalance, c), money(w.Balance, c), money(w.Escrow, c))
 	if w.PendingWinners > 0 {
@@ -101,4 +112,25 @@ func (s *walletScreen) set(w api.Wallet) {
 		l.Wrapping = fyne.TextWrapWord
 		s.signers.Add(l)
 	}
+}
+
+// showQR shows addr as a QR code (Options.QRCode), for a phone's wallet
+// to scan; nothing without an encoder or an address.
+func (s *walletScreen) showQR(addr string) {
+	if addr == s.qrOf {
+		return
+	}
+	s.qrOf = addr
+	if s.a.opt.QRCode == nil || addr == "" {
+		s.qr.Hide()
+		return
+	}
+	img, err := s.a.opt.QRCode(addr)
+	if err != nil {
+		s.qr.Hide()
+		return
+	}
+	s.qr.Image = img
+	s.qr.Refresh()
+	s.qr.Show()
 }

@@ -47,7 +47,7 @@ func main() {
 		if tray != nil {
 			tray.update(st)
 		}
-	}})
+	}, QRCode: qrImage})
 	u.ApplyAppearance()
 	u.Show(*screen)
 	if d, ok := fa.(desktop.App); ok {
