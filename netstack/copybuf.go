@@ -10,9 +10,11 @@ import (
 // should not pin a large buffer while blocked in Read. So each direction
 // reads into a small buffer of its own and borrows a large pooled one only
 // while reads fill the small one; the large one goes back as soon as the
-// source runs dry.
+// source runs dry. The small buffer is what an idle flow keeps while it
+// waits for its upstream, one per flow, so it is kept small: a burst
+// larger than it costs one more read before the large buffer is borrowed.
 const (
-	smallBufSize = 2 << 10
+	smallBufSize = 512
 	copyBufSize  = 64 << 10
 	// largeBufIdle is how long a Read may block holding a large buffer
 	// before it is given back (where the source supports deadlines).

@@ -68,7 +68,7 @@
 // interface{ CloseWrite() error }; otherwise the app's FIN goes no further
 // and the flow ends when the upstream closes), a RST or error on either side
 // resets the other, and the flow ends when both directions have ended. Each
-// direction copies through a 2 KiB buffer and borrows a pooled 64 KiB one
+// direction copies through a 512-byte buffer and borrows a pooled 64 KiB one
 // only while data streams, so idle connections stay cheap: a flow has one
 // goroutine, waiting for its upstream, and the app → upstream direction
 // runs a goroutine (with a pooled buffer) only while the stack says the
