@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"flag"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
 	"os"
 	"os/exec"
@@ -19,8 +17,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pexia-network/pexia/api"
-	"github.com/pexia-network/pexia/api/apitest"
 	"github.com/pexia-network/pexia/internal/testutil"
+	"github.com/pexia-network/pexia/internal/world"
+	"github.com/pexia-network/pexia/internal/world/worldtest"
+	"github.com/pexia-network/pexia/internal/xwd"
 )
 
 // Fyne's app package starts a queue goroutine at init that lives as long
@@ -31,25 +31,31 @@ func TestMain(m *testing.M) {
 
 var writeScreens = flag.Bool("screens", false, "write TestRealWindow's screenshots to ui/testdata/screens")
 
+// screens are the app's screens, in the order of their Alt+1…5 keys.
+var screens = []string{"Home", "Budget", "Apps", "Wallet", "Settings"}
+
 // TestRealWindow runs the real pexia-gui binary on an Xvfb display
-// against the API served on a unix socket (apitest's backend: the app
-// cannot tell it from pexiad), clicks the connect control with the real
-// pointer, waits for connected, goes to each screen with Alt+1…5 (each
-// saved as ui/testdata/screens/xvfb-<screen>.png with -screens) and adds
-// an installed application's rule with one click on the Apps screen.
+// against a real pexiad in proxy mode on the devnet world (a chain, two
+// relays and an exit in network namespaces). With the pointer (XTEST), as
+// a user does, it clicks the connect control and waits for pexiad to be
+// connected, drags the budget slider and waits for pexiad's budget to
+// change, and adds an installed application's rule with one click,
+// checked through the API. It goes to each screen with Alt+1…5 and saves
+// it, light and then dark (a second start with FYNE_THEME=dark), as
+// xvfb-<screen>-<Light|Dark>.png: in ui/testdata/screens with -screens,
+// else in the test's directory.
 func TestRealWindow(t *testing.T) {
 	for _, tool := range []string{"Xvfb", "xdotool", "xwd"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed (make deps installs it): %v", tool, err)
 		}
 	}
+	w := worldtest.Start(t, filepath.Join("..", ".."), world.Options{Relays: 2, Exits: 1, Prefix: "pxgui"})
 	bin := filepath.Join(t.TempDir(), "pexia-gui")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	b := apitest.NewBackend()
-	t.Cleanup(b.Close)
-	sock := apitest.Serve(t, b, api.ServerConfig{})
+	sock := worldtest.ProxyDaemon(t, w).Socket
 
 	display := fmt.Sprintf(":%d", 90+os.Getpid()%100)
 	x := testutil.StartProc(t, "Xvfb", exec.Command("Xvfb", display, "-screen", "0", "1024x800x24", "-nolisten", "tcp"))
@@ -66,6 +72,7 @@ func TestRealWindow(t *testing.T) {
 		"XDG_DATA_HOME="+t.TempDir(), "XDG_DATA_DIRS="+data)
 	c := api.NewClient(sock)
 	t.Cleanup(func() { c.Close() })
+	ctx := context.Background()
 	xdo := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("xdotool", args...)
@@ -86,133 +93,147 @@ func TestRealWindow(t *testing.T) {
 		cmd.Env = env
 		return cmd.Run() == nil
 	})
-
-	gui := exec.Command(bin, "-socket", sock)
-	gui.Env = env
-	p := testutil.StartProc(t, "pexia-gui", gui)
-	testutil.WaitFor(t, "the app to follow pexiad's events", 60*time.Second, func() bool {
-		select {
-		case <-p.Done():
-			t.Fatalf("pexia-gui exited: %s", p.Log())
-		default:
-		}
-		return b.Subscribers() > 0
-	})
-	var win string
-	testutil.WaitFor(t, "the window", 30*time.Second, func() bool {
-		win = xdo("search", "--name", "^Pexia$")
-		return win != ""
-	})
-	win = strings.Fields(win)[0]
-	geo := xdo("getwindowgeometry", win)
-	t.Logf("window %s: %s", win, geo)
-
-	// The connect control is centred near the top of the home screen:
-	// once the app has drawn the first state (two grabs agree), click it
-	// with the pointer (XTEST), as a user does.
-	stable(t, env, win, "the first frame")
-	xdo("mousemove", "--window", win, "360", "133")
-	xdo("click", "1")
-	connected := func() bool {
-		st, err := c.Status(context.Background())
-		return err == nil && st.State == api.StateConnected
-	}
-	testutil.WaitFor(t, "connected after the click", 30*time.Second, connected)
-
 	out := filepath.Join(t.TempDir(), "screens")
 	if *writeScreens {
 		out = filepath.Join("..", "..", "ui", "testdata", "screens")
 	}
 
-	for i, screen := range []string{"Home", "Budget", "Apps", "Wallet", "Settings"} {
+	// start runs pexia-gui in the theme variant and returns it with its
+	// window once the app has drawn its first state.
+	start := func(variant string) (*testutil.Proc, string, image.Image) {
+		gui := exec.Command(bin, "-socket", sock)
+		gui.Env = append(env, "FYNE_THEME="+variant)
+		p := testutil.StartProc(t, "pexia-gui "+variant, gui)
+		var win string
+		testutil.WaitFor(t, "the window", 60*time.Second, func() bool {
+			select {
+			case <-p.Done():
+				t.Fatalf("pexia-gui exited: %s", p.Log())
+			default:
+			}
+			win = xdo("search", "--name", "^Pexia$")
+			return win != ""
+		})
+		win = strings.Fields(win)[0]
+		t.Logf("%s window %s: %s", variant, win, xdo("getwindowgeometry", win))
+		return p, win, stable(t, env, win, "the first frame")
+	}
+	stop := func(p *testutil.Proc) {
+		select {
+		case <-p.Done():
+			t.Fatalf("pexia-gui exited: %s", p.Log())
+		default:
+		}
+		p.Cmd.Process.Kill()
+		<-p.Done()
+	}
+
+	p, win, shown := start("light")
+	// The connect control is centred near the top of the home screen.
+	xdo("mousemove", "--window", win, "360", "133")
+	xdo("click", "1")
+	testutil.WaitFor(t, "pexiad connected after the click", 2*time.Minute, func() bool {
+		st, err := c.Status(ctx)
+		return err == nil && st.State == api.StateConnected
+	})
+	before, err := c.Budget(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, screen := range screens {
 		xdo("mousemove", "--window", win, "360", "400")
 		xdo("key", fmt.Sprintf("alt+%d", i+1))
-		save(t, stable(t, env, win, screen), filepath.Join(out, "xvfb-"+screen+".png"))
-		if screen == "Apps" {
+		// Every screen but the first (shown at start) looks different.
+		var was []image.Image
+		if i > 0 {
+			was = append(was, shown)
+		}
+		shown = stable(t, env, win, screen, was...)
+		save(t, shown, filepath.Join(out, "xvfb-"+screen+"-Light.png"))
+		switch screen {
+		case "Budget":
+			// Drag the slider (its track runs across the top card).
+			xdo("mousemove", "--window", win, "150", "179")
+			xdo("mousedown", "1")
+			xdo("mousemove", "--window", win, "250", "179")
+			xdo("mousemove", "--window", win, "300", "179")
+			xdo("mouseup", "1")
+			var after api.Budget
+			testutil.WaitFor(t, "pexiad's budget to follow the slider", time.Minute, func() bool {
+				after, err = c.Budget(ctx)
+				return err == nil && after.Monthly.Cmp(before.Monthly) != 0
+			})
+			t.Logf("the slider moved pexiad's budget from %s to %s", before.Monthly.Format(before.Currency.Decimals, 4), after.Monthly.Format(after.Currency.Decimals, 4))
+			shown = stable(t, env, win, "the moved slider", shown)
+			save(t, shown, filepath.Join(out, "xvfb-Budget-moved-Light.png"))
+		case "Apps":
 			// The installed application's Tunnel button: one click
 			// adds the rule.
 			xdo("mousemove", "--window", win, "557", "575")
 			xdo("click", "1")
-			testutil.WaitFor(t, "the app rule in pexiad", 20*time.Second, func() bool {
-				set, err := c.Rules(context.Background())
+			testutil.WaitFor(t, "the app rule in pexiad", time.Minute, func() bool {
+				set, err := c.Rules(ctx)
 				return err == nil && len(set.Rules) == 1 && len(set.Rules[0].Match.Desktop) == 1 &&
 					set.Rules[0].Match.Desktop[0] == "org.example.Editor" && set.Rules[0].Action == api.ActionTunnel
 			})
-			save(t, stable(t, env, win, "the added rule"), filepath.Join(out, "xvfb-Apps-rule-added.png"))
+			shown = stable(t, env, win, "the added rule", shown)
+			save(t, shown, filepath.Join(out, "xvfb-Apps-rule-added-Light.png"))
 		}
 	}
-	select {
-	case <-p.Done():
-		t.Fatalf("pexia-gui exited: %s", p.Log())
-	default:
+	stop(p)
+
+	p, win, shown = start("dark")
+	for i, screen := range screens {
+		xdo("mousemove", "--window", win, "360", "400")
+		xdo("key", fmt.Sprintf("alt+%d", i+1))
+		var was []image.Image
+		if i > 0 {
+			was = append(was, shown)
+		}
+		shown = stable(t, env, win, screen, was...)
+		save(t, shown, filepath.Join(out, "xvfb-"+screen+"-Dark.png"))
 	}
+	stop(p)
+	t.Logf("screens saved in %s", out)
 }
 
-// stable grabs window win until two grabs in a row agree: the app has
-// drawn what it was asked to.
-func stable(t *testing.T, env []string, win, what string) image.Image {
+// stable grabs window win until two grabs in a row agree and differ from
+// every image of not (what the window showed before the step that should
+// change it): the app has drawn what it was asked to.
+func stable(t *testing.T, env []string, win, what string, not ...image.Image) image.Image {
 	t.Helper()
+	var olds [][]byte
+	for _, o := range not {
+		olds = append(olds, encode(t, o))
+	}
 	var img image.Image
 	var prev []byte
 	var err error
 	testutil.WaitFor(t, what+" drawn", 20*time.Second, func() bool {
-		if img, err = grab(env, win); err != nil {
+		if img, err = xwd.Grab(env, win); err != nil {
 			prev = nil
 			return false
 		}
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			t.Fatal(err)
+		cur := encode(t, img)
+		same := bytes.Equal(cur, prev)
+		prev = cur
+		for _, o := range olds {
+			if bytes.Equal(cur, o) {
+				return false
+			}
 		}
-		same := bytes.Equal(buf.Bytes(), prev)
-		prev = buf.Bytes()
 		return same
 	})
 	return img
 }
 
-// grab dumps window win with xwd and decodes it; it fails while the
-// window is not mapped yet.
-func grab(env []string, win string) (image.Image, error) {
-	cmd := exec.Command("xwd", "-silent", "-id", win)
-	cmd.Env = env
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("xwd: %w", err)
+func encode(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
 	}
-	return decodeXWD(out)
-}
-
-// decodeXWD decodes an xwd dump of a 24- or 32-bit TrueColor ZPixmap.
-func decodeXWD(b []byte) (image.Image, error) {
-	if len(b) < 100 {
-		return nil, fmt.Errorf("short xwd header (%d bytes)", len(b))
-	}
-	u := func(i int) uint32 { return binary.BigEndian.Uint32(b[4*i:]) }
-	hdr, format, w, h := u(0), u(2), int(u(4)), int(u(5))
-	byteOrder, bpp, bpl, ncolors := u(7), u(11), int(u(12)), u(19)
-	if format != 2 || bpp != 32 {
-		return nil, fmt.Errorf("xwd format %d with %d bits per pixel; want ZPixmap (2) with 32", format, bpp)
-	}
-	off := int(hdr) + int(ncolors)*12
-	if off+h*bpl > len(b) {
-		return nil, fmt.Errorf("xwd pixmap %dx%d does not fit %d bytes", w, h, len(b))
-	}
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		row := b[off+y*bpl:]
-		for x := range w {
-			p := row[4*x : 4*x+4]
-			var v uint32
-			if byteOrder == 0 { // LSBFirst
-				v = binary.LittleEndian.Uint32(p)
-			} else {
-				v = binary.BigEndian.Uint32(p)
-			}
-			img.Set(x, y, color.RGBA{uint8(v >> 16), uint8(v >> 8), uint8(v), 0xff})
-		}
-	}
-	return img, nil
+	return buf.Bytes()
 }
 
 func save(t *testing.T, img image.Image, name string) {
