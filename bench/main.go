@@ -63,7 +63,7 @@ var suites = []suite{
 		optional: []string{"baseline.veth_iperf3_mbps", "baseline.wireguard_go_iperf3_mbps"}},
 	{name: "tunnel", run: tunnelSuite, metrics: []string{
 		"tunnel.connect_ms", "tunnel.throughput_1hop_mbps", "tunnel.wireguard_go_mbps", "tunnel.rtt_1hop_us",
-		"daemon.rss_mb_1000_flows", "tunnel.throughput_3hop_mbps", "tunnel.icmp_rtt_3hop_us",
+		"daemon.rss_mb_1000_flows", "daemon.rss_anon_mb_1000_flows", "tunnel.throughput_3hop_mbps", "tunnel.icmp_rtt_3hop_us",
 		"tunnel.udp_loss_pct_half_capacity", "tunnel.tcp_share_under_udp_flood",
 		"tunnel.quic_mbps_3hop"}},
 	{name: "rules", run: rulesSuite, metrics: []string{"rules.classify_ns", "rules.flows_per_s"}},
