@@ -27,7 +27,7 @@ import (
 var (
 	markerRE = regexp.MustCompile(`<!--\s*(bench|test)\s+([a-z0-9_./]+)(?:\s+(Test\w*))?\s*-->`)
 	figureRE = regexp.MustCompile(`\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?`)
-	metricRE = regexp.MustCompile("`((?:gas|ratio|tunnel|circuit|baseline|datachannel|tickets|onion|relay|daemon|rules|budget)\\.[a-z0-9_]+)`")
+	metricRE = regexp.MustCompile("`((?:gas|ratio|tunnel|circuit|baseline|datachannel|tickets|onion|relay|daemon|rules|budget|gui)\\.[a-z0-9_]+)`")
 )
 
 // docFiles are the documents whose figures are checked.

@@ -68,6 +68,7 @@ var suites = []suite{
 		"tunnel.quic_mbps_3hop"}},
 	{name: "rules", run: rulesSuite, metrics: []string{"rules.classify_ns", "rules.flows_per_s"}},
 	{name: "budget", run: budgetSuite, metrics: []string{"budget.plan_us"}},
+	{name: "gui", run: guiSuite, optional: []string{"gui.cold_start_ms", "gui.rss_mb"}},
 }
 
 func main() {
