@@ -51,6 +51,20 @@ func TestPing(t *testing.T) {
 	})
 }
 
+// TestPingFragmented runs ping -s 3000 (and -6) in the client host
+// through 1 and 3 hops: echo requests larger than the TUN's MTU leave the
+// app in fragments, and their replies come back in fragments too. Every
+// request gets its whole reply.
+func TestPingFragmented(t *testing.T) {
+	w := pingWorld(t)
+	overHops(t, w, func(t *testing.T, hops int) {
+		for _, dst := range []netip.Addr{world.Web4, world.Web6} {
+			r := ping(t, w.Client, dst, 10, "-s", "3000")
+			t.Logf("%d hops: ping -s 3000 %v: %d/%d, rtt min/avg/max %v/%v/%v", hops, dst, r.Received, r.Sent, r.Min, r.Avg, r.Max)
+		}
+	})
+}
+
 // pingWorld is the world of a test that runs ping(8) in the client host;
 // it skips the test where there is no ping.
 func pingWorld(t *testing.T) *world.World {
@@ -89,11 +103,11 @@ func overHops(t *testing.T, w *world.World, check func(t *testing.T, hops int)) 
 
 // ping runs `ping -c n` (`ping -6` for an IPv6 destination) in h with a
 // 0.2 s interval, and requires every reply and a reported round trip.
-func ping(t *testing.T, h *netlab.Host, dst netip.Addr, n int) world.PingResult {
+func ping(t *testing.T, h *netlab.Host, dst netip.Addr, n int, opts ...string) world.PingResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	args := []string{"-c", fmt.Sprint(n), "-i", "0.2", "-W", "5", "-n", dst.String()}
+	args := append(append([]string{"-c", fmt.Sprint(n), "-i", "0.2", "-W", "5", "-n"}, opts...), dst.String())
 	if dst.Is6() {
 		args = append([]string{"-6"}, args...)
 	}

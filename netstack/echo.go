@@ -72,7 +72,8 @@ type echoFlow struct {
 }
 
 // isEchoRequest reports whether pkt is an unfragmented ICMP or ICMPv6
-// echo request, and parses it.
+// echo request, and parses it (fragmented ones are reassembled first,
+// echofrag.go).
 func isEchoRequest(pkt []byte) (k echoKey, msg []byte, ok bool) {
 	switch pkt[0] >> 4 {
 	case 4:
@@ -116,6 +117,16 @@ func isEchoRequest(pkt []byte) (k echoKey, msg []byte, ok bool) {
 // handleEcho takes pkt if it is an echo request; the link reader calls it
 // for every packet, and pkt is reused once it returns.
 func (s *Stack) handleEcho(pkt []byte) bool {
+	if whole, taken := s.frags.add(pkt); taken {
+		if whole == nil {
+			return true // waits for the rest, or dropped
+		}
+		if _, _, ok := isEchoRequest(whole); !ok {
+			s.c.drops.Add(1)
+			return true
+		}
+		pkt = whole
+	}
 	k, msg, ok := isEchoRequest(pkt)
 	if !ok {
 		return false
@@ -224,7 +235,7 @@ func (f *echoFlow) download(up net.Conn) {
 			f.s.c.drops.Add(1)
 			continue
 		}
-		if f.s.link.inject(pkt) {
+		if f.s.injectAll(fragment(pkt, int(f.s.link.MTU()), f.s.fragID.Add(1))) {
 			f.s.c.echoReplies.Add(1)
 			f.s.c.bytesDown.Add(uint64(n - EchoHeaderLen))
 		}
@@ -297,6 +308,16 @@ func (f *echoFlow) reset() {
 		delete(f.s.echoes, f.key)
 	}
 	f.s.echoMu.Unlock()
+}
+
+// injectAll writes the fragments of one packet to the TUN and reports
+// whether all were queued.
+func (s *Stack) injectAll(pkts [][]byte) bool {
+	ok := true
+	for _, p := range pkts {
+		ok = s.link.inject(p) && ok
+	}
+	return ok
 }
 
 // echoReply builds the destination's echo reply to the app: msg is

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -264,6 +265,87 @@ func TestEchoPing(t *testing.T) {
 			t.Fatalf("ping %v: average rtt %s ms", dst, m[2])
 		}
 		t.Logf("ping %v through the stack: rtt min/avg %s/%s ms", dst, m[1], m[2])
+	}
+}
+
+// TestEchoPingFragmented: ping -s 3000 (and -6) through a TUN of MTU
+// 1500: the requests reach the stack in fragments, which are put together
+// before they go to the echo flow, and the replies, larger than the MTU,
+// are written to the TUN in fragments that the app's kernel reassembles.
+func TestEchoPingFragmented(t *testing.T) {
+	e := echoEnv(t)
+	for _, dst := range []netip.Addr{dst4, dst6} {
+		out, err := e.ping(t, "-c", "3", "-i", "0.2", "-W", "5", "-s", "3000", dst.String())
+		if err != nil || !regexp.MustCompile(`\b0% packet loss`).MatchString(out) {
+			t.Fatalf("ping -s 3000 %v: %v\n%s", dst, err, out)
+		}
+		if !strings.Contains(out, "3008 bytes from") {
+			t.Fatalf("ping -s 3000 %v: no whole reply of 3008 bytes:\n%s", dst, out)
+		}
+	}
+	if st := e.s.Stats(); st.EchoReplies < 6 {
+		t.Errorf("stats: %d echo replies, want 6", st.EchoReplies)
+	}
+}
+
+// TestReassembleFragments: the fragments of an echo request put together
+// in any order, duplicates included, give back the packet; fragment
+// splits a packet so that each piece fits the MTU and they reassemble.
+func TestReassembleFragments(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		k := echoKey{src: netip.MustParseAddr("10.0.0.2"), dst: netip.MustParseAddr("10.0.0.1"), id: 7}
+		if v6 {
+			k = echoKey{src: netip.MustParseAddr("fd00::2"), dst: netip.MustParseAddr("fd00::1"), id: 7}
+		}
+		msg := make([]byte, 5000)
+		for i := range msg {
+			msg[i] = byte(i * 7)
+		}
+		// An echo reply from k.dst to k.src is a packet of the same
+		// form; turn it into a request from the app.
+		pkt := echoReply(echoKey{src: k.dst, dst: k.src, id: k.id}, msg)
+		if v6 {
+			pkt[40] = 128
+		} else {
+			pkt[20] = 8
+		}
+		frags := fragment(pkt, 1280, 99)
+		if len(frags) < 4 {
+			t.Fatalf("v6 %v: %d fragments of a %d-byte packet at MTU 1280", v6, len(frags), len(pkt))
+		}
+		for _, f := range frags {
+			if len(f) > 1280 {
+				t.Fatalf("v6 %v: fragment of %d bytes, MTU 1280", v6, len(f))
+			}
+		}
+		r := reassembler{now: time.Now}
+		order := []int{len(frags) - 1, 2, 0, 2} // out of order, one twice
+		for i := 1; i < len(frags)-1; i++ {
+			if i != 2 {
+				order = append(order, i)
+			}
+		}
+		var whole []byte
+		for i, j := range order {
+			w, taken := r.add(frags[j])
+			if !taken {
+				t.Fatalf("v6 %v: fragment %d not taken", v6, j)
+			}
+			if w != nil && i != len(order)-1 {
+				t.Fatalf("v6 %v: packet complete after %d of %d fragments", v6, i+1, len(order))
+			}
+			whole = w
+		}
+		got, gotMsg, ok := isEchoRequest(whole)
+		if !ok || got != k || !bytes.Equal(gotMsg, msg) {
+			t.Fatalf("v6 %v: reassembled %d bytes: request %v (%v) with %d bytes of message, want %v with %d", v6, len(whole), ok, got, len(gotMsg), k, len(msg))
+		}
+		if len(r.pkts) != 0 || r.bytes != 0 {
+			t.Fatalf("v6 %v: %d packets, %d bytes left in the reassembler", v6, len(r.pkts), r.bytes)
+		}
+		if _, taken := r.add(pkt); taken {
+			t.Fatalf("v6 %v: an unfragmented packet was taken as a fragment", v6)
+		}
 	}
 }
 

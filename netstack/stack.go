@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.zx2c4.com/wireguard/tun"
@@ -48,6 +49,8 @@ type Stack struct {
 
 	echoMu sync.Mutex
 	echoes map[echoKey]*echoFlow // guarded by echoMu (echo.go)
+	frags  reassembler           // fragmented echo requests (echofrag.go)
+	fragID atomic.Uint32         // identification of the replies' fragments
 
 	synMu sync.Mutex
 	syns  map[stack.TransportEndpointID]uint32 // guarded by synMu (tcp.go)
@@ -91,6 +94,7 @@ func New(dev tun.Device, cfg Config) (*Stack, error) {
 	s.link = newLink(dev, cfg.MTU, &s.c, cfg.Logf)
 	if _, ok := cfg.Handler.(EchoDialer); ok {
 		s.link.echo = s.handleEcho
+		s.frags.now = time.Now
 	}
 	// Handlers are installed before the NIC exists so no packet can reach
 	// a stack without them.
