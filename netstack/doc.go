@@ -89,7 +89,9 @@
 // destination back to names.
 //
 // ICMP echo: if the Handler implements EchoDialer, the link reader takes
-// unfragmented ICMP and ICMPv6 echo requests before gVisor sees them; each
+// ICMP and ICMPv6 echo requests before gVisor sees them (a request that
+// comes in IP fragments, larger than the TUN's MTU, is put together first,
+// and a reply larger than the MTU is written in fragments); each
 // (source, destination, identifier) is an echo flow with its own upstream
 // connection from DialEcho (ended after UDPIdleTimeout without a request
 // or reply), and each reply read from it is written to the TUN as the
