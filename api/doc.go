@@ -49,10 +49,15 @@
 //	  lockdown, allow_lan, lan_cidrs,
 //	  exclude_cidrs, dns_mode,
 //	  padding_kbps, time_zone
+//	  at_limit stop or direct        yes (direct: kill_switch    yes
+//	                                 off or the admin's consent)
+//	  at_limit throttle, floor_kbps  only with no                yes
+//	                                 max_monthly_budget (it pays
+//	                                 past the budget)
 //	  monthly_budget                 up to max_monthly_budget    any
 //	  network                        one of networks             one of networks
 //	  network_file, rpc_url,         no (403 if changed)         yes
-//	  fiat_rate
+//	  fiat_rate, allow_direct_at_limit
 //	  networks, max_monthly_budget,  read-only: set in pexiad's configuration
 //	  currency
 //	  fiat_rate_set_at               read-only: when fiat_rate last changed

@@ -35,6 +35,27 @@ const (
 	DNSSystem DNSMode = "system"
 )
 
+// MaxFloorKbps is the highest floor rate at the budget's limit.
+const MaxFloorKbps = 100_000
+
+// LimitAction is what the daemon does once the month's budget is spent.
+type LimitAction string
+
+// The actions at the budget's limit.
+const (
+	// LimitStop holds the traffic: the session stays, with the kill
+	// switch blocking as before, and resumes by itself when the budget is
+	// raised or the month rolls over. The default.
+	LimitStop LimitAction = "stop"
+	// LimitThrottle goes on through the tunnel at FloorKbps, paid past
+	// the budget at that rate.
+	LimitThrottle LimitAction = "throttle"
+	// LimitDirect sends new flows straight out, outside the tunnel, until
+	// the budget is raised or the month rolls over. With the kill switch
+	// on it needs the admin's AllowDirectAtLimit.
+	LimitDirect LimitAction = "direct"
+)
+
 // Settings is the user's configuration: GET and PUT /v1/settings. PUT
 // replaces the whole object, so clients read, change and write it back.
 type Settings struct {
@@ -100,6 +121,16 @@ type Settings struct {
 	// the current month while nothing was spent in it; otherwise from the
 	// next month, so that no month's spend is split.
 	TimeZone string `json:"time_zone,omitempty"`
+	// AtLimit is what happens once the month's budget is spent (empty is
+	// LimitStop). FloorKbps is the rate LimitThrottle keeps, 1 to
+	// MaxFloorKbps kilobits per second each way; what it carries is paid
+	// past the budget, so a member may choose it only when the admin set
+	// no MaxMonthlyBudget. AllowDirectAtLimit is admin-only: it lets
+	// LimitDirect send traffic outside the tunnel with the kill switch on
+	// (without it, LimitDirect needs kill_switch off).
+	AtLimit            LimitAction `json:"at_limit,omitempty"`
+	FloorKbps          int         `json:"floor_kbps,omitempty"`
+	AllowDirectAtLimit bool        `json:"allow_direct_at_limit,omitempty"`
 	// Networks lists the networks the admin allows, by name, and
 	// MaxMonthlyBudget the highest monthly budget a member may set (zero:
 	// no limit). Both are read-only: the admin sets them in pexiad's
@@ -114,7 +145,8 @@ type Settings struct {
 // adminOnlySettings are the JSON names of the fields only an admin may
 // change, with their values.
 func (s Settings) adminOnlySettings() [][2]string {
-	return [][2]string{{"network_file", s.NetworkFile}, {"rpc_url", s.RPCURL}, {"fiat_rate", s.FiatRate}}
+	return [][2]string{{"network_file", s.NetworkFile}, {"rpc_url", s.RPCURL}, {"fiat_rate", s.FiatRate},
+		{"allow_direct_at_limit", fmt.Sprint(s.AllowDirectAtLimit)}}
 }
 
 // ClearReadOnly zeroes the fields a PUT ignores (Networks,
@@ -149,6 +181,10 @@ func CheckChange(caller Caller, cur, next Settings) error {
 	if len(changed) > 0 {
 		return fmt.Errorf("%w: %s: only an admin (root) may change this; members choose among the networks the admin allows with network=NAME",
 			ErrForbidden, strings.Join(changed, ", "))
+	}
+	if next.AtLimit == LimitThrottle && (cur.AtLimit != LimitThrottle || next.FloorKbps != cur.FloorKbps) && !cur.MaxMonthlyBudget.IsZero() {
+		return fmt.Errorf("%w: at_limit: throttle pays past the budget, which the admin limits to %s (smallest units); only an admin (root) may choose it",
+			ErrForbidden, cur.MaxMonthlyBudget)
 	}
 	if next.MonthlyBudget.Cmp(cur.MonthlyBudget) != 0 {
 		return CheckBudget(caller, cur, next.MonthlyBudget)
@@ -192,6 +228,21 @@ func (s Settings) Validate() error {
 	}
 	if s.Lockdown && !s.KillSwitch {
 		bad("lockdown", "needs kill_switch on")
+	}
+	switch s.AtLimit {
+	case "", LimitStop, LimitDirect:
+	case LimitThrottle:
+		if s.FloorKbps == 0 {
+			bad("at_limit", "throttle needs floor_kbps, the rate to keep (1-%d)", MaxFloorKbps)
+		}
+	default:
+		bad("at_limit", "%q is not one of %q, %q, %q", s.AtLimit, LimitStop, LimitThrottle, LimitDirect)
+	}
+	if s.FloorKbps < 0 || s.FloorKbps > MaxFloorKbps {
+		bad("floor_kbps", "%d out of range 0-%d", s.FloorKbps, MaxFloorKbps)
+	}
+	if s.AtLimit == LimitDirect && s.KillSwitch && !s.AllowDirectAtLimit {
+		bad("at_limit", "direct would send traffic outside the tunnel, which the kill switch forbids: turn kill_switch off, or have the admin set allow_direct_at_limit")
 	}
 	var excl []netip.Prefix
 	for _, c := range s.ExcludeCIDRs {

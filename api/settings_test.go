@@ -39,6 +39,15 @@ func TestSettingsValidate(t *testing.T) {
 		{"rpc scheme", func(s *Settings) { s.RPCURL = "ftp://x" }, []string{"scheme must be http, https, ws or wss"}},
 		{"rpc host", func(s *Settings) { s.RPCURL = "http://" }, []string{"has no host"}},
 		{"several at once", func(s *Settings) { s.Hops, s.DNSMode = 9, "x" }, []string{"hops: 9", "; dns_mode:"}},
+		{"stop at the limit", func(s *Settings) { s.AtLimit = LimitStop }, nil},
+		{"throttle at the limit", func(s *Settings) { s.AtLimit, s.FloorKbps = LimitThrottle, 500 }, nil},
+		{"throttle without a floor", func(s *Settings) { s.AtLimit = LimitThrottle }, []string{"at_limit: throttle needs floor_kbps"}},
+		{"floor too high", func(s *Settings) { s.AtLimit, s.FloorKbps = LimitThrottle, MaxFloorKbps+1 }, []string{"floor_kbps: 100001 out of range 0-100000"}},
+		{"negative floor", func(s *Settings) { s.FloorKbps = -1 }, []string{"floor_kbps: -1 out of range"}},
+		{"unknown action", func(s *Settings) { s.AtLimit = "pause" }, []string{`at_limit: "pause" is not one of "stop", "throttle", "direct"`}},
+		{"direct with the kill switch", func(s *Settings) { s.KillSwitch, s.AtLimit = true, LimitDirect }, []string{"at_limit: direct would send traffic outside the tunnel, which the kill switch forbids"}},
+		{"direct without the kill switch", func(s *Settings) { s.KillSwitch, s.Lockdown, s.AtLimit = false, false, LimitDirect }, nil},
+		{"direct with the admin's consent", func(s *Settings) { s.KillSwitch, s.AtLimit, s.AllowDirectAtLimit = true, LimitDirect, true }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := validSettings()
@@ -156,6 +165,12 @@ func TestCheckChange(t *testing.T) {
 		{"member: fiat rate", member, func(s *Settings) { s.FiatRate = "2500 USD" }, ErrForbidden},
 		{"admin: fiat rate", admin, func(s *Settings) { s.FiatRate = "2500 USD" }, nil},
 		{"member: time zone", member, func(s *Settings) { s.TimeZone = "Europe/Berlin" }, nil},
+		{"member: stop at the limit", member, func(s *Settings) { s.AtLimit = LimitStop }, nil},
+		{"member: direct at the limit", member, func(s *Settings) { s.AtLimit = LimitDirect }, nil},
+		{"member: throttle past an admin's limit", member, func(s *Settings) { s.AtLimit, s.FloorKbps = LimitThrottle, 500 }, ErrForbidden},
+		{"admin: throttle", admin, func(s *Settings) { s.AtLimit, s.FloorKbps = LimitThrottle, 500 }, nil},
+		{"member: direct with the kill switch on", member, func(s *Settings) { s.AllowDirectAtLimit = true }, ErrForbidden},
+		{"admin: direct with the kill switch on", admin, func(s *Settings) { s.AllowDirectAtLimit = true }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := cur

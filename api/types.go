@@ -118,6 +118,9 @@ type Status struct {
 	// hop of every circuit of two hops or more is one of them, kept for
 	// weeks. Only GET /v1/status fills it.
 	Guards []Guard `json:"guards,omitempty"`
+	// AtLimit is the action in force because the month's budget is spent
+	// (Settings.AtLimit); empty while the budget lasts.
+	AtLimit LimitAction `json:"at_limit,omitempty"`
 }
 
 // Guard is one entry guard: a node kept as the first hop of circuits, so
@@ -339,6 +342,13 @@ type Budget struct {
 	PerProfile []SpendTotal `json:"per_profile,omitempty"`
 	// Currency is the token of every amount above.
 	Currency Currency `json:"currency"`
+	// AtLimit is what happens once the budget is spent (the setting, with
+	// the default filled in) and FloorKbps the rate kept by
+	// LimitThrottle; Limited says the budget is spent now and AtLimit is
+	// in force.
+	AtLimit   LimitAction `json:"at_limit"`
+	FloorKbps int         `json:"floor_kbps,omitempty"`
+	Limited   bool        `json:"limited"`
 }
 
 // SpendTotal is the spend under one key of a breakdown.

@@ -245,6 +245,8 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// held: the session holds at the budget's limit (holdAtLimit).
+	held atomic.Bool
 
 	net *contracts.Network
 	cl  *chain.Client // written under mu by run; run reads it without
@@ -358,6 +360,7 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	d.pay.sched.Period = cfg.HopRotation
+	d.pay.engine.SetFloor(floorRate(d.settings))
 	d.setPrice(d.settings)
 	switch cfg.Mode {
 	case api.ModeTUN:
@@ -526,6 +529,14 @@ func (d *Daemon) setState(st api.State, err error, mut func(*api.Status)) {
 	d.feed.Publish(api.Event{Type: api.EventState, Time: time.Now(), State: &s})
 }
 
+// publishStatus publishes the status as it is, state and error unchanged.
+func (d *Daemon) publishStatus() {
+	d.mu.Lock()
+	s := d.snapshotLocked()
+	d.mu.Unlock()
+	d.feed.Publish(api.Event{Type: api.EventState, Time: time.Now(), State: &s})
+}
+
 func (d *Daemon) snapshotLocked() api.Status {
 	s := d.status
 	s.ProxyAddrs = append([]string(nil), s.ProxyAddrs...)
@@ -533,6 +544,10 @@ func (d *Daemon) snapshotLocked() api.Status {
 	s.BytesUp, s.BytesDown, s.RateUp, s.RateDown = up, down, ru, rd
 	s.KillSwitch = d.settings.KillSwitch
 	s.Lockdown = d.settings.Lockdown
+	s.AtLimit = ""
+	if d.sess != nil && (d.sess.held.Load() || d.pay.engine.AtLimit()) {
+		s.AtLimit = limitAction(d.settings)
+	}
 	return s
 }
 
@@ -723,13 +738,17 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 			exclude = append(exclude, p)
 		}
 	}
-	s.router = newRouter(s.pool, s.profile, d.cfg.TUN.Mark, exclude)
-	s.router.profiles = func(name string) (hop.Profile, error) { return d.profileFor(s, name) }
-	s.router.rules = d.rules.Engine()
-	s.router.apps = d.apps
+	r := newRouter(s.pool, s.profile, d.cfg.TUN.Mark, exclude)
+	r.profiles = func(name string) (hop.Profile, error) { return d.profileFor(s, name) }
+	r.rules = d.rules.Engine()
+	r.apps = d.apps
 	if d.owners != nil {
-		s.router.owners = d.owners
+		r.owners = d.owners
 	}
+	s.mu.Lock()
+	s.router = r // the tick's refreshLimit reads it under mu
+	s.mu.Unlock()
+	d.applyLimit(s, set)
 	d.meter.attach(s.router)
 
 	// The data plane goes up before the first circuit, so that with the
@@ -769,11 +788,15 @@ func (d *Daemon) build(s *session, during api.State) error {
 			d.connected(s, c)
 			return nil
 		}
-		if errors.Is(err, budget.ErrPriceAboveBudget) {
-			return err
-		}
 		if s.ctx.Err() != nil {
 			return s.ctx.Err()
+		}
+		if d.refusedByBudget(err) {
+			if err := d.holdAtLimit(s, err); err != nil {
+				return err
+			}
+			attempt, backoff = 0, 500*time.Millisecond
+			continue
 		}
 		d.setState(during, fmt.Errorf("building a circuit (attempt %d): %w", attempt, err), nil)
 		if attempt >= 5 && during == api.StateConnecting {
@@ -965,6 +988,7 @@ func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings,
 	if err := d.pay.engine.SetLocation(timeZone(s.TimeZone)); err != nil {
 		return api.Settings{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
+	d.applyLimit(sess, s)
 	d.setPrice(s)
 	applied := false
 	if sess != nil {
@@ -985,7 +1009,7 @@ func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings,
 			return api.Settings{}, err
 		}
 	}
-	d.setState(d.currentState(), nil, nil)
+	d.publishStatus() // the kill switch and the limit are in it
 	return d.Settings(ctx)
 }
 
@@ -1005,6 +1029,7 @@ func (d *Daemon) Budget(ctx context.Context) (api.Budget, error) {
 		Forecast: api.NewAmount(st.Forecast), ForecastLow: api.NewAmount(st.ForecastLow), ForecastHigh: api.NewAmount(st.ForecastHigh),
 		RatePerHour: api.NewAmount(st.RatePerHour), Tickets: st.Tickets, Wins: st.Wins, Currency: d.currency(),
 		RunOutProbability: st.Outlook.RunOut, TimeZone: zoneName(d.pay.engine.Location()),
+		Limited: d.pay.engine.AtLimit(),
 	}
 	if o := st.Outlook; o.DemandPerHour != nil {
 		b.DemandPerHour = api.NewAmount(o.DemandPerHour)
@@ -1012,6 +1037,10 @@ func (d *Daemon) Budget(ctx context.Context) (api.Budget, error) {
 		b.DaysLeft = &days
 	}
 	d.mu.Lock()
+	b.AtLimit, b.FloorKbps = limitAction(d.settings), d.settings.FloorKbps
+	if b.AtLimit != api.LimitThrottle {
+		b.FloorKbps = 0
+	}
 	if s := d.sess; s != nil {
 		s.mu.Lock()
 		if s.padPerHour != nil {
@@ -1234,6 +1263,7 @@ func (d *Daemon) tick() {
 				d.cfg.Logf("budget: per-app traffic: %v", err)
 			}
 		}
+		d.refreshLimit()
 		up, down, ru, rd, changed := d.meter.sample()
 		if changed {
 			d.feed.Publish(api.Event{Type: api.EventThroughput, Time: time.Now(),

@@ -14,8 +14,10 @@ import (
 
 // TestReconnectRefusedByBudget has the budget refuse the circuit that
 // would replace a dead one: the daemon must say so (the error state, with
-// the budget's reason) rather than go on showing "reconnecting" with no
-// session left to reconnect.
+// the budget's reason and the action at the limit) rather than go on
+// showing "reconnecting". The session holds there with its proxies (the
+// default action, stop: the kill switch keeps blocking) until the budget
+// changes.
 func TestReconnectRefusedByBudget(t *testing.T) {
 	w := newDevWorld(t)
 	d := w.daemon(t, w.config(t, ""))
@@ -61,27 +63,22 @@ func TestReconnectRefusedByBudget(t *testing.T) {
 	for {
 		st, _ := d.Status(ctx)
 		if st.State == api.StateError {
-			if !strings.Contains(st.Error, "budget") {
-				t.Errorf("error %q does not name the budget", st.Error)
-			}
-			if len(st.ProxyAddrs) != 0 {
-				t.Errorf("the error state lists the closed proxies %q", st.ProxyAddrs)
+			if !strings.Contains(st.Error, "budget") || st.Reason != api.ReasonBudgetExhausted || st.AtLimit != api.LimitStop {
+				t.Errorf("error %q (reason %q, at limit %q) does not name the budget", st.Error, st.Reason, st.AtLimit)
 			}
 			break
 		}
 		if sessions() == 0 {
 			st, _ := d.Status(ctx)
-			if st.State != api.StateError {
-				t.Fatalf("the session ended, and the daemon says %q (%s)", st.State, st.Error)
-			}
+			t.Fatalf("the session ended, and the daemon says %q (%s)", st.State, st.Error)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("still %s (%s) a minute after the circuit died", st.State, st.Error)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if n := settledSessions(0); n != 0 {
-		t.Errorf("%d sessions run in the error state", n)
+	if st, _ := d.Status(ctx); sessions() != 1 || len(st.ProxyAddrs) == 0 {
+		t.Errorf("held at the limit: %d sessions, proxies %q", sessions(), st.ProxyAddrs)
 	}
 	// A connect with the budget back works.
 	set.MonthlyBudget, set.PaddingKbps = defaultSettings().MonthlyBudget, 0

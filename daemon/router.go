@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,6 +58,11 @@ type router struct {
 	failedDials atomic.Int64
 	dnsTimeout  time.Duration
 	lastDialErr atomic.Pointer[string]
+
+	// limit is what happens at the budget's limit (nil: nothing), set
+	// under limitMu.
+	limit   atomic.Pointer[routerLimit]
+	limitMu sync.Mutex
 }
 
 func newRouter(pool *hop.Pool, profile hop.Profile, mark uint32, exclude []netip.Prefix) *router {
@@ -133,6 +139,9 @@ func (r *router) dialDecided(ctx context.Context, network, address string, d rul
 			}
 		}
 		app = r.apps.stat(appLabel(o), profile, d)
+	}
+	if d.Action == rules.Tunnel && r.limitDirect() {
+		d.Action = rules.Direct // at the budget's limit, by the user's choice
 	}
 	switch d.Action {
 	case rules.Block:
@@ -259,7 +268,13 @@ type countedConn struct {
 }
 
 func (c *countedConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+	var n int
+	var err error
+	if lim := c.r.throttle(); lim != nil {
+		n, err = throttledRead(c.Conn, p, lim)
+	} else {
+		n, err = c.Conn.Read(p)
+	}
 	c.r.down.Add(int64(n))
 	if c.app != nil && n > 0 {
 		c.app.down.Add(uint64(n))
@@ -268,7 +283,13 @@ func (c *countedConn) Read(p []byte) (int, error) {
 }
 
 func (c *countedConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
+	var n int
+	var err error
+	if lim := c.r.throttle(); lim != nil {
+		n, err = throttledWrite(c.Conn, p, lim)
+	} else {
+		n, err = c.Conn.Write(p)
+	}
 	c.r.up.Add(int64(n))
 	if c.app != nil && n > 0 {
 		c.app.up.Add(uint64(n))

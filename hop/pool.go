@@ -228,6 +228,15 @@ func (pl *Pool) refuse(node onion.Address) {
 	pl.mu.Unlock()
 }
 
+// ForgetRefusals forgets the nodes whose terms were refused, so the next
+// build may use them again: the payer refused them for a reason that no
+// longer holds (a budget that was spent and is raised).
+func (pl *Pool) ForgetRefusals() {
+	pl.mu.Lock()
+	clear(pl.refused)
+	pl.mu.Unlock()
+}
+
 // noteFailure remembers the node err blames (see HopError), if any.
 func (pl *Pool) noteFailure(err error) {
 	var he *HopError

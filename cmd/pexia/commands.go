@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,7 +19,14 @@ import (
 var commandHelp = map[string]string{
 	"connect": "Without -wait it returns as soon as pexiad starts connecting; with -wait it\n" +
 		"follows the daemon's events until the tunnel is up, fails, or -timeout passes.\n",
-	"budget": "AMOUNT is in whole tokens, e.g. 'pexia budget set 12.5'.\n",
+	"budget": "AMOUNT is in whole tokens, e.g. 'pexia budget set 12.5'; 0 stops all spending.\n" +
+		"'pexia budget limit' chooses what happens once the month's budget is spent:\n" +
+		"  stop          hold the traffic (the kill switch keeps blocking) until the\n" +
+		"                budget is raised or the month ends; the default\n" +
+		"  throttle KBPS go on through the tunnel at KBPS kilobits per second, paid\n" +
+		"                past the budget at that rate\n" +
+		"  direct        send traffic outside the tunnel; refused while the kill switch\n" +
+		"                is on, unless the admin set allow_direct_at_limit\n",
 	"settings": "KEY is a field of the settings as 'pexia settings' shows it:\n" +
 		"  hops=3                     circuit length, 1-5\n" +
 		"  exit_countries=DE,NL       exit countries; 'any' or empty for all\n" +
@@ -37,6 +45,9 @@ var commandHelp = map[string]string{
 		"  rpc_url=URL                admin only: chain JSON-RPC endpoint instead of the network's\n" +
 		"  fiat_rate='2500 USD'       admin only: fixed price of one token for fiat estimates; 'none' for none\n" +
 		"  time_zone=Europe/Berlin    zone whose calendar months are the budget periods; 'local' for the system's\n" +
+		"  at_limit=stop              once the budget is spent: stop, throttle (at floor_kbps) or direct\n" +
+		"  floor_kbps=500             the rate at_limit=throttle keeps, paid past the budget\n" +
+		"  allow_direct_at_limit=on   admin only: at_limit=direct may bypass the kill switch\n" +
 		"All changes are checked together and applied at once. The networks and the\n" +
 		"budget limit are set by the admin in pexiad's configuration (/etc/pexia/pexiad.toml);\n" +
 		"only root and pexiad's own user may change the admin-only keys.\n",
@@ -274,13 +285,39 @@ func runBudget(ctx context.Context, c *cli, args []string) error {
 			return fmt.Errorf("budget set: %w", perr)
 		}
 		b, err = cl.SetBudget(ctx, amt)
+	case len(pos) >= 2 && pos[0] == "limit":
+		if b, err = setLimit(ctx, cl, pos[1:]); err != nil {
+			return fmt.Errorf("budget limit: %w", err)
+		}
 	default:
-		return errors.New("usage: pexia budget [set AMOUNT]")
+		return errors.New("usage: pexia budget [set AMOUNT | limit stop|throttle KBPS|direct]")
 	}
 	if err != nil {
 		return err
 	}
 	return c.print(b, func(w io.Writer) { c.render.budget(w, b) })
+}
+
+// setLimit sets what happens at the budget's limit from 'stop',
+// 'throttle KBPS' or 'direct', and returns the budget after it.
+func setLimit(ctx context.Context, cl *api.Client, args []string) (api.Budget, error) {
+	set, err := cl.Settings(ctx)
+	if err != nil {
+		return api.Budget{}, err
+	}
+	set.AtLimit = api.LimitAction(strings.ToLower(args[0]))
+	switch {
+	case set.AtLimit == api.LimitThrottle && len(args) == 2:
+		if set.FloorKbps, err = strconv.Atoi(args[1]); err != nil {
+			return api.Budget{}, fmt.Errorf("throttle: %q is not a whole number of kilobits per second", args[1])
+		}
+	case len(args) != 1:
+		return api.Budget{}, errors.New("usage: pexia budget limit stop|throttle KBPS|direct")
+	}
+	if _, err := cl.SetSettings(ctx, set); err != nil {
+		return api.Budget{}, err
+	}
+	return cl.Budget(ctx)
 }
 
 func runWallet(ctx context.Context, c *cli, args []string) error {

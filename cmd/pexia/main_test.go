@@ -51,7 +51,7 @@ func TestArguments(t *testing.T) {
 		{name: "bad country", args: []string{"connect", "--country", "deu"}, code: 1, err: `"DEU" is not a two-letter upper-case country code`},
 		{name: "unknown flag", args: []string{"status", "-verbose"}, code: 1, exactError: "pexia: status: flag provided but not defined: -verbose; run 'pexia status -h'\n"},
 		{name: "extra argument", args: []string{"status", "now"}, code: 1, exactError: "pexia: status: unexpected argument \"now\"; run 'pexia status -h'\n"},
-		{name: "budget set without amount", args: []string{"budget", "set"}, code: 1, exactError: "pexia: usage: pexia budget [set AMOUNT]\n"},
+		{name: "budget set without amount", args: []string{"budget", "set"}, code: 1, exactError: "pexia: usage: pexia budget [set AMOUNT | limit stop|throttle KBPS|direct]\n"},
 		{name: "budget set negative", args: []string{"budget", "set", "-5"}, code: 1, exactError: "pexia: budget set: bad amount \"-5\": an amount cannot be negative\n"},
 		{name: "budget set negative fraction", args: []string{"budget", "set", "-0.5"}, code: 1, exactError: "pexia: budget set: bad amount \"-0.5\": an amount cannot be negative\n"},
 		{name: "budget set negative after --", args: []string{"budget", "set", "--", "-5"}, code: 1, exactError: "pexia: budget set: bad amount \"-5\": an amount cannot be negative\n"},

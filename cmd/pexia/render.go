@@ -300,6 +300,7 @@ func (r renderer) budget(w io.Writer, b api.Budget) {
 	}
 	fmt.Fprintf(w, "run out\t%s chance before the month ends at this rate\n", percent(b.RunOutProbability))
 	fmt.Fprintf(w, "rate\t%s/h allowed\n", tokens(b.RatePerHour, cur))
+	fmt.Fprintf(w, "at limit\t%s\n", atLimit(b))
 	if cur.Price != nil {
 		fmt.Fprintf(w, "price\t%s\n", r.price(cur))
 	}
@@ -319,6 +320,23 @@ func (r renderer) budget(w io.Writer, b api.Budget) {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\n", orDash(row.Key), tokens(row.Spent, cur), tokens(row.Issued, cur), row.Tickets, row.Wins)
 		}
 	}
+}
+
+// atLimit says what happens once the budget is spent, and whether it is.
+func atLimit(b api.Budget) string {
+	var s string
+	switch b.AtLimit {
+	case api.LimitThrottle:
+		s = fmt.Sprintf("throttle to %d kbit/s, paid past the budget", b.FloorKbps)
+	case api.LimitDirect:
+		s = "traffic goes direct, outside the tunnel"
+	default:
+		s = "stop traffic until the budget is raised or the month ends"
+	}
+	if b.Limited {
+		return "SPENT: " + s
+	}
+	return s
 }
 
 func (r renderer) wallet(w io.Writer, wl api.Wallet) {

@@ -234,6 +234,7 @@ forecast  9.98 PEX ($4.99) at month end, 95% between 9.91 PEX and 10.002 PEX
 use       0.0235 PEX/h now; what is left lasts 9.2 days at this rate
 run out   3.4% chance before the month ends at this rate
 rate      0.012 PEX/h allowed
+at limit  stop traffic until the budget is raised or the month ends
 price     1 PEX = 0.5 USD (fixed rate set by the admin, set 12:00:00, 3h04m old)
 tickets   95012 issued worth 4.9 PEX, 2410 won
 
@@ -247,6 +248,10 @@ firefox  4.82 PEX  4.9 PEX  95012    2410
 `
 	if got := render(func(w io.Writer) { fixed.budget(w, bud) }); got != want {
 		t.Errorf("budget:\n%s\nwant:\n%s", got, want)
+	}
+	bud.AtLimit, bud.FloorKbps, bud.Limited = api.LimitThrottle, 500, true
+	if got, line := render(func(w io.Writer) { fixed.budget(w, bud) }), "at limit  SPENT: throttle to 500 kbit/s, paid past the budget\n"; !strings.Contains(got, line) {
+		t.Errorf("budget spent, throttling: no %q in\n%s", line, got)
 	}
 
 	wl, _ := b.Wallet(ctx)

@@ -15,7 +15,7 @@ import (
 var settingKeys = []string{
 	"hops", "exit_countries", "price_cap_per_gb", "kill_switch", "lockdown", "allow_lan",
 	"lan_cidrs", "exclude_cidrs", "dns_mode", "padding_kbps", "monthly_budget", "network", "network_file", "rpc_url",
-	"fiat_rate", "time_zone",
+	"fiat_rate", "time_zone", "at_limit", "floor_kbps", "allow_direct_at_limit",
 }
 
 // setSetting applies one KEY=VALUE to s. It checks the value's syntax;
@@ -80,6 +80,15 @@ func setSetting(s *api.Settings, kv string) error {
 			val = ""
 		}
 		s.TimeZone = val
+	case "at_limit":
+		s.AtLimit = api.LimitAction(strings.ToLower(val))
+	case "floor_kbps":
+		s.FloorKbps, err = strconv.Atoi(val)
+		if err != nil {
+			return fmt.Errorf("floor_kbps: %q is not a whole number", val)
+		}
+	case "allow_direct_at_limit":
+		s.AllowDirectAtLimit, err = boolValue(val)
 	default:
 		return fmt.Errorf("unknown key %q; keys: %s", key, strings.Join(settingKeys, ", "))
 	}

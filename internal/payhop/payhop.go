@@ -250,7 +250,7 @@ func (p *payer) Pay(ctx context.Context, commit [32]byte, amount *big.Int) ([]by
 	ratio := ticket.RatioFor(amount, p.net)
 	face := p.face
 	if b := p.terms.Budget; b != nil {
-		tp := budget.TicketParams{Hop: p.hop, Face: face, Ratio: ratio, ExpectedValue: ticket.ExpectedValue(face, ratio)}
+		tp := budget.TicketParams{Hop: p.hop, Face: face, Ratio: ratio, ExpectedValue: ticket.ExpectedValue(face, ratio), Bytes: uint64(max(p.terms.WindowBytes, 0))}
 		if err := b.Wait(ctx, tp); err != nil {
 			return nil, fmt.Errorf("payhop: budget: %w", err)
 		}

@@ -26,7 +26,7 @@ const (
 // Zero values take the defaults.
 type Config struct {
 	// Budget is the most the account may pay out (winning tickets) in one
-	// period. Required.
+	// period. Required; zero issues nothing until SetBudget raises it.
 	Budget *big.Int
 
 	// PeriodStart and PeriodEnd fix the budget period [start, end). Leave
@@ -120,6 +120,12 @@ type Engine struct {
 	batches    []*batch  // spend not yet in the ledger
 	lastFlush  time.Time
 	changed    chan struct{} // closed when the budget or zone changes
+
+	// floor, if not zero, is the rate in bytes per second at which
+	// tickets are still paid once the budget is spent (SetFloor); next is
+	// when each hop position may have its next such ticket.
+	floor uint64
+	next  map[int]time.Time
 }
 
 // slot is the tickets issued in one minute.
@@ -133,8 +139,8 @@ type slot struct {
 // New returns an engine for cfg, resuming the period's spend from the
 // ledger if it has any.
 func New(cfg Config) (*Engine, error) {
-	if cfg.Budget == nil || cfg.Budget.Sign() <= 0 {
-		return nil, fmt.Errorf("%w: budget must be positive", ErrConfig)
+	if cfg.Budget == nil || cfg.Budget.Sign() < 0 {
+		return nil, fmt.Errorf("%w: budget must be zero or more", ErrConfig)
 	}
 	cfg.Budget = new(big.Int).Set(cfg.Budget)
 	if cfg.Clock == nil {
@@ -405,8 +411,12 @@ func (e *Engine) checkLocked(now time.Time, t TicketParams) (time.Duration, erro
 		return 0, fmt.Errorf("%w: %v", ErrPeriodEnded, e.period)
 	}
 	e.refillLocked(now)
-	// Hard stop: a winner must never take actual spend past the budget.
-	if need := new(big.Int).Add(e.spent, t.Face); need.Cmp(e.budget) > 0 {
+	// Hard stop: a winner must never take actual spend past the budget,
+	// unless the user chose to go on paying at a floor rate.
+	if e.overLocked(t.Face) {
+		if e.floor > 0 {
+			return e.floorWaitLocked(now, t), nil
+		}
 		return 0, fmt.Errorf("%w: spent %v + face %v > budget %v", ErrBudgetExhausted, e.spent, t.Face, e.budget)
 	}
 	var wait time.Duration
@@ -579,6 +589,15 @@ func (e *Engine) sleepUnlessChanged(ctx context.Context, d time.Duration, change
 }
 
 func (e *Engine) admitLocked(now time.Time, t TicketParams) {
+	if e.floor > 0 && e.overLocked(t.Face) {
+		// Past the budget at the floor rate: paced per hop, outside
+		// the throttle, which has nothing left to give.
+		if e.next == nil {
+			e.next = map[int]time.Time{}
+		}
+		e.next[t.Hop] = now.Add(e.floorInterval(t))
+		return
+	}
 	e.level.Sub(e.level, t.ExpectedValue)
 	if e.cfg.ClaimWindow < 0 {
 		return
@@ -704,22 +723,104 @@ func (e *Engine) wakeLocked() {
 }
 
 // SetBudget changes the budget from now on; spend so far is kept. Tickets
-// waiting in Wait are re-planned at once.
+// waiting in Wait are re-planned at once. Zero stops issuing; raising the
+// budget later (or past what was spent) lets tickets through again.
 func (e *Engine) SetBudget(budget *big.Int) error {
-	if budget == nil || budget.Sign() <= 0 {
-		return fmt.Errorf("%w: budget must be positive", ErrConfig)
+	if budget == nil || budget.Sign() < 0 {
+		return fmt.Errorf("%w: budget must be zero or more", ErrConfig)
 	}
 	now := e.cfg.Clock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rollErr := e.rollLocked(now)
 	e.refillLocked(now)
+	before := e.capacityLocked(now)
 	e.budget = new(big.Int).Set(budget)
-	if c := e.capacityLocked(now); e.level.Cmp(c) > 0 {
+	c := e.capacityLocked(now)
+	if c.Cmp(before) > 0 {
+		// A raise brings the burst the new budget would have saved up,
+		// as a fresh bucket has: traffic held at a spent (or zero)
+		// budget resumes at once.
+		e.level.Add(e.level, new(big.Int).Sub(c, before))
+	}
+	if e.level.Cmp(c) > 0 {
 		e.level.Set(c)
 	}
 	e.wakeLocked()
 	return errors.Join(rollErr, e.flushLocked(now))
+}
+
+// overLocked reports whether a winner of face would take spend past the
+// budget: the budget's limit.
+func (e *Engine) overLocked(face *big.Int) bool {
+	return new(big.Int).Add(e.spent, face).Cmp(e.budget) > 0
+}
+
+// AtLimit reports whether the budget is spent: what is left cannot cover
+// a ticket of the smallest face value.
+func (e *Engine) AtLimit() bool {
+	now := e.cfg.Clock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_ = e.rollLocked(now) // a failed load keeps the old period
+	return e.overLocked(e.minFace)
+}
+
+// SetFloor sets what happens at the budget's limit: with a rate of zero
+// (the default) no ticket is issued past the budget (ErrBudgetExhausted);
+// otherwise tickets go on at bytesPerSecond for each hop position, each
+// paying for the bytes it says (TicketParams.Bytes), so the circuit keeps
+// that rate and spend goes on growing at it past the budget. Tickets
+// waiting in Wait are re-planned at once.
+func (e *Engine) SetFloor(bytesPerSecond uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.floor == bytesPerSecond {
+		return
+	}
+	e.floor = bytesPerSecond
+	e.wakeLocked()
+}
+
+// Floor is the rate SetFloor set.
+func (e *Engine) Floor() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.floor
+}
+
+// Changed returns a channel closed at the next change of the budget, the
+// zone or the floor: a caller holding traffic at the limit waits on it.
+func (e *Engine) Changed() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.changed == nil {
+		e.changed = make(chan struct{})
+	}
+	return e.changed
+}
+
+// floorInterval is how long the bytes t pays for take at the floor rate.
+func (e *Engine) floorInterval(t TicketParams) time.Duration {
+	b := t.Bytes
+	if b == 0 {
+		b = DefaultBytesPerTicket
+	}
+	d := new(big.Int).Mul(new(big.Int).SetUint64(b), big.NewInt(int64(time.Second)))
+	d.Quo(d, new(big.Int).SetUint64(e.floor))
+	if !d.IsInt64() {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(d.Int64())
+}
+
+// floorWaitLocked is how long until hop t.Hop may have its next ticket
+// past the budget at the floor rate.
+func (e *Engine) floorWaitLocked(now time.Time, t TicketParams) time.Duration {
+	if next, ok := e.next[t.Hop]; ok && now.Before(next) {
+		return next.Sub(now)
+	}
+	return 0
 }
 
 func (e *Engine) day(now time.Time) string { return now.In(e.loc).Format("2006-01-02") }

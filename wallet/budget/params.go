@@ -55,6 +55,10 @@ type TicketParams struct {
 	// Risk is the modelled chance that the account runs dry before the
 	// period ends (at most the engine's Delta).
 	Risk float64
+	// Bytes is the traffic the ticket pays for (default
+	// DefaultBytesPerTicket): past the budget, at the floor rate
+	// (SetFloor), a hop gets one ticket per Bytes at that rate.
+	Bytes uint64
 }
 
 // Params chooses face value and win probability for one hop's tickets from
@@ -109,12 +113,15 @@ func (e *Engine) CircuitParams(hops []HopQuote, account wallet.Account) ([]Ticke
 	budget := new(big.Int).Set(e.budget)
 	spent := new(big.Int).Set(e.spent)
 	minFace := new(big.Int).Set(e.minFace)
+	floor := e.floor > 0
 	e.mu.Unlock()
 
 	if !now.Before(period.End) {
 		return nil, fmt.Errorf("%w: %v", ErrPeriodEnded, period)
 	}
-	if new(big.Int).Add(spent, minFace).Cmp(budget) > 0 {
+	// With a floor rate the budget's limit refuses no circuit: past it,
+	// tickets go on at that rate (checkLocked).
+	if !floor && new(big.Int).Add(spent, minFace).Cmp(budget) > 0 {
 		return nil, fmt.Errorf("%w: %s is left of the budget, less than the smallest face value %s",
 			ErrBudgetExhausted, e.amount(remaining), e.amount(minFace))
 	}
@@ -140,7 +147,7 @@ func (e *Engine) CircuitParams(hops []HopQuote, account wallet.Account) ([]Ticke
 	// need × (left / period) / (10^9 bytes per GB × 10^6 ppm)
 	need.Mul(need, big.NewInt(int64(left)))
 	need.Quo(need, new(big.Int).Mul(big.NewInt(int64(period.Duration())), big.NewInt(1_000_000_000_000_000)))
-	if need.Cmp(remaining) > 0 {
+	if !floor && need.Cmp(remaining) > 0 {
 		return nil, fmt.Errorf("%w: %s of traffic over the rest of the period (%v) costs %s at these prices, %s is left of the budget",
 			ErrPriceAboveBudget, volume(e.cfg.MinVolume, left, period.Duration()), left.Round(time.Minute),
 			e.amount(need), e.amount(remaining))
@@ -179,7 +186,7 @@ func (e *Engine) CircuitParams(hops []HopQuote, account wallet.Account) ([]Ticke
 		if face.BitLen() > 128 {
 			return nil, fmt.Errorf("%w: hop %d: face %v does not fit 128 bits", ErrInvalidQuote, h.Hop, face)
 		}
-		if new(big.Int).Add(spent, face).Cmp(budget) > 0 {
+		if !floor && new(big.Int).Add(spent, face).Cmp(budget) > 0 {
 			return nil, fmt.Errorf("%w: hop %d needs face %s, %s is left of the budget",
 				ErrBudgetExhausted, h.Hop, e.amount(face), e.amount(remaining))
 		}
@@ -188,7 +195,7 @@ func (e *Engine) CircuitParams(hops []HopQuote, account wallet.Account) ([]Ticke
 		if tev.Sign() == 0 {
 			return nil, fmt.Errorf("%w: hop %d: ticket value %v too small for face %v", ErrInvalidQuote, h.Hop, ev, face)
 		}
-		out[i] = TicketParams{Hop: h.Hop, Face: face, Ratio: ratio, ExpectedValue: tev, WinProbability: winProbability(ratio)}
+		out[i] = TicketParams{Hop: h.Hop, Face: face, Ratio: ratio, ExpectedValue: tev, WinProbability: winProbability(ratio), Bytes: h.BytesPerTicket}
 	}
 
 	// Risk: the largest face and the smallest win probability for all of
