@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/rules"
@@ -195,7 +194,7 @@ func (d *Daemon) Apps(ctx context.Context) (api.Apps, error) {
 	if err := d.pay.engine.Flush(); err != nil {
 		return api.Apps{}, err
 	}
-	st := d.pay.engine.Status(time.Now())
+	st := d.pay.engine.Status(d.pay.budgetNow())
 	rows, err := d.pay.ledger.TotalsFor(st.Period, budget.ByApp)
 	if err != nil {
 		return api.Apps{}, err

@@ -179,7 +179,7 @@ func TestHopsSeeDistinctAccounts(t *testing.T) {
 
 	master := c.Keys[1]
 	face := big.NewInt(1e15)
-	p, err := openPayments(master, face, contracts.Ether(1_000_000), time.Local, t.TempDir())
+	p, err := openPayments(master, face, contracts.Ether(1_000_000), time.Local, t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

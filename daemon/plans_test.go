@@ -111,7 +111,7 @@ func TestTicketsFollowThePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	p, err := openPayments(c.Keys[1], nil, contracts.Ether(100), time.UTC, t.TempDir())
+	p, err := openPayments(c.Keys[1], nil, contracts.Ether(100), time.UTC, t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

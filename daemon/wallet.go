@@ -38,8 +38,11 @@ type payments struct {
 	sched  hopacct.Schedule
 	book   *hopacct.Book
 	now    func() time.Time
-	engine *budget.Engine
-	ledger *budget.Ledger
+	// budgetNow is the budget engine's clock: time.Now, or a test's
+	// compressed BudgetClock.
+	budgetNow func() time.Time
+	engine    *budget.Engine
+	ledger    *budget.Ledger
 	// face, if set, is a flat face value for every hop (pexiad's -face, a
 	// test override); nil lets the budget engine plan each hop's tickets
 	// and size the accounts.
@@ -67,23 +70,31 @@ type issuerSlot struct {
 }
 
 // openPayments opens the payments of funderKey: the engine keeps monthly
-// within calendar months of loc.
-func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, loc *time.Location, stateDir string) (*payments, error) {
+// within calendar months of loc, on clock (nil: real time).
+func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, loc *time.Location, stateDir string, clock *BudgetClock) (*payments, error) {
 	legacy, err := hopacct.LegacyKeys(funderKey)
 	if err != nil {
 		return nil, err
 	}
 	p := &payments{
-		master:  funderKey,
-		funder:  crypto.PubkeyToAddress(funderKey.PublicKey),
-		now:     time.Now,
-		face:    face,
-		horizon: time.Minute,
-		keys:    map[acctSlot]*hopacct.Keys{},
-		ready:   map[acctSlot]bool{},
-		issuers: map[issuerSlot]*ticket.Issuer{},
-		legacy:  legacy,
-		started: time.Now(),
+		master:    funderKey,
+		funder:    crypto.PubkeyToAddress(funderKey.PublicKey),
+		now:       time.Now,
+		budgetNow: time.Now,
+		face:      face,
+		horizon:   time.Minute,
+		keys:      map[acctSlot]*hopacct.Keys{},
+		ready:     map[acctSlot]bool{},
+		issuers:   map[issuerSlot]*ticket.Issuer{},
+		legacy:    legacy,
+		started:   time.Now(),
+	}
+	bc := budget.Config{Budget: monthly, Location: loc}
+	if clock != nil {
+		// The accounts are tended every minute of real time, which is a
+		// longer span of the compressed month.
+		p.budgetNow, p.horizon = clock.Now, clock.span(p.horizon)
+		bc.Clock, bc.Sleep, bc.ClaimWindow = clock.Now, clock.Sleep, clock.claimWindow()
 	}
 	if p.book, err = hopacct.OpenBook(filepath.Join(stateDir, "hop-accounts.json")); err != nil {
 		return nil, err
@@ -99,7 +110,8 @@ func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, loc *time
 	if face != nil {
 		claimCost.Quo(face, big.NewInt(payhop.MaxClaimShare))
 	}
-	p.engine, err = budget.New(budget.Config{Budget: monthly, ClaimCost: claimCost, Ledger: p.ledger, Location: loc})
+	bc.ClaimCost, bc.Ledger = claimCost, p.ledger
+	p.engine, err = budget.New(bc)
 	if err != nil {
 		p.ledger.Close()
 		return nil, err

@@ -97,7 +97,7 @@ func (d *Daemon) pollWins(ctx context.Context) {
 		if rerr := d.pay.engine.RecordProfileWin(ev.Amount, it.hop, it.node, it.app); rerr != nil {
 			d.cfg.Logf("budget: record win: %v", rerr)
 		}
-		st := d.pay.engine.Status(time.Now())
+		st := d.pay.engine.Status(d.pay.budgetNow())
 		d.feed.Publish(api.Event{Type: api.EventSpend, Time: time.Now(), Spend: &api.Spend{
 			Hop: it.hop, Node: it.node.Hex(), App: it.app, Issued: api.NewAmount(new(big.Int)), Won: api.NewAmount(ev.Amount),
 			PeriodSpent: api.NewAmount(st.Spent), Currency: d.currency()}})

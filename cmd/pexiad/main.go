@@ -32,6 +32,24 @@
 // from the credential keystore-passphrase (LoadCredential=), never from the
 // command line. -key takes a development key only: devnet:ROLE, or hex (or
 // file:PATH holding hex) on a development chain.
+//
+// Two flags exist for tests only and are never on by default: -face pays
+// every hop a flat face value instead of the budget's plan, and
+// -test-clock runs the budget's clock compressed, so that a whole month of
+// budget passes in minutes against a real chain and real nodes. Its value
+// is a schedule of segments TIME@SPEED: from each RFC 3339 instant on, the
+// month's clock runs SPEED simulated seconds per real second; at a segment
+// TIME@step it stands until pexiad receives SIGUSR1, which moves it to the
+// next segment's instant; a last speed of 0 stops it there, for example
+//
+//	-test-clock 2026-03-01T00:00:00Z@12000,2026-03-31T18:00:00Z@200,2026-03-31T23:59:59Z@0
+//	-test-clock 2026-03-01T00:00:00Z@step,2026-03-02T00:00:00Z@step,...,2026-03-31T23:59:59Z@0
+//
+// It starts at the first instant when pexiad starts (see daemon.BudgetClock). Only the budget
+// engine reads it (the month, the throttle, the window in which winners
+// are still expected, the horizon of the accounts' deposits); tickets,
+// hop accounts and the chain keep real time. Only the admin, who starts
+// pexiad, can set either.
 package main
 
 import (
@@ -86,6 +104,7 @@ func run(args []string) error {
 	table := fs.Int("table", 5078, "routing table of the tunnel's default routes")
 	excludeCg := fs.String("exclude-cgroup", "pexia-exclude", "cgroup v2, relative to the hierarchy's root, of the programs that \"pexia exclude\" routes around the tunnel")
 	faceStr := fs.String("face", "", "override: pay every hop tickets of this flat face value, in whole tokens, and keep the hop accounts at 100 faces (for tests; by default the budget plans each hop's face and the deposits)")
+	testClock := fs.String("test-clock", "", "for tests only: run the budget's clock compressed on a schedule T0@SPEED0,T1@SPEED1,... (RFC 3339 instants, simulated seconds per real second; a last speed of 0 stops it); see package doc")
 	connect := fs.Bool("connect", false, "connect at start with the saved settings")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: pexiad [flags]            run the daemon\n"+
@@ -116,6 +135,13 @@ func run(args []string) error {
 			return fmt.Errorf("-face %q: want a positive amount", *faceStr)
 		}
 	}
+	var clock *daemon.BudgetClock
+	if *testClock != "" {
+		var err error
+		if clock, err = daemon.ParseBudgetClock(*testClock); err != nil {
+			return fmt.Errorf("-test-clock: %w", err)
+		}
+	}
 	src, err := keySource(*stateDir, *keystore, *account, *passFile, *key)
 	if err != nil {
 		return err
@@ -124,7 +150,7 @@ func run(args []string) error {
 		return initKey(src, fs.Args()[1:], os.Stdout)
 	}
 	cfg := daemon.Config{
-		StateDir: *stateDir, Key: src, Face: face, Mode: m, ProxyAddr: *proxyAddr,
+		StateDir: *stateDir, Key: src, Face: face, BudgetClock: clock, Mode: m, ProxyAddr: *proxyAddr,
 		TUN:  daemon.TUNConfig{Name: *tunName, MTU: *mtu, Mark: uint32(*mark), Table: *table, ExcludeCgroup: *excludeCg},
 		Logf: logf,
 	}
@@ -197,6 +223,17 @@ func run(args []string) error {
 		}
 	}
 
+	if clock != nil {
+		// A stepped test clock moves on at each SIGUSR1.
+		steps := make(chan os.Signal, 16)
+		signal.Notify(steps, syscall.SIGUSR1)
+		go func() {
+			for range steps {
+				now, ok := clock.Step()
+				logf("test clock: %s (stepped: %v)", now.Format(time.RFC3339), ok)
+			}
+		}()
+	}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
