@@ -6,6 +6,7 @@
 //	pexia-node ... stake [-amount 1000 -delay 2160h]
 //	pexia-node ... run [-listen :8443 -udp :8443 -exit -metrics 127.0.0.1:9478 ...]
 //	pexia-node ... earnings
+//	pexia-node ... revenue
 //	pexia-node ... config [any command's flags]
 //
 // init creates the node's handshake key and TLS certificate in the data
@@ -13,7 +14,11 @@
 // checks the exit policy and publishes it with the signaling URL, price and
 // roles; stake locks tokens on the node in the directory; run serves until
 // SIGINT or SIGTERM and then shuts down gracefully (a second signal exits
-// at once); config prints the effective configuration.
+// at once); earnings prints what the node's claims earned on chain;
+// revenue prints the running node's revenue report from its metrics (the
+// bytes it metered × its price against the value of the tickets it
+// accepted and of its winners, with the spread the lottery predicts);
+// config prints the effective configuration.
 //
 // Settings come from a TOML file (-config, default /etc/pexia/node.toml if
 // it exists; see packaging/node.example.toml) and flags override it.
@@ -64,7 +69,7 @@ func main() {
 	}
 }
 
-const commands = "init, register, stake, run, earnings or config"
+const commands = "init, register, stake, run, earnings, revenue or config"
 
 func run(args []string, stdout, stderr io.Writer) error {
 	cfg, cmd, err := setup(args, stderr)
@@ -88,6 +93,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(cfg, logger)
 	case "config":
 		return cfg.write(stdout)
+	case "revenue":
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return revenue(ctx, cfg, stdout)
 	case "earnings":
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -134,7 +143,7 @@ func setup(args []string, stderr io.Writer) (*Config, string, error) {
 	}
 	cmd := probe.Arg(0)
 	switch cmd {
-	case "init", "register", "stake", "run", "earnings", "config":
+	case "init", "register", "stake", "run", "earnings", "revenue", "config":
 	default:
 		return nil, "", fmt.Errorf("unknown command %q (want %s)", cmd, commands)
 	}

@@ -121,12 +121,14 @@ type collector struct {
 	node    *relay.NodeStats
 	tickets *payhop.TicketStats
 	claims  *claimStats
+	price   *big.Int // the node's price per 10^9 bytes, with tickets
 
 	circuitsCreated, circuitsActive, circuitsTotal, circuitsRefused, circuitsDestroyed    *prometheus.Desc
 	streamsActive, streamsTotal, streamsRefused                                           *prometheus.Desc
 	bytes, cellsDropped, cellsMalformed, handshake, linksActive, linksTotal, linksRefused *prometheus.Desc
 	datagramsDropped                                                                      *prometheus.Desc
 	ticketsAccepted, ticketsRefused, winnersStored                                        *prometheus.Desc
+	paidBytes, due, ticketsValue, ticketsCredited, wonValue, wonClaimCost, wonSD          *prometheus.Desc
 	claimTx, winnersClaimed, winnersRefused, claimGas, claimFees, earned, earnings        *prometheus.Desc
 }
 
@@ -155,6 +157,13 @@ func newCollector(node *relay.NodeStats, tickets *payhop.TicketStats, claims *cl
 		ticketsAccepted:   d("tickets_accepted_total", "Lottery tickets verified and credited."),
 		ticketsRefused:    d("tickets_refused_total", "Lottery tickets refused, by reason.", "reason"),
 		winnersStored:     d("winners_stored_total", "Winning tickets stored for claiming."),
+		paidBytes:         d("paid_bytes_total", "Bytes the node metered for payment (its clients' traffic)."),
+		due:               d("revenue_due_tokens_total", "What the metered bytes cost at the node's price, in whole tokens."),
+		ticketsValue:      d("tickets_value_tokens_total", "Expected value (win probability × face) of the tickets accepted, in whole tokens."),
+		ticketsCredited:   d("tickets_credited_tokens_total", "Expected value of the tickets accepted net of the claim cost announced with them: what the meters credited, in whole tokens."),
+		wonValue:          d("winners_value_tokens_total", "Face value of the winning tickets stored, in whole tokens."),
+		wonClaimCost:      d("winners_claim_cost_tokens_total", "Claim cost announced with each winning ticket, summed, in whole tokens: winners_value minus this is the node's revenue after claiming."),
+		wonSD:             d("winners_value_sd_tokens", "Standard deviation of winners_value_tokens_total that the tickets accepted predict (the lottery's variance), in whole tokens."),
 		claimTx:           d("claim_transactions_total", "Claim transactions, by result.", "result"),
 		winnersClaimed:    d("winners_claimed_total", "Winning tickets paid on chain."),
 		winnersRefused:    d("winners_refused_total", "Winning tickets the chain refused."),
@@ -172,9 +181,10 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	if c.tickets != nil {
-		ch <- c.ticketsAccepted
-		ch <- c.ticketsRefused
-		ch <- c.winnersStored
+		for _, d := range []*prometheus.Desc{c.ticketsAccepted, c.ticketsRefused, c.winnersStored, c.paidBytes, c.due,
+			c.ticketsValue, c.ticketsCredited, c.wonValue, c.wonClaimCost, c.wonSD} {
+			ch <- d
+		}
 	}
 	if c.claims != nil {
 		for _, d := range []*prometheus.Desc{c.claimTx, c.winnersClaimed, c.winnersRefused, c.claimGas, c.claimFees, c.earned, c.earnings} {
@@ -236,6 +246,17 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for r, v := range t.Refused {
 			counter(c.ticketsRefused, v, r.String())
 		}
+		rv := t.Revenue
+		counter(c.paidBytes, rv.CarriedBytes)
+		price := c.price
+		if price == nil {
+			price = new(big.Int)
+		}
+		for d, v := range map[*prometheus.Desc]*big.Int{c.due: rv.Due(price), c.ticketsValue: rv.ExpectedValue,
+			c.ticketsCredited: rv.Credited, c.wonValue: rv.Won, c.wonClaimCost: rv.ClaimCosts} {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, tokens(v))
+		}
+		gauge(c.wonSD, rv.WonSD/1e18)
 	}
 	if cs := c.claims; cs != nil {
 		counter(c.claimTx, cs.txOK.Load(), "ok")

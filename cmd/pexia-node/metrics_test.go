@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,7 +141,9 @@ func TestMetricsScrape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := metricsServer(newRegistry(newCollector(stats, tickets, claims)), ml)
+	col := newCollector(stats, tickets, claims)
+	col.price = price
+	srv := metricsServer(newRegistry(col), ml)
 	defer srv.Close()
 	url := "http://" + ml.Addr().String() + "/metrics"
 
@@ -203,6 +206,12 @@ func TestMetricsScrape(t *testing.T) {
 		{"pexia_node_claim_fees_total", nil},
 		{"pexia_node_earned_tokens_total", nil},
 		{"pexia_node_earnings_tokens", nil},
+		{"pexia_node_paid_bytes_total", nil},
+		{"pexia_node_revenue_due_tokens_total", nil},
+		{"pexia_node_tickets_value_tokens_total", nil},
+		{"pexia_node_tickets_credited_tokens_total", nil},
+		{"pexia_node_winners_value_tokens_total", nil},
+		{"pexia_node_winners_claim_cost_tokens_total", nil},
 		{"go_goroutines", nil},
 	}
 	for _, p := range positive {
@@ -223,6 +232,22 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	if earned := value(fams, "pexia_node_earned_tokens_total"); earned != tokens(paid) {
 		t.Errorf("earned %v tokens, redeemer paid %v", earned, tokens(paid))
+	}
+	// The revenue report: the metered bytes at the price, and the
+	// winners' value against the tickets' within the predicted spread.
+	metered := value(fams, "pexia_node_paid_bytes_total")
+	if due, want := value(fams, "pexia_node_revenue_due_tokens_total"), tokens(new(big.Int).Quo(new(big.Int).Mul(big.NewInt(int64(metered)), price), big.NewInt(1e9))); metered < size || due != want {
+		t.Errorf("metered %v bytes for an %d-byte download, due %v tokens, want %v", metered, size, due, want)
+	}
+	var report strings.Builder
+	if err := revenue(ctx, &Config{Metrics: MetricsConfig{Listen: ml.Addr().String()}}, &report); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("pexia-node revenue:\n%s", report.String())
+	for _, want := range []string{"metered   ", "due at the node's price", "winners   ", "revenue   "} {
+		if !strings.Contains(report.String(), want) {
+			t.Errorf("revenue report lacks %q:\n%s", want, report.String())
+		}
 	}
 	t.Logf("tickets %v, winners %v, claimed %v, gas %v, earned %v",
 		value(fams, "pexia_node_tickets_accepted_total"), value(fams, "pexia_node_winners_stored_total"),

@@ -123,7 +123,7 @@ func serve(cfg *Config, log *slog.Logger) error {
 	if cfg.Metrics.Listen != "" {
 		c := newCollector(stats, nil, nil)
 		if pay != nil {
-			c.tickets, c.claims = pay.tickets, pay.claims
+			c.tickets, c.claims, c.price = pay.tickets, pay.claims, pay.price
 		}
 		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
@@ -210,6 +210,7 @@ type payments struct {
 	payee   func() relay.PayeeSession
 	tickets *payhop.TicketStats
 	claims  *claimStats
+	price   *big.Int // per 10^9 bytes
 
 	cost atomic.Pointer[big.Int] // claim cost at the current gas price
 
@@ -234,7 +235,7 @@ func startPayments(ctx context.Context, cfg *Config, n *contracts.Network, key *
 		cl.Close()
 		return nil, err
 	}
-	p := &payments{cl: cl, key: key, store: store, tickets: new(payhop.TicketStats), claims: newClaimStats()}
+	p := &payments{cl: cl, key: key, store: store, tickets: new(payhop.TicketStats), claims: newClaimStats(), price: price}
 	p.cost.Store(cost)
 	go cl.Run(ctx)
 	me := crypto.PubkeyToAddress(key.PublicKey)

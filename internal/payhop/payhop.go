@@ -70,7 +70,10 @@ func (p *payee) Terms() hop.Terms {
 	return hop.Terms{Commit: p.recv.Commit(), PricePerGB: p.terms.PricePerGB, ClaimCost: cost, MinFace: p.recv.MinFace()}
 }
 
-func (p *payee) Carry(n int) { p.meter.Carry(n) }
+func (p *payee) Carry(n int) {
+	p.meter.Carry(n)
+	p.terms.Stats.carry(n)
+}
 
 func (p *payee) State() relay.MeterState {
 	switch p.meter.State() {
@@ -95,10 +98,13 @@ func (p *payee) Accept(ctx context.Context, blob []byte) ([32]byte, error) {
 	}
 	credit := rc.Credit
 	p.mu.Lock()
-	if p.cost != nil && p.cost.Cmp(pm.Ticket.FaceValue) < 0 {
-		credit = ticket.ExpectedValue(new(big.Int).Sub(pm.Ticket.FaceValue, p.cost), pm.Ticket.Ratio)
-	}
+	cost := p.cost
 	p.mu.Unlock()
+	if cost != nil && cost.Cmp(pm.Ticket.FaceValue) < 0 {
+		credit = ticket.ExpectedValue(new(big.Int).Sub(pm.Ticket.FaceValue, cost), pm.Ticket.Ratio)
+	}
+	p.terms.Stats.paid(pm.Ticket.FaceValue, ticket.ExpectedValue(pm.Ticket.FaceValue, pm.Ticket.Ratio), credit, cost,
+		(float64(pm.Ticket.Ratio)+1)/18446744073709551616.0, rc.Win)
 	p.meter.Credit(credit)
 	return rc.Commit, nil
 }

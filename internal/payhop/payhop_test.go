@@ -36,6 +36,7 @@ type world struct {
 	issuer *ticket.Issuer
 	payees []relay.PayeeSession
 	states stateLog // wraps the newest payee
+	stats  *payhop.TicketStats
 	dst    string
 }
 
@@ -85,7 +86,7 @@ var (
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{c: chaintest.New(t)}
+	w := &world{c: chaintest.New(t), stats: new(payhop.TicketStats)}
 	c := w.c
 	net := &contracts.Network{Name: "t", ChainID: c.ChainID, RPC: "http://127.0.0.1:1", Addresses: c.Addrs}
 	var err error
@@ -104,7 +105,7 @@ func newWorld(t *testing.T) *world {
 		ClaimCost: func() *big.Int { return claimCost }, Grace: time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	mk := payhop.Payee(w.recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: claimCost, Window: nodeWindow, DebtLimit: new(big.Int).Mul(nodeWindow, big.NewInt(4))})
+	mk := payhop.Payee(w.recv, payhop.NodeTerms{PricePerGB: price, ClaimCost: claimCost, Window: nodeWindow, DebtLimit: new(big.Int).Mul(nodeWindow, big.NewInt(4)), Stats: w.stats})
 	if w.node, err = hoptest.Start(true, relay.NodeConfig{Address: onion.Address(c.Addr(nodeIdx)), Payee: func() relay.PayeeSession {
 		s := mk()
 		w.payees = append(w.payees, s)

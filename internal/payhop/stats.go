@@ -2,6 +2,9 @@ package payhop
 
 import (
 	"errors"
+	"math"
+	"math/big"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pexia-network/pexia/wallet/ticket"
@@ -55,7 +58,37 @@ var refusedErrs = []struct {
 type TicketStats struct {
 	accepted atomic.Uint64
 	winners  atomic.Uint64
+	carried  atomic.Uint64
 	refusedN [numRefused]atomic.Uint64
+
+	mu       sync.Mutex
+	revenue  Revenue // the amounts of Revenue; guarded by mu
+	variance float64 // Σ p(1−p)F² of accepted tickets; guarded by mu
+}
+
+// Revenue is what a node was paid for its traffic, for comparing what it
+// carried at its price with what its tickets won. Amounts are in the
+// token's smallest unit.
+type Revenue struct {
+	// CarriedBytes is the traffic the node metered for payment.
+	CarriedBytes uint64
+	// ExpectedValue is Σ p·F of the tickets accepted, Credited the same
+	// net of each circuit's announced claim cost, Σ p·(F − C): what the
+	// meters credited against the traffic.
+	ExpectedValue, Credited *big.Int
+	// Won is the face value of the winners stored, ClaimCosts the claim
+	// cost announced with each of them: Won − ClaimCosts is what the node
+	// keeps after claiming.
+	Won, ClaimCosts *big.Int
+	// WonSD is the standard deviation of Won predicted by the tickets
+	// accepted: √Σ p(1−p)F², in the smallest unit.
+	WonSD float64
+}
+
+// Due is what the carried bytes cost at pricePerGB (per 10^9 bytes).
+func (r Revenue) Due(pricePerGB *big.Int) *big.Int {
+	d := new(big.Int).Mul(new(big.Int).SetUint64(r.CarriedBytes), pricePerGB)
+	return d.Quo(d, big.NewInt(1_000_000_000))
 }
 
 // TicketSnapshot is a copy of the counters.
@@ -64,6 +97,7 @@ type TicketSnapshot struct {
 	Winners  uint64 // accepted tickets that won and were stored for claiming
 	// Refused has an entry for every reason, zero or not.
 	Refused map[RefusedReason]uint64
+	Revenue Revenue
 }
 
 // Snapshot copies the counters.
@@ -75,10 +109,52 @@ func (s *TicketStats) Snapshot() TicketSnapshot {
 			out.Refused[r] = s.refusedN[r].Load()
 		}
 	}
+	out.Revenue = Revenue{ExpectedValue: new(big.Int), Credited: new(big.Int), Won: new(big.Int), ClaimCosts: new(big.Int)}
 	if s != nil {
 		out.Accepted, out.Winners = s.accepted.Load(), s.winners.Load()
+		s.mu.Lock()
+		for _, x := range [][2]*big.Int{{out.Revenue.ExpectedValue, s.revenue.ExpectedValue}, {out.Revenue.Credited, s.revenue.Credited},
+			{out.Revenue.Won, s.revenue.Won}, {out.Revenue.ClaimCosts, s.revenue.ClaimCosts}} {
+			if x[1] != nil {
+				x[0].Set(x[1])
+			}
+		}
+		out.Revenue.WonSD = math.Sqrt(s.variance)
+		s.mu.Unlock()
+		out.Revenue.CarriedBytes = s.carried.Load()
 	}
 	return out
+}
+
+// carry counts n bytes metered for payment.
+func (s *TicketStats) carry(n int) {
+	if s != nil && n > 0 {
+		s.carried.Add(uint64(n))
+	}
+}
+
+// paid counts an accepted ticket of face value face and win probability
+// p, worth ev (credit net of the claim cost cost); win if it won.
+func (s *TicketStats) paid(face, ev, credit, cost *big.Int, p float64, win bool) {
+	if s == nil {
+		return
+	}
+	f, _ := new(big.Float).SetInt(face).Float64()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := &s.revenue
+	if r.ExpectedValue == nil {
+		r.ExpectedValue, r.Credited, r.Won, r.ClaimCosts = new(big.Int), new(big.Int), new(big.Int), new(big.Int)
+	}
+	r.ExpectedValue.Add(r.ExpectedValue, ev)
+	r.Credited.Add(r.Credited, credit)
+	s.variance += p * (1 - p) * f * f
+	if win {
+		r.Won.Add(r.Won, face)
+		if cost != nil {
+			r.ClaimCosts.Add(r.ClaimCosts, cost)
+		}
+	}
 }
 
 func (s *TicketStats) refused(r RefusedReason) {
