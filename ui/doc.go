@@ -2,9 +2,13 @@
 // only (api.Client) and holds no logic that the CLI would also need.
 //
 // One file per screen: home.go (the connect control, the circuit, live
-// throughput, this month's spend), budget.go, apps.go (split-tunnel rules
-// and installed applications), wallet.go and settings.go; failure.go turns
-// API errors and error states into what the user can do about them.
+// throughput, this month's spend), budget.go, apps.go (split-tunnel rules,
+// installed applications, and what each application did this month from
+// GET /v1/apps, named by its desktop entry), wallet.go (with the funder's
+// QR code, drawn by the encoder Options.QRCode gives, so that this package
+// imports only api and Fyne) and settings.go (with the entry guards, and
+// the admin-only settings read-only for a member); failure.go turns API
+// errors and error states into what the user can do about them.
 //
 // Every API call runs off the UI goroutine (App.call); results come back
 // through App.do, which hands them to fyne.Do. The package does not import
