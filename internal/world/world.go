@@ -57,6 +57,11 @@ type Options struct {
 	ExitCountries []string
 	// Prefix names the lab's namespaces (default "pxw").
 	Prefix string
+	// Price is every node's price per GB in whole tokens (default 0.1).
+	Price string
+	// NodeConfig, if set, is a pexia-node configuration file (TOML) every
+	// node runs with, its flags applying over it.
+	NodeConfig string
 	// Logf receives progress lines.
 	Logf logger.Logf
 }
@@ -142,6 +147,9 @@ func Start(ctx context.Context, o Options) (w *World, err error) {
 	}
 	if o.Prefix == "" {
 		o.Prefix = "pxw"
+	}
+	if o.Price == "" {
+		o.Price = "0.1"
 	}
 	o.Logf = logger.OrDiscard(o.Logf)
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
@@ -267,10 +275,19 @@ func (w *World) startChain(ctx context.Context) error {
 
 // nodeArgs are the common arguments of a node's pexia-node commands.
 func (w *World) nodeArgs(i int) []string {
-	return []string{"-network", w.NetworkFile, "-datadir", filepath.Join(w.opts.Dir, fmt.Sprintf("node%d", i)), "-key", fmt.Sprintf("devnet:node%d", i)}
+	args := []string{"-network", w.NetworkFile, "-datadir", filepath.Join(w.opts.Dir, fmt.Sprintf("node%d", i)), "-key", fmt.Sprintf("devnet:node%d", i)}
+	if w.opts.NodeConfig != "" {
+		args = append(args, "-config", filepath.Join(w.opts.Dir, "node.toml"))
+	}
+	return args
 }
 
 func (w *World) startNodes(ctx context.Context) error {
+	if w.opts.NodeConfig != "" {
+		if err := os.WriteFile(filepath.Join(w.opts.Dir, "node.toml"), []byte(w.opts.NodeConfig), 0o644); err != nil {
+			return err
+		}
+	}
 	hosts := append(append([]*netlab.Host{}, w.Relays...), w.Exits...)
 	for i, h := range hosts {
 		exit := i >= len(w.Relays)
@@ -290,8 +307,8 @@ func (w *World) startNodes(ctx context.Context) error {
 		if k := i - len(w.Relays); exit && k < len(w.opts.ExitCountries) {
 			country = w.opts.ExitCountries[k]
 		}
-		reg := append(base, "register", "-url", url, "-country", country, "-price", "0.1")
-		run := append(base, "run", "-listen", addr+":8443", "-udp", addr+":0", "-price", "0.1")
+		reg := append(base, "register", "-url", url, "-country", country, "-price", w.opts.Price)
+		run := append(base, "run", "-listen", addr+":8443", "-udp", addr+":0", "-price", w.opts.Price)
 		if exit {
 			reg = append(reg, "-exit")
 			run = append(run, "-exit")
@@ -323,7 +340,7 @@ func (w *World) RestartNode(ctx context.Context, h *netlab.Host) error {
 			continue
 		}
 		addr := h.Addr4().String()
-		run := append(w.nodeArgs(i), "run", "-listen", addr+":8443", "-udp", addr+":0", "-price", "0.1")
+		run := append(w.nodeArgs(i), "run", "-listen", addr+":8443", "-udp", addr+":0", "-price", w.opts.Price)
 		if i >= len(w.Relays) {
 			run = append(run, "-exit")
 		}
@@ -402,15 +419,21 @@ type Daemon struct {
 // StartDaemon starts pexiad in the client host with state in stateDir
 // (made under Options.Dir when empty) and waits for its API socket.
 func (w *World) StartDaemon(ctx context.Context, stateDir string, extra ...string) (*Daemon, error) {
+	return w.startDaemonArgs(ctx, stateDir, true, extra...)
+}
+
+func (w *World) startDaemonArgs(ctx context.Context, stateDir string, flatFace bool, extra ...string) (*Daemon, error) {
 	if stateDir == "" {
 		stateDir = filepath.Join(w.opts.Dir, "pexiad")
 	}
 	sock := filepath.Join(stateDir, "pexiad.sock")
-	// Faces of 0.001 against the nodes' 0.1 per GB: a test's traffic wins
-	// some tickets.
-	args := append([]string{"-state-dir", stateDir, "-socket", sock, "-network", w.NetworkFile, "-key", "devnet:client0", "-group", "",
-		"-face", "0.001"}, extra...)
-	return w.startDaemon(ctx, stateDir, sock, args)
+	args := []string{"-state-dir", stateDir, "-socket", sock, "-network", w.NetworkFile, "-key", "devnet:client0", "-group", ""}
+	if flatFace {
+		// Faces of 0.001 against the nodes' 0.1 per GB: a test's traffic
+		// wins some tickets.
+		args = append(args, "-face", "0.001")
+	}
+	return w.startDaemon(ctx, stateDir, sock, append(args, extra...))
 }
 
 func (w *World) startDaemon(ctx context.Context, stateDir, sock string, args []string) (*Daemon, error) {
