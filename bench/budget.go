@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/pexia-network/pexia/contracts"
+	"github.com/pexia-network/pexia/internal/world"
 	"github.com/pexia-network/pexia/wallet"
 	"github.com/pexia-network/pexia/wallet/budget"
 )
@@ -21,7 +28,13 @@ import (
 // the disk. Each of 7 rounds re-plans 200 times, alternating between two
 // budgets; a round's value is its median, the metric the median of the
 // rounds.
+//
+// budget.month_error_pct is the error of a simulated month through the
+// real pexiad (budgetMonth), so the suite needs root.
 func budgetSuite(res Results) error {
+	if geteuid() != 0 {
+		return errors.New("needs root (the simulated month runs pexiad in a devnet world)")
+	}
 	unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
 	tok := func(milli int64) *big.Int {
 		return new(big.Int).Quo(new(big.Int).Mul(big.NewInt(milli), unit), big.NewInt(1000))
@@ -74,5 +87,41 @@ func budgetSuite(res Results) error {
 		}
 	}
 	res.setRounds("budget.plan_us", rounds, "us")
+	return budgetMonth(res)
+}
+
+// budgetMonth measures budget.month_error_pct: a month of budget 0.44
+// tokens spent through pexiad on a devnet world, as e2e's
+// TestSimulatedMonth does (world.RunMonth on world.MonthClock, a few
+// minutes): bursty downloads through a 1-hop tunnel to a node asking 0.4
+// tokens per GB, every winner claimed on chain. The metric is (spent −
+// budget) / budget in percent, once every winner is claimed and followed.
+func budgetMonth(res Results) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "pexia-bench-month")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := world.Build(ctx, ".", dir); err != nil {
+		return err
+	}
+	w, err := world.Start(ctx, world.Options{Bin: dir, Dir: filepath.Join(dir, "world"), Prefix: "pxm", Relays: 1, Exits: 1,
+		Price: "0.4", NodeConfig: world.MonthNodeConfig})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if err := w.SetClientResolver(w.Internet.Addr4()); err != nil {
+		return err
+	}
+	b := contracts.Ether(44)
+	b.Quo(b, big.NewInt(100))
+	m, err := w.RunMonth(ctx, world.MonthOptions{Budget: b, Hops: 1, Clock: world.MonthClock, Seed: 14})
+	if err != nil {
+		return fmt.Errorf("simulated month: %w", err)
+	}
+	res.set("budget.month_error_pct", m.ErrorPct, "%")
 	return nil
 }

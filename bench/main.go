@@ -67,7 +67,7 @@ var suites = []suite{
 		"tunnel.udp_loss_pct_half_capacity", "tunnel.tcp_share_under_udp_flood",
 		"tunnel.quic_mbps_3hop"}},
 	{name: "rules", run: rulesSuite, metrics: []string{"rules.classify_ns", "rules.flows_per_s"}},
-	{name: "budget", run: budgetSuite, metrics: []string{"budget.plan_us"}},
+	{name: "budget", run: budgetSuite, metrics: []string{"budget.plan_us", "budget.month_error_pct"}},
 	{name: "gui", run: guiSuite, optional: []string{"gui.cold_start_ms", "gui.rss_mb"}},
 }
 

@@ -232,7 +232,7 @@ func TestRootSuitesFailWithoutRoot(t *testing.T) {
 	old := geteuid
 	geteuid = func() int { return 1000 }
 	defer func() { geteuid = old }()
-	for name, run := range map[string]func(Results) error{"baseline": baselineSuite, "tunnel": tunnelSuite} {
+	for name, run := range map[string]func(Results) error{"baseline": baselineSuite, "tunnel": tunnelSuite, "budget": budgetSuite} {
 		res := Results{}
 		err := run(res)
 		if err == nil || !strings.Contains(err.Error(), "root") {
