@@ -293,6 +293,15 @@ func (t *wgTunnel) start(ctx context.Context, bin string, h *netlab.Host, iface 
 	}
 }
 
+// cpuProcs are the wireguard-go processes, for measureCPU.
+func (t *wgTunnel) cpuProcs() []cpuProc {
+	var ps []cpuProc
+	for i, p := range t.procs {
+		ps = append(ps, cpuProc{fmt.Sprintf("wireguard-go%d", i+1), p.cmd.Process.Pid, true})
+	}
+	return ps
+}
+
 // stop ends the wireguard-go processes, which removes their interfaces.
 func (t *wgTunnel) stop() {
 	for _, p := range t.procs {

@@ -34,7 +34,10 @@ const tunnelRounds = 5
 // baselines. Its 1-hop throughput and wireguard-go's, between the same
 // client and internet hosts through the world's exit host, are measured
 // in turns (tunnelRounds rounds, medians), so that the machine's drift hits
-// both alike. Over 3 hops it also times an HTTP/3 download (quic-go's
+// both alike; so is the CPU each spends per GiB (all Pexia processes:
+// pexiad, relays, exit; both wireguard-go processes), read from
+// /proc/<pid>/stat, which the machine's load sways far less than Mbit/s.
+// The 3-hop bulk transfer's CPU per GiB and a 3-hop ping-pong follow. Over 3 hops it also times an HTTP/3 download (quic-go's
 // client as a program in the client host, so QUIC's UDP crosses the TUN
 // and the circuit), and measures UDP as the e2e tests TestUDPHalfCapacity
 // and TestUDPFlood do: the loss at half the circuit's UDP capacity (the
@@ -108,27 +111,40 @@ func tunnelSuite(res Results) error {
 	}
 	defer wg.stop()
 	const dur = 5 * time.Second
-	var pexia, wgs []float64
+	var pexia, wgs, pexiaCPU, wgCPU []float64
+	procs, wgProcs := tunnelProcs(w, d), wg.cpuProcs()
 	for i := range tunnelRounds {
-		m, err := tunnelBulk(ctx, w, pexiadTUN, dur)
+		var m, g float64
+		pc, err := measureCPU(procs, func() (err error) {
+			m, err = tunnelBulk(ctx, w, pexiadTUN, dur)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("1-hop bulk: %w", err)
 		}
 		if err := wg.route(netip.PrefixFrom(world.Web4, 32), true); err != nil {
 			return err
 		}
-		g, err := tunnelBulk(ctx, w, wg.clientIf, dur)
+		gc, err := measureCPU(wgProcs, func() (err error) {
+			g, err = tunnelBulk(ctx, w, wg.clientIf, dur)
+			return err
+		})
 		if rerr := wg.route(netip.PrefixFrom(world.Web4, 32), false); err == nil {
 			err = rerr
 		}
 		if err != nil {
 			return fmt.Errorf("wireguard-go bulk: %w", errors.Join(err, wg.stderr()))
 		}
-		fmt.Printf("  round %d: pexia 1 hop %.0f Mbit/s, wireguard-go %.0f Mbit/s (%.2f)\n", i+1, m, g, m/g)
+		fmt.Printf("  round %d: pexia 1 hop %.0f Mbit/s, wireguard-go %.0f Mbit/s (%.2f); CPU %.1f and %.1f s/GiB; load %s\n",
+			i+1, m, g, m/g, pc.perGiB(m, dur), gc.perGiB(g, dur), loadAvg())
+		fmt.Printf("    pexia 1 hop CPU: %v\n    wireguard-go CPU: %v\n", pc, gc)
 		pexia, wgs = append(pexia, m), append(wgs, g)
+		pexiaCPU, wgCPU = append(pexiaCPU, pc.perGiB(m, dur)), append(wgCPU, gc.perGiB(g, dur))
 	}
 	res.setRounds("tunnel.throughput_1hop_mbps", pexia, "Mbit/s")
 	res.setRounds("tunnel.wireguard_go_mbps", wgs, "Mbit/s")
+	res.setRounds("tunnel.cpu_s_per_gib", pexiaCPU, "s/GiB")
+	res.setRounds("baseline.wireguard_go_cpu_s_per_gib", wgCPU, "s/GiB")
 	rtt, err := netlab.PingPong(ctx, w.Client, w.Internet, world.Web4, 1000)
 	if err != nil {
 		return fmt.Errorf("1-hop ping-pong: %w", err)
@@ -150,11 +166,22 @@ func tunnelSuite(res Results) error {
 	if _, err := tunnelConnect(ctx, cl, 3); err != nil {
 		return err
 	}
-	mbps3, err := tunnelBulk(ctx, w, pexiadTUN, dur)
+	var mbps3 float64
+	cpu3, err := measureCPU(procs, func() (err error) {
+		mbps3, err = tunnelBulk(ctx, w, pexiadTUN, dur)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("3-hop bulk: %w", err)
 	}
+	fmt.Printf("  pexia 3 hops %.0f Mbit/s, CPU %.1f s/GiB; load %s\n    %v\n", mbps3, cpu3.perGiB(mbps3, dur), loadAvg(), cpu3)
 	res.set("tunnel.throughput_3hop_mbps", mbps3, "Mbit/s")
+	res.set("tunnel.cpu_s_per_gib_3hop", cpu3.perGiB(mbps3, dur), "s/GiB")
+	rtt3, err := netlab.PingPong(ctx, w.Client, w.Internet, world.Web4, 1000)
+	if err != nil {
+		return fmt.Errorf("3-hop ping-pong: %w", err)
+	}
+	res.set("tunnel.rtt_3hop_us", float64(rtt3.Nanoseconds())/1000, "µs")
 	icmp3, err := tunnelPing(ctx, w.Client, world.Web4, 20)
 	if err != nil {
 		return fmt.Errorf("3-hop ping: %w", err)

@@ -74,6 +74,7 @@ type World struct {
 	Chain, Internet, Client *netlab.Host
 	Relays, Exits           []*netlab.Host
 	Nodes                   map[*netlab.Host]*Proc
+	ChainProc               *Proc // the devnet chain in Chain
 
 	NetworkFile string
 	Network     *contracts.Network
@@ -252,6 +253,7 @@ func (w *World) startChain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	w.ChainProc = p
 	w.NetworkFile = filepath.Join(dir, "network.json")
 	deadline := time.Now().Add(60 * time.Second)
 	for {
