@@ -173,3 +173,5 @@ require (
 )
 
 tool github.com/ethereum/go-ethereum/cmd/abigen
+
+replace github.com/pion/webrtc/v4 => ./third_party/pion-webrtc

@@ -33,6 +33,10 @@ var abModes = map[string][2]abMode{
 		{"yield0", func() { batchYields = 0 }},
 		{"yield3", func() { batchYields = 3 }},
 	},
+	"same": {
+		{"a", func() {}},
+		{"b", func() {}},
+	},
 	"mtu": {
 		{"mtu1191", func() { os.Setenv("PEXIA_SCTP_MTU", "1191") }},
 		{"mtu1400", func() { os.Setenv("PEXIA_SCTP_MTU", "1400") }},
@@ -40,7 +44,8 @@ var abModes = map[string][2]abMode{
 }
 
 // BenchmarkAB alternates two settings of the link's data path (LINK_AB,
-// see abModes; default batch) in LINK_AB_ROUNDS rounds (default 5) and
+// see abModes; default batch; "same" runs the defaults twice, to compare
+// two builds) in LINK_AB_ROUNDS rounds (default 5) and
 // reports, per setting, the medians of a one-way bulk transfer's Mbit/s,
 // the CPU-seconds per GiB of the whole process (both ends of the link)
 // and a 64-byte round trip on an idle link. Run it with -benchtime=1x:

@@ -69,6 +69,7 @@ type batchStats struct {
 	calls     atomic.Uint64 // sendmmsg calls that sent at least one datagram
 	datagrams atomic.Uint64 // datagrams sent
 	dropped   atomic.Uint64 // datagrams the kernel refused
+	largest   atomic.Uint64 // the longest datagram queued, in bytes
 }
 
 // batchYields is how many times the flusher lets other goroutines run
@@ -145,6 +146,9 @@ func (c *batchConn) queue(b []byte, ip net.IP, port int, zone string) (int, erro
 		buf = make([]byte, 0, len(b))
 	}
 	m.Buffers[0] = append(buf, b...)
+	if n := uint64(len(b)); n > sendStats.largest.Load() {
+		sendStats.largest.Store(n)
+	}
 	a := &q.addrs[q.n]
 	a.IP, a.Port, a.Zone = append(a.IP[:0], ip...), port, zone
 	m.Addr = a

@@ -126,3 +126,30 @@ func TestBatchSkipsRefused(t *testing.T) {
 		t.Error("a write after Close succeeded")
 	}
 }
+
+// TestSCTPPacketSize: both ends of a link send SCTP packets of 1400
+// bytes, not pion's default 1191, and the UDP datagrams that carry them
+// (DTLS adds its record header, nonce and tag) still fit a 1500-byte
+// IPv6 path: at most 1452 bytes of UDP payload.
+func TestSCTPPacketSize(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	n := newNode(t, ListenConfig{})
+	client, server := connect(t, n, DialConfig{})
+	a, b := openPair(t, client, server, "bulk")
+	if err := exchange(a, b, 11, 200); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*Link{client, server} {
+		if mtu := l.pc.SCTP().Stats().MTU; mtu < 1400 {
+			t.Errorf("SCTP MTU %d, want 1400", mtu)
+		}
+	}
+	largest := sendStats.largest.Load()
+	t.Logf("largest datagram sent: %d bytes", largest)
+	if largest > 1500-40-8 {
+		t.Errorf("a %d-byte datagram does not fit a 1500-byte IPv6 path", largest)
+	}
+	if largest <= 1191+37 {
+		t.Errorf("the largest datagram is %d bytes: the SCTP packets are no larger than pion's default", largest)
+	}
+}
