@@ -83,4 +83,15 @@
 // must be read promptly, into buffers bounded by flow control above this
 // package: a channel nobody reads fills the receive window and stalls the
 // whole link.
+//
+// # The data path's cost
+//
+// Most of a link's CPU goes to pion's per-packet work and the socket
+// calls under it, so two things lower the cost per byte. pion's datagrams
+// leave in sendmmsg(2) batches (batchConn, Linux) gathered by a flusher
+// goroutine without a timer. And SCTP packets are 1400 bytes instead of
+// pion's fixed 1191 (sctpMTU): pion/webrtc v4.2.20 has no setting for it,
+// so the module is replaced by a copy with one setter added
+// (third_party/pion-webrtc, PATCHED.md). docs/PERFORMANCE.md has the
+// measurements.
 package link
