@@ -22,8 +22,8 @@ type abMode struct {
 
 // abModes are the comparisons BenchmarkAB knows: LINK_AB=batch compares
 // one sendto per datagram with batched sendmmsg; LINK_AB=mtu compares SCTP
-// packet sizes where the pion build reads PEXIA_SCTP_MTU (a patched copy
-// given with -modfile; an unpatched build ignores it).
+// packet sizes; LINK_AB=yield compares the flusher without and with its
+// yields.
 var abModes = map[string][2]abMode{
 	"batch": {
 		{"sendto", func() { batchSize = 1 }},
@@ -38,8 +38,8 @@ var abModes = map[string][2]abMode{
 		{"b", func() {}},
 	},
 	"mtu": {
-		{"mtu1191", func() { os.Setenv("PEXIA_SCTP_MTU", "1191") }},
-		{"mtu1400", func() { os.Setenv("PEXIA_SCTP_MTU", "1400") }},
+		{"mtu1191", func() { sctpMTU = 1191 }},
+		{"mtu1400", func() { sctpMTU = 1400 }},
 	},
 }
 
@@ -58,13 +58,13 @@ func BenchmarkAB(b *testing.B) {
 	}
 	modes, ok := abModes[which]
 	if !ok {
-		b.Fatalf("LINK_AB=%q: not one of batch, mtu", which)
+		b.Fatalf("LINK_AB=%q: not one of batch, yield, mtu, same", which)
 	}
 	rounds := 5
 	if n, err := strconv.Atoi(os.Getenv("LINK_AB_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
-	defer func() { batchSize, batchYields = 64, 3; os.Unsetenv("PEXIA_SCTP_MTU") }()
+	defer func() { batchSize, batchYields, sctpMTU = 64, 3, 1400 }()
 	const bulk = 64 << 20
 	type sample struct{ mbps, cpu, rtt, per []float64 }
 	got := [2]sample{}

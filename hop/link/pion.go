@@ -35,17 +35,18 @@ const (
 	iceFailed       = 400 * time.Millisecond
 	iceKeepalive    = 250 * time.Millisecond
 
-	// sctpMTU is the largest SCTP packet a link sends, against pion's 1191:
-	// 18 % more payload per packet and per DTLS record, which cut the
-	// link's CPU per GiB by about a sixth (docs/PERFORMANCE.md). With
-	// DTLS's 37 bytes, UDP and IPv6 a datagram is 1,485 bytes, inside a
-	// 1,500-byte path, with room for TURN's 4-byte channel header.
-	sctpMTU = 1400
-
 	// sctpRTOMax caps the retransmission timeout (pion defaults to 60 s; the
 	// link is declared dead after about 3 s of silence anyway).
 	sctpRTOMax = 2 * time.Second
 )
+
+// sctpMTU is the largest SCTP packet a link sends, against pion's 1191:
+// 18 % more payload per packet and per DTLS record, which cut the link's
+// CPU per GiB by about a sixth (docs/PERFORMANCE.md). With DTLS's 37
+// bytes, UDP and IPv6 a datagram is 1,485 bytes, inside a 1,500-byte path,
+// with room for TURN's 4-byte channel header. A variable so benchmarks can
+// compare sizes.
+var sctpMTU uint32 = 1400
 
 // newAPI builds the pion API for links whose ICE agents read from mux.
 func newAPI(mux ice.UDPMux, logf logger.Logf) *webrtc.API {
