@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -212,6 +213,15 @@ func (c *batchConn) send(b *batch) {
 	}
 	b.n = 0
 }
+
+// SetWriteDeadline does nothing: a write only queues, and the flusher's
+// sendmmsg must not fail for a deadline one writer set (ice's mux sets one
+// to abort a write whose context ended, which would drop every datagram
+// of every link sent until it is cleared).
+func (c *batchConn) SetWriteDeadline(time.Time) error { return nil }
+
+// SetDeadline sets the read deadline only; see SetWriteDeadline.
+func (c *batchConn) SetDeadline(t time.Time) error { return c.sock.SetReadDeadline(t) }
 
 // Close sends what is queued and closes the socket.
 func (c *batchConn) Close() error {

@@ -153,3 +153,42 @@ func TestSCTPPacketSize(t *testing.T) {
 		t.Errorf("the largest datagram is %d bytes: the SCTP packets are no larger than pion's default", largest)
 	}
 }
+
+// TestBatchIgnoresWriteDeadline: a write deadline in the past (ice's mux
+// sets one to abort a write whose context ended) does not make the
+// flusher drop the datagrams queued meanwhile.
+func TestBatchIgnoresWriteDeadline(t *testing.T) {
+	sock, err := listenUDP("127.0.0.1:0", 0, testutil.NewLog(t).Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newBatchConn(sock, 8)
+	defer c.Close()
+	dst, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if err := c.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	dropped0 := sendStats.dropped.Load()
+	for i := range 3 {
+		if _, err := c.WriteTo([]byte{byte(i)}, dst.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dst.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	for i := range 3 {
+		n, err := dst.Read(buf)
+		if err != nil {
+			t.Fatalf("datagram %d: %v (%d dropped)", i, err, sendStats.dropped.Load()-dropped0)
+		}
+		if n != 1 || buf[0] != byte(i) {
+			t.Fatalf("datagram %d: got %x", i, buf[:n])
+		}
+	}
+}
