@@ -21,7 +21,7 @@ type batchWriter interface {
 
 // batchConn gathers the datagrams pion writes and sends them with one
 // sendmmsg(2) instead of one sendto(2) each. A flusher goroutine sends
-// whatever is queued once it has run and yielded (batchYields), while
+// whatever is queued once it has run and, if busy, yielded (batchYields), while
 // writers keep queuing into a second batch: under load the batch grows
 // while the previous one is in the kernel, and a lone datagram goes out
 // after a few goroutine switches. There is no timer: Go's timers below a
@@ -78,8 +78,14 @@ type batchStats struct {
 // producing the rest of its burst (pion's SCTP writes a congestion
 // window's worth at once). Three yields took a bulk transfer from 1.7 to
 // about 30 datagrams per sendmmsg at no cost in round-trip time; see
-// docs/PERFORMANCE.md.
+// docs/PERFORMANCE.md. It yields only while the socket is busy (it sent
+// within batchBusy): a yield puts the flusher behind every runnable
+// goroutine, which on a loaded process delayed a lone datagram, such as an
+// ICE check, long enough to fail handshakes.
 var batchYields = 3
+
+// batchBusy is how recent the last send must be for the flusher to yield.
+const batchBusy = time.Millisecond
 
 // batchSlot is the room for one datagram in a batch; pion's packets are
 // smaller, and a larger one gets a buffer of its own.
@@ -166,6 +172,7 @@ func (c *batchConn) queue(b []byte, ip net.IP, port int, zone string) (int, erro
 // flusher sends each batch writers queued, until Close.
 func (c *batchConn) flusher() {
 	defer close(c.flushed)
+	var last time.Time // when the flusher last sent
 	for {
 		select {
 		case <-c.wake:
@@ -175,8 +182,10 @@ func (c *batchConn) flusher() {
 			c.mu.Unlock()
 			return
 		}
-		for range batchYields {
-			runtime.Gosched()
+		if time.Since(last) < batchBusy {
+			for range batchYields {
+				runtime.Gosched()
+			}
 		}
 		c.mu.Lock()
 		for c.cur.n > 0 {
@@ -184,6 +193,7 @@ func (c *batchConn) flusher() {
 			c.cur, c.spare, c.sending = c.spare, b, true
 			c.mu.Unlock()
 			c.send(b)
+			last = time.Now()
 			c.mu.Lock()
 			c.sending = false
 			c.room.Broadcast()
