@@ -27,7 +27,7 @@ type abMode struct {
 var abModes = map[string][2]abMode{
 	"batch": {
 		{"sendto", func() { batchSize = 1 }},
-		{"sendmmsg", func() { batchSize, batchYields = 64, 3 }},
+		{"sendmmsg", func() { batchSize, batchYields = 64, 0 }},
 	},
 	"yield": {
 		{"yield0", func() { batchYields = 0 }},
@@ -64,7 +64,7 @@ func BenchmarkAB(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("LINK_AB_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
-	defer func() { batchSize, batchYields, sctpMTU = 64, 3, 1400 }()
+	defer func() { batchSize, batchYields, sctpMTU = 64, 0, 1400 }()
 	const bulk = 64 << 20
 	type sample struct{ mbps, cpu, rtt, per []float64 }
 	got := [2]sample{}

@@ -21,15 +21,16 @@ type batchWriter interface {
 
 // batchConn gathers the datagrams pion writes and sends them with one
 // sendmmsg(2) instead of one sendto(2) each. A flusher goroutine sends
-// whatever is queued once it has run and, if busy, yielded (batchYields), while
-// writers keep queuing into a second batch: under load the batch grows
-// while the previous one is in the kernel, and a lone datagram goes out
-// after a few goroutine switches. There is no timer: Go's timers below a
-// millisecond fire up to a millisecond late on an idle process, which a
-// timed flush would add to every round trip (a 100 µs flush timer took a
-// link's round trip from 62 µs to 2.4 ms). An idle socket costs nothing. Reads go straight to the socket. A datagram
-// the kernel refuses at the flush is dropped and counted, as the network
-// may drop any datagram; its writer has already been told it was sent.
+// whatever is queued as soon as it runs (see batchYields), while writers
+// keep queuing into a second batch: under load the batch grows while the
+// previous one is in the kernel, and a lone datagram goes out after one
+// goroutine switch. There is no timer: Go's timers below a millisecond
+// fire up to a millisecond late on an idle process, which a timed flush
+// would add to every round trip (a 100 µs flush timer took a link's round
+// trip from 62 µs to 2.4 ms). An idle socket costs nothing. Reads go
+// straight to the socket. A datagram the kernel refuses at the flush is
+// dropped and counted, as the network may drop any datagram; its writer
+// has already been told it was sent.
 type batchConn struct {
 	net.PacketConn // the socket, for reads and the rest
 	sock           *net.UDPConn
@@ -74,15 +75,15 @@ type batchStats struct {
 }
 
 // batchYields is how many times the flusher lets other goroutines run
-// before it takes a batch: the writer that woke it is usually still
-// producing the rest of its burst (pion's SCTP writes a congestion
-// window's worth at once). Three yields took a bulk transfer from 1.7 to
-// about 30 datagrams per sendmmsg at no cost in round-trip time; see
-// docs/PERFORMANCE.md. It yields only while the socket is busy (it sent
-// within batchBusy): a yield puts the flusher behind every runnable
-// goroutine, which on a loaded process delayed a lone datagram, such as an
-// ICE check, long enough to fail handshakes.
-var batchYields = 3
+// before it takes a batch, while its socket is busy (it sent within
+// batchBusy): the writer that woke it is usually still producing the rest
+// of its burst (pion's SCTP writes a congestion window's worth at once).
+// Three yields took a bulk transfer from 1.7 to about 30 datagrams per
+// sendmmsg and cut the link's CPU per GiB by another sixth
+// (docs/PERFORMANCE.md), but a yield puts the flusher behind every
+// runnable goroutine: on a process starved of CPU that delayed datagrams
+// by seconds, long enough for ICE to give links up. So it is off.
+var batchYields = 0
 
 // batchBusy is how recent the last send must be for the flusher to yield.
 const batchBusy = time.Millisecond
@@ -182,7 +183,7 @@ func (c *batchConn) flusher() {
 			c.mu.Unlock()
 			return
 		}
-		if time.Since(last) < batchBusy {
+		if batchYields > 0 && time.Since(last) < batchBusy {
 			for range batchYields {
 				runtime.Gosched()
 			}
