@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -97,7 +96,7 @@ func TestExclusion(t *testing.T) {
 	// A TCP exchange: the flow leaves with the uplink's address (not the
 	// TUN's, which the socket chose before the mark), and the answer
 	// comes back.
-	tcpWhoAmI(t, n.PPath, netip.AddrPortFrom(internet4, testPort+1))
+	tcpListen(t, n.PPath, netip.AddrPortFrom(internet4, testPort+1), netip.Addr.String)
 	got := e.run(t, fmt.Sprintf(`timeout 20 bash -c "exec 3<>/dev/tcp/%s/%d; cat <&3"`, internet4, testPort+1), true)
 	if got != lanSelf4.String() {
 		t.Fatalf("excluded TCP: the internet host saw %q; want the client's own %s", got, lanSelf4)
@@ -166,32 +165,4 @@ func testExclusion(t *testing.T, n *testNet) Exclusion {
 		t.Skipf("needs cgroup v2: %v", err)
 	}
 	return ex
-}
-
-// tcpWhoAmI serves TCP at addr in the namespace at nsPath, answering each
-// connection with the address it came from.
-func tcpWhoAmI(t *testing.T, nsPath string, addr netip.AddrPort) net.Listener {
-	t.Helper()
-	var ln net.Listener
-	err := inNetNS(nsPath, func() error {
-		var err error
-		ln, err = net.Listen("tcp", addr.String())
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
-			io.WriteString(c, ap.Addr().String())
-			c.Close()
-		}
-	}()
-	return ln
 }

@@ -3,6 +3,7 @@ package tun
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -295,20 +296,22 @@ func TestKillSwitchForwardedDNS(t *testing.T) {
 	// DNS over TCP and DoT are refused too: no SYN reaches the resolver.
 	for _, port := range []uint16{53, 853} {
 		for _, dst := range []netip.Addr{lanPeer4, lanPeer6} {
-			tcpListen(t, n.PPath, netip.AddrPortFrom(dst, port))
+			tcpListen(t, n.PPath, netip.AddrPortFrom(dst, port), nil)
 			if err := tcpDial(box, netip.AddrPortFrom(dst, port)); err == nil {
 				t.Errorf("container's TCP to %v:%d got through the kill switch", dst, port)
 			}
 		}
 	}
-	tcpListen(t, n.PPath, netip.AddrPortFrom(lanPeer4, testPort))
+	tcpListen(t, n.PPath, netip.AddrPortFrom(lanPeer4, testPort), nil)
 	if err := tcpDial(box, netip.AddrPortFrom(lanPeer4, testPort)); err != nil {
 		t.Errorf("container's TCP to a LAN service: %v", err)
 	}
 }
 
-// tcpListen accepts (and closes) connections on addr in the namespace.
-func tcpListen(t *testing.T, nsPath string, addr netip.AddrPort) {
+// tcpListen serves TCP at addr in the namespace at nsPath: each connection
+// is answered with reply(the address it came from), when reply is not nil,
+// and closed.
+func tcpListen(t *testing.T, nsPath string, addr netip.AddrPort, reply func(from netip.Addr) string) net.Listener {
 	t.Helper()
 	var ln net.Listener
 	err := inNetNS(nsPath, func() error {
@@ -326,9 +329,14 @@ func tcpListen(t *testing.T, nsPath string, addr netip.AddrPort) {
 			if err != nil {
 				return
 			}
+			if reply != nil {
+				ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+				io.WriteString(c, reply(ap.Addr()))
+			}
 			c.Close()
 		}
 	}()
+	return ln
 }
 
 // tcpDial connects to addr from the namespace, waiting at most a second.
