@@ -3,8 +3,6 @@ package ui
 import (
 	"flag"
 	"image"
-	"image/png"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/api/apitest"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 var writeScreens = flag.Bool("screens", false, "write the screenshots of TestScreenshots to testdata/screens")
@@ -79,16 +78,5 @@ func capture(t *testing.T, h *harness, screen, variant string) {
 	if !*writeScreens {
 		return
 	}
-	name := filepath.Join("testdata", "screens", screen+"-"+variant+".png")
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WritePNG(t, filepath.Join("testdata", "screens", screen+"-"+variant+".png"), img)
 }

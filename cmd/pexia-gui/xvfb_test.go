@@ -149,7 +149,7 @@ func TestRealWindow(t *testing.T) {
 			was = append(was, shown)
 		}
 		shown = stable(t, env, win, screen, was...)
-		save(t, shown, filepath.Join(out, "xvfb-"+screen+"-Light.png"))
+		testutil.WritePNG(t, filepath.Join(out, "xvfb-"+screen+"-Light.png"), shown)
 		switch screen {
 		case "Budget":
 			// Drag the slider (its track runs across the top card).
@@ -165,7 +165,7 @@ func TestRealWindow(t *testing.T) {
 			})
 			t.Logf("the slider moved pexiad's budget from %s to %s", before.Monthly.Format(before.Currency.Decimals, 4), after.Monthly.Format(after.Currency.Decimals, 4))
 			shown = stable(t, env, win, "the moved slider", shown)
-			save(t, shown, filepath.Join(out, "xvfb-Budget-moved-Light.png"))
+			testutil.WritePNG(t, filepath.Join(out, "xvfb-Budget-moved-Light.png"), shown)
 		case "Apps":
 			// The installed application's Tunnel button: one click
 			// adds the rule.
@@ -177,7 +177,7 @@ func TestRealWindow(t *testing.T) {
 					set.Rules[0].Match.Desktop[0] == "org.example.Editor" && set.Rules[0].Action == api.ActionTunnel
 			})
 			shown = stable(t, env, win, "the added rule", shown)
-			save(t, shown, filepath.Join(out, "xvfb-Apps-rule-added-Light.png"))
+			testutil.WritePNG(t, filepath.Join(out, "xvfb-Apps-rule-added-Light.png"), shown)
 		}
 	}
 	stop(p)
@@ -191,7 +191,7 @@ func TestRealWindow(t *testing.T) {
 			was = append(was, shown)
 		}
 		shown = stable(t, env, win, screen, was...)
-		save(t, shown, filepath.Join(out, "xvfb-"+screen+"-Dark.png"))
+		testutil.WritePNG(t, filepath.Join(out, "xvfb-"+screen+"-Dark.png"), shown)
 	}
 	stop(p)
 	t.Logf("screens saved in %s", out)
@@ -234,19 +234,4 @@ func encode(t *testing.T, img image.Image) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-func save(t *testing.T, img image.Image, name string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
 }

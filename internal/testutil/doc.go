@@ -4,7 +4,7 @@
 // while it runs ([NewLog]), a child process whose log is watched
 // ([StartProc]), and goroutine and file-descriptor checks, with the
 // goroutine-leak check that every package's TestMain runs
-// ([VerifyTestMain]).
+// ([VerifyTestMain]), and saving a screenshot ([WritePNG]).
 //
 // Only tests import it (internal/deptest enforces that): no package of the
 // build may depend on it.
