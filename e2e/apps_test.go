@@ -29,13 +29,7 @@ import (
 func TestAppsAccounting(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	d, err := w.StartDaemon(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := api.NewClient(d.Socket)
-	defer cl.Close()
-	connect(t, cl, 1)
+	d, cl, _ := startConnected(t, w, false, "")
 
 	curlPath, err := exec.LookPath("curl")
 	if err != nil {

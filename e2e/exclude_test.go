@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/internal/testutil"
 )
 
@@ -57,21 +56,7 @@ func TestExclude(t *testing.T) {
 		t.Fatal(err)
 	}
 	cg := "pexia-e2e-" + u.name
-	d, err := w.StartDaemon(ctx, stateDir, "-group", u.group, "-exclude-cgroup", cg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := api.NewClient(d.Socket)
-	set, err := cl.Settings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set.KillSwitch, set.AllowLAN = true, false
-	if _, err := cl.SetSettings(ctx, set); err != nil {
-		t.Fatal(err)
-	}
-	c := connect(t, cl, 1)
-	exit := hostOf(w, c.Hops[0].Host)
+	d, cl, exit := startConnected(t, w, true, stateDir, "-group", u.group, "-exclude-cgroup", cg)
 
 	const url = "http://203.0.113.10/ip"
 	curlArgs := []string{"curl", "-sS", "--fail", "--max-time", "30", "-4", url}

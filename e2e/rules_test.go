@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/internal/world"
 )
 
@@ -24,21 +23,7 @@ import (
 func TestSplitTunnel(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	d, err := w.StartDaemon(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := api.NewClient(d.Socket)
-	set, err := cl.Settings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set.KillSwitch, set.AllowLAN = true, false
-	if _, err := cl.SetSettings(ctx, set); err != nil {
-		t.Fatal(err)
-	}
-	c := connect(t, cl, 1)
-	exit := hostOf(w, c.Hops[0].Host)
+	d, cl, exit := startConnected(t, w, true, "")
 
 	curlPath, err := exec.LookPath("curl")
 	if err != nil {

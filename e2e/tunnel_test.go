@@ -118,6 +118,33 @@ func connect(t *testing.T, cl *api.Client, hops int) api.Circuit {
 	return c
 }
 
+// startConnected starts pexiad in stateDir ("" for the world's) with
+// pexiad's extra args, turns the kill switch on with the LAN off if
+// killSwitch, and connects through 1 hop. It returns the daemon, a client
+// closed with the test, and the exit's host.
+func startConnected(t *testing.T, w *world.World, killSwitch bool, stateDir string, extra ...string) (*world.Daemon, *api.Client, *netlab.Host) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := w.StartDaemon(ctx, stateDir, extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := api.NewClient(d.Socket)
+	t.Cleanup(func() { cl.Close() })
+	if killSwitch {
+		set, err := cl.Settings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.KillSwitch, set.AllowLAN = true, false
+		if _, err := cl.SetSettings(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := connect(t, cl, 1)
+	return d, cl, hostOf(w, c.Hops[0].Host)
+}
+
 func waitState(t *testing.T, cl *api.Client, want api.State, limit time.Duration) api.Status {
 	t.Helper()
 	var st api.Status
