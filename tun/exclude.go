@@ -1,5 +1,7 @@
 package tun
 
+import "net/netip"
+
 // ExcludeTable is the nftables table (family inet) that marks the packets
 // of excluded programs. It is apart from KillSwitchTable so that the
 // exclusion holds whether the kill switch is on or off.
@@ -22,7 +24,10 @@ const DefaultExcludeCgroup = "pexia-exclude"
 // What an excluded program sends to the in-tunnel resolver (DNS4, DNS6)
 // still enters the TUN, since that address lies inside the TUN's own prefix
 // in the main table: by default excluded programs resolve names through the
-// tunnel, as everything else does.
+// tunnel, as everything else does. With SystemDNS set, a fourth chain
+// (nat, output) sends their queries to port 53 of DNS4 or DNS6 to the
+// system resolver of the same address family instead, around the TUN like
+// the rest of their traffic.
 //
 // The kernel keeps the state: the cgroup and the table. The rule finds the
 // cgroup by its inode number, so Add installs the table again when the
@@ -36,6 +41,10 @@ type Exclusion struct {
 	// NetNS is the path of the network namespace whose table to act on;
 	// empty means the daemon's own. Cgroups are not per namespace.
 	NetNS string
+	// SystemDNS are the system's resolvers (at most one per address
+	// family is used) that excluded programs' DNS queries to the
+	// in-tunnel resolver go to instead; empty keeps them in the tunnel.
+	SystemDNS []netip.Addr
 }
 
 func (e Exclusion) normalize() Exclusion {

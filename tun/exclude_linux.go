@@ -3,8 +3,10 @@ package tun
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +45,14 @@ func (e Exclusion) Install() error {
 		c.AddChain(ch.chain)
 		c.FlushChain(ch.chain)
 		c.AddRule(&nftables.Rule{Table: t, Chain: ch.chain, Exprs: ch.rule})
+	}
+	// The DNS chain is there with or without SystemDNS (empty without),
+	// so that an Install without it takes back an earlier one's rules.
+	dns, rules := excludeDNSChain(t, uint32(level), st.Ino, e.SystemDNS)
+	c.AddChain(dns)
+	c.FlushChain(dns)
+	for _, r := range rules {
+		c.AddRule(&nftables.Rule{Table: t, Chain: dns, Exprs: r})
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("exclude: install table: %w", err)
@@ -94,6 +104,51 @@ func excludeChains(t *nftables.Table, level uint32, id uint64, mark uint32) []ex
 				&expr.Immediate{Register: 1, Data: m},
 				&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1})},
 	}
+}
+
+// excludeDNSChain is the table's chain of type nat at the output hook
+// (after the marking), with, for the first of servers in each address
+// family, two rules:
+//
+//	socket cgroupv2 level L == ID, daddr DNS4 (DNS6), udp (tcp) dport 53:
+//	count, dnat to SERVER:53
+//
+// The query's packets carry the bypass mark already, so the kernel routes
+// them again after the new destination, around the TUN, and the
+// postrouting chain gives them the outer interface's address.
+func excludeDNSChain(t *nftables.Table, level uint32, id uint64, servers []netip.Addr) (*nftables.Chain, [][]expr.Any) {
+	accept := nftables.ChainPolicyAccept
+	ch := &nftables.Chain{Name: "dns", Table: t, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest, Policy: &accept}
+	var rules [][]expr.Any
+	done := map[bool]bool{}
+	for _, srv := range servers {
+		srv = srv.Unmap()
+		if !srv.IsValid() || done[srv.Is4()] {
+			continue
+		}
+		done[srv.Is4()] = true
+		fam, from := byte(unix.NFPROTO_IPV4), DNS4
+		if srv.Is6() {
+			fam, from = unix.NFPROTO_IPV6, DNS6
+		}
+		for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
+			r := []expr.Any{
+				&expr.Socket{Key: expr.SocketKeyCgroupv2, Level: level, Register: 1},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint64(id)},
+			}
+			r = append(r, addrIn(netip.PrefixFrom(from, from.BitLen()), true)...)
+			r = append(r, portIs(fam, proto, 0, 53)...)
+			r = append(r,
+				&expr.Counter{},
+				&expr.Immediate{Register: 1, Data: srv.AsSlice()},
+				&expr.Immediate{Register: 2, Data: binary.BigEndian.AppendUint16(nil, 53)},
+				&expr.NAT{Type: expr.NATTypeDestNAT, Family: uint32(fam), RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+			)
+			rules = append(rules, r)
+		}
+	}
+	return ch, rules
 }
 
 // Remove deletes the marking table, if there is one, and the cgroup if it

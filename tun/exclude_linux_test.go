@@ -166,3 +166,65 @@ func testExclusion(t *testing.T, n *testNet) Exclusion {
 	}
 	return ex
 }
+
+// TestExclusionSystemDNS: an excluded program's queries to the in-tunnel
+// resolver enter the TUN unless SystemDNS is set; with it, they reach the
+// system resolver from the client's own address, over UDP and TCP, while
+// a program that is not excluded still resolves through the TUN.
+func TestExclusionSystemDNS(t *testing.T) {
+	n := newTestNet(t)
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("needs bash (its /dev/udp) as the program to exclude")
+	}
+	ex := testExclusion(t, n)
+	dev, _ := n.connect(t, Policy{Iface: DefaultName, Mark: DefaultMark})
+	t.Cleanup(func() {
+		if err := ex.Remove(); err != nil {
+			t.Errorf("Remove: %v", err)
+		}
+	})
+	e := &exclusionNet{n: n, ex: ex}
+	resolver := listenUDP(t, n.PPath, netip.AddrPortFrom(internet4, 53))
+	query := func(payload string, exclude bool) {
+		t.Helper()
+		e.run(t, fmt.Sprintf("echo -n %s > /dev/udp/%s/53", payload, DNS4), exclude)
+	}
+	inTUN := netip.AddrPortFrom(DNS4, 53)
+
+	if err := e.ex.Install(); err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	query("excluded-default", true)
+	if got := readUDPFromTUN(t, dev, inTUN); got != "excluded-default" {
+		t.Fatalf("without SystemDNS the TUN got %q; want the excluded program's query", got)
+	}
+	resolver.expectNone(t)
+
+	e.ex.SystemDNS = []netip.Addr{internet4, internet6}
+	if err := e.ex.Install(); err != nil {
+		t.Fatalf("Install with SystemDNS: %v", err)
+	}
+	query("excluded-system", true)
+	resolver.expect(t, "excluded-system")
+	tcpListen(t, n.PPath, netip.AddrPortFrom(internet4, 53), netip.Addr.String)
+	got := e.run(t, fmt.Sprintf(`timeout 20 bash -c "exec 3<>/dev/tcp/%s/53; cat <&3"`, DNS4), true)
+	if got != lanSelf4.String() {
+		t.Fatalf("excluded DNS over TCP: the system resolver saw %q; want the client's own %s", got, lanSelf4)
+	}
+	query("tunnelled", false)
+	if got := readUDPFromTUN(t, dev, inTUN); got != "tunnelled" {
+		t.Fatalf("a program not excluded: the TUN got %q; want its query", got)
+	}
+	resolver.expectNone(t)
+
+	// Installing without SystemDNS takes the redirect back.
+	e.ex.SystemDNS = nil
+	if err := e.ex.Install(); err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	query("excluded-again", true)
+	if got := readUDPFromTUN(t, dev, inTUN); got != "excluded-again" {
+		t.Fatalf("after SystemDNS was cleared the TUN got %q; want the excluded program's query", got)
+	}
+	resolver.expectNone(t)
+}
