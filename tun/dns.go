@@ -385,3 +385,72 @@ func runAll(ctx context.Context, prog string, argss ...[]string) error {
 	}
 	return nil
 }
+
+// SystemResolvers returns the name servers the system resolved names with
+// before DNS handed it over to the tunnel: the original resolver file from
+// the journal in stateDir while a hand-over is in place, else the resolver
+// file resolvConf (DefaultResolvConf if empty) as it is. Where that file
+// names only a loopback stub of systemd-resolved, the servers resolved
+// uses (its resolv.conf under /run) are returned instead. Loopback
+// addresses and the in-tunnel resolver (DNS4, DNS6) are left out.
+func SystemResolvers(stateDir, resolvConf string) ([]netip.Addr, error) {
+	if resolvConf == "" {
+		resolvConf = DefaultResolvConf
+	}
+	var j dnsJournal
+	ok, err := readJournal(stateDir, journalDNS, &j)
+	if err != nil {
+		return nil, fmt.Errorf("dns: %w", err)
+	}
+	var content []byte
+	switch {
+	case ok && j.Mode == modeName(DNSFile) && j.Symlink == "":
+		content = j.Content
+	case ok && j.Mode == modeName(DNSFile) && j.Existed:
+		target := j.Symlink
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(j.Path), target)
+		}
+		content, err = os.ReadFile(target)
+	default:
+		content, err = os.ReadFile(resolvConf)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("dns: %w", err)
+	}
+	all := nameservers(content)
+	out := usableResolvers(all)
+	if len(out) == 0 && len(all) > 0 {
+		if b, err := os.ReadFile(filepath.Join(resolvedRunDir, "resolv.conf")); err == nil {
+			out = usableResolvers(nameservers(b))
+		}
+	}
+	return out, nil
+}
+
+// nameservers returns the addresses of the nameserver lines of a resolver
+// file.
+func nameservers(b []byte) []netip.Addr {
+	var out []netip.Addr
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 || f[0] != "nameserver" {
+			continue
+		}
+		if a, err := netip.ParseAddr(f[1]); err == nil {
+			out = append(out, a.WithZone(""))
+		}
+	}
+	return out
+}
+
+// usableResolvers drops loopback stubs and the in-tunnel resolver.
+func usableResolvers(as []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range as {
+		if a = a.Unmap(); !a.IsLoopback() && a != DNS4 && a != DNS6 {
+			out = append(out, a)
+		}
+	}
+	return out
+}

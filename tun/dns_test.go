@@ -2,12 +2,15 @@ package tun
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -279,5 +282,52 @@ func TestDNSResolvedReal(t *testing.T) {
 	out, _ = exec.Command("resolvectl", "dns", link).CombinedOutput()
 	if strings.Contains(string(out), DNS4.String()) {
 		t.Errorf("servers still set after Restore: %s", out)
+	}
+}
+
+// TestSystemResolvers: the system's name servers are read from the
+// resolver file, and from the journal's original while the file points
+// into the tunnel, without loopback stubs or the in-tunnel resolver; a
+// symlinked original is followed.
+func TestSystemResolvers(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	orig := filepath.Join(dir, "upstream.conf")
+	if err := os.WriteFile(orig, []byte("# uplink\nnameserver 192.0.2.53\nnameserver 127.0.0.53\nnameserver 2001:db8::53%eth0\noptions edns0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Addr{netip.MustParseAddr("192.0.2.53"), netip.MustParseAddr("2001:db8::53")}
+	for _, link := range []bool{false, true} {
+		path, state := filepath.Join(dir, fmt.Sprint("resolv-", link)), filepath.Join(dir, fmt.Sprint("state-", link))
+		if link {
+			if err := os.Symlink(orig, path); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			b, _ := os.ReadFile(orig)
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check := func(when string) {
+			t.Helper()
+			got, err := SystemResolvers(state, path)
+			if err != nil || !slices.Equal(got, want) {
+				t.Fatalf("symlink %v, %s: %v, %v; want %v", link, when, got, err, want)
+			}
+		}
+		check("before the hand-over")
+		d := &DNS{Mode: DNSFile, ResolvConf: path, StateDir: state}
+		if err := d.Set(ctx, "pexia0", []netip.Addr{DNS4, DNS6}); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(path); !strings.Contains(string(b), DNS4.String()) {
+			t.Fatalf("the resolver file does not point into the tunnel: %s", b)
+		}
+		check("while handed over")
+		if err := d.Restore(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check("after the restore")
 	}
 }
