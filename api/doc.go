@@ -57,7 +57,8 @@
 //	  monthly_budget                 up to max_monthly_budget    any
 //	  network                        one of networks             one of networks
 //	  network_file, rpc_url,         no (403 if changed)         yes
-//	  fiat_rate, allow_direct_at_limit
+//	  fiat_rate, allow_direct_at_limit,
+//	  excluded_dns
 //	  networks, max_monthly_budget,  read-only: set in pexiad's configuration
 //	  currency
 //	  fiat_rate_set_at               read-only: when fiat_rate last changed

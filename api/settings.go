@@ -89,6 +89,12 @@ type Settings struct {
 	// family would go through the tunnel while the status says connected.
 	ExcludeCIDRs []string `json:"exclude_cidrs"`
 	DNSMode      DNSMode  `json:"dns_mode"`
+	// ExcludedDNS is admin-only: where the programs `pexia exclude` routes
+	// around the tunnel resolve names. DNSTunnel (the default; also when
+	// empty) keeps their queries to the in-tunnel resolver in the tunnel,
+	// answered at the exit like everyone's; DNSSystem sends them to the
+	// system's own resolvers around the tunnel, which then see the names.
+	ExcludedDNS DNSMode `json:"excluded_dns"`
 	// PaddingKbps turns on constant-rate padding ("bandwidth burning"):
 	// the circuit carries exactly this many kilobits per second each way,
 	// idle or busy, which hides the timing and volume of the traffic from
@@ -146,7 +152,15 @@ type Settings struct {
 // change, with their values.
 func (s Settings) adminOnlySettings() [][2]string {
 	return [][2]string{{"network_file", s.NetworkFile}, {"rpc_url", s.RPCURL}, {"fiat_rate", s.FiatRate},
-		{"allow_direct_at_limit", fmt.Sprint(s.AllowDirectAtLimit)}}
+		{"allow_direct_at_limit", fmt.Sprint(s.AllowDirectAtLimit)}, {"excluded_dns", string(s.ExcludedDNSMode())}}
+}
+
+// ExcludedDNSMode is ExcludedDNS, DNSTunnel when empty.
+func (s Settings) ExcludedDNSMode() DNSMode {
+	if s.ExcludedDNS == "" {
+		return DNSTunnel
+	}
+	return s.ExcludedDNS
 }
 
 // ClearReadOnly zeroes the fields a PUT ignores (Networks,
@@ -157,7 +171,8 @@ func (s *Settings) ClearReadOnly() {
 
 // CheckChange reports whether caller may replace the settings cur (as the
 // Backend reports them, with Networks and MaxMonthlyBudget) with next. A
-// member may not change an admin-only field (network_file, rpc_url) nor
+// member may not change an admin-only field (network_file, rpc_url,
+// fiat_rate, excluded_dns) nor
 // set a monthly_budget above cur.MaxMonthlyBudget: ErrForbidden. Nobody
 // may choose a network outside cur.Networks: ErrInvalid.
 func CheckChange(caller Caller, cur, next Settings) error {
@@ -267,6 +282,11 @@ func (s Settings) Validate() error {
 	case DNSTunnel, DNSSystem:
 	default:
 		bad("dns_mode", "%q is not one of %q, %q", s.DNSMode, DNSTunnel, DNSSystem)
+	}
+	switch s.ExcludedDNS {
+	case "", DNSTunnel, DNSSystem:
+	default:
+		bad("excluded_dns", "%q is not one of %q, %q", s.ExcludedDNS, DNSTunnel, DNSSystem)
 	}
 	if s.Network != "" {
 		if err := checkNetworkName(s.Network); err != nil {

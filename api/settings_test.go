@@ -8,7 +8,7 @@ import (
 )
 
 func validSettings() Settings {
-	return Settings{Hops: 3, KillSwitch: true, DNSMode: DNSTunnel}
+	return Settings{Hops: 3, KillSwitch: true, DNSMode: DNSTunnel, ExcludedDNS: DNSTunnel}
 }
 
 func TestSettingsValidate(t *testing.T) {
@@ -35,6 +35,7 @@ func TestSettingsValidate(t *testing.T) {
 		{"exclude everything", func(s *Settings) { s.ExcludeCIDRs = []string{"::/0"} }, []string{"would exclude all traffic"}},
 		{"dns mode", func(s *Settings) { s.DNSMode = "plain" }, []string{`dns_mode: "plain" is not one of "tunnel", "system"`}},
 		{"empty dns mode", func(s *Settings) { s.DNSMode = "" }, []string{`dns_mode: ""`}},
+		{"excluded dns", func(s *Settings) { s.ExcludedDNS = "direct" }, []string{`excluded_dns: "direct" is not one of "tunnel", "system"`}},
 		{"relative network file", func(s *Settings) { s.NetworkFile = "devnet/network.json" }, []string{"network_file: \"devnet/network.json\" is not an absolute path"}},
 		{"rpc scheme", func(s *Settings) { s.RPCURL = "ftp://x" }, []string{"scheme must be http, https, ws or wss"}},
 		{"rpc host", func(s *Settings) { s.RPCURL = "http://" }, []string{"has no host"}},
@@ -164,6 +165,9 @@ func TestCheckChange(t *testing.T) {
 		{"caller unknown is a member", Caller{}, func(s *Settings) { s.RPCURL = "http://x" }, ErrForbidden},
 		{"member: fiat rate", member, func(s *Settings) { s.FiatRate = "2500 USD" }, ErrForbidden},
 		{"admin: fiat rate", admin, func(s *Settings) { s.FiatRate = "2500 USD" }, nil},
+		{"member: excluded programs' dns", member, func(s *Settings) { s.ExcludedDNS = DNSSystem }, ErrForbidden},
+		{"member: excluded dns empty is tunnel", member, func(s *Settings) { s.ExcludedDNS = "" }, nil},
+		{"admin: excluded programs' dns", admin, func(s *Settings) { s.ExcludedDNS = DNSSystem }, nil},
 		{"member: time zone", member, func(s *Settings) { s.TimeZone = "Europe/Berlin" }, nil},
 		{"member: stop at the limit", member, func(s *Settings) { s.AtLimit = LimitStop }, nil},
 		{"member: direct at the limit", member, func(s *Settings) { s.AtLimit = LimitDirect }, nil},

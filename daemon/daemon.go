@@ -383,6 +383,8 @@ func New(cfg Config) (*Daemon, error) {
 	d.owners = d.openOwners()
 	d.apps = newAppMeter()
 	d.excl.ex = tun.Exclusion{Cgroup: cfg.TUN.ExcludeCgroup, Mark: cfg.TUN.Mark}
+	d.excl.resolvers = func() ([]netip.Addr, error) { return tun.SystemResolvers(cfg.StateDir, "") }
+	d.excl.logf, d.excl.dns = cfg.Logf, d.settings.ExcludedDNSMode()
 	d.goJoined(d.tick)
 	if cfg.Mode == api.ModeTUN {
 		d.goJoined(func() { d.fw.follow(d.ctx, cfg.Logf) })
@@ -402,6 +404,7 @@ func defaultSettings() api.Settings {
 	return api.Settings{
 		Hops:          3,
 		DNSMode:       api.DNSTunnel,
+		ExcludedDNS:   api.DNSTunnel,
 		MonthlyBudget: api.NewAmount(new(big.Int).Mul(big.NewInt(10), big.NewInt(1e18))),
 	}
 }
@@ -994,6 +997,9 @@ func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings,
 	}
 	d.applyLimit(sess, s)
 	d.setPrice(s)
+	if err := d.excl.setDNS(s.ExcludedDNSMode()); err != nil {
+		return api.Settings{}, fmt.Errorf("exclude: %w", err)
+	}
 	applied := false
 	if sess != nil {
 		// Under the session's lock, so that teardown does not close the

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/tun"
 )
 
@@ -26,12 +28,55 @@ type Exclusion interface {
 // excluder moves processes in and out of the exclusion, installing it on
 // first use and removing it when the daemon closes. It remembers where
 // each process came from, to put it back there.
+//
+// With the excluded_dns setting at system, a tun.Exclusion is installed
+// with the system's resolvers (resolvers), so that the excluded programs'
+// queries to the in-tunnel resolver go to them around the tunnel.
 type excluder struct {
-	ex Exclusion
+	ex        Exclusion
+	resolvers func() ([]netip.Addr, error)
+	logf      logger.Logf
 
 	mu        sync.Mutex
 	installed bool
+	dns       api.DNSMode    // the excluded_dns setting
 	from      map[int]string // pid: cgroup before it was excluded
+}
+
+// setDNS makes the excluded programs resolve names as mode says (the
+// excluded_dns setting); an exclusion in place is installed again.
+func (e *excluder) setDNS(mode api.DNSMode) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if mode == e.dns {
+		return nil
+	}
+	e.dns = mode
+	if !e.installed {
+		return nil
+	}
+	return e.installLocked()
+}
+
+// installLocked installs the exclusion, a tun.Exclusion with the system's
+// resolvers when excluded programs resolve through the system. Where no
+// system resolver is found, their queries stay in the tunnel.
+func (e *excluder) installLocked() error {
+	if te, ok := e.ex.(tun.Exclusion); ok {
+		te.SystemDNS = nil
+		if e.dns == api.DNSSystem && e.resolvers != nil {
+			rs, err := e.resolvers()
+			if err != nil {
+				return err
+			}
+			if len(rs) == 0 && e.logf != nil {
+				e.logf("exclude: excluded_dns=system, but no system resolver was found: excluded programs resolve through the tunnel")
+			}
+			te.SystemDNS = rs
+		}
+		e.ex = te
+	}
+	return e.ex.Install()
 }
 
 // Exclude implements api.ExcludeBackend: the caller (an admin, or a
@@ -76,7 +121,7 @@ func (e *excluder) move(pid int, in bool) (api.ExcludeResult, error) {
 		return res, nil
 	}
 	if !e.installed {
-		if err := e.ex.Install(); err != nil {
+		if err := e.installLocked(); err != nil {
 			return res, unsupported(err)
 		}
 		e.installed = true

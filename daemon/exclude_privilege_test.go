@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -97,5 +99,93 @@ func TestMemberExclude(t *testing.T) {
 	// exits at once; the daemon moved it, or the call fails.
 	if code, body := c.call(&member, op(0, false)); code != http.StatusOK || !strings.Contains(body, `"excluded":true`) {
 		t.Fatalf("member excluding itself: %d %s", code, body)
+	}
+}
+
+// TestExcludedDNSSetting: excluded_dns is an admin's setting. A real
+// member's change is refused (403) and changes nothing; root's is saved,
+// shown in the settings, and at once puts the system's resolver into the
+// exclusion's table in place (a real one, in a namespace of the test's);
+// setting it back to tunnel takes the redirect out.
+func TestExcludedDNSSetting(t *testing.T) {
+	member := newTestUser(t)
+	pub := publicDir(t)
+	var r [4]byte
+	rand.Read(r[:])
+	ns := "pexiatest-" + hex.EncodeToString(r[:])
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Skipf("needs ip netns: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("needs nft to read the exclusion's table")
+	}
+
+	w := newWorld(t, 0, 0)
+	cfg := w.config()
+	cfg.Mode, cfg.System = api.ModeTUN, newFakeSystem()
+	d := w.daemon(cfg)
+	d.excl.ex = tun.Exclusion{Cgroup: "pexiatest-" + hex.EncodeToString(r[:]), NetNS: "/run/netns/" + ns}
+	resolver := netip.MustParseAddr("192.0.2.53")
+	d.excl.resolvers = func() ([]netip.Addr, error) { return []netip.Addr{resolver}, nil }
+	c := serveAPI(t, d, pub, member.group, w.lg.Logf)
+
+	table := func() string {
+		t.Helper()
+		out, err := exec.Command("ip", "netns", "exec", ns, "nft", "list", "table", "inet", tun.ExcludeTable).CombinedOutput()
+		if err != nil {
+			t.Fatalf("nft list table: %v: %s", err, out)
+		}
+		return string(out)
+	}
+	setting := func() api.DNSMode {
+		t.Helper()
+		set, err := d.Settings(api.WithCaller(context.Background(), api.Caller{Access: api.AccessAdmin}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set.ExcludedDNS
+	}
+	if got := setting(); got != api.DNSTunnel {
+		t.Fatalf("excluded_dns by default: %q; want tunnel", got)
+	}
+	sleep := exec.Command("sleep", "60")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleep.Process.Kill(); sleep.Wait() })
+	if code, body := c.call(nil, apiOp{Method: "POST", Path: "/v1/exclude", Body: api.ExcludeRequest{PID: int32(sleep.Process.Pid)}}); code != http.StatusOK {
+		t.Fatalf("exclude: %d %s", code, body)
+	}
+	if tb := table(); strings.Contains(tb, "dnat") {
+		t.Fatalf("excluded_dns=tunnel, but the exclusion redirects DNS:\n%s", tb)
+	}
+	put := func(as *testUser, mode string) (int, string) {
+		return c.call(as, apiOp{Method: "PUT", Path: "/v1/settings", Merge: map[string]any{"excluded_dns": mode}})
+	}
+	if code, body := put(&member, "system"); code != http.StatusForbidden || !strings.Contains(body, "excluded_dns: only an admin") {
+		t.Fatalf("member setting excluded_dns: %d %s; want 403", code, body)
+	}
+	if got, tb := setting(), table(); got != api.DNSTunnel || strings.Contains(tb, "dnat") {
+		t.Fatalf("after the member's refused change: excluded_dns %q, table:\n%s", got, tb)
+	}
+	if code, body := put(nil, "sideways"); code != http.StatusBadRequest || !strings.Contains(body, `excluded_dns: \"sideways\" is not one of`) {
+		t.Fatalf("root setting excluded_dns=sideways: %d %s; want 400", code, body)
+	}
+	if code, body := put(nil, "system"); code != http.StatusOK || !strings.Contains(body, `"excluded_dns":"system"`) {
+		t.Fatalf("root setting excluded_dns: %d %s", code, body)
+	}
+	if tb := table(); !strings.Contains(tb, "dnat ip to "+resolver.String()+":53") {
+		t.Fatalf("excluded_dns=system: the exclusion does not send DNS to %s:\n%s", resolver, tb)
+	}
+	saved, err := loadSettings(d.settingsPath(), defaultSettings(), t.Logf)
+	if err != nil || saved.ExcludedDNS != api.DNSSystem {
+		t.Fatalf("saved settings: excluded_dns %q, %v; want system", saved.ExcludedDNS, err)
+	}
+	if code, body := put(nil, "tunnel"); code != http.StatusOK {
+		t.Fatalf("root setting excluded_dns back: %d %s", code, body)
+	}
+	if tb := table(); strings.Contains(tb, "dnat") {
+		t.Fatalf("excluded_dns=tunnel again, but the exclusion still redirects DNS:\n%s", tb)
 	}
 }

@@ -77,7 +77,7 @@ func NewBackend() *Backend {
 				{Address: "0x00000000000000000000000000000000000b0b00", Country: "CH", Added: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), Expires: time.Date(2027, 1, 20, 0, 0, 0, 0, time.UTC), Failures: 1},
 			}},
 		settings: api.Settings{
-			Hops: 3, KillSwitch: true, DNSMode: api.DNSTunnel, ExitCountries: []string{},
+			Hops: 3, KillSwitch: true, DNSMode: api.DNSTunnel, ExcludedDNS: api.DNSTunnel, ExitCountries: []string{},
 			ExcludeCIDRs: []string{}, MonthlyBudget: Tokens("10"), Currency: Currency,
 		},
 		budget: api.Budget{

@@ -39,6 +39,8 @@ var commandHelp = map[string]string{
 		"  lan_cidrs=10.20.0.0/16     more prefixes allow_lan treats as local; 'none' to clear\n" +
 		"  exclude_cidrs=10.0.0.0/8   prefixes routed outside the tunnel; 'none' to clear\n" +
 		"  dns_mode=tunnel            'tunnel' (resolve at the exit) or 'system'\n" +
+		"  excluded_dns=tunnel        admin only: where programs under 'pexia exclude' resolve:\n" +
+		"                             'tunnel' (at the exit) or 'system' (the system's resolvers)\n" +
 		"  monthly_budget=10          in whole tokens; members up to the admin's limit\n" +
 		"  network=NAME               one of the networks the admin allows; 'default' for the admin's default\n" +
 		"  network_file=PATH          admin only: a network file used instead of network\n" +

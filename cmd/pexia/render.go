@@ -411,6 +411,7 @@ func (r renderer) settings(w io.Writer, s api.Settings) {
 		{"allow_lan", onOff(s.AllowLAN)},
 		{"exclude_cidrs", excl},
 		{"dns_mode", string(s.DNSMode)},
+		{"excluded_dns", string(s.ExcludedDNSMode())},
 		{"monthly_budget", budget},
 		{"network", network},
 		{"network_file", orDefault(s.NetworkFile)},

@@ -67,6 +67,7 @@ func TestSetSetting(t *testing.T) {
 		{"exclude_cidrs=10.0.0.0/8,fd00::/8", func(s api.Settings) bool { return len(s.ExcludeCIDRs) == 2 }, ""},
 		{"exclude_cidrs=none", func(s api.Settings) bool { return len(s.ExcludeCIDRs) == 0 }, ""},
 		{"dns_mode=System", func(s api.Settings) bool { return s.DNSMode == api.DNSSystem }, ""},
+		{"excluded_dns=system", func(s api.Settings) bool { return s.ExcludedDNS == api.DNSSystem }, ""},
 		{"monthly_budget=12.5", func(s api.Settings) bool { return s.MonthlyBudget.Cmp(apitest.Tokens("12.5")) == 0 }, ""},
 		{"network_file=net.json", func(s api.Settings) bool { return s.NetworkFile == filepath.Join(wd, "net.json") }, ""},
 		{"network_file=", func(s api.Settings) bool { return s.NetworkFile == "" }, ""},
@@ -282,6 +283,7 @@ lockdown          off
 allow_lan         off
 exclude_cidrs     10.0.0.0/8,192.168.0.0/16
 dns_mode          tunnel
+excluded_dns      tunnel
 monthly_budget    10 PEX
 network           (default)
 network_file      (default)

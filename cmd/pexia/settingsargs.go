@@ -14,7 +14,7 @@ import (
 // names of api.Settings' fields, in their order.
 var settingKeys = []string{
 	"hops", "exit_countries", "price_cap_per_gb", "kill_switch", "lockdown", "allow_lan",
-	"lan_cidrs", "exclude_cidrs", "dns_mode", "padding_kbps", "monthly_budget", "network", "network_file", "rpc_url",
+	"lan_cidrs", "exclude_cidrs", "dns_mode", "excluded_dns", "padding_kbps", "monthly_budget", "network", "network_file", "rpc_url",
 	"fiat_rate", "time_zone", "at_limit", "floor_kbps", "allow_direct_at_limit",
 }
 
@@ -49,6 +49,8 @@ func setSetting(s *api.Settings, kv string) error {
 		s.ExcludeCIDRs = list(val, nil, "none")
 	case "dns_mode":
 		s.DNSMode = api.DNSMode(strings.ToLower(val))
+	case "excluded_dns":
+		s.ExcludedDNS = api.DNSMode(strings.ToLower(val))
 	case "padding_kbps":
 		s.PaddingKbps, err = strconv.Atoi(val)
 		if err != nil {
