@@ -131,8 +131,27 @@ func icmpErr(err error) error {
 	return err
 }
 
-func (r *router) ResolveDNS(ctx context.Context, _ netstack.Flow, query []byte) ([]byte, error) {
-	return r.resolve(ctx, query)
+// ResolveDNS answers a query at the exit of the circuit the querying
+// application's flows ride: the rules decide the query's flow like any
+// other (its owner is the application), and a tunnel rule's profile
+// answers it, so that an application resolves names where its
+// connections leave. Queries of flows the rules send direct or block, or
+// that name no profile, are answered through the connection's circuit.
+func (r *router) ResolveDNS(ctx context.Context, f netstack.Flow, query []byte) ([]byte, error) {
+	return r.resolve(ctx, r.dnsProfile(f), query)
+}
+
+// dnsProfile is the rules profile whose circuit answers the DNS query of
+// flow f ("" for the connection's circuit).
+func (r *router) dnsProfile(f netstack.Flow) string {
+	if r.rules == nil || !f.Src.IsValid() {
+		return ""
+	}
+	rf := rules.Flow{Proto: rules.Proto(f.Network), Src: f.Src, Dst: f.Dst}
+	if d := r.decide(&rf); d.Action == rules.Tunnel {
+		return d.Profile
+	}
+	return ""
 }
 
 var _ netstack.EchoDialer = (*router)(nil)

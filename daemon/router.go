@@ -28,8 +28,9 @@ import (
 // owner for that.
 //
 // A tunnelled flow whose rule names a profile rides that profile's
-// circuit (profiles gives its pool profile); the others, and DNS, ride
-// the connection's circuit (profile).
+// circuit (profiles gives its pool profile), and so do the DNS queries of
+// the application the rule matched; the others ride the connection's
+// circuit (profile).
 type router struct {
 	pool     *hop.Pool
 	profile  hop.Profile
@@ -222,16 +223,22 @@ func (r *router) DialContext(ctx context.Context, network, address string) (net.
 	return r.dialDecided(ctx, network, address, r.decide(&f), f.Owner)
 }
 
-// resolve answers one DNS query through the circuit: the exit resolves it
-// with its own resolver. Each query rides its own short "dns" stream.
-func (r *router) resolve(ctx context.Context, q []byte) ([]byte, error) {
+// resolve answers one DNS query through the circuit of the rules profile
+// named profile, or the connection's if profile is empty: its exit
+// resolves it with its own resolver. Each query rides its own short "dns"
+// stream.
+func (r *router) resolve(ctx context.Context, profile string, q []byte) ([]byte, error) {
 	if len(q) < 12 || len(q) > 65535 {
 		return nil, errors.New("malformed DNS query")
 	}
 	r.dnsQueries.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, r.dnsTimeout)
 	defer cancel()
-	c, err := r.pool.Dial(ctx, r.profile, "dns", "resolver:53")
+	p, err := r.poolProfile(profile)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.pool.Dial(ctx, p, "dns", "resolver:53")
 	if err != nil {
 		return nil, err
 	}

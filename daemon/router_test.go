@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"syscall"
@@ -22,10 +23,18 @@ import (
 	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/netstack"
 	"github.com/pexia-network/pexia/relay"
+	"github.com/pexia-network/pexia/rules"
+	"github.com/pexia-network/pexia/rules/owner"
 )
 
 // dnsServer answers every A query with 192.0.2.1 over TCP.
 func dnsServer(t *testing.T) string {
+	t.Helper()
+	return dnsServerAnswering(t, "192.0.2.1")
+}
+
+// dnsServerAnswering answers every A query with addr over TCP.
+func dnsServerAnswering(t *testing.T, addr string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -34,7 +43,7 @@ func dnsServer(t *testing.T) string {
 	srv := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
-		rr, _ := dns.NewRR(r.Question[0].Name + " 60 IN A 192.0.2.1")
+		rr, _ := dns.NewRR(r.Question[0].Name + " 60 IN A " + addr)
 		m.Answer = append(m.Answer, rr)
 		w.WriteMsg(m)
 	})}
@@ -219,5 +228,89 @@ func TestRouterDatagramTooBig(t *testing.T) {
 	got := make([]byte, max+1)
 	if n, err := c.Read(got); err != nil || !bytes.Equal(got[:n], msg) {
 		t.Fatalf("the largest datagram: %d bytes back, %v", n, err)
+	}
+}
+
+// TestDNSFollowsTheAppsProfile: two exits, each resolving with its own
+// resolver (one answers 192.0.2.1, the other 192.0.2.2). A rule sends this
+// test binary's flows through the profile "far", whose circuit ends at the
+// second exit. A DNS query from a socket of this binary, as the TUN
+// delivers it, is answered by far's exit; a query whose owner is unknown
+// goes through the connection's circuit and the first exit.
+func TestDNSFollowsTheAppsProfile(t *testing.T) {
+	near, err := hoptest.Start(true, relay.NodeConfig{DNSServer: dnsServerAnswering(t, "192.0.2.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(near.Close)
+	far, err := hoptest.Start(true, relay.NodeConfig{DNSServer: dnsServerAnswering(t, "192.0.2.2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(far.Close)
+	pool := hop.NewPool(func(_ context.Context, p hop.Profile) ([]hop.HopInfo, error) {
+		if p.Name == "far" {
+			return []hop.HopInfo{far.Info}, nil
+		}
+		return []hop.HopInfo{near.Info}, nil
+	}, hop.BuildConfig{}, t.Logf)
+	t.Cleanup(pool.Close)
+	r := newRouter(pool, hop.Profile{Name: "test", Hops: 1}, 0, nil)
+	r.profiles = func(name string) (hop.Profile, error) { return hop.Profile{Name: name, Hops: 1}, nil }
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ = filepath.EvalSymlinks(self)
+	st, err := rules.Open(filepath.Join(t.TempDir(), "rules.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(func(s *rules.Set) error {
+		s.Profiles = []rules.Profile{{Name: "far", Hops: 1}}
+		s.Rules = []rules.Rule{{Name: "me", Match: rules.Match{Exe: []string{self}}, Target: rules.Target{Action: rules.Tunnel, Profile: "far"}}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r.rules = st.Engine()
+	tab, err := owner.New()
+	if err != nil {
+		t.Skipf("no owner lookup: %v", err)
+	}
+	defer tab.Close()
+	r.owners = tab
+
+	// The application's own socket, as the TUN would deliver its query.
+	app, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	answer := func(f netstack.Flow) string {
+		t.Helper()
+		q := new(dns.Msg)
+		q.SetQuestion("example.test.", dns.TypeA)
+		wire, _ := q.Pack()
+		raw, err := r.ResolveDNS(ctx, f, wire)
+		if err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		var m dns.Msg
+		if err := m.Unpack(raw); err != nil || len(m.Answer) != 1 {
+			t.Fatalf("%v: answer %v, %v", f, m.Answer, err)
+		}
+		return m.Answer[0].(*dns.A).A.String()
+	}
+	resolver := netip.AddrPortFrom(netip.MustParseAddr("100.80.120.53"), 53)
+	mine := netstack.Flow{Network: "udp", Src: netip.MustParseAddrPort(app.LocalAddr().String()), Dst: resolver}
+	if got := answer(mine); got != "192.0.2.2" {
+		t.Fatalf("this binary's query (rule: tunnel(far)) was answered with %s by the connection's exit; want 192.0.2.2 from far's exit", got)
+	}
+	if got := answer(netstack.Flow{Network: "udp", Dst: resolver}); got != "192.0.2.1" {
+		t.Fatalf("a query of no known application was answered with %s; want 192.0.2.1 from the connection's exit", got)
 	}
 }
