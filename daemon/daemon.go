@@ -1023,12 +1023,6 @@ func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings,
 	return d.Settings(ctx)
 }
 
-func (d *Daemon) currentState() api.State {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.status.State
-}
-
 // Budget implements api.Backend. A member sees only their own
 // applications in PerApp.
 func (d *Daemon) Budget(ctx context.Context) (api.Budget, error) {
