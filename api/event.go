@@ -22,6 +22,9 @@ const (
 	EventCircuit EventType = "circuit"
 	// EventLog: a line of the daemon's log meant for the user (Log is set).
 	EventLog EventType = "log"
+	// EventChain: an on-chain action of the wallet, before it is sent and
+	// after it is mined (Chain is set).
+	EventChain EventType = "chain"
 )
 
 // Event is one line of GET /v1/events. Exactly the payload field named by
@@ -30,11 +33,31 @@ type Event struct {
 	Type EventType `json:"type"`
 	Time time.Time `json:"time"`
 
-	State      *Status     `json:"state,omitempty"`
-	Throughput *Throughput `json:"throughput,omitempty"`
-	Spend      *Spend      `json:"spend,omitempty"`
-	Circuit    *Circuit    `json:"circuit,omitempty"`
-	Log        *LogLine    `json:"log,omitempty"`
+	State      *Status      `json:"state,omitempty"`
+	Throughput *Throughput  `json:"throughput,omitempty"`
+	Spend      *Spend       `json:"spend,omitempty"`
+	Circuit    *Circuit     `json:"circuit,omitempty"`
+	Log        *LogLine     `json:"log,omitempty"`
+	Chain      *ChainAction `json:"chain,omitempty"`
+}
+
+// ChainAction is the payload of "chain" events: one transaction of the
+// wallet on a per-hop lottery account.
+type ChainAction struct {
+	// Action is "warn" (unused funds announced for withdrawal) or
+	// "withdraw" (warned funds back to the wallet).
+	Action string `json:"action"`
+	// Phase is "sending" before the transaction goes out and "done" once
+	// it is mined (Gas then set) or "failed" (Error set).
+	Phase  string `json:"phase"`
+	Hop    int    `json:"hop"`
+	Epoch  uint64 `json:"epoch"`
+	Signer string `json:"signer"`
+	Amount Amount `json:"amount"`
+	Gas    uint64 `json:"gas,omitempty"`
+	// UnlockAt is when warned funds can be withdrawn.
+	UnlockAt time.Time `json:"unlock_at,omitzero"`
+	Error    string    `json:"error,omitempty"`
 }
 
 // Throughput is the payload of "throughput" events: the counters and

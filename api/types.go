@@ -420,8 +420,9 @@ type Signer struct {
 	// lottery (gas and deposits not yet made).
 	FunderBalance Amount `json:"funder_balance"`
 	// UnlockAt is when a requested withdrawal becomes possible; zero when
-	// none is pending.
+	// none is pending. Warned is the amount of that withdrawal.
 	UnlockAt time.Time `json:"unlock_at,omitzero"`
+	Warned   Amount    `json:"warned"`
 }
 
 // Runtime is GET /v1/debug/runtime, admin only: the daemon process's Go

@@ -365,6 +365,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	d.pay.sched.Period = cfg.HopRotation
 	d.pay.engine.SetFloor(floorRate(d.settings))
+	d.pay.publish = d.feed.Publish
 	d.setPrice(d.settings)
 	switch cfg.Mode {
 	case api.ModeTUN:
@@ -992,6 +993,9 @@ func (d *Daemon) SetSettings(ctx context.Context, s api.Settings) (api.Settings,
 	if err := d.pay.engine.SetBudget(s.MonthlyBudget.Big()); err != nil {
 		return api.Settings{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
+	if s.MonthlyBudget.Cmp(cur.MonthlyBudget) < 0 {
+		d.maintainAccounts() // unused funds go back at once
+	}
 	if err := d.pay.engine.SetLocation(timeZone(s.TimeZone)); err != nil {
 		return api.Settings{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
@@ -1141,6 +1145,7 @@ func (d *Daemon) Wallet(ctx context.Context) (api.Wallet, error) {
 		}
 		if acct.Unlock != 0 {
 			sg.UnlockAt = time.Unix(int64(acct.Unlock), 0)
+			sg.Warned = api.NewAmount(orZero(acct.Warned))
 		}
 		w.Signers = append(w.Signers, sg)
 	}

@@ -214,3 +214,78 @@ func TestLimitDirect(t *testing.T) {
 		t.Error("flows still go direct after the budget was raised")
 	}
 }
+
+// TestLowerBudgetWarnsUnused: lowering the budget mid-session has the
+// daemon warn what the hop account holds beyond the new plan, on the
+// in-process chain: a "chain" event before the warn is sent and one after
+// it is mined, with its gas, and the wallet shows the pending withdrawal
+// with its unlock time.
+func TestLowerBudgetWarnsUnused(t *testing.T) {
+	w := newWorld(t, 0, 1)
+	d := w.daemon(w.config())
+	cl := api.NewClient(apitest.Serve(t, d, api.ServerConfig{}))
+	ctx := t.Context()
+	events, cancel := d.Subscribe()
+	defer cancel()
+
+	connect(t, d, 1)
+	waitState(t, d, api.StateConnected)
+	wl, err := cl.Wallet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held *big.Int
+	for _, s := range wl.Signers {
+		if s.State == api.AccountCurrent && s.Hop == 0 {
+			held = s.Balance.Big()
+		}
+	}
+	if held == nil || held.Sign() == 0 || len(wl.Signers) == 0 {
+		t.Fatalf("no funded hop account: %+v", wl.Signers)
+	}
+	if _, err := cl.SetBudget(ctx, api.NewAmount(contracts.Ether(1))); err != nil {
+		t.Fatal(err)
+	}
+	var sending, done *api.ChainAction
+	timeout := time.After(2 * time.Minute)
+	for done == nil {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatal("the event stream ended")
+			}
+			if e.Type != api.EventChain || e.Chain.Action != "warn" {
+				continue
+			}
+			switch e.Chain.Phase {
+			case "sending":
+				sending = e.Chain
+			case "done":
+				done = e.Chain
+			case "failed":
+				t.Fatalf("warn failed: %s", e.Chain.Error)
+			}
+		case <-timeout:
+			t.Fatal("no warn of the unused funds within 2 minutes of lowering the budget")
+		}
+	}
+	if sending == nil || sending.Amount.Cmp(done.Amount) != 0 || done.Gas == 0 || done.Amount.IsZero() ||
+		done.Amount.Big().Cmp(held) >= 0 || done.Hop != 0 || !done.UnlockAt.After(time.Now()) {
+		t.Fatalf("warn events: before %+v, after %+v (the account held %v)", sending, done, held)
+	}
+	t.Logf("the account held %v; warned %v with %d gas, withdrawable at %v", held, done.Amount, done.Gas, done.UnlockAt)
+	if wl, err = cl.Wallet(ctx); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range wl.Signers {
+		if s.State == api.AccountCurrent && s.Hop == 0 {
+			found = s.Warned.Cmp(done.Amount) == 0 && s.UnlockAt.Equal(done.UnlockAt)
+		}
+	}
+	if !found {
+		t.Errorf("the wallet does not show the pending withdrawal of %v: %+v", done.Amount, wl.Signers)
+	}
+	// The lowered budget still carries traffic from what the account keeps.
+	carries(t, d, w.nodes, 1<<20)
+}

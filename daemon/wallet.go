@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/internal/logger"
@@ -49,6 +50,8 @@ type payments struct {
 	face *big.Int
 	// horizon is how often the accounts are topped up while connected.
 	horizon time.Duration
+	// publish sends an API event (the daemon's feed).
+	publish func(api.Event)
 
 	mu      sync.Mutex
 	keys    map[acctSlot]*hopacct.Keys
@@ -311,6 +314,7 @@ func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, log
 	if err := p.fundEpoch(ctx, cl, hops, cur, logf); err != nil {
 		logf("hop accounts: %v", err)
 	}
+	p.trim(ctx, cl, hops, cur, logf)
 	if p.sched.End(cur).Sub(now) < min(prefundWindow, p.sched.Length()/4) {
 		if err := p.fundEpoch(ctx, cl, hops, cur+1, logf); err != nil {
 			logf("hop accounts of epoch %d: %v", cur+1, err)
@@ -353,6 +357,46 @@ func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, log
 			if err := p.book.SetDone(e.Account); err != nil {
 				logf("hop accounts: %v", err)
 			}
+		}
+	}
+}
+
+// trim gives back what the current epoch's accounts hold beyond what the
+// budget's deposit plan wants (a lowered budget, a new month with money
+// left): each warn and withdraw is published before it is sent and after
+// it is mined, with its gas.
+func (p *payments) trim(ctx context.Context, cl *chain.Client, hops int, epoch uint64, logf logger.Logf) {
+	pol, err := p.policy()
+	if err != nil || pol.Balance == nil {
+		return
+	}
+	for pos := range min(hops, hopacct.MaxPositions) {
+		k, err := p.account(pos, epoch)
+		if err != nil {
+			continue
+		}
+		ev := func(a api.ChainAction) {
+			a.Hop, a.Epoch, a.Signer = pos, epoch, k.Signer.Hex()
+			if p.publish != nil {
+				p.publish(api.Event{Type: api.EventChain, Time: time.Now(), Chain: &a})
+			}
+		}
+		var action string
+		var amount *big.Int
+		t, err := hopacct.Trim(ctx, cl, p.master, k, pol, p.now(), func(a string, x *big.Int) {
+			action, amount = a, x
+			logf("hop %d account (signer %s) holds %s unused at the budget: %s it", pos, k.Signer, wallet.FormatNative(x), a)
+			ev(api.ChainAction{Action: a, Phase: "sending", Amount: api.NewAmount(x)})
+		})
+		if err != nil {
+			logf("hop accounts: %v", err)
+			if action != "" {
+				ev(api.ChainAction{Action: action, Phase: "failed", Amount: api.NewAmount(amount), Error: err.Error()})
+			}
+			continue
+		}
+		if t.Step == hopacct.TrimWarned || t.Step == hopacct.TrimWithdrew {
+			ev(api.ChainAction{Action: action, Phase: "done", Amount: api.NewAmount(t.Amount), Gas: t.Gas, UnlockAt: t.Unlock})
 		}
 	}
 }

@@ -364,6 +364,14 @@ func (r renderer) wallet(w io.Writer, wl api.Wallet) {
 		unlock := "-"
 		if !s.UnlockAt.IsZero() {
 			unlock = "unlocks " + s.UnlockAt.In(r.loc).Format("2006-01-02 15:04")
+			if !s.Warned.IsZero() {
+				unlock = tokens(s.Warned, cur) + " " + unlock
+			}
+			if left := s.UnlockAt.Sub(r.now()); left > 0 {
+				unlock += " (in " + left.Round(time.Minute).String() + ")"
+			} else {
+				unlock += " (now)"
+			}
 		}
 		hop := fmt.Sprint(s.Hop)
 		if s.Hop < 0 {

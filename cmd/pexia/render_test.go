@@ -256,7 +256,7 @@ firefox  4.82 PEX  4.9 PEX  95012    2410
 	}
 
 	wl, _ := b.Wallet(ctx)
-	wl.Signers[0].UnlockAt = time.Date(2026, 4, 2, 12, 0, 0, 0, time.UTC)
+	wl.Signers[0].UnlockAt, wl.Signers[0].Warned = time.Date(2026, 4, 2, 12, 0, 0, 0, time.UTC), apitest.Tokens("1.5")
 	want = `funder           0x70997970C51812dc3A010C7d01b50e0d17dc79C8
 token            PEX (0x5FbDB2315678afecb367f032d93F642f64180aa3)
 funder balance   250 PEX ($125.00)
@@ -266,7 +266,7 @@ pending winners  3 worth 0.006 PEX, not yet claimed
 hop accounts     epoch 2969, next rotation 2026-12-07 00:00
 
 HOP  EPOCH  STATE    SIGNER                                      FUNDER                                      BALANCE   ESCROW  WITHDRAWAL
-0    2969   current  0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC  0x90F79bf6EB2c4f870365E785982E1f101E93b906  40.5 PEX  2 PEX   unlocks 2026-04-02 12:00
+0    2969   current  0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC  0x90F79bf6EB2c4f870365E785982E1f101E93b906  40.5 PEX  2 PEX   1.5 PEX unlocks 2026-04-02 12:00 (in 260h56m0s)
 `
 	if got := render(func(w io.Writer) { fixed.wallet(w, wl) }); got != want {
 		t.Errorf("wallet:\n%s\nwant:\n%s", got, want)

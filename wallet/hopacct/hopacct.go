@@ -588,3 +588,86 @@ func (b *Book) saveLocked() error {
 	}
 	return atomicfile.Write(b.path, append(data, '\n'), 0o600)
 }
+
+// Trim steps, as Trim reports them.
+const (
+	TrimNothing  = "none"      // nothing unused beyond the policy
+	TrimWarned   = "warned"    // unused funds warned now; withdrawable at Unlock
+	TrimWaiting  = "waiting"   // warned earlier; not unlocked yet
+	TrimWithdrew = "withdrawn" // the warned funds went back to the master now
+)
+
+// Trimming is what Trim did for one account.
+type Trimming struct {
+	Account
+	Step   string
+	Amount *big.Int  // warned or withdrawn; nil for TrimNothing
+	Unlock time.Time // when the warned amount can leave
+	Gas    uint64    // gas used by the transaction sent now, if any
+}
+
+// Trim gives back what account k holds beyond the budget's policy p (a
+// budget lowered, or a month that ended with money unused), one step per
+// call: when the usable balance exceeds p.Balance by more than a quarter
+// of it, it warns the excess; once the Lottery's delay has passed it
+// withdraws the warned amount to the master. Warned funds no longer back
+// tickets (wallet.Account.Usable), so the account keeps p.Balance for
+// them meanwhile. A flat-face policy is never trimmed. before, if not
+// nil, is called just before a transaction is sent ("warn" or "withdraw",
+// and its amount).
+func Trim(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k *Keys, p Policy, now time.Time, before func(action string, amount *big.Int)) (Trimming, error) {
+	if before == nil {
+		before = func(string, *big.Int) {}
+	}
+	t := Trimming{Account: k.Account, Step: TrimNothing}
+	if p.Balance == nil {
+		return t, nil
+	}
+	acct, _, err := cl.Account(ctx, common.Address{}, k.Funder, k.Signer)
+	if err != nil {
+		return t, err
+	}
+	if w := orZero(acct.Warned); w.Sign() > 0 && acct.Unlock != 0 {
+		t.Amount, t.Unlock = new(big.Int).Set(w), time.Unix(int64(acct.Unlock), 0)
+		if now.Before(t.Unlock) {
+			t.Step = TrimWaiting
+			return t, nil
+		}
+		if k.FunderKey != master {
+			if err := topUpGas(ctx, cl, master, k); err != nil {
+				return t, err
+			}
+		}
+		before("withdraw", w)
+		r, err := cl.Withdraw(ctx, k.FunderKey, common.Address{}, k.Signer, w, crypto.PubkeyToAddress(master.PublicKey))
+		if err != nil {
+			if errors.Is(err, chain.ErrReverted) {
+				t.Step = TrimWaiting // the chain's clock is behind ours
+				return t, nil
+			}
+			return t, fmt.Errorf("withdraw unused funds of %s: %w", k.Signer, err)
+		}
+		t.Step, t.Gas = TrimWithdrew, r.GasUsed
+		return t, nil
+	}
+	b, _ := acct.Usable()
+	excess := new(big.Int).Sub(b, p.Balance)
+	if excess.Sign() <= 0 || excess.Cmp(new(big.Int).Rsh(p.Balance, 2)) <= 0 {
+		return t, nil
+	}
+	if k.FunderKey != master {
+		if err := topUpGas(ctx, cl, master, k); err != nil {
+			return t, err
+		}
+	}
+	before("warn", excess)
+	r, err := cl.Warn(ctx, k.FunderKey, common.Address{}, k.Signer, excess)
+	if err != nil {
+		return t, fmt.Errorf("warn unused funds of %s: %w", k.Signer, err)
+	}
+	t.Step, t.Amount, t.Gas = TrimWarned, excess, r.GasUsed
+	if acct, _, err = cl.Account(ctx, common.Address{}, k.Funder, k.Signer); err == nil && acct.Unlock != 0 {
+		t.Unlock = time.Unix(int64(acct.Unlock), 0)
+	}
+	return t, err
+}
