@@ -287,9 +287,12 @@ func (a *App) setStatus(st api.Status) {
 	if st.Guards != nil {
 		a.settings.setGuards(st.Guards)
 	}
+	// A status that repeats the state a refused connect left (the event
+	// stream reconnecting, a late answer) says nothing new: the refusal's
+	// reason stays until the state moves.
 	if st.State == api.StateError {
 		a.failure.show(classifyStatus(st))
-	} else {
+	} else if st.State != prev {
 		a.failure.hide(failureConnect)
 	}
 	if st.State == api.StateConnected && prev != api.StateConnected {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,7 +111,8 @@ func TestErrorStates(t *testing.T) {
 func TestConnectRefused(t *testing.T) {
 	b := apitest.NewBackend()
 	b.FailNext("Connect", fmt.Errorf("%w: chain: RPC endpoint unavailable", api.ErrUnavailable))
-	h := serve(t, b, Options{})
+	var statuses atomic.Int32 // statuses applied
+	h := serve(t, b, Options{OnStatus: func(api.Status) { statuses.Add(1) }})
 	h.untilText(h.a.home.content, "Disconnected")
 	h.tap(h.a.home.button)
 	h.untilBanner("The chain is unreachable")
@@ -119,4 +121,13 @@ func TestConnectRefused(t *testing.T) {
 	if got := h.screenText(h.a.home.content); !strings.Contains(got, "[Connect]") {
 		t.Fatalf("the home screen shows no Connect control:\n%s", got)
 	}
+	// A status that only repeats the state the connect failed in (the
+	// event stream reconnecting, a late answer) keeps the reason shown.
+	seen := statuses.Load()
+	b.Publish(api.Event{Type: api.EventState, Time: time.Now(), State: &api.Status{State: api.StateDisconnected, Since: time.Now()}})
+	h.until("the repeated status applied", func() bool { return statuses.Load() > seen })
+	h.untilBanner("The chain is unreachable")
+	// A new state does clear it.
+	b.Publish(api.Event{Type: api.EventState, Time: time.Now(), State: &api.Status{State: api.StateConnecting, Since: time.Now()}})
+	h.until("the banner to go", func() bool { return !h.a.failure.content.Visible() })
 }
