@@ -9,6 +9,7 @@ import (
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/internal/payhop"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // TestNodeRevenue: after a paid download the node's revenue report has the
@@ -32,7 +33,16 @@ func TestNodeRevenue(t *testing.T) {
 		t.Fatalf("paid download: %d bytes, %v", n, err)
 	}
 	m := payhop.Meter(w.payees[0])
-	snap := w.stats.Snapshot()
+	// The circuit still carries credit and closing cells after the
+	// download; close it and read once the meter and the report agree,
+	// so both describe the same bytes.
+	c.Close()
+	var snap payhop.TicketSnapshot
+	_ = testutil.Until("the revenue report to catch up with the meter", 10*time.Second, func() bool {
+		snap = w.stats.Snapshot()
+		return snap.Revenue.CarriedBytes == m.Bytes()
+	})
+	snap = w.stats.Snapshot()
 	r := snap.Revenue
 	due := r.Due(price)
 	t.Logf("carried %d bytes, due %v; tickets %d worth %v (credited %v); %d winners won %v (claim costs %v); σ %.4g",
