@@ -193,9 +193,12 @@ func (b *Backend) Connect(ctx context.Context, req api.ConnectRequest) (api.Stat
 	}
 	ev := b.setStateLocked(api.StateConnecting)
 	st := b.status
+	// Published under b.mu, as every state change is, so the events
+	// leave in the order the states changed: with no delay the connect's
+	// end could otherwise be published before its start.
+	b.feed.Publish(ev)
 	b.timers = append(b.timers, time.AfterFunc(b.delay, func() { b.finishConnect(hops, country) }))
 	b.mu.Unlock()
-	b.feed.Publish(ev)
 	return st, nil
 }
 
@@ -228,9 +231,9 @@ func (b *Backend) finishConnect(hops int, country string) {
 	b.status.Profile, b.status.ExitCountry, b.status.ExitAddr, b.status.ExitHost = c.Profile, exit.Country, exit.Address, exit.Host
 	b.status.RateUp, b.status.RateDown = 150_000, 2_500_000
 	ev := b.setStateLocked(api.StateConnected)
-	b.mu.Unlock()
 	b.feed.Publish(api.Event{Type: api.EventCircuit, Time: now, Circuit: &c})
 	b.feed.Publish(ev)
+	b.mu.Unlock()
 }
 
 // Disconnect implements api.Backend.
@@ -244,8 +247,8 @@ func (b *Backend) Disconnect(ctx context.Context) (api.Status, error) {
 	b.status.RateUp, b.status.RateDown = 0, 0
 	ev := b.setStateLocked(api.StateDisconnected)
 	st := b.status
-	b.mu.Unlock()
 	b.feed.Publish(ev)
+	b.mu.Unlock()
 	return st, nil
 }
 
