@@ -547,43 +547,43 @@ const ReliablePerDatagram = 2
 // robin: each ready stream gets one frame per turn. It returns 0 when none
 // can send now.
 func (m *Mux) takeReliableLocked(buf []byte) int {
-	for range m.ready.len() {
-		s := m.ready.pop()
+	n, _ := takeTurnLocked(&m.ready, buf)
+	return n
+}
+
+// takeTurnLocked gives the streams of q their turns, round robin, until
+// one yields a frame into buf: it returns the frame's length and its
+// stream, or 0 when none can send now. A stream with more to send goes
+// back to the end of q.
+func takeTurnLocked(q *fifo[*Stream], buf []byte) (int, *Stream) {
+	for range q.len() {
+		s := q.pop()
 		s.inReady = false
 		n, more := s.takeFrameLocked(buf)
 		if more {
 			s.inReady = true
-			m.ready.push(s)
+			q.push(s)
 		}
 		if n > 0 {
-			return n
+			return n, s
 		}
 	}
-	return 0
+	return 0, nil
 }
 
 // takeDatagramLocked takes the next frame of the datagram flows, round
 // robin (packed with the datagrams of the flows next in turn when the peer
 // understands it). It returns 0 when none has a datagram or FIN to send.
 func (m *Mux) takeDatagramLocked(buf []byte) int {
-	for range m.readyDg.len() {
-		s := m.readyDg.pop()
-		s.inReady = false
-		n, more := s.takeFrameLocked(buf)
-		if more {
-			s.inReady = true
-			m.readyDg.push(s)
-		}
-		if n == 0 {
-			continue
-		}
-		m.relRun = 0
-		if buf[0] == frameDatagram && m.cfg.PackDatagrams {
-			return m.packLocked(buf[:m.cfg.MaxFrame], n, s)
-		}
-		return n
+	n, s := takeTurnLocked(&m.readyDg, buf)
+	if n == 0 {
+		return 0
 	}
-	return 0
+	m.relRun = 0
+	if buf[0] == frameDatagram && m.cfg.PackDatagrams {
+		return m.packLocked(buf[:m.cfg.MaxFrame], n, s)
+	}
+	return n
 }
 
 func (m *Mux) encodeCtrlLocked(buf []byte, c ctrl) int {
