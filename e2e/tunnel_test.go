@@ -66,6 +66,9 @@ func newWorldWith(t *testing.T, o world.Options) *world.World {
 			}
 		}
 		w.Close()
+		if err := w.CheckMachine(); err != nil {
+			t.Error(err)
+		}
 	})
 	if err := w.SetClientResolver(w.Internet.Addr4()); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package netlab
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -109,6 +111,57 @@ func TestServeDNSRejectsBadRecords(t *testing.T) {
 		if s, err := ServeDNS(hs[0], recs); err == nil {
 			s.Close()
 			t.Errorf("ServeDNS(%v): got no error, want one", recs)
+		}
+	}
+}
+
+// TestDialerUsesHostResolver: a name dialled from a host is resolved with
+// the resolver file "ip netns exec" shows the host's processes
+// (/etc/netns/NS/resolv.conf), as curl there would, and never with the
+// machine's own /etc/resolv.conf, which is none of the lab's business.
+func TestDialerUsesHostResolver(t *testing.T) {
+	_, hs := newTestLab(t, "client", "other", "dns")
+	client, server := hs[0], hs[2]
+	srv, err := ServeDNS(server, map[string][]netip.Addr{"www.example.test": {server.Addr4()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ln, err := server.Listen("tcp", ":8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	dir := filepath.Join(etcNetnsDir, client.Namespace())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("# the client's own\nnameserver "+server.Addr6().String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := client.Dialer()
+	d.Timeout = 5 * time.Second
+	c, err := d.Dial("tcp", "www.example.test:8080")
+	if err != nil {
+		t.Fatalf("dial by name with the client's resolver: %v", err)
+	}
+	c.Close()
+	qs := srv.Queries()
+	if len(qs) == 0 {
+		t.Fatal("the client's resolver got no query")
+	}
+	for _, q := range qs {
+		if q.From.Addr().Unmap() != client.Addr6() {
+			t.Errorf("query %s from %v, not from the client", q.Name, q.From)
 		}
 	}
 }

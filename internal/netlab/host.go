@@ -4,12 +4,17 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -112,8 +117,11 @@ func (h *Host) Dialer() *Dialer { return &Dialer{host: h} }
 // holds the usual settings (Timeout, LocalAddr, KeepAlive, Control); its
 // FallbackDelay is ignored, since parallel "happy eyeballs" dials would run
 // on goroutines outside the namespace: addresses are tried one by one.
-// Names are resolved with the Go resolver and the machine's resolv.conf,
-// its queries sent from inside the namespace, unless Resolver is set.
+// Names are resolved with the Go resolver, its queries sent from inside
+// the namespace to the name server the host's processes see: that of
+// /etc/netns/NS/resolv.conf (which "ip netns exec" shows them as
+// /etc/resolv.conf) when the file exists, else the machine's; unless
+// Resolver is set.
 type Dialer struct {
 	net.Dialer
 	host *Host
@@ -125,6 +133,11 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	nd.FallbackDelay = -1
 	if nd.Resolver == nil {
 		nd.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+			if ns, ok, err := d.host.nameserver(); err != nil {
+				return nil, err
+			} else if ok {
+				address = ns
+			}
 			var c net.Conn
 			err := d.host.Do(func() (err error) {
 				var plain net.Dialer
@@ -140,6 +153,30 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		return err
 	})
 	return c, err
+}
+
+// nameserver returns the first name server of the host's own resolver
+// file as host:53 (the loopback address if it names none, as the C
+// library does), and false if the host has no such file.
+func (h *Host) nameserver() (string, bool, error) {
+	path := filepath.Join(etcNetnsDir, h.nsName, "resolv.conf")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("netlab: %s: %w", h.name, err)
+	}
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			a, err := netip.ParseAddr(f[1])
+			if err != nil {
+				continue // as the C library skips what it cannot parse
+			}
+			return netip.AddrPortFrom(a, 53).String(), true, nil
+		}
+	}
+	return "127.0.0.1:53", true, nil // the C library's default
 }
 
 // Dial connects to address on the named network from the host.

@@ -83,6 +83,9 @@ type World struct {
 	Echo        *netlab.UDPEcho
 
 	webRoots string // PEM file of HTTP.RootsPEM, for h3get
+	// machineResolv is the machine's resolver file when the world
+	// started, for CheckMachine.
+	machineResolv []byte
 
 	mu    sync.Mutex
 	procs []*Proc
@@ -162,6 +165,7 @@ func Start(ctx context.Context, o Options) (w *World, err error) {
 		return nil, err
 	}
 	w = &World{opts: o, Lab: lab, Nodes: map[*netlab.Host]*Proc{}}
+	w.machineResolv, _ = os.ReadFile(machineResolvConf)
 	defer func() {
 		if err != nil {
 			w.Close()
@@ -222,11 +226,30 @@ func (w *World) startInternet() error {
 	}
 	// The exits resolve names with the internet host's DNS server: "ip
 	// netns exec" shows a process /etc/netns/NS/resolv.conf as
-	// /etc/resolv.conf.
-	for _, h := range append(append([]*netlab.Host{}, w.Exits...), w.Relays...) {
+	// /etc/resolv.conf. So does the client until SetClientResolver: with
+	// a file of its own, a pexiad there that hands the resolver to the
+	// tunnel rewrites the client's file, never the machine's.
+	for _, h := range append(append([]*netlab.Host{w.Client}, w.Exits...), w.Relays...) {
 		if err := writeNetnsFile(h, "resolv.conf", "nameserver "+w.Internet.Addr4().String()+"\n"); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// machineResolvConf is the machine's own resolver file, outside every
+// host of a world.
+const machineResolvConf = "/etc/resolv.conf"
+
+// CheckMachine reports whether the machine's own resolver file is still
+// what it was when the world started: nothing a world runs may touch it
+// (its hosts have resolver files of their own), and a lab address left
+// there would send the machine's queries, and those of programs that read
+// it, into a lab that no longer exists.
+func (w *World) CheckMachine() error {
+	now, _ := os.ReadFile(machineResolvConf)
+	if !bytes.Equal(now, w.machineResolv) {
+		return fmt.Errorf("world: the machine's %s changed while the world ran: was %q, is %q", machineResolvConf, w.machineResolv, now)
 	}
 	return nil
 }

@@ -46,6 +46,9 @@ func Start(t testing.TB, root string, o world.Options) *world.World {
 			}
 		}
 		w.Close()
+		if err := w.CheckMachine(); err != nil {
+			t.Error(err)
+		}
 	})
 	return w
 }
