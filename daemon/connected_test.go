@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/internal/testutil"
 )
 
@@ -355,4 +356,49 @@ func TestCloseDuringStorm(t *testing.T) {
 			t.Errorf("round %d: Connect after Close succeeded", round)
 		}
 	}
+}
+
+// TestBudgetRaisedBeforeRebuild raises the budget tenfold while connected
+// and then loses the circuit: the hop account, sized for the old budget,
+// is too small for the new one's depletion bound, so the plan refuses
+// every node at that hop. The daemon tops the accounts up for the new
+// budget and builds again at once, instead of holding the refusal against
+// every node for ten minutes and reconnecting to nothing.
+func TestBudgetRaisedBeforeRebuild(t *testing.T) {
+	w := newWorld(t, 2, 1)
+	d := w.daemon(w.config())
+	ctx := context.Background()
+	set, err := d.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Hops, set.MonthlyBudget = 3, api.NewAmount(contracts.Ether(5))
+	if _, err := d.SetSettings(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, d, 0)
+	waitState(t, d, api.StateConnected)
+	set.MonthlyBudget = api.NewAmount(contracts.Ether(50))
+	if _, err := d.SetSettings(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	s := d.sess
+	d.mu.Unlock()
+	s.mu.Lock()
+	old := s.circuit
+	s.mu.Unlock()
+	old.Close()
+	var st api.Status
+	err = testutil.Until("a new circuit", 30*time.Second, func() bool {
+		st, _ = d.Status(ctx)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return st.State == api.StateConnected && s.circuit != old
+	})
+	if err != nil {
+		t.Fatalf("%v: state %s (%s)", err, st.State, st.Error)
+	}
+	checkCircuit(t, d, w.nodes, 3)
+	carries(t, d, w.nodes, 1<<20)
 }

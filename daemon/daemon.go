@@ -272,6 +272,10 @@ type session struct {
 
 	maintaining atomic.Bool                  // the hop accounts are being kept up
 	acctCl      atomic.Pointer[chain.Client] // set once the accounts are funded
+	// short is set when a plan refused a node because one of our hop
+	// accounts is too small for the budget (raised since it was funded):
+	// build tops the accounts up before its next attempt.
+	short atomic.Bool
 
 	mu         sync.Mutex
 	circuit    *hop.Circuit
@@ -736,6 +740,11 @@ func (d *Daemon) open(s *session, plan Plan, set api.Settings) error {
 	pool := newPool(s.sel, d.pay.payer(s.net, s.cl, s.profile.Name, d.apps.window, onIssue, check), d.cfg.TUN.Mark, s.padRate, d.cfg.Logf)
 	pool.PayerFor = d.payerFor(s, n, check)
 	pool.NodeFailed = func(node onion.Address) { d.guards.result(s.sel.network, common.Address(node), false) }
+	pool.NodeRefused = func(_ onion.Address, err error) {
+		if accountShort(err) {
+			s.short.Store(true)
+		}
+	}
 	pool.Built = func(c *hop.Circuit) { d.guards.result(s.sel.network, common.Address(c.Hops()[0].Address), true) }
 	s.mu.Lock()
 	s.pool = pool // Status and the idle reaper read it under mu
@@ -804,6 +813,10 @@ func (d *Daemon) build(s *session, during api.State) error {
 				return err
 			}
 			attempt, backoff = 0, 500*time.Millisecond
+			continue
+		}
+		if s.short.Swap(false) && d.refill(s) {
+			attempt--
 			continue
 		}
 		d.setState(during, fmt.Errorf("building a circuit (attempt %d): %w", attempt, err), nil)

@@ -49,6 +49,39 @@ func atLimit(err error) bool {
 	return errors.Is(err, budget.ErrBudgetExhausted) || errors.Is(err, budget.ErrPriceAboveBudget)
 }
 
+// accountShort reports whether a payer refused a node for the balance of
+// our own hop account, not for the node's terms: funded for a smaller
+// budget than the one in force, it cannot back the tickets the new
+// budget's plan wants within the depletion bound, or cannot back a face
+// the node accepts. A top-up fixes that for every node.
+func accountShort(err error) bool {
+	return errors.Is(err, budget.ErrDepletionRisk) || errors.Is(err, budget.ErrUnderfunded)
+}
+
+// refill tops the hop accounts of s up for the budget in force after a
+// plan found one too small, and forgets the nodes the pool refused for
+// it. It reports whether it moved money, so that a build retried at once
+// is one that can now pass where it failed; an account that is already
+// at the budget's policy leaves the refusals standing (the node's minimum
+// face, not our balance, was in the way).
+func (d *Daemon) refill(s *session) bool {
+	s.fundMu.Lock()
+	hops := s.hops
+	moved, err := d.pay.topUp(s.ctx, s.cl, hops, d.cfg.Logf)
+	s.fundMu.Unlock()
+	if err != nil {
+		if s.ctx.Err() == nil {
+			d.cfg.Logf("hop accounts too small for the budget: top-up: %v", err)
+		}
+		return false
+	}
+	if moved {
+		d.cfg.Logf("hop accounts topped up for the budget in force; building again")
+		s.pool.ForgetRefusals()
+	}
+	return moved
+}
+
 // refusedByBudget reports whether a circuit build failed with err because
 // of the budget: the budget's error, or any failure while the budget is
 // spent and no floor lets tickets past it (the plan refuses every node,

@@ -53,6 +53,12 @@ type payments struct {
 	// publish sends an API event (the daemon's feed).
 	publish func(api.Event)
 
+	// funding serialises what moves the hop accounts' money (topUp and
+	// maintain): two top-ups of one account at once would each size
+	// their deposit by the balance before the other's, and one would
+	// find its funder's coin spent by the other.
+	funding sync.Mutex
+
 	mu      sync.Mutex
 	keys    map[acctSlot]*hopacct.Keys
 	ready   map[acctSlot]bool // funded by this process
@@ -142,10 +148,19 @@ func (p *payments) account(pos int, epoch uint64) (*hopacct.Keys, error) {
 // epoch hold enough to pay with (see hopacct.Fund), and records them in
 // the book.
 func (p *payments) fund(ctx context.Context, cl *chain.Client, hops int, logf logger.Logf) error {
+	_, err := p.topUp(ctx, cl, hops, logf)
+	return err
+}
+
+// topUp is fund, reporting whether it moved money (a transfer to a
+// funder or a deposit).
+func (p *payments) topUp(ctx context.Context, cl *chain.Client, hops int, logf logger.Logf) (bool, error) {
+	p.funding.Lock()
+	defer p.funding.Unlock()
 	if err := p.setClaimCost(ctx, cl); err != nil {
-		return err
+		return false, err
 	}
-	return p.fundEpoch(ctx, cl, hops, p.sched.Epoch(p.now()), logf)
+	return p.fundEpochMoved(ctx, cl, hops, p.sched.Epoch(p.now()), logf)
 }
 
 // setClaimCost gives the engine the claim cost of the moment: the chain's
@@ -176,19 +191,26 @@ func (p *payments) policy() (hopacct.Policy, error) {
 }
 
 func (p *payments) fundEpoch(ctx context.Context, cl *chain.Client, hops int, epoch uint64, logf logger.Logf) error {
+	_, err := p.fundEpochMoved(ctx, cl, hops, epoch, logf)
+	return err
+}
+
+// fundEpochMoved is fundEpoch, reporting whether it moved money.
+func (p *payments) fundEpochMoved(ctx context.Context, cl *chain.Client, hops int, epoch uint64, logf logger.Logf) (moved bool, err error) {
 	pol, err := p.policy()
 	if err != nil {
-		return err
+		return false, err
 	}
 	for pos := range min(hops, hopacct.MaxPositions) {
 		k, err := p.account(pos, epoch)
 		if err != nil {
-			return err
+			return moved, err
 		}
 		f, err := p.book.Fund(ctx, cl, p.master, k, pol, p.now())
 		if err != nil {
-			return err
+			return moved, err
 		}
+		moved = moved || f.Transferred != nil || f.Deposited != nil
 		p.mu.Lock()
 		p.ready[acctSlot{pos, epoch}] = true
 		p.mu.Unlock()
@@ -199,7 +221,7 @@ func (p *payments) fundEpoch(ctx context.Context, cl *chain.Client, hops int, ep
 			logf("deposited %s (escrow %s) from hop %d funder %s for signer %s (epoch %d)", wallet.FormatNative(f.Deposited), wallet.FormatNative(f.Escrow), pos, k.Funder, k.Signer, epoch)
 		}
 	}
-	return nil
+	return moved, nil
 }
 
 // payingEpoch is the epoch whose account pays hop position pos now: the
@@ -306,6 +328,8 @@ const prefundWindow = 24 * time.Hour
 // lists the master's legacy account if it holds money, and reclaims the
 // accounts of retired epochs once none of their tickets can still win.
 func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, logf logger.Logf) {
+	p.funding.Lock()
+	defer p.funding.Unlock()
 	now := p.now()
 	cur := p.sched.Epoch(now)
 	if err := p.setClaimCost(ctx, cl); err != nil {

@@ -63,10 +63,13 @@ type Pool struct {
 	// each profile's circuits in place of the BuildConfig's.
 	PayerFor func(Profile) Payer
 	// NodeFailed, when set, hears of each node the pool starts to avoid
-	// for having failed; Built of each circuit built. Both are set before
-	// the first circuit.
-	NodeFailed func(onion.Address)
-	Built      func(*Circuit)
+	// for having failed; NodeRefused of each node whose terms the payer
+	// refused, with the payer's error (the pool avoids it for RefuseFor
+	// unless ForgetRefusals comes first); Built of each circuit built. All
+	// are set before the first circuit.
+	NodeFailed  func(onion.Address)
+	NodeRefused func(onion.Address, error)
+	Built       func(*Circuit)
 
 	mu       sync.Mutex
 	closed   bool                        // guarded by mu
@@ -186,6 +189,9 @@ func (pl *Pool) run(p Profile, e *poolEntry) {
 			var re *RefusedError
 			if errors.As(err, &re) {
 				pl.refuse(re.Node)
+				if pl.NodeRefused != nil {
+					pl.NodeRefused(re.Node, re.Err)
+				}
 				if refusals++; refusals <= maxRefusals {
 					try--
 				}
