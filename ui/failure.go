@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -39,9 +40,8 @@ func classify(err error) failure {
 		return failure{kind: failureDaemon, Title: "pexiad is not running", Detail: err.Error(),
 			Fix: "Start it (sudo systemctl start pexiad) and the app connects to it on its own.", Action: "Retry"}
 	case errors.Is(err, api.ErrForbidden):
-		// The message says which group to join and how (api.Client).
 		return failure{kind: failureDaemon, Title: "Permission denied", Detail: err.Error(),
-			Fix: "Join the group the message names, then log out and in again.", Action: "Retry"}
+			Fix: permissionFix(err.Error()), Action: "Retry"}
 	case errors.Is(err, api.ErrUnavailable):
 		return failure{kind: failureConnect, Title: "The chain is unreachable", Detail: err.Error(),
 			Fix: "Check the network connection, or choose another network in Settings.", Action: "Settings"}
@@ -49,6 +49,25 @@ func classify(err error) failure {
 		return failure{kind: failureConnect, Title: "pexiad refused", Detail: err.Error(), Action: "Retry"}
 	}
 	return failure{kind: failureDaemon, Title: "Cannot reach pexiad", Detail: err.Error(), Action: "Retry"}
+}
+
+// permissionFix says how to get past pexiad refusing this user, by what
+// its message (api.Client's dial, or the server's access check) says
+// about who may use it.
+func permissionFix(msg string) string {
+	switch {
+	case strings.Contains(msg, "usermod"):
+		// A group may use pexiad and the message names it.
+		return "Join the group the message names, then log out and in again."
+	case strings.Contains(msg, "gives its socket to no group"), strings.Contains(msg, "only root and the daemon's own user may"):
+		// pexiad runs with no group (-group ""): no group to join.
+		return "pexiad lets no group use it. Ask the administrator to start pexiad with a group (pexiad -group NAME) and add you to it, then log out and in again."
+	case strings.Contains(msg, "does not exist"):
+		return "The group pexiad names does not exist: ask the administrator to create it (groupadd --system NAME) and add you to it, then log out and in again."
+	case strings.Contains(msg, "which group"):
+		return "Ask the administrator which group may use pexiad and join it, then log out and in again."
+	}
+	return "Ask the administrator to let your user use pexiad."
 }
 
 // classifyStatus phrases the error state by its Reason; a daemon that

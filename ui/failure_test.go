@@ -12,6 +12,7 @@ import (
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/api/apitest"
+	"github.com/pexia-network/pexia/internal/testutil"
 )
 
 // TestDaemonNotRunning starts the app with no pexiad at the socket: it
@@ -130,4 +131,38 @@ func TestConnectRefused(t *testing.T) {
 	// A new state does clear it.
 	b.Publish(api.Event{Type: api.EventState, Time: time.Now(), State: &api.Status{State: api.StateConnecting, Since: time.Now()}})
 	h.until("the banner to go", func() bool { return !h.a.failure.content.Visible() })
+}
+
+// TestPermissionDeniedNoGroup: pexiad started with no group (-group "")
+// lets only root use it, so there is no group to join; the fix line says
+// what to do instead, whether the socket's permissions refuse the user or
+// pexiad's own check does. A user outside a group that exists is still
+// told to join it.
+func TestPermissionDeniedNoGroup(t *testing.T) {
+	other := testutil.NewUser(t, "pxgr") // its group is one the app's user is not in
+	for _, tc := range []struct {
+		name string
+		cfg  api.ServerConfig
+		want string
+	}{
+		// The socket, root's with no group, refuses the user (api.Client's dial).
+		{"socket", api.ServerConfig{}, "pexiad lets no group use it"},
+		// Anyone may reach the socket; pexiad's access check refuses.
+		{"server", api.ServerConfig{Mode: 0o666}, "pexiad lets no group use it"},
+		// A group may use pexiad, and the user is not in it.
+		{"group", api.ServerConfig{Group: other.Group}, "Join the group the message names"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := apitest.NewBackend()
+			t.Cleanup(b.Close)
+			socket := apitest.Serve(t, b, tc.cfg)
+			banner := permissionDenied(t, socket)
+			if !strings.Contains(banner, tc.want) {
+				t.Fatalf("the fix line does not say %q; the banner: %s", tc.want, banner)
+			}
+			if tc.cfg.Group == "" && strings.Contains(banner, "Join the group") {
+				t.Fatalf("with no group the banner says to join one: %s", banner)
+			}
+		})
+	}
 }

@@ -110,7 +110,11 @@ func TestRealDaemon(t *testing.T) {
 	t.Logf("no nodes: %s", strings.ReplaceAll(h.bannerText(), "\n", " | "))
 
 	// Permission denied: the app run by a user outside pexiad's group.
-	t.Run("PermissionDenied", func(t *testing.T) { permissionDenied(t, d.Socket) })
+	t.Run("PermissionDenied", func(t *testing.T) {
+		if banner := permissionDenied(t, d.Socket); !strings.Contains(banner, "Join the group the message names") {
+			t.Fatalf("the banner for a user outside pexiad's group does not say to join it: %s", banner)
+		}
+	})
 
 	// pexiad stops: the app says it is not running, and how to start it.
 	if err := d.Stop(30 * time.Second); err != nil {
@@ -121,8 +125,9 @@ func TestRealDaemon(t *testing.T) {
 }
 
 // permissionDenied runs TestPermissionDeniedChild as a new system user
-// (not root, not in pexiad's group) against the real pexiad's socket.
-func permissionDenied(t *testing.T, socket string) {
+// (not root, not in pexiad's group) against the pexiad at socket, and
+// returns the failure banner it showed, its lines joined by " | ".
+func permissionDenied(t *testing.T, socket string) string {
 	u := testutil.NewUser(t, "pxui")
 	// The user may reach the socket (its directories are open), so that
 	// only the socket's own permissions refuse it, as for a user who is
@@ -158,11 +163,14 @@ func permissionDenied(t *testing.T, socket string) {
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestPermissionDeniedChild") {
 		t.Fatalf("the app as user %s: %v\n%s", u.Name, err, out)
 	}
+	var banner string
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "banner:") {
+		if _, b, ok := strings.Cut(l, "banner: "); ok {
+			banner = b
 			t.Log(strings.TrimSpace(l))
 		}
 	}
+	return banner
 }
 
 // TestPermissionDeniedChild is the app of a user outside pexiad's group,
