@@ -490,6 +490,16 @@ func (c *Client) header(ctx context.Context, what string, n *big.Int, attempts i
 	return h, nil
 }
 
+// HeadTime is the time of the newest block the endpoint serves: the
+// chain's own clock, which decides when warned funds unlock.
+func (c *Client) HeadTime(ctx context.Context) (time.Time, error) {
+	h, err := c.header(ctx, "head", nil, c.attempts())
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(int64(h.Time), 0), nil
+}
+
 // call runs a read-only call on contract to at block (nil: latest).
 func (c *Client) call(ctx context.Context, what string, to common.Address, data []byte, block *big.Int) ([]byte, error) {
 	var out []byte

@@ -411,8 +411,8 @@ func Reclaim(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k 
 		return ReclaimWarned, time.Unix(int64(acct.Unlock), 0), nil
 	}
 	unlock = time.Unix(int64(acct.Unlock), 0)
-	if now.Before(unlock) {
-		return ReclaimWaiting, unlock, nil
+	if locked, err := stillLocked(ctx, cl, now, unlock); err != nil || locked {
+		return ReclaimWaiting, unlock, err
 	}
 	if k.FunderKey != master {
 		if err := topUpGas(ctx, cl, master, k); err != nil {
@@ -435,6 +435,23 @@ func Reclaim(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k 
 		}
 	}
 	return ReclaimWithdrew, unlock, nil
+}
+
+// stillLocked reports whether funds unlocking at unlock cannot leave yet:
+// by our clock (now), or by the chain's, which is the one the Lottery
+// reads and may run behind ours. Nothing is announced or sent for a
+// withdrawal the chain would refuse.
+func stillLocked(ctx context.Context, cl *chain.Client, now, unlock time.Time) (bool, error) {
+	if now.Before(unlock) {
+		return true, nil
+	}
+	head, err := cl.HeadTime(ctx)
+	if err != nil {
+		return true, fmt.Errorf("the chain's time: %w", err)
+	}
+	// The withdrawal is mined in a later block than the head, so a head
+	// at the unlock suffices.
+	return head.Before(unlock), nil
 }
 
 // topUpGas gives the hop funder gas for one transaction if it lacks it.
@@ -629,9 +646,9 @@ func Trim(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k *Ke
 	}
 	if w := orZero(acct.Warned); w.Sign() > 0 && acct.Unlock != 0 {
 		t.Amount, t.Unlock = new(big.Int).Set(w), time.Unix(int64(acct.Unlock), 0)
-		if now.Before(t.Unlock) {
+		if locked, err := stillLocked(ctx, cl, now, t.Unlock); err != nil || locked {
 			t.Step = TrimWaiting
-			return t, nil
+			return t, err
 		}
 		if k.FunderKey != master {
 			if err := topUpGas(ctx, cl, master, k); err != nil {
