@@ -2,6 +2,7 @@
 // to bench/results.json.
 //
 //	go run ./bench [-out bench/results.json] [-only gas,tickets]
+//	go run ./bench -only tunnel -out /tmp/results.json -profile /tmp/prof
 //	go run ./bench -check [-out bench/results.json]
 //
 // The file holds the stamp of each run once (commit and whether the tree
@@ -77,6 +78,7 @@ func main() {
 	only := flag.String("only", "", "comma-separated suites to run (default all): "+suiteNames())
 	checkOnly := flag.Bool("check", false, "check the results file and the figures the documentation takes from it; run nothing")
 	root := flag.String("root", ".", "repository root (for -check's documentation and the run's commit)")
+	flag.StringVar(&profileDir, "profile", "", "directory for CPU profiles of pexiad, the relays and the exit during the tunnel suite's 1-hop and 3-hop transfers (see profile.go)")
 	flag.Parse()
 	if *checkOnly {
 		if err := checkAll(*out, *root); err != nil {

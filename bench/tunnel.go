@@ -62,6 +62,9 @@ func tunnelSuite(res Results) error {
 	if err := world.Build(ctx, ".", dir); err != nil {
 		return err
 	}
+	if err := profileEnv(); err != nil {
+		return err
+	}
 	w, err := world.Start(ctx, world.Options{Bin: dir, Dir: filepath.Join(dir, "world"), Prefix: "pxb", Relays: 2, Exits: 1})
 	if err != nil {
 		return err
@@ -115,9 +118,11 @@ func tunnelSuite(res Results) error {
 	procs, wgProcs := tunnelProcs(w, d), wg.cpuProcs()
 	for i := range tunnelRounds {
 		var m, g float64
-		pc, err := measureCPU(procs, func() (err error) {
-			m, err = tunnelBulk(ctx, w, pexiadTUN, dur)
-			return err
+		pc, err := measureCPU(procs, func() error {
+			return profiled(procs, fmt.Sprintf("1hop-round%d", i+1), func() (err error) {
+				m, err = tunnelBulk(ctx, w, pexiadTUN, dur)
+				return err
+			})
 		})
 		if err != nil {
 			return fmt.Errorf("1-hop bulk: %w", err)
@@ -167,9 +172,11 @@ func tunnelSuite(res Results) error {
 		return err
 	}
 	var mbps3 float64
-	cpu3, err := measureCPU(procs, func() (err error) {
-		mbps3, err = tunnelBulk(ctx, w, pexiadTUN, dur)
-		return err
+	cpu3, err := measureCPU(procs, func() error {
+		return profiled(procs, "3hop", func() (err error) {
+			mbps3, err = tunnelBulk(ctx, w, pexiadTUN, dur)
+			return err
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("3-hop bulk: %w", err)

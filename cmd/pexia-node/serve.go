@@ -26,6 +26,7 @@ import (
 	"github.com/pexia-network/pexia/hop/link"
 	"github.com/pexia-network/pexia/hop/onion"
 	"github.com/pexia-network/pexia/hop/wire"
+	"github.com/pexia-network/pexia/internal/cpuprof"
 	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/internal/payhop"
 	"github.com/pexia-network/pexia/relay"
@@ -68,6 +69,8 @@ func serve(cfg *Config, log *slog.Logger) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	// PEXIA_CPUPROFILE=DIR: SIGUSR2 starts and ends a CPU profile.
+	defer cpuprof.Listen(logf(log, slog.LevelInfo))()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 

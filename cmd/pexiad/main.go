@@ -71,6 +71,7 @@ import (
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/daemon"
+	"github.com/pexia-network/pexia/internal/cpuprof"
 	"github.com/pexia-network/pexia/internal/logger"
 	"github.com/pexia-network/pexia/wallet/keys"
 )
@@ -120,6 +121,8 @@ func run(args []string) error {
 		return err
 	}
 	logf := logger.Logf(log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds).Printf)
+	// PEXIA_CPUPROFILE=DIR: SIGUSR2 starts and ends a CPU profile.
+	defer cpuprof.Listen(logf)()
 
 	m := api.Mode(*mode)
 	if m == "" {
