@@ -3,6 +3,7 @@
 //
 //	go run ./bench [-out bench/results.json] [-only gas,tickets]
 //	go run ./bench -only tunnel -out /tmp/results.json -profile /tmp/prof
+//	go run ./bench -layers /tmp/prof/1hop-round*-pexiad.pprof
 //	go run ./bench -check [-out bench/results.json]
 //
 // The file holds the stamp of each run once (commit and whether the tree
@@ -79,7 +80,12 @@ func main() {
 	checkOnly := flag.Bool("check", false, "check the results file and the figures the documentation takes from it; run nothing")
 	root := flag.String("root", ".", "repository root (for -check's documentation and the run's commit)")
 	flag.StringVar(&profileDir, "profile", "", "directory for CPU profiles of pexiad, the relays and the exit during the tunnel suite's 1-hop and 3-hop transfers (see profile.go)")
+	layersOnly := flag.Bool("layers", false, "print the share of CPU each layer of the data path took in the CPU profiles named as arguments (see layers.go); run nothing")
 	flag.Parse()
+	if *layersOnly {
+		runLayers(flag.Args())
+		return
+	}
 	if *checkOnly {
 		if err := checkAll(*out, *root); err != nil {
 			fmt.Fprintln(os.Stderr, "bench -check:", err)
