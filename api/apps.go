@@ -42,11 +42,12 @@ type App struct {
 	// Rule and Action are what decided the application's latest flow.
 	Rule   string `json:"rule"`
 	Action string `json:"action"`
-	// Flows opened, and flows a block rule refused.
+	// Flows opened (ping flows among them), and flows a block rule
+	// refused. A DNS query is no flow.
 	Flows   uint64 `json:"flows"`
 	Blocked uint64 `json:"blocked"`
 	// Bytes the application sent and received, through the tunnel or
-	// direct.
+	// direct: its flows', its pings' and its DNS queries and answers.
 	BytesUp   uint64 `json:"bytes_up"`
 	BytesDown uint64 `json:"bytes_down"`
 	// Spend is the application's share of the expected value of the

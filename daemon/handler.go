@@ -137,21 +137,35 @@ func icmpErr(err error) error {
 // answers it, so that an application resolves names where its
 // connections leave. Queries of flows the rules send direct or block, or
 // that name no profile, are answered through the connection's circuit.
+// The query's and the answer's bytes count for the application under the
+// profile whose circuit carried them (a query is no flow of its own).
 func (r *router) ResolveDNS(ctx context.Context, f netstack.Flow, query []byte) ([]byte, error) {
-	return r.resolve(ctx, r.dnsProfile(f), query)
+	profile, app := r.dnsRoute(f)
+	return r.resolve(ctx, profile, app, query)
 }
 
-// dnsProfile is the rules profile whose circuit answers the DNS query of
-// flow f ("" for the connection's circuit).
-func (r *router) dnsProfile(f netstack.Flow) string {
-	if r.rules == nil || !f.Src.IsValid() {
-		return ""
+// dnsRoute is the rules profile whose circuit answers the DNS query of
+// flow f ("" for the connection's circuit) and the counters of the
+// querying application (nil when applications are not counted).
+func (r *router) dnsRoute(f netstack.Flow) (string, *appStat) {
+	d := rules.Decision{Target: rules.Target{Action: rules.Tunnel}}
+	var o rules.Owner
+	if (r.rules != nil || r.apps != nil) && f.Src.IsValid() {
+		rf := rules.Flow{Proto: rules.Proto(f.Network), Src: f.Src, Dst: f.Dst}
+		d, o = r.decide(&rf), rf.Owner
 	}
-	rf := rules.Flow{Proto: rules.Proto(f.Network), Src: f.Src, Dst: f.Dst}
-	if d := r.decide(&rf); d.Action == rules.Tunnel {
-		return d.Profile
+	profile := ""
+	if d.Action == rules.Tunnel {
+		profile = d.Profile
 	}
-	return ""
+	if r.apps == nil {
+		return profile, nil
+	}
+	counted := profile
+	if counted == "" {
+		counted = r.profile.Name
+	}
+	return profile, r.apps.stat(appLabel(o), counted, d)
 }
 
 var _ netstack.EchoDialer = (*router)(nil)
@@ -159,16 +173,36 @@ var _ netstack.EchoDialer = (*router)(nil)
 // DialEcho carries an app's pings as an "icmp" stream to the exit, which
 // sends them from its own ping socket. Excluded destinations never reach
 // the TUN (their routes bypass it), so every echo flow goes through the
-// circuit (its rule's profile's), unless a block rule refuses it; a rule that sends it direct is
-// not followed (the daemon sends no pings of its own).
+// circuit (its rule's profile's), unless a block rule refuses it; a rule
+// that sends it direct is not followed (the daemon sends no pings of its
+// own). The flow and its bytes count for the application that owns the
+// ping socket, under the profile whose circuit carries them.
 func (r *router) DialEcho(ctx context.Context, f netstack.Flow) (net.Conn, error) {
 	rf := rules.Flow{Proto: rules.ICMP, Src: f.Src, Dst: f.Dst}
 	d := r.decide(&rf)
+	profile := "" // the rules profile whose circuit carries the pings
+	if d.Action == rules.Tunnel {
+		profile = d.Profile
+	}
+	var app *appStat
+	if r.apps != nil {
+		counted := profile
+		switch {
+		case d.Action == rules.Block:
+			counted = ""
+		case counted == "":
+			counted = r.profile.Name
+		}
+		app = r.apps.stat(appLabel(rf.Owner), counted, d)
+	}
 	if d.Action == rules.Block {
 		r.blocked.Add(1)
+		if app != nil {
+			app.blocked.Add(1)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrBlocked, d)
 	}
-	c, err := r.dialCircuit(ctx, "icmp", f.Dst.Addr().String(), d.Profile, nil)
+	c, err := r.dialCircuit(ctx, "icmp", f.Dst.Addr().String(), profile, app)
 	if err != nil {
 		return nil, err
 	}

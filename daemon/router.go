@@ -226,8 +226,8 @@ func (r *router) DialContext(ctx context.Context, network, address string) (net.
 // resolve answers one DNS query through the circuit of the rules profile
 // named profile, or the connection's if profile is empty: its exit
 // resolves it with its own resolver. Each query rides its own short "dns"
-// stream.
-func (r *router) resolve(ctx context.Context, profile string, q []byte) ([]byte, error) {
+// stream. Its bytes count for application app (nil: not counted).
+func (r *router) resolve(ctx context.Context, profile string, app *appStat, q []byte) ([]byte, error) {
 	if len(q) < 12 || len(q) > 65535 {
 		return nil, errors.New("malformed DNS query")
 	}
@@ -262,6 +262,10 @@ func (r *router) resolve(ctx context.Context, profile string, q []byte) ([]byte,
 	}
 	r.up.Add(int64(len(msg)))
 	r.down.Add(int64(len(a) + 2))
+	if app != nil {
+		app.up.Add(uint64(len(msg)))
+		app.down.Add(uint64(len(a) + 2))
+	}
 	return a, nil
 }
 

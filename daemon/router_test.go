@@ -56,7 +56,13 @@ func dnsServerAnswering(t *testing.T, addr string) string {
 // in-process exit that resolves names with server dnsAddr.
 func newTestRouter(t *testing.T, dnsAddr string, exclude []netip.Prefix) *router {
 	t.Helper()
-	exit, err := hoptest.Start(true, relay.NodeConfig{DNSServer: dnsAddr})
+	return newTestRouterExit(t, relay.NodeConfig{DNSServer: dnsAddr}, exclude)
+}
+
+// newTestRouterExit is newTestRouter with an exit configured by cfg.
+func newTestRouterExit(t *testing.T, cfg relay.NodeConfig, exclude []netip.Prefix) *router {
+	t.Helper()
+	exit, err := hoptest.Start(true, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
