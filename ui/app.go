@@ -101,6 +101,7 @@ func New(fa fyne.App, w fyne.Window, c *api.Client, opt Options) *App {
 	a.root = container.NewBorder(a.failure.content, nil, nil, nil, a.tabs)
 	w.SetContent(a.root)
 	a.addShortcuts()
+	a.showLimit()
 	return a
 }
 
@@ -236,6 +237,7 @@ func (a *App) refresh() {
 		a.do(func() {
 			a.admin = admin
 			a.settings.setAdmin(admin)
+			a.showLimit()
 		})
 	})
 }
@@ -289,12 +291,16 @@ func (a *App) setStatus(st api.Status) {
 	}
 	// A status that repeats the state a refused connect left (the event
 	// stream reconnecting, a late answer) says nothing new: the refusal's
-	// reason stays until the state moves.
-	if st.State == api.StateError {
+	// reason stays until the state moves. At the budget's limit the banner
+	// offers the choices instead (showLimit).
+	switch {
+	case st.AtLimit != "":
+	case st.State == api.StateError:
 		a.failure.show(classifyStatus(st))
-	} else if st.State != prev {
+	case st.State != prev:
 		a.failure.hide(failureConnect)
 	}
+	a.showLimit()
 	if st.State == api.StateConnected && prev != api.StateConnected {
 		a.home.load()
 	}

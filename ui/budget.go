@@ -35,6 +35,7 @@ type budgetScreen struct {
 	spent    *widget.Label
 	perHop   *fyne.Container
 	perApp   *fyne.Container
+	atLimit  *limitChoices // what happens when the budget is spent
 	content  fyne.CanvasObject
 
 	// Guarded by App.uiMu.
@@ -66,9 +67,11 @@ func newBudgetScreen(a *App) *budgetScreen {
 	b.slider.OnChanged = b.moved
 	b.slider.OnChangeEnded = func(float64) { b.replanNow() }
 	b.slider.Disable()
+	b.atLimit = newLimitChoices(a)
 	b.content = container.NewVScroll(container.NewVBox(
 		widget.NewCard("Monthly budget", "Move the slider (or focus it and use the arrow keys); pexiad re-plans as it moves.",
 			container.NewVBox(b.value, b.slider, b.saved)),
+		widget.NewCard("When the budget is spent", "", b.atLimit.content),
 		widget.NewCard("Forecast", "", b.forecast),
 		widget.NewCard("This month", "", container.NewVBox(b.spent,
 			widget.NewLabelWithStyle("Per hop", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), b.perHop,
@@ -126,6 +129,7 @@ func (b *budgetScreen) setBudget(bud api.Budget, moveSlider bool) {
 		return "hop " + k
 	})
 	b.showPerApp()
+	b.a.showLimit()
 }
 
 // showPerApp shows the spend per application by name; on the UI

@@ -8,7 +8,11 @@
 // QR code, drawn by the encoder Options.QRCode gives, so that this package
 // imports only api and Fyne) and settings.go (with the entry guards, and
 // the admin-only settings read-only for a member); failure.go turns API
-// errors and error states into what the user can do about them.
+// errors and error states into what the user can do about them, and
+// limit.go, shown in the failure banner and on the Budget screen, says
+// what happens once the month's budget is spent and offers the choices
+// (raise the budget, keep traffic held, throttle to the floor, go direct)
+// as the settings' at_limit.
 //
 // Every API call runs off the UI goroutine (App.call); results come back
 // through App.do, which hands them to fyne.Do. The package does not import

@@ -19,6 +19,7 @@ const (
 	failureNone    failureKind = iota
 	failureDaemon              // pexiad cannot be reached or refuses this user
 	failureConnect             // connecting failed, or the tunnel is in the error state
+	failureLimit               // the session is at the budget's limit
 )
 
 // failure is something that went wrong, phrased for the user: what
@@ -28,7 +29,8 @@ type failure struct {
 	Title  string
 	Detail string // the daemon's own message
 	Fix    string
-	// Action names the button: "Retry", or a screen to open.
+	// Action names the button: "Retry", or a screen to open; empty
+	// shows none.
 	Action string
 }
 
@@ -97,6 +99,7 @@ type failureBanner struct {
 	detail  *widget.Label
 	fix     *widget.Label
 	action  *widget.Button
+	limit   *limitChoices // shown at the budget's limit
 	content *fyne.Container
 }
 
@@ -111,7 +114,8 @@ func newFailureBanner(a *App) *failureBanner {
 	b.fix.Wrapping = fyne.TextWrapWord
 	b.action = widget.NewButton("Retry", b.act)
 	b.action.Importance = widget.HighImportance
-	b.content = container.NewVBox(container.NewBorder(nil, nil, nil, b.action, b.title), b.detail, b.fix, widget.NewSeparator())
+	b.limit = newLimitChoices(a)
+	b.content = container.NewVBox(container.NewBorder(nil, nil, nil, b.action, b.title), b.detail, b.fix, b.limit.content, widget.NewSeparator())
 	b.content.Hide()
 	return b
 }
@@ -136,6 +140,9 @@ func (b *failureBanner) show(f failure) {
 	b.detail.SetText(f.Detail)
 	b.fix.SetText(f.Fix)
 	b.fix.Hidden = f.Fix == ""
+	b.detail.Hidden = f.Detail == ""
+	b.limit.content.Hidden = f.kind != failureLimit
+	b.action.Hidden = f.Action == ""
 	label := f.Action
 	if label != "Retry" {
 		label = "Open " + label
@@ -145,9 +152,11 @@ func (b *failureBanner) show(f failure) {
 	b.relayout()
 }
 
-// relayout lays the window out again for the banner's new height.
+// relayout lays the window out again for the banner's new height. Twice:
+// a wrapped label's height follows the width the first pass gives it.
 func (b *failureBanner) relayout() {
 	if b.a.root != nil {
+		b.a.root.Refresh()
 		b.a.root.Refresh()
 	}
 }

@@ -109,6 +109,10 @@ func (h *homeScreen) load() {
 func (h *homeScreen) toggle() {
 	switch h.st.State {
 	case api.StateDisconnected, api.StateError, "":
+		if h.st.AtLimit != "" {
+			h.disconnect() // the session holds at the budget's limit
+			return
+		}
 		h.connect()
 	default:
 		h.disconnect()
@@ -198,6 +202,29 @@ func (h *homeScreen) setStatus(st api.Status) {
 		h.state.SetText(string(st.State))
 	}
 	h.speed.SetText(speedText(st.RateDown, st.RateUp))
+	h.showLimit()
+}
+
+// showLimit says what happens while the session is at the budget's
+// limit; on the UI goroutine.
+func (h *homeScreen) showLimit() {
+	st := h.st
+	if st.AtLimit == "" {
+		return
+	}
+	floor := floorOf(h.a.settings.cur)
+	txt := limitText(st.AtLimit, floor, true)
+	if st.State == api.StateError {
+		// Held: the session stays, so the control ends it.
+		h.state.SetText(limitTitle(st.AtLimit, floor))
+		h.button.SetText("Disconnect")
+		h.detail.SetText(txt)
+		return
+	}
+	if e := exitText(st); e != "" {
+		txt = e + "\n" + txt
+	}
+	h.detail.SetText(txt)
 }
 
 func exitText(st api.Status) string {

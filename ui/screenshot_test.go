@@ -18,8 +18,8 @@ import (
 var writeScreens = flag.Bool("screens", false, "write the screenshots of TestScreenshots to testdata/screens")
 
 // TestScreenshots renders every screen, connected, in light and dark with
-// Fyne's software painter, and the home screen in a failure state; with
-// -screens it writes them to testdata/screens.
+// Fyne's software painter, and the home screen in a failure state and at
+// the budget's limit; with -screens it writes them to testdata/screens.
 func TestScreenshots(t *testing.T) {
 	for _, variant := range []string{appearanceLight, appearanceDark} {
 		t.Run(variant, func(t *testing.T) {
@@ -60,6 +60,9 @@ func TestScreenshots(t *testing.T) {
 			b.Publish(api.Event{Type: api.EventState, Time: time.Now(), State: &st})
 			h.untilBanner("No funds")
 			capture(t, h, "Home", variant+"-nofunds")
+			b.SpendAll() // the budget spent while connected: held, with the choices
+			h.untilBanner("Budget spent: traffic held")
+			capture(t, h, "Home", variant+"-atlimit")
 		})
 	}
 }

@@ -193,6 +193,15 @@ func (s *settingsScreen) set(st api.Settings) {
 	s.showLimit()
 	s.save.Enable()
 	s.a.budget.setLimit(st.MaxMonthlyBudget)
+	s.a.showLimit()
+}
+
+// setStored takes settings pexiad stored from elsewhere than the form (a
+// choice at the budget's limit), leaving what the form holds unsaved as
+// it is; on the UI goroutine.
+func (s *settingsScreen) setStored(st api.Settings) {
+	s.cur, s.have = st, true
+	s.a.showLimit()
 }
 
 // setGuards shows the entry guards; on the UI goroutine.

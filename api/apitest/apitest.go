@@ -99,7 +99,7 @@ func NewBackend() *Backend {
 			PerDay: []api.SpendTotal{
 				{Key: start.Format("2006-01-02"), Issued: Tokens("4.9"), Spent: Tokens("4.82"), Tickets: 95012, Wins: 2410},
 			},
-			Currency: Currency,
+			Currency: Currency, AtLimit: api.LimitStop,
 		},
 		wallet: api.Wallet{
 			Funder: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", Token: Currency,
@@ -191,6 +191,7 @@ func (b *Backend) Connect(ctx context.Context, req api.ConnectRequest) (api.Stat
 	if country == "" {
 		country = "NL"
 	}
+	b.status.AtLimit, b.status.Error, b.status.Reason = "", "", ""
 	ev := b.setStateLocked(api.StateConnecting)
 	st := b.status
 	// Published under b.mu, as every state change is, so the events
@@ -233,6 +234,7 @@ func (b *Backend) finishConnect(hops int, country string) {
 	ev := b.setStateLocked(api.StateConnected)
 	b.feed.Publish(api.Event{Type: api.EventCircuit, Time: now, Circuit: &c})
 	b.feed.Publish(ev)
+	b.limitLocked() // a spent budget holds the new session at once
 	b.mu.Unlock()
 }
 
@@ -245,6 +247,7 @@ func (b *Backend) Disconnect(ctx context.Context) (api.Status, error) {
 	b.circuit = api.Circuit{}
 	b.status.Profile, b.status.ExitCountry, b.status.ExitAddr, b.status.ExitHost = "", "", "", ""
 	b.status.RateUp, b.status.RateDown = 0, 0
+	b.status.AtLimit, b.status.Error, b.status.Reason = "", "", ""
 	ev := b.setStateLocked(api.StateDisconnected)
 	st := b.status
 	b.feed.Publish(ev)
@@ -280,6 +283,7 @@ func (b *Backend) SetSettings(ctx context.Context, s api.Settings) (api.Settings
 	b.settings = s
 	b.status.KillSwitch, b.status.Lockdown = s.KillSwitch, s.Lockdown
 	b.setBudgetLocked(s.MonthlyBudget)
+	b.limitLocked()
 	return b.settings, nil
 }
 
@@ -299,6 +303,7 @@ func (b *Backend) SetBudget(ctx context.Context, monthly api.Amount) (api.Budget
 	defer b.mu.Unlock()
 	b.setBudgetLocked(monthly)
 	b.settings.MonthlyBudget = monthly
+	b.limitLocked()
 	return b.budget, nil
 }
 
@@ -306,6 +311,61 @@ func (b *Backend) setBudgetLocked(monthly api.Amount) {
 	b.budget.Monthly = monthly
 	rem := new(big.Int).Sub(monthly.Big(), b.budget.Spent.Big())
 	b.budget.Remaining = api.NewAmount(rem) // clamped at 0
+}
+
+// SpendAll spends what is left of the month's budget, as traffic would,
+// and publishes the spend. The Backend is then at the budget's limit and does what its settings'
+// at_limit says, as pexiad does: with stop (the default) or direct a
+// connected session holds in the error state with
+// api.ReasonBudgetExhausted; with throttle it stays connected at the
+// floor. Status.AtLimit names the action in force and Budget.Limited is
+// set. A change of at_limit while at the limit applies the new action; a
+// budget raised above the spend resumes the session.
+func (b *Backend) SpendAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.budget.Spent = b.budget.Monthly
+	b.budget.Remaining = api.Amount{}
+	b.feed.Publish(api.Event{Type: api.EventSpend, Time: time.Now(),
+		Spend: &api.Spend{Node: b.status.ExitAddr, PeriodSpent: b.budget.Spent, Currency: Currency}})
+	b.limitLocked()
+}
+
+// limitLocked brings the budget's and the session's state at the limit up
+// to date with the spend and the settings, publishing a state event if
+// the session's state changes.
+func (b *Backend) limitLocked() {
+	action := b.settings.AtLimit
+	if action == "" {
+		action = api.LimitStop
+	}
+	b.budget.AtLimit, b.budget.FloorKbps = action, 0
+	if action == api.LimitThrottle {
+		b.budget.FloorKbps = b.settings.FloorKbps
+	}
+	limited := b.budget.Spent.Cmp(b.budget.Monthly) >= 0
+	b.budget.Limited = limited
+	held := b.status.State == api.StateError && b.status.AtLimit != ""
+	if b.status.State != api.StateConnected && !held {
+		return // no session to hold
+	}
+	state, at, msg, reason := api.StateConnected, api.LimitAction(""), "", ""
+	if limited {
+		at = action
+		switch action {
+		case api.LimitStop:
+			state, reason = api.StateError, api.ReasonBudgetExhausted
+			msg = "at the budget's limit, traffic is held (the tunnel stays up) until the budget is raised or the month ends: budget: budget exhausted for this period"
+		case api.LimitDirect:
+			state, reason = api.StateError, api.ReasonBudgetExhausted
+			msg = "at the budget's limit, traffic goes direct, outside the tunnel, until the budget is raised or the month ends: budget: budget exhausted for this period"
+		}
+	}
+	if state == b.status.State && at == b.status.AtLimit {
+		return
+	}
+	b.status.AtLimit, b.status.Error, b.status.Reason = at, msg, reason
+	b.feed.Publish(b.setStateLocked(state))
 }
 
 // Wallet implements api.Backend.
