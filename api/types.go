@@ -97,7 +97,15 @@ type Status struct {
 	// connected or reconnecting; Lockdown: also while disconnected.
 	KillSwitch bool `json:"kill_switch"`
 	Lockdown   bool `json:"lockdown"`
-	Mode       Mode `json:"mode"`
+	// ExcludedDNS is where the programs `pexia exclude` routes around the
+	// tunnel resolve names (Settings.ExcludedDNS). ExcludedDNSServers are
+	// the system resolvers their queries to the tunnel's resolver go to
+	// while the exclusion is in place with excluded_dns=system; empty with
+	// tunnel, before any program was excluded, and when no system
+	// resolver was found (their queries then stay in the tunnel).
+	ExcludedDNS        DNSMode  `json:"excluded_dns,omitempty"`
+	ExcludedDNSServers []string `json:"excluded_dns_servers,omitempty"`
+	Mode               Mode     `json:"mode"`
 	// ProxyAddrs lists the local proxies as URLs with the credentials
 	// every client must give (SOCKS5 username/password, HTTP
 	// Proxy-Authorization Basic), e.g.

@@ -556,6 +556,7 @@ func (d *Daemon) snapshotLocked() api.Status {
 	s.BytesUp, s.BytesDown, s.RateUp, s.RateDown = up, down, ru, rd
 	s.KillSwitch = d.settings.KillSwitch
 	s.Lockdown = d.settings.Lockdown
+	s.ExcludedDNS, s.ExcludedDNSServers = d.settings.ExcludedDNSMode(), d.excl.systemDNS()
 	s.AtLimit = ""
 	if d.sess != nil && (d.sess.held.Load() || d.pay.engine.AtLimit()) {
 		s.AtLimit = limitAction(d.settings)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/internal/logger"
@@ -36,6 +38,11 @@ type excluder struct {
 	ex        Exclusion
 	resolvers func() ([]netip.Addr, error)
 	logf      logger.Logf
+
+	// servers are the system resolvers the installed exclusion sends the
+	// excluded programs' queries to (none: they stay in the tunnel); read
+	// without mu by the status.
+	servers atomic.Pointer[[]netip.Addr]
 
 	mu        sync.Mutex
 	installed bool
@@ -75,8 +82,28 @@ func (e *excluder) installLocked() error {
 			te.SystemDNS = rs
 		}
 		e.ex = te
+		if err := e.ex.Install(); err != nil {
+			return err
+		}
+		rs := slices.Clone(te.SystemDNS)
+		e.servers.Store(&rs)
+		return nil
 	}
 	return e.ex.Install()
+}
+
+// systemDNS returns the system resolvers the installed exclusion sends
+// the excluded programs' queries to, as the status shows them.
+func (e *excluder) systemDNS() []string {
+	p := e.servers.Load()
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, a := range *p {
+		out = append(out, a.String())
+	}
+	return out
 }
 
 // Exclude implements api.ExcludeBackend: the caller (an admin, or a
@@ -149,6 +176,7 @@ func (e *excluder) close() error {
 		return nil
 	}
 	e.installed = false
+	e.servers.Store(nil)
 	return e.ex.Remove()
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -146,8 +148,26 @@ func TestExcludedDNSSetting(t *testing.T) {
 		}
 		return set.ExcludedDNS
 	}
+	// status is GET /v1/status as user as (nil: root) sees it: what it
+	// says of the excluded programs' DNS, read off the wire.
+	type excludedDNS struct {
+		ExcludedDNS        api.DNSMode `json:"excluded_dns"`
+		ExcludedDNSServers []string    `json:"excluded_dns_servers"`
+	}
+	status := func(as *testUser) excludedDNS {
+		t.Helper()
+		code, body := c.call(as, apiOp{Method: "GET", Path: "/v1/status"})
+		var st excludedDNS
+		if err := json.Unmarshal([]byte(body), &st); code != http.StatusOK || err != nil {
+			t.Fatalf("status: %d %s (%v)", code, body, err)
+		}
+		return st
+	}
 	if got := setting(); got != api.DNSTunnel {
 		t.Fatalf("excluded_dns by default: %q; want tunnel", got)
+	}
+	if st := status(nil); st.ExcludedDNS != api.DNSTunnel || len(st.ExcludedDNSServers) != 0 {
+		t.Fatalf("status by default: excluded_dns %q, servers %v; want tunnel and none", st.ExcludedDNS, st.ExcludedDNSServers)
 	}
 	sleep := exec.Command("sleep", "60")
 	if err := sleep.Start(); err != nil {
@@ -178,6 +198,11 @@ func TestExcludedDNSSetting(t *testing.T) {
 	if tb := table(); !strings.Contains(tb, "dnat ip to "+resolver.String()+":53") {
 		t.Fatalf("excluded_dns=system: the exclusion does not send DNS to %s:\n%s", resolver, tb)
 	}
+	for _, as := range []*testUser{nil, &member} {
+		if st := status(as); st.ExcludedDNS != api.DNSSystem || !slices.Equal(st.ExcludedDNSServers, []string{resolver.String()}) {
+			t.Fatalf("status after excluded_dns=system: excluded_dns %q, servers %v; want system and [%s]", st.ExcludedDNS, st.ExcludedDNSServers, resolver)
+		}
+	}
 	saved, err := loadSettings(d.settingsPath(), defaultSettings(), t.Logf)
 	if err != nil || saved.ExcludedDNS != api.DNSSystem {
 		t.Fatalf("saved settings: excluded_dns %q, %v; want system", saved.ExcludedDNS, err)
@@ -187,5 +212,8 @@ func TestExcludedDNSSetting(t *testing.T) {
 	}
 	if tb := table(); strings.Contains(tb, "dnat") {
 		t.Fatalf("excluded_dns=tunnel again, but the exclusion still redirects DNS:\n%s", tb)
+	}
+	if st := status(nil); st.ExcludedDNS != api.DNSTunnel || len(st.ExcludedDNSServers) != 0 {
+		t.Fatalf("status after excluded_dns=tunnel again: excluded_dns %q, servers %v; want tunnel and none", st.ExcludedDNS, st.ExcludedDNSServers)
 	}
 }

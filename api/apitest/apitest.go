@@ -71,7 +71,7 @@ func NewBackend() *Backend {
 		fail:  make(map[string]error),
 		rules: rules.DefaultSet(),
 		apps:  defaultApps(),
-		status: api.Status{State: api.StateDisconnected, Since: now, KillSwitch: true, Mode: api.ModeTUN, BytesUp: 3 << 20, BytesDown: 250 << 20,
+		status: api.Status{State: api.StateDisconnected, Since: now, KillSwitch: true, ExcludedDNS: api.DNSTunnel, Mode: api.ModeTUN, BytesUp: 3 << 20, BytesDown: 250 << 20,
 			Guards: []api.Guard{
 				{Address: "0x00000000000000000000000000000000000a11ce", Country: "DE", Added: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Expires: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)},
 				{Address: "0x00000000000000000000000000000000000b0b00", Country: "CH", Added: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), Expires: time.Date(2027, 1, 20, 0, 0, 0, 0, time.UTC), Failures: 1},
@@ -281,7 +281,7 @@ func (b *Backend) SetSettings(ctx context.Context, s api.Settings) (api.Settings
 	defer b.mu.Unlock()
 	s.Currency = Currency
 	b.settings = s
-	b.status.KillSwitch, b.status.Lockdown = s.KillSwitch, s.Lockdown
+	b.status.KillSwitch, b.status.Lockdown, b.status.ExcludedDNS = s.KillSwitch, s.Lockdown, s.ExcludedDNSMode()
 	b.setBudgetLocked(s.MonthlyBudget)
 	b.limitLocked()
 	return b.settings, nil

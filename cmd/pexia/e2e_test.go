@@ -43,7 +43,8 @@ func TestCommandsEndToEnd(t *testing.T) {
 	if st.State != api.StateDisconnected || st.BytesDown != 250<<20 {
 		t.Fatalf("status --json = %+v", st)
 	}
-	if out := ok("status"); !strings.HasPrefix(out, "state        disconnected for ") || !strings.Contains(out, "received     250.0 MiB at 0 bit/s\n") {
+	if out := ok("status"); !strings.HasPrefix(out, "state        disconnected for ") || !strings.Contains(out, "received     250.0 MiB at 0 bit/s\n") ||
+		!strings.Contains(out, "exclude dns  tunnel\n") {
 		t.Fatalf("status text:\n%s", out)
 	}
 

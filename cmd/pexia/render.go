@@ -207,6 +207,15 @@ func (r renderer) status(w io.Writer, st api.Status) {
 		ks += ", lockdown"
 	}
 	fmt.Fprintf(w, "kill switch\t%s\n", ks)
+	// Where the programs under `pexia exclude` resolve names, and the
+	// system resolvers in use for them.
+	if st.ExcludedDNS != "" {
+		dns := string(st.ExcludedDNS)
+		if len(st.ExcludedDNSServers) > 0 {
+			dns += " (" + strings.Join(st.ExcludedDNSServers, ", ") + ")"
+		}
+		fmt.Fprintf(w, "exclude dns\t%s\n", dns)
+	}
 	udpFlows(w, st.UDPFlows)
 }
 

@@ -143,6 +143,28 @@ kill switch  off
 	}
 }
 
+// TestRenderStatusExcludedDNS: status says where the programs under
+// `pexia exclude` resolve names, with the system resolvers in use.
+func TestRenderStatusExcludedDNS(t *testing.T) {
+	base := api.Status{State: api.StateConnected, Since: time.Date(2026, 3, 22, 15, 0, 53, 0, time.UTC), Mode: api.ModeTUN, KillSwitch: true}
+	for _, c := range []struct {
+		mode    api.DNSMode
+		servers []string
+		want    string
+	}{
+		{api.DNSTunnel, nil, "exclude dns  tunnel\n"},
+		{api.DNSSystem, nil, "exclude dns  system\n"},
+		{api.DNSSystem, []string{"192.0.2.53", "2001:db8::53"}, "exclude dns  system (192.0.2.53, 2001:db8::53)\n"},
+	} {
+		st := base
+		st.ExcludedDNS, st.ExcludedDNSServers = c.mode, c.servers
+		got := render(func(w io.Writer) { fixed.status(w, st) })
+		if want := "kill switch  on\n" + c.want; !strings.HasSuffix(got, want) {
+			t.Errorf("status with excluded_dns %s %v:\n%s\nwant it to end with:\n%s", c.mode, c.servers, got, want)
+		}
+	}
+}
+
 // TestRenderStatusProfiles: the circuits of the profiles tunnel rules
 // named are listed under the connection's profile, then the guards.
 func TestRenderStatusProfiles(t *testing.T) {
