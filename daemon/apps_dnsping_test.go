@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/net/icmp"
 
 	"github.com/pexia-network/pexia/hop"
 	"github.com/pexia-network/pexia/internal/netlab"
@@ -104,11 +105,12 @@ func TestRouterCountsDNSPerApp(t *testing.T) {
 }
 
 // TestRouterCountsPingsPerApp: an echo flow counts as a flow of the
-// application the owner lookup gives for it, under the profile whose
-// circuit carries it, with its bytes each way in the payer's window and
-// the ledger; a ping a block rule refuses counts as blocked. The exit
-// pings its own loopback from unprivileged ping sockets in a network
-// namespace. Needs root.
+// application that owns the ping socket (this binary, found by the real
+// owner lookup), under the profile whose circuit carries it, with its
+// bytes each way in the payer's window and the ledger; a ping a block
+// rule refuses counts as blocked. The application's ping socket and the
+// exit's live in a network namespace that permits them; the exit pings
+// its own loopback. Needs root.
 func TestRouterCountsPingsPerApp(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the exit's ping sockets live in a network namespace")
@@ -145,21 +147,37 @@ func TestRouterCountsPingsPerApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.rules = st.Engine()
-	tab, err := owner.New()
-	if err != nil {
-		t.Skipf("no owner lookup: %v", err)
+	// The application's ping socket, and the owner lookup, in the same
+	// namespace.
+	var tab *owner.Table
+	var app *icmp.PacketConn
+	if err := host.Do(func() (err error) {
+		if tab, err = owner.New(); err != nil {
+			return err
+		}
+		app, err = icmp.ListenPacket("udp4", "0.0.0.0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 	defer tab.Close()
+	defer app.Close()
 	r.owners = tab
 	r.apps = newAppMeter()
 	window := r.apps.window(r.profile.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ = filepath.EvalSymlinks(self)
+	label := appLabel(rules.Owner{UID: uint32(os.Getuid()), HasUID: true, Exe: self})
 
-	// The flow as the netstack opens it: identifier 4242 from the TUN's
-	// address. No local socket has it, so its owner is unknown.
-	f := netstack.Flow{Network: "icmp", Src: netip.MustParseAddrPort("100.80.120.2:4242"), Dst: netip.MustParseAddrPort("127.0.0.1:0")}
-	label := appLabel(rules.Owner{})
+	// The flow as the netstack opens it: the socket's identifier from
+	// the host's address.
+	id := uint16(app.LocalAddr().(*net.UDPAddr).Port)
+	f := netstack.Flow{Network: "icmp", Src: netip.AddrPortFrom(host.Addr4(), id), Dst: netip.MustParseAddrPort("127.0.0.1:0")}
 	c, err := r.DialEcho(ctx, f)
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +201,7 @@ func TestRouterCountsPingsPerApp(t *testing.T) {
 		}
 		want += uint64(2 * len(req))
 	}
-	blocked := netstack.Flow{Network: "icmp", Src: netip.MustParseAddrPort("100.80.120.2:4243"), Dst: netip.MustParseAddrPort("127.0.0.2:0")}
+	blocked := netstack.Flow{Network: "icmp", Src: netip.AddrPortFrom(host.Addr4(), id), Dst: netip.MustParseAddrPort("127.0.0.2:0")}
 	if _, err := r.DialEcho(ctx, blocked); err == nil {
 		t.Fatal("ping to 127.0.0.2 was not blocked")
 	}

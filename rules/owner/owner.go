@@ -25,8 +25,12 @@
 // ErrGone and an Owner with only the socket's uid. Either way the rules
 // see an unknown process, which fails every application condition (see
 // package rules), so such a flow takes the first rule without one, or the
-// default. ICMP echo flows are not looked up (ping sockets are not in the
-// socket table sock_diag reads): their owner is unknown.
+// default. ICMP echo flows are looked up by their identifier in the
+// kernel's ping socket table (/proc/net/icmp and icmp6 of the namespace
+// New was called in; sock_diag does not dump ping sockets), where an
+// unprivileged ping socket's local port is its identifier. A ping sent
+// from a raw socket (a program with CAP_NET_RAW where ping sockets are not
+// permitted) is not found: its owner is unknown.
 //
 // Other systems get ErrNotSupported from New.
 //

@@ -35,6 +35,9 @@ type Table struct {
 	inodes map[uint32]fdRef   // socket inode → where it was seen
 	recent []*recentProc      // processes that owned recent flows, newest first
 	procs  map[int]procRecord // pid → details, while the start time matches
+	// The kernel's ping socket tables (/proc/net/icmp and icmp6) of the
+	// network namespace New was called in; nil where they do not open.
+	ping4, ping6 *os.File
 }
 
 type fdRef struct{ pid, fd int }
@@ -54,13 +57,22 @@ func New() (*Table, error) {
 	if err := t.open(); err != nil {
 		return nil, err
 	}
+	// The calling thread's namespace, as the netlink socket's.
+	t.ping4, _ = os.Open(t.proc + "/thread-self/net/icmp")
+	t.ping6, _ = os.Open(t.proc + "/thread-self/net/icmp6")
 	return t, nil
 }
 
-// Close releases the netlink socket.
+// Close releases the netlink socket and the ping socket tables.
 func (t *Table) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for _, f := range []**os.File{&t.ping4, &t.ping6} {
+		if *f != nil {
+			(*f).Close()
+			*f = nil
+		}
+	}
 	if t.nl < 0 {
 		return nil
 	}
@@ -96,6 +108,7 @@ func (t *Table) Owner(proto rules.Proto, src, dst netip.AddrPort) (rules.Owner, 
 		p = unix.IPPROTO_TCP
 	case rules.UDP:
 		p = unix.IPPROTO_UDP
+	case rules.ICMP:
 	default:
 		return rules.Owner{}, fmt.Errorf("%w: %s flows are not looked up", ErrNotFound, proto)
 	}
@@ -103,7 +116,13 @@ func (t *Table) Owner(proto rules.Proto, src, dst netip.AddrPort) (rules.Owner, 
 	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	sk, err := t.socket(p, src, dst)
+	var sk diagSocket
+	var err error
+	if proto == rules.ICMP {
+		sk, err = t.pingSocket(src, dst)
+	} else {
+		sk, err = t.socket(p, src, dst)
+	}
 	if err != nil {
 		return rules.Owner{}, err
 	}
@@ -121,6 +140,82 @@ func (t *Table) Owner(proto rules.Proto, src, dst netip.AddrPort) (rules.Owner, 
 	}
 	po.UID, po.HasUID = sk.uid, true
 	return po, nil
+}
+
+// pingSocket finds the uid and inode of the ping socket (an ICMP
+// datagram socket) of an echo flow: src's port is the echo identifier,
+// which the kernel shows as the socket's local port in its ping socket
+// table. A socket connected to dst is preferred to one that is not; its
+// local address must be src's or the wildcard. sock_diag does not dump
+// ping sockets: they are read from /proc/net/icmp and icmp6.
+func (t *Table) pingSocket(src, dst netip.AddrPort) (diagSocket, error) {
+	f := t.ping4
+	if src.Addr().Is6() {
+		f = t.ping6
+	}
+	if f == nil || src.Addr().Is4() != dst.Addr().Is4() {
+		return diagSocket{}, fmt.Errorf("%w: no ping socket table", ErrNotFound)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return diagSocket{}, fmt.Errorf("ping sockets: %w", err)
+	}
+	var table bytes.Buffer
+	if _, err := table.ReadFrom(f); err != nil {
+		return diagSocket{}, fmt.Errorf("ping sockets: %w", err)
+	}
+	var sk diagSocket
+	best := 0 // 2: connected to dst, 1: not connected
+	for i, line := range strings.Split(table.String(), "\n") {
+		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when
+		// retrnsmt uid timeout inode ...
+		fs := strings.Fields(line)
+		if i == 0 || len(fs) < 10 {
+			continue
+		}
+		local, lport, ok1 := procAddr(fs[1])
+		remote, _, ok2 := procAddr(fs[2])
+		if !ok1 || !ok2 || lport != src.Port() || local != src.Addr() && !local.IsUnspecified() {
+			continue
+		}
+		score := 1
+		if remote == dst.Addr() {
+			score = 2
+		} else if !remote.IsUnspecified() {
+			continue
+		}
+		uid, err1 := strconv.ParseUint(fs[7], 10, 32)
+		inode, err2 := strconv.ParseUint(fs[9], 10, 32)
+		if err1 != nil || err2 != nil || score <= best {
+			continue
+		}
+		best, sk = score, diagSocket{uid: uint32(uid), inode: uint32(inode), hasUID: true}
+	}
+	if best == 0 {
+		return diagSocket{}, ErrNotFound
+	}
+	return sk, nil
+}
+
+// procAddr parses an address of the kernel's /proc/net socket tables:
+// hexadecimal 32-bit words in host byte order, a colon and the port.
+func procAddr(s string) (netip.Addr, uint16, bool) {
+	a, p, ok := strings.Cut(s, ":")
+	port, err := strconv.ParseUint(p, 16, 16)
+	if !ok || err != nil || len(a) != 8 && len(a) != 32 {
+		return netip.Addr{}, 0, false
+	}
+	var b [16]byte
+	for i := 0; i < len(a)/8; i++ {
+		w, err := strconv.ParseUint(a[8*i:8*i+8], 16, 32)
+		if err != nil {
+			return netip.Addr{}, 0, false
+		}
+		binary.NativeEndian.PutUint32(b[4*i:], uint32(w))
+	}
+	if len(a) == 8 {
+		return netip.AddrFrom4([4]byte(b[:4])), uint16(port), true
+	}
+	return netip.AddrFrom16(b).Unmap(), uint16(port), true
 }
 
 // socket finds the socket's uid and inode with sock_diag. A v4 flow may

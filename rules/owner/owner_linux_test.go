@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/icmp"
+
+	"github.com/pexia-network/pexia/internal/netlab"
 	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/rules"
 )
@@ -289,5 +292,67 @@ func TestOwnerIPv6(t *testing.T) {
 	p, _, local := startChild(t, "tcp "+echo.String())
 	if o, err := tab.Owner(rules.TCP, local, echo); err != nil || o.PID != p.Cmd.Process.Pid {
 		t.Fatalf("v6: %+v, %v", o, err)
+	}
+}
+
+// TestOwnerPing: an echo flow's owner is the process holding the
+// unprivileged ping socket whose identifier the flow carries, for IPv4
+// and IPv6, read from the ping socket table of the namespace the Table
+// was made in; an identifier no ping socket has is not found. Needs root:
+// the ping sockets live in a network namespace that permits them.
+func TestOwnerPing(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a network namespace")
+	}
+	lab, err := netlab.New("ownping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lab.Close() })
+	host, err := lab.Host("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Sysctl("net.ipv4.ping_group_range", "0 2147483647"); err != nil {
+		t.Fatal(err)
+	}
+	var tab *Table
+	var pc4, pc6 *icmp.PacketConn
+	if err := host.Do(func() (err error) {
+		if tab, err = New(); err != nil {
+			return err
+		}
+		if pc4, err = icmp.ListenPacket("udp4", "0.0.0.0"); err != nil {
+			return err
+		}
+		pc6, err = icmp.ListenPacket("udp6", "::")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	defer pc4.Close()
+	defer pc6.Close()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ = filepath.EvalSymlinks(self)
+	for _, c := range []struct {
+		pc       *icmp.PacketConn
+		src, dst netip.Addr
+	}{
+		{pc4, host.Addr4(), netip.MustParseAddr("192.0.2.1")},
+		{pc6, host.Addr6(), netip.MustParseAddr("2001:db8::1")},
+	} {
+		id := uint16(c.pc.LocalAddr().(*net.UDPAddr).Port)
+		o, err := tab.Owner(rules.ICMP, netip.AddrPortFrom(c.src, id), netip.AddrPortFrom(c.dst, 0))
+		if err != nil || o.Exe != self || !o.HasUID || o.UID != uint32(os.Getuid()) {
+			t.Errorf("ping from %s with identifier %d: %+v, %v; want this test binary %s, uid %d", c.src, id, o, err, self, os.Getuid())
+		}
+		o, err = tab.Owner(rules.ICMP, netip.AddrPortFrom(c.src, id+1), netip.AddrPortFrom(c.dst, 0))
+		if !errors.Is(err, ErrNotFound) || o != (rules.Owner{}) {
+			t.Errorf("ping from %s with identifier %d, which no socket has: %+v, %v; want ErrNotFound", c.src, id+1, o, err)
+		}
 	}
 }
