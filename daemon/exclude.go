@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/internal/logger"
@@ -33,11 +34,16 @@ type Exclusion interface {
 //
 // With the excluded_dns setting at system, a tun.Exclusion is installed
 // with the system's resolvers (resolvers), so that the excluded programs'
-// queries to the in-tunnel resolver go to them around the tunnel.
+// queries to the in-tunnel resolver go to them around the tunnel. The
+// system's resolvers change with the network (a new DHCP lease, resolved
+// switching links): from the first such install on, they are read again
+// every followEvery (every, if set) and the exclusion is installed again
+// when they changed.
 type excluder struct {
 	ex        Exclusion
 	resolvers func() ([]netip.Addr, error)
 	logf      logger.Logf
+	every     time.Duration // 0: followEvery
 
 	// servers are the system resolvers the installed exclusion sends the
 	// excluded programs' queries to (none: they stay in the tunnel); read
@@ -46,8 +52,12 @@ type excluder struct {
 
 	mu        sync.Mutex
 	installed bool
-	dns       api.DNSMode    // the excluded_dns setting
-	from      map[int]string // pid: cgroup before it was excluded
+	// stopFollow ends the goroutine following the system's resolvers,
+	// which closes followDone; nil while none runs.
+	stopFollow context.CancelFunc
+	followDone chan struct{}
+	dns        api.DNSMode    // the excluded_dns setting
+	from       map[int]string // pid: cgroup before it was excluded
 }
 
 // setDNS makes the excluded programs resolve names as mode says (the
@@ -87,9 +97,63 @@ func (e *excluder) installLocked() error {
 		}
 		rs := slices.Clone(te.SystemDNS)
 		e.servers.Store(&rs)
+		if e.dns == api.DNSSystem && e.resolvers != nil && e.stopFollow == nil {
+			ctx, cancel := context.WithCancel(context.Background())
+			e.stopFollow, e.followDone = cancel, make(chan struct{})
+			go e.follow(ctx, e.followDone)
+		}
 		return nil
 	}
 	return e.ex.Install()
+}
+
+// followEvery is how often the system's resolvers are read again while
+// excluded programs resolve through them.
+const followEvery = 5 * time.Second
+
+// follow reads the system's resolvers every e.every until ctx ends, and
+// installs the exclusion again when they changed.
+func (e *excluder) follow(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	every := e.every
+	if every <= 0 {
+		every = followEvery
+	}
+	tk := time.NewTicker(every)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+			e.refresh()
+		}
+	}
+}
+
+// refresh installs the exclusion again if it sends queries to the
+// system's resolvers and those changed since.
+func (e *excluder) refresh() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.installed || e.dns != api.DNSSystem {
+		return
+	}
+	rs, err := e.resolvers()
+	if cur := e.servers.Load(); err == nil && cur != nil && slices.Equal(*cur, rs) {
+		return
+	}
+	if err == nil {
+		err = e.installLocked()
+	}
+	if e.logf == nil {
+		return
+	}
+	if err != nil {
+		e.logf("exclude: following the system's resolvers: %v", err)
+		return
+	}
+	e.logf("exclude: the system's resolvers changed: excluded programs' queries now go to %v", rs)
 }
 
 // systemDNS returns the system resolvers the installed exclusion sends
@@ -170,6 +234,14 @@ func (e *excluder) move(pid int, in bool) (api.ExcludeResult, error) {
 // still in the cgroup stay there, no longer excluded, and the cgroup with
 // them.
 func (e *excluder) close() error {
+	e.mu.Lock()
+	stop, done := e.stopFollow, e.followDone
+	e.stopFollow, e.followDone = nil, nil
+	e.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.installed {

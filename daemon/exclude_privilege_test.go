@@ -7,13 +7,17 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pexia-network/pexia/api"
+	"github.com/pexia-network/pexia/internal/testutil"
 	"github.com/pexia-network/pexia/tun"
 )
 
@@ -128,8 +132,15 @@ func TestExcludedDNSSetting(t *testing.T) {
 	cfg.Mode, cfg.System = api.ModeTUN, newFakeSystem()
 	d := w.daemon(cfg)
 	d.excl.ex = tun.Exclusion{Cgroup: "pexiatest-" + hex.EncodeToString(r[:]), NetNS: "/run/netns/" + ns}
+	// The system's resolvers, from a resolver file the network changes
+	// below.
 	resolver := netip.MustParseAddr("192.0.2.53")
-	d.excl.resolvers = func() ([]netip.Addr, error) { return []netip.Addr{resolver}, nil }
+	resolvConf := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(resolvConf, []byte("nameserver "+resolver.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.excl.resolvers = func() ([]netip.Addr, error) { return tun.SystemResolvers(cfg.StateDir, resolvConf) }
+	d.excl.every = 20 * time.Millisecond
 	c := serveAPI(t, d, pub, member.group, w.lg.Logf)
 
 	table := func() string {
@@ -202,6 +213,19 @@ func TestExcludedDNSSetting(t *testing.T) {
 		if st := status(as); st.ExcludedDNS != api.DNSSystem || !slices.Equal(st.ExcludedDNSServers, []string{resolver.String()}) {
 			t.Fatalf("status after excluded_dns=system: excluded_dns %q, servers %v; want system and [%s]", st.ExcludedDNS, st.ExcludedDNSServers, resolver)
 		}
+	}
+	// The network's DNS changes: the exclusion follows, without a setting
+	// or an exclusion changing.
+	moved := netip.MustParseAddr("198.51.100.53")
+	if err := os.WriteFile(resolvConf, []byte("# new lease\nnameserver "+moved.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, "the exclusion and the status to send DNS to the new system resolver", 20*time.Second, func() bool {
+		return strings.Contains(table(), "dnat ip to "+moved.String()+":53") &&
+			slices.Equal(status(nil).ExcludedDNSServers, []string{moved.String()})
+	})
+	if tb := table(); strings.Contains(tb, resolver.String()) {
+		t.Fatalf("the system's resolver moved to %s, but the exclusion still names %s:\n%s", moved, resolver, tb)
 	}
 	saved, err := loadSettings(d.settingsPath(), defaultSettings(), t.Logf)
 	if err != nil || saved.ExcludedDNS != api.DNSSystem {
