@@ -7,6 +7,9 @@
 //	pexia-gui [-socket PATH] [-screen NAME]
 //
 // The socket is -socket, else $PEXIA_SOCKET, else api.DefaultSocketPath.
+// With $PEXIA_GUI_LOCATE naming a unix socket, pexia-gui answers there
+// where a control of the screen shown is drawn (locate.go), for tests that
+// click it with the pointer.
 package main
 
 import (
@@ -54,9 +57,15 @@ func main() {
 		tray = newTrayMenu(d, u)
 		w.SetCloseIntercept(w.Hide)
 	}
+	stopLocate, err := startLocate(w)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pexia-gui: %s: %v\n", locateEnv, err)
+		os.Exit(1)
+	}
 	u.Start()
 	w.ShowAndRun()
 	u.Close()
+	stopLocate()
 }
 
 // trayMenu is the tray icon's menu: the state and exit, connect or

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"image"
 	"image/png"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +39,9 @@ var screens = []string{"Home", "Budget", "Apps", "Wallet", "Settings"}
 // TestRealWindow runs the real pexia-gui binary on an Xvfb display
 // against a real pexiad in proxy mode on the devnet world (a chain, two
 // relays and an exit in network namespaces). With the pointer (XTEST), as
-// a user does, it clicks the connect control and waits for pexiad to be
+// a user does, at the places the app says it draws each control (its
+// locate hook, so that no layout is assumed), it clicks the connect
+// control and waits for pexiad to be
 // connected, drags the budget slider and waits for pexiad's budget to
 // change, and adds an installed application's rule with one click,
 // checked through the API. It goes to each screen with Alt+1…5 and saves
@@ -98,11 +102,34 @@ func TestRealWindow(t *testing.T) {
 		out = filepath.Join("..", "..", "ui", "testdata", "screens")
 	}
 
+	// The app says where its controls are drawn (locate.go): the test
+	// clicks them wherever the layout puts them.
+	hook := filepath.Join(t.TempDir(), "locate.sock")
+	// locate waits until the app shows the control req and returns
+	// where it is drawn, in the window's pixels.
+	locate := func(what string, req locateRequest) locateReply {
+		t.Helper()
+		var rep locateReply
+		testutil.WaitFor(t, what+" shown", time.Minute, func() bool {
+			rep = askLocate(hook, req)
+			return rep.Error == "" && rep.W > 0 && rep.H > 0
+		})
+		t.Logf("%s at %d,%d (%dx%d)", what, rep.X, rep.Y, rep.W, rep.H)
+		return rep
+	}
+	// click clicks the centre of the control req.
+	click := func(win, what string, req locateRequest) {
+		t.Helper()
+		rep := locate(what, req)
+		xdo("mousemove", "--window", win, fmt.Sprint(rep.X+rep.W/2), fmt.Sprint(rep.Y+rep.H/2))
+		xdo("click", "1")
+	}
+
 	// start runs pexia-gui in the theme variant and returns it with its
 	// window once the app has drawn its first state.
 	start := func(variant string) (*testutil.Proc, string, image.Image) {
 		gui := exec.Command(bin, "-socket", sock)
-		gui.Env = append(env, "FYNE_THEME="+variant)
+		gui.Env = append(env, "FYNE_THEME="+variant, locateEnv+"="+hook)
 		p := testutil.StartProc(t, "pexia-gui "+variant, gui)
 		var win string
 		testutil.WaitFor(t, "the window", 60*time.Second, func() bool {
@@ -129,9 +156,7 @@ func TestRealWindow(t *testing.T) {
 	}
 
 	p, win, shown := start("light")
-	// The connect control is centred near the top of the home screen.
-	xdo("mousemove", "--window", win, "360", "133")
-	xdo("click", "1")
+	click(win, "the connect control", locateRequest{Button: "Connect"})
 	testutil.WaitFor(t, "pexiad connected after the click", 2*time.Minute, func() bool {
 		st, err := c.Status(ctx)
 		return err == nil && st.State == api.StateConnected
@@ -152,11 +177,13 @@ func TestRealWindow(t *testing.T) {
 		testutil.WritePNG(t, filepath.Join(out, "xvfb-"+screen+"-Light.png"), shown)
 		switch screen {
 		case "Budget":
-			// Drag the slider (its track runs across the top card).
-			xdo("mousemove", "--window", win, "150", "179")
+			// Drag the slider from a fifth of its track to its middle.
+			rep := locate("the budget slider", locateRequest{Slider: true})
+			y := fmt.Sprint(rep.Y + rep.H/2)
+			xdo("mousemove", "--window", win, fmt.Sprint(rep.X+rep.W/5), y)
 			xdo("mousedown", "1")
-			xdo("mousemove", "--window", win, "250", "179")
-			xdo("mousemove", "--window", win, "300", "179")
+			xdo("mousemove", "--window", win, fmt.Sprint(rep.X+rep.W*2/5), y)
+			xdo("mousemove", "--window", win, fmt.Sprint(rep.X+rep.W/2), y)
 			xdo("mouseup", "1")
 			var after api.Budget
 			testutil.WaitFor(t, "pexiad's budget to follow the slider", time.Minute, func() bool {
@@ -169,8 +196,7 @@ func TestRealWindow(t *testing.T) {
 		case "Apps":
 			// The installed application's Tunnel button: one click
 			// adds the rule.
-			xdo("mousemove", "--window", win, "557", "575")
-			xdo("click", "1")
+			click(win, "Editor's Tunnel button", locateRequest{Button: "Tunnel", Row: "Editor"})
 			testutil.WaitFor(t, "the app rule in pexiad", time.Minute, func() bool {
 				set, err := c.Rules(ctx)
 				return err == nil && len(set.Rules) == 1 && len(set.Rules[0].Match.Desktop) == 1 &&
@@ -195,6 +221,24 @@ func TestRealWindow(t *testing.T) {
 	}
 	stop(p)
 	t.Logf("screens saved in %s", out)
+}
+
+// askLocate asks the app at the locate hook's socket where req is drawn.
+func askLocate(hook string, req locateRequest) locateReply {
+	conn, err := net.DialTimeout("unix", hook, 5*time.Second)
+	if err != nil {
+		return locateReply{Error: err.Error()}
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var rep locateReply
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		return locateReply{Error: err.Error()}
+	}
+	if err := json.NewDecoder(conn).Decode(&rep); err != nil {
+		return locateReply{Error: err.Error()}
+	}
+	return rep
 }
 
 // stable grabs window win until two grabs in a row agree and differ from
