@@ -44,8 +44,10 @@ type Event struct {
 // ChainAction is the payload of "chain" events: one transaction of the
 // wallet on a per-hop lottery account.
 type ChainAction struct {
-	// Action is "warn" (unused funds announced for withdrawal) or
-	// "withdraw" (warned funds back to the wallet).
+	// Action is "transfer" (coin from the wallet to a hop funder for a
+	// deposit and its gas, or a hop funder's leftover back), "deposit"
+	// (into the hop's lottery account), "warn" (funds announced for
+	// withdrawal) or "withdraw" (warned funds back to the wallet).
 	Action string `json:"action"`
 	// Phase is "sending" before the transaction goes out and "done" once
 	// it is mined (Gas then set) or "failed" (Error set).
@@ -58,6 +60,11 @@ type ChainAction struct {
 	// UnlockAt is when warned funds can be withdrawn.
 	UnlockAt time.Time `json:"unlock_at,omitzero"`
 	Error    string    `json:"error,omitempty"`
+	// Tx is the transaction's hash, when known.
+	Tx string `json:"tx,omitempty"`
+	// From and To are a transfer's addresses.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
 }
 
 // Throughput is the payload of "throughput" events: the counters and

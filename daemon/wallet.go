@@ -108,6 +108,7 @@ func openPayments(funderKey *ecdsa.PrivateKey, face, monthly *big.Int, loc *time
 	if p.book, err = hopacct.OpenBook(filepath.Join(stateDir, "hop-accounts.json")); err != nil {
 		return nil, err
 	}
+	p.book.SetObserver(p.chainEvent)
 	if p.ledger, err = budget.OpenLedger(filepath.Join(stateDir, "ledger.db")); err != nil {
 		return nil, err
 	}
@@ -160,6 +161,7 @@ func (p *payments) topUp(ctx context.Context, cl *chain.Client, hops int, logf l
 	if err := p.setClaimCost(ctx, cl); err != nil {
 		return false, err
 	}
+	p.resolve(ctx, cl, logf)
 	return p.fundEpochMoved(ctx, cl, hops, p.sched.Epoch(p.now()), logf)
 }
 
@@ -335,6 +337,7 @@ func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, log
 	if err := p.setClaimCost(ctx, cl); err != nil {
 		logf("hop accounts: %v", err)
 	}
+	p.resolve(ctx, cl, logf)
 	if err := p.fundEpoch(ctx, cl, hops, cur, logf); err != nil {
 		logf("hop accounts: %v", err)
 	}
@@ -366,7 +369,7 @@ func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, log
 			delete(p.ready, acctSlot{e.Position, e.Epoch}) // pays no circuit any more
 			p.mu.Unlock()
 		}
-		step, unlock, err := hopacct.Reclaim(ctx, cl, p.master, k, now)
+		step, unlock, err := hopacct.Reclaim(p.book.Journal(ctx, k.Account, false), cl, p.master, k, now)
 		if err != nil {
 			logf("reclaim account of hop %d epoch %d (signer %s): %v", e.Position, e.Epoch, e.Signer, err)
 			continue
@@ -383,6 +386,45 @@ func (p *payments) maintain(ctx context.Context, cl *chain.Client, hops int, log
 			}
 		}
 	}
+}
+
+// chainEvent publishes a transaction the book recorded for a hop account
+// (transfers, deposits, and the warns and withdrawals of retired
+// accounts) as a "chain" event: before it is sent, and once mined with
+// its gas or failed.
+func (p *payments) chainEvent(a hopacct.Action) {
+	if p.publish == nil {
+		return
+	}
+	ev := api.ChainAction{Action: a.Kind, Phase: a.Phase, Hop: a.Position, Epoch: a.Epoch, Signer: a.Signer.Hex(),
+		Amount: api.NewAmount(orZero(a.Amount)), Gas: a.Gas, Tx: a.Tx.Hex()}
+	if a.Kind == "transfer" {
+		ev.From, ev.To = a.From.Hex(), a.To.Hex()
+	}
+	if a.Phase == hopacct.PhaseFailed {
+		ev.Error = a.Error
+	}
+	p.publish(api.Event{Type: api.EventChain, Time: time.Now(), Chain: &ev})
+}
+
+// resolve completes the book's transactions whose outcome a crash or an
+// unreachable chain left unknown (see hopacct.Book.Resolve).
+func (p *payments) resolve(ctx context.Context, cl *chain.Client, logf logger.Logf) {
+	before := 0
+	for _, a := range p.book.Actions() {
+		if a.Phase == hopacct.PhaseSending {
+			before++
+		}
+	}
+	if before == 0 {
+		return
+	}
+	left, err := p.book.Resolve(ctx, cl)
+	if err != nil {
+		logf("hop accounts: transactions sent before: %v", err)
+		return
+	}
+	logf("hop accounts: %d of %d transactions sent before found mined and recorded; %d not mined yet", before-left, before, left)
 }
 
 // trim gives back what the current epoch's accounts hold beyond what the
@@ -407,7 +449,9 @@ func (p *payments) trim(ctx context.Context, cl *chain.Client, hops int, epoch u
 		}
 		var action string
 		var amount *big.Int
-		t, err := hopacct.Trim(ctx, cl, p.master, k, pol, p.now(), func(a string, x *big.Int) {
+		// Recorded in the book; published here, with the unlock time.
+		jctx := p.book.Journal(ctx, k.Account, true)
+		t, err := hopacct.Trim(jctx, cl, p.master, k, pol, p.now(), func(a string, x *big.Int) {
 			action, amount = a, x
 			logf("hop %d account (signer %s) holds %s unused at the budget: %s it", pos, k.Signer, wallet.FormatNative(x), a)
 			ev(api.ChainAction{Action: a, Phase: "sending", Amount: api.NewAmount(x)})

@@ -478,6 +478,22 @@ func (r renderer) event(w io.Writer, ev api.Event) {
 		msg = fmt.Sprintf("%d hops %s, built in %d ms", len(c.Hops), strings.Join(path, " → "), c.BuildMS)
 	case ev.Log != nil:
 		msg = ev.Log.Level + ": " + ev.Log.Message
+	case ev.Chain != nil:
+		c := ev.Chain
+		// Hop accounts hold the chain's native coin, which pexiad calls ETH.
+		msg = fmt.Sprintf("%s %s %s, hop %d", c.Action, c.Phase, tokens(c.Amount, api.Currency{Symbol: "ETH", Decimals: 18}), c.Hop)
+		if c.To != "" {
+			msg += " to " + shortAddr(c.To)
+		}
+		if c.Gas != 0 {
+			msg += fmt.Sprintf(", gas %d", c.Gas)
+		}
+		if !c.UnlockAt.IsZero() {
+			msg += ", withdrawable " + r.when(c.UnlockAt)
+		}
+		if c.Error != "" {
+			msg += ": " + c.Error
+		}
 	}
 	fmt.Fprintf(w, "%s  %-10s  %s\n", r.when(ev.Time), ev.Type, msg)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -351,6 +352,14 @@ func TestRenderEvent(t *testing.T) {
 			"15:00:53  circuit     3 hops DE → FR → CH, built in 840 ms\n"},
 		{api.Event{Type: api.EventLog, Time: at.AddDate(0, 0, -1), Log: &api.LogLine{Level: "warn", Message: "chain RPC slow"}},
 			"2026-03-21 15:00  log         warn: chain RPC slow\n"},
+		{api.Event{Type: api.EventChain, Time: at, Chain: &api.ChainAction{Action: "transfer", Phase: "done", Hop: 1, Amount: api.NewAmount(big.NewInt(104e15)),
+			Gas: 21000, To: "0x00000000000000000000000000000000000a11cf"}},
+			"15:00:53  chain       transfer done 0.104 ETH, hop 1 to 0x0000…11cf, gas 21000\n"},
+		{api.Event{Type: api.EventChain, Time: at, Chain: &api.ChainAction{Action: "warn", Phase: "done", Hop: 0, Amount: api.NewAmount(big.NewInt(5e17)),
+			Gas: 51288, UnlockAt: at.Add(24 * time.Hour)}},
+			"15:00:53  chain       warn done 0.5 ETH, hop 0, gas 51288, withdrawable 2026-03-23 15:00\n"},
+		{api.Event{Type: api.EventChain, Time: at, Chain: &api.ChainAction{Action: "deposit", Phase: "failed", Hop: 2, Amount: api.NewAmount(big.NewInt(1e18)), Error: "insufficient funds"}},
+			"15:00:53  chain       deposit failed 1 ETH, hop 2: insufficient funds\n"},
 	} {
 		var b bytes.Buffer
 		fixed.event(&b, tc.ev)

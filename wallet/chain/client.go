@@ -63,6 +63,9 @@ var (
 	ErrWrongChain = errors.New("endpoint serves another chain")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("client closed")
+	// ErrNotSent means the endpoint refused a signed transaction: it was
+	// not sent and will not be mined.
+	ErrNotSent = errors.New("transaction refused by the endpoint")
 	// ErrInvalid is returned for malformed arguments.
 	ErrInvalid = errors.New("invalid argument")
 )

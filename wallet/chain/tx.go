@@ -64,7 +64,11 @@ func (c *Client) transact(ctx context.Context, what string, key *ecdsa.PrivateKe
 		c.opts.Mine()
 		c.mineMu.Unlock()
 	}
-	return c.wait(ctx, what, tx)
+	r, err := c.wait(ctx, what, tx)
+	if j := journalFrom(ctx); j != nil {
+		j.Mined(tx.Hash(), r, err)
+	}
+	return r, err
 }
 
 // send signs and sends one transaction. The sender's lock is held from
@@ -132,6 +136,16 @@ func (c *Client) send(ctx context.Context, what string, key *ecdsa.PrivateKey, t
 		return nil, fmt.Errorf("chain: %s: sign: %w", what, err)
 	}
 
+	if j := journalFrom(ctx); j != nil {
+		amount := c.amountArg(data)
+		if amount == nil {
+			amount = value
+		}
+		if err := j.Sending(SentTx{What: what, From: from, To: to, Value: value, Amount: amount, Hash: tx.Hash(), Nonce: nonce}); err != nil {
+			return nil, fmt.Errorf("chain: %s: not sent, it could not be recorded: %w", what, err)
+		}
+	}
+
 	tries := 0
 	err = c.do(ctx, what+": send", 1+c.opts.Retries, func(ctx context.Context) error {
 		tries++
@@ -149,6 +163,12 @@ func (c *Client) send(ctx context.Context, what string, key *ecdsa.PrivateKey, t
 	})
 	if err != nil {
 		s.known = false // resynchronize from the endpoint next time
+		if refused := !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrClosed) && ctx.Err() == nil; refused {
+			err = fmt.Errorf("%w: %w", ErrNotSent, err) // the endpoint refused it
+		}
+		if j := journalFrom(ctx); j != nil {
+			j.Mined(tx.Hash(), nil, err)
+		}
 		return nil, err
 	}
 	s.next, s.known = nonce+1, true

@@ -30,6 +30,12 @@
 // who wants more funds the hop funder addresses (Status shows them) from
 // unrelated sources, and the transfer is then skipped.
 //
+// Record. Every transaction sent for a hop account (transfers between the
+// master and a hop funder, deposits, warns, withdrawals) is written to the
+// Book, with its amount and hash, before it leaves (wallet/chain's
+// Journal), and completed with its gas once mined. A crash between the two
+// leaves it "sending"; Book.Resolve finds its receipt on the next start.
+//
 // Retired accounts. Every account ever funded is written to a Book, so its
 // funds are never out of sight. Once no ticket of a retired epoch can still
 // be claimed, Reclaim warns the whole account, withdraws it to the master
@@ -340,7 +346,7 @@ func (b *Book) Fund(ctx context.Context, cl *chain.Client, master *ecdsa.Private
 	if err := b.Add(k.Account, now); err != nil {
 		return Funding{Account: k.Account}, fmt.Errorf("hop accounts: %w", err)
 	}
-	return Fund(ctx, cl, master, k, p)
+	return Fund(b.Journal(ctx, k.Account, false), cl, master, k, p)
 }
 
 // depositAfterTransfer deposits for k. Right after the transfer that paid
@@ -511,18 +517,24 @@ type Entry struct {
 }
 
 // Book is the list of every account the client has funded, kept in a JSON
-// file (addresses only: the keys are derived again from the master). It is
-// what lets the wallet show and reclaim the funds of retired epochs.
+// file (addresses only: the keys are derived again from the master), and
+// the record of the transactions sent for them (Action). It is what lets
+// the wallet show and reclaim the funds of retired epochs, and account for
+// every on-chain action across a crash.
 type Book struct {
 	path string
 
 	mu      sync.Mutex
 	entries []Entry
+	actions []Action
+	next    uint64 // last action ID
+	observe func(Action)
 }
 
 type bookFile struct {
-	Version  int     `json:"version"`
-	Accounts []Entry `json:"accounts"`
+	Version  int      `json:"version"`
+	Accounts []Entry  `json:"accounts"`
+	Actions  []Action `json:"actions,omitempty"`
 }
 
 // OpenBook reads the book at path (an absent file is an empty book).
@@ -539,7 +551,10 @@ func OpenBook(path string) (*Book, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("hop accounts %s: %w", path, err)
 	}
-	b.entries = f.Accounts
+	b.entries, b.actions = f.Accounts, f.Actions
+	for _, a := range b.actions {
+		b.next = max(b.next, a.ID)
+	}
 	return b, nil
 }
 
@@ -599,7 +614,7 @@ func (b *Book) Entries() []Entry {
 }
 
 func (b *Book) saveLocked() error {
-	data, err := json.MarshalIndent(bookFile{Version: 1, Accounts: b.entries}, "", "  ")
+	data, err := json.MarshalIndent(bookFile{Version: 1, Accounts: b.entries, Actions: b.actions}, "", "  ")
 	if err != nil {
 		return err
 	}
