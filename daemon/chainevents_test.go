@@ -13,6 +13,7 @@ import (
 
 	"github.com/pexia-network/pexia/api"
 	"github.com/pexia-network/pexia/api/apitest"
+	"github.com/pexia-network/pexia/contracts"
 	"github.com/pexia-network/pexia/wallet/chain"
 	"github.com/pexia-network/pexia/wallet/hopacct"
 )
@@ -191,4 +192,79 @@ func TestDepositBeforeCrashFoundOnRestart(t *testing.T) {
 		}
 	}
 	t.Logf("deposit %s of %v sent before the crash found on restart, gas %d", lost.Tx, found.Amount, found.Gas)
+}
+
+// TestLowerBudgetWithdrawsAfterDelay: the unused funds a lowered budget
+// warned go back to the wallet once the chain's clock has passed the
+// Lottery's delay: a "withdraw" event before and after, with its gas, and
+// the account keeps what the plan wants.
+func TestLowerBudgetWithdrawsAfterDelay(t *testing.T) {
+	fastTicks(t, 20*time.Millisecond) // the accounts are tended every 1.2 s
+	w := newWorld(t, 0, 1)
+	d := w.daemon(w.config())
+	cl := api.NewClient(apitest.Serve(t, d, api.ServerConfig{}))
+	ctx := t.Context()
+	events, cancel := d.Subscribe()
+	defer cancel()
+	connect(t, d, 1)
+	waitState(t, d, api.StateConnected)
+	next := func(action string) (sending, done *api.ChainAction) {
+		t.Helper()
+		timeout := time.After(time.Minute)
+		for done == nil {
+			select {
+			case e, ok := <-events:
+				if !ok {
+					t.Fatal("the event stream ended")
+				}
+				if e.Type != api.EventChain || e.Chain.Action != action || e.Chain.Hop != 0 {
+					continue
+				}
+				switch e.Chain.Phase {
+				case "sending":
+					sending = e.Chain
+				case "done":
+					done = e.Chain
+				case "failed":
+					t.Fatalf("%s failed: %s", action, e.Chain.Error)
+				}
+			case <-timeout:
+				t.Fatalf("no %s within a minute", action)
+			}
+		}
+		return sending, done
+	}
+	if _, err := cl.SetBudget(ctx, api.NewAmount(contracts.Ether(1))); err != nil {
+		t.Fatal(err)
+	}
+	_, warned := next("warn")
+	held := func() *big.Int {
+		wl, err := cl.Wallet(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range wl.Signers {
+			if s.State == api.AccountCurrent && s.Hop == 0 {
+				return new(big.Int).Add(s.Balance.Big(), s.Escrow.Big())
+			}
+		}
+		t.Fatal("no current account for hop 0")
+		return nil
+	}
+	before := held()
+	w.mineMu.Lock()
+	w.c.AdjustTime(time.Until(warned.UnlockAt) + time.Second)
+	w.mineMu.Unlock()
+	// Lowering the budget again tends the accounts at once.
+	if _, err := cl.SetBudget(ctx, api.NewAmount(new(big.Int).Rsh(contracts.Ether(1), 1))); err != nil {
+		t.Fatal(err)
+	}
+	sending, done := next("withdraw")
+	if sending == nil || sending.Amount.Cmp(warned.Amount) != 0 || done.Amount.Cmp(warned.Amount) != 0 || done.Gas == 0 {
+		t.Fatalf("withdraw events: before %+v, after %+v; warned %v", sending, done, warned.Amount)
+	}
+	if after := held(); new(big.Int).Sub(before, after).Cmp(warned.Amount.Big()) != 0 {
+		t.Fatalf("the account held %v and holds %v after withdrawing %v", before, after, warned.Amount)
+	}
+	t.Logf("warned %v (gas %d), withdrew it after the chain's clock passed %v (gas %d)", warned.Amount, warned.Gas, warned.UnlockAt, done.Gas)
 }

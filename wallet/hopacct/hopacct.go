@@ -417,7 +417,7 @@ func Reclaim(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k 
 		return ReclaimWarned, time.Unix(int64(acct.Unlock), 0), nil
 	}
 	unlock = time.Unix(int64(acct.Unlock), 0)
-	if locked, err := stillLocked(ctx, cl, now, unlock); err != nil || locked {
+	if locked, err := stillLocked(ctx, cl, unlock); err != nil || locked {
 		return ReclaimWaiting, unlock, err
 	}
 	if k.FunderKey != master {
@@ -443,14 +443,12 @@ func Reclaim(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k 
 	return ReclaimWithdrew, unlock, nil
 }
 
-// stillLocked reports whether funds unlocking at unlock cannot leave yet:
-// by our clock (now), or by the chain's, which is the one the Lottery
-// reads and may run behind ours. Nothing is announced or sent for a
-// withdrawal the chain would refuse.
-func stillLocked(ctx context.Context, cl *chain.Client, now, unlock time.Time) (bool, error) {
-	if now.Before(unlock) {
-		return true, nil
-	}
+// stillLocked reports whether funds unlocking at unlock cannot leave yet
+// by the chain's clock, the one the Lottery reads: ours (the callers' now)
+// may run ahead of it, so that the chain would refuse, or behind it, so
+// that the funds would wait longer than they must. Nothing is announced
+// or sent for a withdrawal the chain would refuse.
+func stillLocked(ctx context.Context, cl *chain.Client, unlock time.Time) (bool, error) {
 	head, err := cl.HeadTime(ctx)
 	if err != nil {
 		return true, fmt.Errorf("the chain's time: %w", err)
@@ -661,7 +659,7 @@ func Trim(ctx context.Context, cl *chain.Client, master *ecdsa.PrivateKey, k *Ke
 	}
 	if w := orZero(acct.Warned); w.Sign() > 0 && acct.Unlock != 0 {
 		t.Amount, t.Unlock = new(big.Int).Set(w), time.Unix(int64(acct.Unlock), 0)
-		if locked, err := stillLocked(ctx, cl, now, t.Unlock); err != nil || locked {
+		if locked, err := stillLocked(ctx, cl, t.Unlock); err != nil || locked {
 			t.Step = TrimWaiting
 			return t, err
 		}
